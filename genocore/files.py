@@ -1,0 +1,58 @@
+"""Atomic output: write to a temporary file beside the target, then rename over it."""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    A crash or exception leaves no file at ``path`` (and no half-written one that looks complete).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path, text: str, *, compress: bool | None = None) -> Path:
+    """Write text atomically; ``.gz`` paths (or ``compress=True``) are gzipped with a zero mtime
+    so that the same text always gives the same bytes."""
+    path = Path(path)
+    if compress is None:
+        compress = path.suffix == ".gz"
+    data = text.encode("utf-8")
+    with atomic_path(path) as tmp:
+        if compress:
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                gz.write(data)
+        else:
+            tmp.write_bytes(data)
+    return path
+
+
+def write_table(path, df, *, sep: str = "\t", float_format: str | None = None, header: bool = True) -> Path:
+    """Write a DataFrame as delimited text atomically (gzipped, deterministically, for ``.gz``)."""
+    return write_text(path, df.to_csv(sep=sep, index=False, float_format=float_format, header=header,
+                                      lineterminator="\n"))
+
+
+def sha256(path, *, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,48 @@
+"""Provenance records: suite version, command or config, genome build, input hashes.
+
+Records hold no timestamps or host names so that the same inputs give byte-identical outputs.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+from genocore import __version__
+from genocore.files import sha256, write_text
+
+
+def record(*, command: str | list | None = None, config: dict | None = None, genome_build: str | None = None,
+           inputs: dict | None = None, outputs: dict | None = None, extra: dict | None = None) -> dict:
+    """A provenance dict.
+
+    Parameters
+    ----------
+    command : str or list of str, optional
+        The exact call (``sys.argv``) or a description of it.
+    config : dict, optional
+        The resolved configuration.
+    genome_build : str, optional
+    inputs, outputs : dict of name -> path, optional
+        Files are recorded with their SHA-256.
+    """
+    rec = {"suite": "genosuite", "version": __version__,
+           "python": f"{sys.version_info.major}.{sys.version_info.minor}", "platform": platform.system()}
+    if command is not None:
+        rec["command"] = command if isinstance(command, str) else " ".join(map(str, command))
+    if config is not None:
+        rec["config"] = config
+    if genome_build is not None:
+        rec["genome_build"] = genome_build
+    for key, files in (("inputs", inputs), ("outputs", outputs)):
+        if files:
+            rec[key] = {name: {"path": str(p), "sha256": sha256(p)} for name, p in sorted(files.items())}
+    if extra:
+        rec.update(extra)
+    return rec
+
+
+def write(path, rec: dict) -> Path:
+    """Write a provenance record as sorted, indented JSON (atomically)."""
+    return write_text(Path(path), json.dumps(rec, indent=2, sort_keys=True) + "\n")

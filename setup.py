@@ -1,0 +1,54 @@
+"""Installation of the suite: three packages, two console scripts."""
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    # TensorFlow CPU build so CI and laptops install without CUDA; see README for the GPU install.
+    "tensorflow-cpu>=2.18,<2.22",
+    "keras>=3.6,<4",
+    "numpy>=1.26,<2.5",
+    "scipy>=1.13,<1.18",
+    "pandas>=2.2,<3.2",
+    "statsmodels>=0.14,<0.16",
+    "scikit-learn>=1.5,<1.10",
+    "numba>=0.60,<0.69",
+    "matplotlib>=3.8,<3.12",
+    "h5py>=3.10,<3.15",
+    "pyfaidx>=0.8,<0.10",
+    "pyBigWig>=0.3.22,<0.4",
+    "pysnptools>=0.5.13,<0.6",
+    "bed-reader>=1.0,<2",
+    "pyranges>=0.1,<0.2",
+    "msprime>=1.3,<1.5",
+    "tskit>=0.5.8,<1.1",
+    "tqdm>=4.66,<5",
+    "dask>=2024.8",
+    "distributed>=2024.8",
+    "pooch>=1.8,<2",
+]
+
+setup(
+    name="genosuite",
+    version="0.1.0",
+    description=(
+        "Sequence-model predictions (Basenji-family CNNs) and the statistical genetics that "
+        "consumes them: SAD/SED, signed LD profiles, SLDP, LD-score covariate regression, PICS."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["genocore", "genocore.*", "genomodel", "genomodel.*", "stats", "stats.*", "analyses", "analyses.*"]),
+    package_data={"genomodel": ["params/*.json"], "analyses": ["configs/*.json"]},
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        # GPU machines: install TensorFlow with its CUDA wheels instead of the CPU build.
+        "gpu": ["tensorflow[and-cuda]>=2.18,<2.22"],
+    },
+    entry_points={
+        "console_scripts": [
+            "genomodel = genomodel.cli:main",
+            "genostats = analyses.commands:genostats_main",
+        ]
+    },
+)
