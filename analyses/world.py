@@ -58,7 +58,8 @@ class WorldConfig:
 SIZES = {
     "tiny": {"genome": {"chromosome_length": 500_000, "gene_spacing": 30_000},
              "panel": {"n_reference": 100, "n_eqtl": 150, "n_gwas": 400, "ld_block_length": 100_000},
-             "catalog_positives": 40, "denovo_pool": 800, "denovo_families": 100, "cis_window": 100_000},
+             "catalog_positives": 40, "denovo_pool": 800, "denovo_families": 100, "cis_window": 100_000,
+             "finemap_variance_explained": 0.1},
     "default": {},
     "large": {"genome": {"n_chromosomes": 6, "chromosome_length": 10_000_000},
               "panel": {"n_reference": 1000, "ld_block_length": 500_000}},
@@ -175,7 +176,7 @@ def build_world(out, *, seed: int, cfg: WorldConfig | None = None, command: str 
                if p.is_file() and p.name != "provenance.json"}
     provenance.write(out / "provenance.json", provenance.record(
         command=command or f"simulate-world --seed {seed}", config=cfgmod.to_dict(cfg),
-        genome_build=cfg.genome_build, outputs=outputs, extra={"seed": seed}))
+        genome_build=cfg.genome_build, outputs=outputs, extra={"seed": seed}, root=out))
     return truth
 
 
@@ -277,6 +278,7 @@ def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
         y = sim.simulate_trait(x_std, [beta[a:b] for a, b in zip(bounds[:-1], bounds[1:])], h2=cfg.gwas_h2, rng=rng)
         z = sim.sumstats(dos, y)
         ss = pd.DataFrame({"SNP": snps.snp, "A1": snps.alt, "A2": snps.ref, "N": n, "Z": z})
+        ss = ss[np.isfinite(ss.Z)]  # SNPs monomorphic in the GWAS cohort have no test
         write_table(out / "gwas" / f"{trait}.sumstats.gz", ss, float_format="%.6g")
         info[trait] = {"h2": cfg.gwas_h2, "directional_share": share,
                        "planted_annotation": cfg.gwas_planted_track if share > 0 else None,
@@ -287,6 +289,7 @@ def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
     xc = x_std[k][:, fm["causal_col"]]
     y = np.sqrt(cfg.finemap_variance_explained) * xc + rng.standard_normal(n) * np.sqrt(1 - cfg.finemap_variance_explained)
     sub_idx = np.flatnonzero(np.abs(p0.positions - p0.positions[fm["causal_col"]]) <= cfg.finemap_window)
+    sub_idx = sub_idx[dos[k][:, sub_idx].std(axis=0) > 0]
     reg = sim.marginal_regression(dos[k][:, sub_idx], y)
     rows = snps.iloc[bounds[k] + sub_idx]
     loc = pd.DataFrame({"SNP": rows.snp.to_numpy(), "CHR": rows.chrom.to_numpy(), "BP": rows.pos.to_numpy(),

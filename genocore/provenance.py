@@ -14,7 +14,8 @@ from genocore.files import sha256, write_text
 
 
 def record(*, command: str | list | None = None, config: dict | None = None, genome_build: str | None = None,
-           inputs: dict | None = None, outputs: dict | None = None, extra: dict | None = None) -> dict:
+           inputs: dict | None = None, outputs: dict | None = None, extra: dict | None = None,
+           root=None) -> dict:
     """A provenance dict.
 
     Parameters
@@ -26,6 +27,8 @@ def record(*, command: str | list | None = None, config: dict | None = None, gen
     genome_build : str, optional
     inputs, outputs : dict of name -> path, optional
         Files are recorded with their SHA-256.
+    root : path, optional
+        Paths are recorded relative to it (so that moving a folder keeps its record valid).
     """
     rec = {"suite": "genosuite", "version": __version__,
            "python": f"{sys.version_info.major}.{sys.version_info.minor}", "platform": platform.system()}
@@ -37,7 +40,7 @@ def record(*, command: str | list | None = None, config: dict | None = None, gen
         rec["genome_build"] = genome_build
     for key, files in (("inputs", inputs), ("outputs", outputs)):
         if files:
-            rec[key] = {name: {"path": str(p), "sha256": sha256(p)} for name, p in sorted(files.items())}
+            rec[key] = {name: {"path": _shown(p, root), "sha256": sha256(p)} for name, p in sorted(files.items())}
     if extra:
         rec.update(extra)
     return rec
@@ -46,3 +49,13 @@ def record(*, command: str | list | None = None, config: dict | None = None, gen
 def write(path, rec: dict) -> Path:
     """Write a provenance record as sorted, indented JSON (atomically)."""
     return write_text(Path(path), json.dumps(rec, indent=2, sort_keys=True) + "\n")
+
+
+def _shown(path, root) -> str:
+    path = Path(path)
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(Path(root).resolve()))
+        except ValueError:
+            pass
+    return str(path)

@@ -31,7 +31,7 @@ def _simulate_genome(args) -> int:
                and p.name != "provenance.json"}
     provenance.write(Path(args.out) / "provenance.json", provenance.record(
         command=sys.argv, config=cfgmod.to_dict(cfg), genome_build=args.genome_build, outputs=outputs,
-        extra={"seed": args.seed}))
+        extra={"seed": args.seed}, root=args.out))
     return 0
 
 

@@ -156,7 +156,8 @@ class Motif:
 
     @property
     def consensus(self) -> np.ndarray:
-        return self.probs.argmax(axis=1).astype(np.uint8)
+        """The highest-scoring site (log-odds against the background, not raw probability)."""
+        return self.log_odds[:, :4].argmax(axis=1).astype(np.uint8)
 
 
 @dataclass
@@ -800,7 +801,7 @@ def plant_creating_motif(genome: SimGenome, chrom: str, pos: int, motif: Motif,
     cons = motif.consensus
     ref = codes[pos]
     # the most informative position whose consensus differs from the reference base
-    info = motif.probs.max(axis=1)
+    info = motif.log_odds[:, :4].max(axis=1)
     order = [int(k) for k in np.argsort(-info) if cons[k] != ref]
     if not order:
         raise ValueError(f"no offset of {motif.name} can be created by a change at {chrom}:{pos}")

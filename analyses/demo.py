@@ -1,0 +1,160 @@
+"""The demo: build the simulated world and report on it.
+
+``python -m analyses.demo --out demo_output [--seed 1] [--size default]`` writes
+``demo_output/world/`` (the world) and ``demo_output/report.md`` with its PNG figures. An existing
+complete world with the same seed and config is reused (its files are checked against their hashes).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analyses import report, world
+from genocore import clilog, provenance
+from genocore import config as cfgmod
+from genocore.files import sha256, write_text
+from stats.io.plink import read_bfile
+from stats.ld import ld_matrix, r2_decay
+
+logger = logging.getLogger(__name__)
+
+
+def world_is_complete(path: Path, seed: int, cfg: world.WorldConfig) -> bool:
+    """True when ``path`` holds a finished world of this seed and config with intact files."""
+    prov = path / "provenance.json"
+    if not prov.exists():
+        return False
+    rec = json.loads(prov.read_text())
+    if rec.get("seed") != seed or rec.get("config") != cfgmod.to_dict(cfg):
+        return False
+    return all((path / name).exists() and sha256(path / name) == f["sha256"]
+               for name, f in rec.get("outputs", {}).items())
+
+
+def run_demo(out: Path, *, seed: int, size: str, command: str) -> Path:
+    cfg = world.world_config(size)
+    wdir = out / "world"
+    timings = {}
+    t0 = time.perf_counter()
+    if world_is_complete(wdir, seed, cfg):
+        logger.info("reusing the complete world in %s", wdir)
+    else:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=11, desc="simulate world", unit="stage") as bar:
+            def progress(name):
+                bar.set_postfix_str(name)
+                bar.update(1)
+            world.build_world(wdir, seed=seed, cfg=cfg, command=command, progress=progress)
+    timings["world"] = time.perf_counter() - t0
+    truth = json.loads((wdir / "truth.json").read_text())
+    figs = out / "figures"
+    sections = []
+
+    # coverage at the most expressed gene
+    expr = pd.read_csv(wdir / "truth" / "gene_expression.tsv", sep="\t").set_index("gene_id")
+    gtf = pd.read_csv(wdir / "genome" / "genes.gtf", sep="\t", comment="#", header=None)
+    gene_rows = gtf[gtf[2] == "gene"]
+    gid = expr.max(axis=1).idxmax()
+    g = gene_rows[gene_rows[8].str.contains(f'"{gid}"')].iloc[0]
+    tx = gtf[(gtf[2] == "transcript") & gtf[8].str.contains(f'"{gid}"')]
+    tss = (tx[3] - 1).tolist() if g[6] == "+" else (tx[4] - 1).tolist()
+    gene = {"gene_id": gid, "start": int(g[3]) - 1, "end": int(g[4]), "strand": g[6], "tss": tss}
+    chrom = g[0]
+    lo = max(0, min(tss) - 25_000)
+    hi = lo + 50_048
+    elements = pd.read_csv(wdir / "truth" / "elements.bed", sep="\t")
+    el = elements[(elements.chrom == chrom) & (elements.end > lo) & (elements.start < hi)]
+    report.save(report.coverage_figure(wdir, chrom, lo, hi, gene, el), figs / "coverage_locus.png")
+    sections.append(f"## Coverage at a locus\n\nObserved (Poisson) DNase and CAGE coverage in 128-bp bins around "
+                    f"{gid} ({chrom}:{lo + 1:,}-{hi:,}), the most expressed simulated gene.\n\n"
+                    f"![coverage](figures/coverage_locus.png)\n")
+
+    # LD decay and heatmap in the reference panel
+    decays = []
+    rng = np.random.default_rng(seed)
+    blocks = pd.read_csv(wdir / "genotypes" / "ldblocks.bed", sep="\t")
+    for c in truth["chromosomes"]:
+        dos, bim, _ = read_bfile(wdir / "genotypes" / f"ref_panel.{c}")
+        decays.append(r2_decay(dos, bim.pos.to_numpy(), max_pairs=500_000, rng=rng).assign(chrom=c))
+        if c == truth["finemap"]["chrom"]:
+            k = int(np.searchsorted(bim.pos.to_numpy(), truth["finemap"]["causal_pos"]))
+            a = max(0, k - 100)
+            r = ld_matrix(dos[:, a:a + 200])
+            pos = bim.pos.to_numpy()[a:a + 200]
+            bb = blocks[blocks.chr == c].start.to_numpy()
+            report.save(report.ld_heatmap_figure(r, pos, bb, f"r$^2$ of 200 SNPs around the fine-mapping locus ({c})"),
+                        figs / "ld_heatmap.png")
+    decay = pd.concat(decays, ignore_index=True)
+    report.save(report.ld_decay_figure(decay), figs / "ld_decay.png")
+    d = decay.groupby("mid").mean_r2.mean()
+    sections.append("## Linkage disequilibrium\n\nmsprime coalescent with a hotspot recombination map "
+                    f"(Ne = {cfg.panel.population_size:,.0f}, mean {cfg.panel.recombination_rate:g} per bp), "
+                    f"reference panel of {cfg.panel.n_reference} individuals. Mean r^2 falls from "
+                    f"{d.iloc[0]:.3f} (< 1 kb) to {d.iloc[-1]:.3f} (200-500 kb).\n\n"
+                    "![LD decay](figures/ld_decay.png) ![LD heatmap](figures/ld_heatmap.png)\n")
+
+    # eQTL Manhattan
+    tissue = cfg.tissues[1][0] if len(cfg.tissues) > 1 else cfg.tissues[0][0]
+    table = pd.read_csv(wdir / "eqtl" / f"{tissue}.allpairs.txt.gz", sep="\t")
+    report.save(report.manhattan_figure(table, tissue), figs / "eqtl_manhattan.png")
+    eq = pd.DataFrame([{"tissue": t, **{k: v for k, v in i.items() if k != "scale"}}
+                       for t, i in truth["eqtl"].items()])
+    sections.append(f"## eQTLs\n\nExpression simulated in the eQTL cohort ({cfg.panel.n_eqtl} individuals) from "
+                    "the true per-allele effects on each gene's CAGE signal (log2 allelic fold change), plus noise.\n\n"
+                    f"{report.markdown_table(eq)}\n\n![eQTL Manhattan](figures/eqtl_manhattan.png)\n")
+
+    # planted truth
+    fm, gw, dn, cat = truth["finemap"], truth["gwas"], truth["denovo"], truth["catalog"]
+    planted = pd.DataFrame([
+        ("GWAS directional trait", f"effects = tau x true effect on {gw['directional']['planted_annotation']} "
+         f"+ polygenic; h2 = {gw['directional']['h2']}, share {gw['directional']['directional_share']}",
+         f"mean chi2 {gw['directional']['mean_chi2']:.2f}"),
+        ("GWAS null trait", f"polygenic only; h2 = {gw['null']['h2']}", f"mean chi2 {gw['null']['mean_chi2']:.2f}"),
+        ("fine-mapping locus", f"causal {fm['causal_snp']} ({fm['chrom']}:{fm['causal_pos']:,}), ALT creates a "
+         f"{fm['motif']} site", f"lead {fm['lead_snp']} p = {fm['lead_p']:.2e}, r2(lead, causal) = {fm['r2_lead_causal']:.2f}"),
+        ("de novo cases", f"{dn['n_families']} quartets, cases x{dn['case_enrichment']} for brain-damaging variants",
+         f"burden share cases {dn['case_burden_share']:.3f} vs siblings {dn['control_burden_share']:.3f}"),
+        ("GWAS-catalog-like set", f"{cat['n_positive']} positives drawn by effect size",
+         f"{cat['n_negative']} MAF-matched negatives"),
+    ], columns=["what", "planted", "observed"])
+    tfs = pd.DataFrame([{"TF": t["name"], "role": t["role"], **{k: round(v, 2) for k, v in t["activity"].items()}}
+                        for t in truth["tfs"]])
+    sections.append("## Planted truth\n\n" + report.markdown_table(planted) +
+                    "\n\nTF activities per cell type (positive: activating, negative: repressing):\n\n" +
+                    report.markdown_table(tfs) + "\n")
+
+    timings["report"] = time.perf_counter() - t0 - timings["world"]
+    prov = provenance.record(command=command, config=cfgmod.to_dict(cfg), genome_build=cfg.genome_build,
+                             inputs={"world provenance": wdir / "provenance.json"}, extra={"seed": seed})
+    head = (f"# Demo report: the simulated world (seed {seed}, size {size})\n\n"
+            f"{len(truth['chromosomes'])} chromosomes, {truth['n_genes']} genes, {truth['n_elements']} regulatory "
+            f"elements, {truth['n_snps']:,} SNPs, {len(truth['tracks'])} tracks. World built in "
+            f"{timings['world']:.1f} s, report in {timings['report']:.1f} s.\n\n")
+    tail = "## Provenance\n\n```json\n" + json.dumps(prov, indent=2, sort_keys=True) + "\n```\n"
+    path = write_text(out / "report.md", head + "\n".join(sections) + "\n" + tail)
+    logger.info("report written to %s", path)
+    return path
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analyses.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("demo_output"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--size", default="default", choices=sorted(world.SIZES))
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    args = parser.parse_args(argv)
+    clilog.configure(args.verbose)
+    run_demo(args.out, seed=args.seed, size=args.size, command=" ".join(sys.argv))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

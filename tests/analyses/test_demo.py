@@ -1,0 +1,20 @@
+import pytest
+
+from analyses.demo import run_demo, world_is_complete
+from analyses.world import world_config
+
+
+@pytest.mark.integration
+def test_demo_writes_report_and_reuses_world(tmp_path):
+    report = run_demo(tmp_path, seed=3, size="tiny", command="test")
+    text = report.read_text()
+    for png in ("coverage_locus", "ld_decay", "ld_heatmap", "eqtl_manhattan"):
+        f = tmp_path / "figures" / f"{png}.png"
+        assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"figures/{png}.png" in text
+    assert "Planted truth" in text and '"version"' in text
+    assert world_is_complete(tmp_path / "world", 3, world_config("tiny"))
+    assert not world_is_complete(tmp_path / "world", 4, world_config("tiny"))
+    # a corrupted file makes the world incomplete, so the demo rebuilds it
+    (tmp_path / "world" / "gwas" / "null.sumstats.gz").write_bytes(b"junk")
+    assert not world_is_complete(tmp_path / "world", 3, world_config("tiny"))

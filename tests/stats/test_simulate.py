@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from statsmodels.stats.multitest import multipletests
+
+from stats import simulate as sim
+
+
+def test_bh_matches_statsmodels():
+    p = np.random.default_rng(0).random(200) ** 3
+    np.testing.assert_allclose(sim.bh_fdr(p), multipletests(p, method="fdr_bh")[1], rtol=1e-12)
+
+
+def test_marginal_regression_matches_statsmodels_ols():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, (150, 4)).astype(np.int8)
+    y = 0.3 * x[:, 1] + rng.standard_normal(150)
+    got = sim.marginal_regression(x, y, chunk=3)
+    for j in range(4):
+        fit = sm.OLS(y, sm.add_constant(x[:, j].astype(float))).fit()
+        assert got.slope[j] == pytest.approx(fit.params[1], rel=1e-10)
+        assert got.slope_se[j] == pytest.approx(fit.bse[1], rel=1e-10)
+        assert got.pval[j] == pytest.approx(fit.pvalues[1], rel=1e-8)
+
+
+def test_hotspot_map_mean_rate_and_blocks():
+    cfg = sim.PanelConfig()
+    rate_map, centres = sim.hotspot_map(2_000_000, cfg, np.random.default_rng(2))
+    assert rate_map.mean_rate == pytest.approx(cfg.recombination_rate, rel=1e-6)
+    blocks = sim.ld_blocks_from_hotspots(2_000_000, centres, 200_000)
+    assert blocks[0, 0] == 0 and blocks[-1, 1] == 2_000_000
+    assert np.all(blocks[1:, 0] == blocks[:-1, 1])
+
+
+def test_alt_alleles_differ_and_favour_transitions():
+    ref = np.array(list("ACGT" * 500))
+    alt = sim.draw_alt_alleles(ref, np.random.default_rng(3))
+    assert np.all(alt != ref)
+    ts = np.mean([sim.TRANSITION[r] == a for r, a in zip(ref, alt)])
+    assert 0.6 < ts < 0.73  # expected 2/3
+
+
+def test_catalog_negatives_are_maf_matched():
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    snps = pd.DataFrame({"snp": [f"s{i}" for i in range(3000)], "maf": rng.uniform(0.01, 0.5, 3000)})
+    score = np.where(snps.maf > 0.3, 5.0, 0.1)  # positives skew to common SNPs
+    cat = sim.catalog_snps(snps, score, n_positive=100, negatives_per_positive=2, rng=rng)
+    pos, neg = cat[cat.label == 1], cat[cat.label == 0]
+    assert len(pos) == 100 and len(neg) == 200
+    assert abs(pos.maf.mean() - neg.maf.mean()) < 0.03
+    assert not set(pos.snp) & set(neg.snp)
