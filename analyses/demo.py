@@ -46,13 +46,7 @@ def run_demo(out: Path, *, seed: int, size: str, command: str) -> Path:
     if world_is_complete(wdir, seed, cfg):
         logger.info("reusing the complete world in %s", wdir)
     else:
-        from tqdm.auto import tqdm
-
-        with tqdm(total=11, desc="simulate world", unit="stage") as bar:
-            def progress(name):
-                bar.set_postfix_str(name)
-                bar.update(1)
-            world.build_world(wdir, seed=seed, cfg=cfg, command=command, progress=progress)
+        world.build_world_with_progress(wdir, seed=seed, cfg=cfg, command=command)
     timings["world"] = time.perf_counter() - t0
     truth = json.loads((wdir / "truth.json").read_text())
     figs = out / "figures"

@@ -20,14 +20,18 @@ import pandas as pd
 
 from genocore import config as cfgmod
 from genocore import clilog, provenance
-from genocore.files import sha256, write_table, write_text
+from genocore.files import write_table, write_text
 from genomodel import dna
 from genomodel import synthetic as syn
 from stats import simulate as sim
 from stats.io.plink import write_bfile
+from stats.ld import standardized
 
 logger = logging.getLogger(__name__)
 
+# the stages build_world reports through ``progress``, in order
+STAGES = ("genome", "genotypes", "fine-mapping locus", "generative function", "true variant effects", "tracks",
+          "genotype files", "eQTL", "GWAS", "catalog and de novo", "truth")
 DEFAULT_TISSUES = (("Brain_Cortex", "brain_neuron"), ("Whole_Blood", "immune_tcell"), ("Liver", "other_hepatocyte"))
 
 
@@ -267,7 +271,7 @@ def _write_eqtl(out, cfg, panels, snps, genes, gene_signal, gene_eff, rng) -> di
 
 def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
     dos = [p.dosage["gwas_cohort"] for p in panels]
-    x_std = [sim.standardize(d).astype(np.float32) for d in dos]
+    x_std = [standardized(d).astype(np.float32) for d in dos]
     bounds = np.cumsum([0] + [d.shape[1] for d in dos])
     n = dos[0].shape[0]
     col = genome.track_names.index(cfg.gwas_planted_track)
@@ -284,8 +288,8 @@ def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
                        "planted_annotation": cfg.gwas_planted_track if share > 0 else None,
                        "expected_sign": 1 if share > 0 else 0, "mean_chi2": float(np.mean(z**2))}
     # fine-mapping trait: one causal SNP
-    p0 = next(p for p in panels if p.chrom == fm["chrom"])
     k = [p.chrom for p in panels].index(fm["chrom"])
+    p0 = panels[k]
     xc = x_std[k][:, fm["causal_col"]]
     y = np.sqrt(cfg.finemap_variance_explained) * xc + rng.standard_normal(n) * np.sqrt(1 - cfg.finemap_variance_explained)
     sub_idx = np.flatnonzero(np.abs(p0.positions - p0.positions[fm["causal_col"]]) <= cfg.finemap_window)
@@ -375,17 +379,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args) -> int:
-    overrides = json.loads(args.config.read_text()) if args.config else None
-    cfg = world_config(args.size, overrides)
+def build_world_with_progress(out, *, seed: int, cfg: WorldConfig, command: str) -> dict:
+    """``build_world`` with a tqdm bar over its stages (for command-line callers)."""
     from tqdm.auto import tqdm
 
-    stages = 11
-    with tqdm(total=stages, desc="simulate-world", unit="stage") as bar:
+    with tqdm(total=len(STAGES), desc="simulate world", unit="stage") as bar:
         def progress(name):
             bar.set_postfix_str(name)
             bar.update(1)
-        truth = build_world(args.out, seed=args.seed, cfg=cfg, command=" ".join(sys.argv), progress=progress)
+        return build_world(out, seed=seed, cfg=cfg, command=command, progress=progress)
+
+
+def run(args) -> int:
+    overrides = json.loads(args.config.read_text()) if args.config else None
+    cfg = world_config(args.size, overrides)
+    truth = build_world_with_progress(args.out, seed=args.seed, cfg=cfg, command=" ".join(sys.argv))
     logger.info("world written to %s: %d SNPs, %d genes", args.out, truth["n_snps"], truth["n_genes"])
     return 0
 

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from stats.ld import standardized
+
 logger = logging.getLogger(__name__)
 
 COHORTS = ("ref_panel", "eqtl_cohort", "gwas_cohort")
@@ -192,14 +194,6 @@ def draw_alt_alleles(ref: np.ndarray, rng: np.random.Generator, *, ts_tv: float 
             tv = [b for b in "ACGT" if b != r and b != TRANSITION[r]]
             out[i] = tv[k]
     return out
-
-
-def standardize(dosage: np.ndarray) -> np.ndarray:
-    """Genotypes centred and scaled to unit variance per SNP (monomorphic SNPs give 0)."""
-    x = dosage.astype(np.float64)
-    x -= x.mean(axis=0)
-    sd = x.std(axis=0)
-    return np.divide(x, sd, out=np.zeros_like(x), where=sd > 0)
 
 
 def marginal_regression(x: np.ndarray, y: np.ndarray, *, chunk: int = 2048) -> pd.DataFrame:
@@ -414,7 +408,7 @@ def denovo_families(pool: pd.DataFrame, burden: np.ndarray, *, n_families: int, 
 
 def ld_r(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pearson correlation between genotype column(s) ``x`` (n, k) and ``y`` (n,)."""
-    xs, ys = standardize(np.atleast_2d(x.T).T), standardize(y[:, None])[:, 0]
+    xs, ys = standardized(np.atleast_2d(x.T).T), standardized(y[:, None])[:, 0]
     return xs.T @ ys / len(ys)
 
 
