@@ -1,0 +1,1 @@
+"""Basenji-family models built from named blocks: ``build_model(model_config) -> SeqNN``."""

@@ -1,0 +1,159 @@
+"""Build, save and load sequence models: a shared trunk and one head per genome.
+
+``build_model(model_config, seed=...)`` returns a :class:`SeqNN` holding the trunk, one Keras model
+per genome (one-hot DNA ``(batch, seq_length, 4)`` -> ``(batch, target_length, units)``) and a
+combined model with every head, which is what weight files hold. A saved model is a folder with
+``params.json`` (the architecture, as data) and ``model.weights.h5``: loading rebuilds the
+architecture from the params and then reads the weights by layer name, so a model never depends
+on pickled Python code.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from genocore.files import write_text
+from genomodel.config import ModelConfig, Params, params_from_dict, params_to_dict
+from genomodel.model.blocks import GLOBAL_ARGS, apply_block
+from genomodel.model.layers import BuildContext
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = "model.weights.h5"
+PARAMS_FILE = "params.json"
+
+
+@dataclass
+class SeqNN:
+    """A built model.
+
+    Attributes
+    ----------
+    config : ModelConfig
+    trunk : keras.Model
+        DNA -> trunk embedding ``(batch, target_length, channels)``.
+    models : dict of str -> keras.Model
+        One per genome head, sharing the trunk's layers.
+    combined : keras.Model
+        Every head as one model with one output per genome (what weight files hold).
+    """
+
+    config: ModelConfig
+    trunk: keras.Model
+    models: dict
+    combined: keras.Model
+
+    @property
+    def genomes(self) -> tuple:
+        return tuple(self.models)
+
+    def model(self, genome: str | None = None) -> keras.Model:
+        """The model of ``genome`` (the only one when there is a single head)."""
+        if genome is None:
+            if len(self.models) != 1:
+                raise ValueError(f"the model has heads {list(self.models)}; name the genome")
+            return next(iter(self.models.values()))
+        if genome not in self.models:
+            raise KeyError(f"no head for genome {genome!r}; the model has {list(self.models)}")
+        return self.models[genome]
+
+    @property
+    def target_length(self) -> int:
+        return int(self.trunk.output.shape[1])
+
+    def count_params(self) -> tuple[int, int]:
+        """(total, trainable) parameter counts over the trunk and every head."""
+        total = self.combined.count_params()
+        trainable = sum(int(keras.ops.size(w)) for w in self.combined.trainable_weights)
+        return total, trainable
+
+
+def build_model(cfg: ModelConfig, *, seed: int = 0) -> SeqNN:
+    """Build the trunk and heads of ``cfg``; the same seed gives the same initial weights."""
+    ctx = BuildContext(seed)
+    sequence = keras.Input(shape=(cfg.seq_length, 4), name="sequence")
+    global_args = {"activation": cfg.activation, "norm_type": cfg.norm_type, "bn_momentum": cfg.bn_momentum}
+    assert set(global_args) == set(GLOBAL_ARGS)
+    x = sequence
+    for block in cfg.trunk:
+        x = apply_block(ctx, x, block, global_args)
+    # basenji activates the trunk output once more before the heads
+    x = ctx.activate(x, cfg.activation)
+    trunk = keras.Model(sequence, x, name="trunk")
+    outputs = {}
+    for genome, blocks in cfg.heads.items():
+        y = x
+        for block in blocks:
+            y = apply_block(ctx, y, block, global_args)
+        outputs[genome] = y
+    models = {g: keras.Model(sequence, y, name=f"seqnn_{g}") for g, y in outputs.items()}
+    combined = keras.Model(sequence, list(outputs.values()), name="seqnn")
+    out_len = int(x.shape[1])
+    if cfg.target_length is not None and out_len != cfg.target_length:
+        # basenji's target_length is the length before any cropping; log both to avoid confusion
+        logger.debug("model target_length %d (params), %d bins after cropping", cfg.target_length, out_len)
+    return SeqNN(config=cfg, trunk=trunk, models=models, combined=combined)
+
+
+def save_model(seqnn: SeqNN, params: Params, out_dir, *, extra: dict | None = None) -> Path:
+    """Write ``params.json`` and ``model.weights.h5`` into ``out_dir`` (each atomically).
+
+    ``extra`` (e.g. provenance, target ids) is stored in ``params.json`` under ``"info"``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # Keras insists on the .weights.h5 suffix, so the temp name keeps it
+    tmp = out_dir / f".{os.getpid()}.tmp.weights.h5"
+    try:
+        seqnn.combined.save_weights(str(tmp))
+        os.replace(tmp, out_dir / WEIGHTS_FILE)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    doc = params_to_dict(params)
+    if extra:
+        doc["info"] = extra
+    write_text(out_dir / PARAMS_FILE, json.dumps(doc, indent=2, sort_keys=False) + "\n")
+    return out_dir
+
+
+def load_model(model_dir, *, seq_length: int | None = None) -> tuple[SeqNN, Params, dict]:
+    """Rebuild a saved model from its ``params.json`` and load its weights.
+
+    Parameters
+    ----------
+    model_dir : path
+        A folder written by :func:`save_model`.
+    seq_length : int, optional
+        Build for another input length (fully convolutional trunks only).
+
+    Returns
+    -------
+    seqnn, params, info
+    """
+    model_dir = Path(model_dir)
+    pfile, wfile = model_dir / PARAMS_FILE, model_dir / WEIGHTS_FILE
+    for f in (pfile, wfile):
+        if not f.exists():
+            raise FileNotFoundError(f"{f} is missing: {model_dir} is not a saved model folder "
+                                    f"(it needs {PARAMS_FILE} and {WEIGHTS_FILE}, as written by 'genomodel train')")
+    doc = json.loads(pfile.read_text())
+    info = doc.pop("info", {})
+    params = params_from_dict(doc, where=str(pfile))
+    cfg = params.model
+    if seq_length is not None and seq_length != cfg.seq_length:
+        from dataclasses import replace
+
+        cfg = replace(cfg, seq_length=seq_length)
+    seqnn = build_model(cfg)
+    try:
+        seqnn.combined.load_weights(str(wfile))
+    except ValueError as err:
+        raise ValueError(f"{wfile} does not fit the architecture in {pfile}: {err}") from None
+    return seqnn, params, info
+
