@@ -85,6 +85,28 @@ def world_config(size: str = "default", overrides: dict | None = None) -> WorldC
     return cfgmod.from_dict(WorldConfig, {**spec, **parts}, where="world config")
 
 
+def _seeds(seed: int) -> list:
+    """The independent seed of each part of a world, in a fixed order."""
+    return np.random.SeedSequence(seed).spawn(9)
+
+
+def generative_model(world_dir) -> syn.SimGenome:
+    """A built world's generative function: its motifs, activities and core motif rebuilt from the
+    seed and config in ``provenance.json``, with the sequences read back from ``genome/genome.fa``
+    (which include the planted fine-mapping motif). ``synthetic.landscape`` and
+    ``synthetic.expected_tracks`` on it give the noiseless truth behind the observed tracks."""
+    import pyfaidx
+
+    world_dir = Path(world_dir)
+    prov = json.loads((world_dir / "provenance.json").read_text())
+    genome_cfg = cfgmod.from_dict(syn.GenomeConfig, prov["config"]["genome"], where=str(world_dir / "provenance.json"))
+    cfg = WorldConfig(genome=genome_cfg)
+    genome = syn.simulate_genome(cfg.genome, seed=_seeds(int(prov["seed"]))[0])
+    fa = pyfaidx.Fasta(str(world_dir / "genome" / "genome.fa"), as_raw=True)
+    genome.sequences = {c: dna.encode(fa[c][:]) for c in cfg.genome.chromosomes}
+    return genome
+
+
 def build_world(out, *, seed: int, cfg: WorldConfig | None = None, command: str | None = None,
                 progress=None) -> dict:
     """Simulate and write a world into ``out``.
@@ -108,8 +130,7 @@ def build_world(out, *, seed: int, cfg: WorldConfig | None = None, command: str 
     cfg = cfg or WorldConfig()
     out = Path(out)
     step = progress or (lambda name: None)
-    ss = np.random.SeedSequence(seed)
-    (s_genome, s_panel, s_alleles, s_finemap, s_noise, s_eqtl, s_gwas, s_catalog, s_denovo) = ss.spawn(9)
+    (s_genome, s_panel, s_alleles, s_finemap, s_noise, s_eqtl, s_gwas, s_catalog, s_denovo) = _seeds(seed)
     gcfg = cfg.genome
 
     step("genome")

@@ -846,6 +846,31 @@ def motif_meme(genome: SimGenome) -> str:
     return "\n".join(out) + "\n"
 
 
+def expected_tracks(genome: SimGenome, landscapes: dict) -> dict:
+    """Mean coverage of every track under the generative function (the truth the observed tracks
+    are Poisson draws around), without the blacklist artefacts; N bases have mean 0.
+
+    Returns
+    -------
+    dict of track name -> dict of chrom -> ndarray, float64, shape (chrom_length,)
+    """
+    cfg = genome.config
+    out = {name: {} for name in genome.track_names}
+    for chrom, land in landscapes.items():
+        n = len(genome.sequences[chrom])
+        dnase = land.dnase_mean(cfg)
+        cage = land.cage_mean_at_tss(cfg)
+        is_n = genome.sequences[chrom] == dna.N_CODE
+        for c, cell in enumerate(genome.cell_types):
+            lam = dnase[c].copy()
+            lam[is_n] = 0.0
+            out[f"DNASE:{cell}"][chrom] = lam
+            v = np.zeros(n)
+            v[land.tss_pos] = cage[c]
+            out[f"CAGE:{cell}"][chrom] = v
+    return out
+
+
 def sample_tracks(genome: SimGenome, landscapes: dict, rng: np.random.Generator) -> dict:
     """Observed coverage: Poisson draws around the generative means, plus blacklist artefacts in DNase.
 
@@ -854,20 +879,19 @@ def sample_tracks(genome: SimGenome, landscapes: dict, rng: np.random.Generator)
     dict of track name -> dict of chrom -> ndarray, float32, shape (chrom_length,)
     """
     cfg = genome.config
+    means = expected_tracks(genome, landscapes)
     out = {name: {} for name in genome.track_names}
     for chrom, land in landscapes.items():
-        n = len(genome.sequences[chrom])
-        dnase = land.dnase_mean(cfg)
-        cage = land.cage_mean_at_tss(cfg)
         bl = genome.blacklist[genome.blacklist.chrom == chrom]
-        for c, cell in enumerate(genome.cell_types):
-            lam = dnase[c].copy()
+        is_n = genome.sequences[chrom] == dna.N_CODE
+        for cell in genome.cell_types:
+            lam = means[f"DNASE:{cell}"][chrom].copy()
             for a, b in zip(bl.start, bl.end):
                 lam[a:b] += cfg.blacklist_rate
-            lam[genome.sequences[chrom] == dna.N_CODE] = 0.0
+            lam[is_n] = 0.0
             out[f"DNASE:{cell}"][chrom] = rng.poisson(lam).astype(np.float32)
-            v = np.zeros(n, dtype=np.float32)
-            v[land.tss_pos] = rng.poisson(cage[c])
+            v = np.zeros(len(lam), dtype=np.float32)
+            v[land.tss_pos] = rng.poisson(means[f"CAGE:{cell}"][chrom][land.tss_pos])
             out[f"CAGE:{cell}"][chrom] = v
     return out
 

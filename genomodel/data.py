@@ -1,0 +1,1197 @@
+"""Training data: FASTA + coverage tracks (+ gaps / blacklist BED) -> binned targets -> TFRecord shards.
+
+The pipeline (:func:`write_dataset`)
+------------------------------------
+1. Read ``targets.txt`` (basenji layout) and check every input up front: files exist, chromosome names
+   of every BigWig / bedGraph / BED are in the FASTA (with a specific message when they differ by a
+   ``chr`` prefix), BigWig chromosome lengths equal the FASTA's.
+2. Tile windows of ``seq_length`` bp with ``stride`` along each chromosome; skip windows with more
+   than ``max_n_fraction`` N bases (from the sequence) or more than ``max_unmappable_fraction`` bases in
+   the gaps / blacklist BED.
+3. Split windows into train / valid / test: held-out chromosomes, seeded random fractions, or the
+   Basenji2 homology-aware procedure (:func:`split_by_homology`).
+4. For every window and track: per-base coverage (missing data = 0; an explicit NaN is an error),
+   blacklist handling, crop, pooling and the per-track transforms of ``targets.txt``
+   (:func:`transform_coverage`), stored as float16.
+5. Write ``tfrecords/{split}-{i}.tfr``, ``sequences.bed``, ``statistics.json``, ``targets.txt`` and
+   ``provenance.json`` into a temporary folder beside ``out_dir`` that is renamed at the end, so a
+   failed run leaves no output folder.
+
+Target transforms and their source
+----------------------------------
+``transform="basenji"`` (default) follows calico/basenji ``bin/basenji_data_read.py`` in the version
+with ``--clip_soft`` and ``--black_pct`` (the Basenji2 / Borzoi-manuscript transform; the same code is
+kept as the ``--transform_old`` branch of calico/baskerville
+``src/baskerville/scripts/hound_data_read.py`` @ 40c8925), per window and track:
+
+1. baseline = the ``blacklist_pct`` percentile (0.25 here) of the window's per-base coverage (the whole
+   uncropped window, before any transform); blacklisted bases (BED intervals widened by
+   ``blacklist_buffer`` = 20 bp each side) are set to the baseline (basenji clips them to it);
+2. crop ``crop_bp`` from each end;
+3. pool bins of ``pool_width``: ``sum``; ``sum_sqrt`` = sum ** 0.75 (basenji's name; its code raises to
+   0.75); ``mean``; ``mean_sqrt`` = mean ** 0.75; ``max``; ``median``; ``peak`` = clip(sqrt(4 mean), 0, 1);
+4. soft clip ``min(x, clip_soft + sqrt(max(0, x - clip_soft)))`` (basenji omits the ``min``, which
+   raises values just above ``clip_soft``);
+5. hard clip to ``[-clip, clip]``;
+6. multiply by ``scale``;
+7. clip to the float16 range and store as float16.
+
+``transform="baskerville"`` follows the current default branch of that same baskerville file (and the
+later basenji master): scale the per-base coverage first, pool, ``sum_sqrt`` = -1 + sqrt(1 + sum),
+soft clip ``clip_soft - 1 + sqrt(x - clip_soft + 1)``, hard clip, float16 range.
+
+Differences from basenji, on purpose: a NaN in a coverage file raises an error (basenji silently sets
+it to the baseline); per-base coverage is kept in float64 (basenji rounds BigWig values to float16
+before pooling); the genome-wide ``--clip_pct`` extreme-value clip over all windows is not applied.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genocore import provenance
+from genocore.config import to_dict
+from genocore.files import write_text
+from genomodel import dna
+from genomodel.io import tfrecord
+
+logger = logging.getLogger(__name__)
+
+SUM_STATS = ("sum", "sum_sqrt", "mean", "avg", "mean_sqrt", "avg_sqrt", "max", "median", "peak")
+TRANSFORMS = ("basenji", "baskerville")
+SPLIT_MODES = ("chrom", "fraction", "homology")
+_BEDGRAPH_EXT = (".bedgraph", ".bg", ".bdg")
+_BIGWIG_EXT = (".bw", ".bigwig")
+
+
+# ---------------------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How windows are tiled, split and turned into targets.
+
+    Attributes
+    ----------
+    seq_length : int
+        Window length in bp.
+    pool_width : int
+        Bin width in bp; ``seq_length - 2 * crop_bp`` must be a multiple of it.
+    crop_bp : int
+        Bases cropped from each end of the window before binning (the targets cover the centre).
+    stride : int, optional
+        Step between window starts; None means ``seq_length`` (no overlap).
+    max_n_fraction : float
+        Skip windows with a larger fraction of N bases.
+    max_unmappable_fraction : float
+        Skip windows with a larger fraction of bases in the gaps / blacklist BED.
+    chroms : tuple of str
+        Use only these chromosomes (empty: every FASTA chromosome). Chromosomes of the tracks and BED
+        files outside this list are then ignored instead of refused.
+    test_chroms, valid_chroms : tuple of str
+        Held-out chromosomes (``split_mode="chrom"``).
+    valid_fraction, test_fraction : float
+        Shares of windows for valid / test drawn at random (mode ``"fraction"``; in mode ``"chrom"``
+        for a split without chromosomes, drawn from the other windows), or targets for whole
+        connected components (mode ``"homology"``).
+    split_mode : str
+        ``"chrom"``, ``"fraction"`` or ``"homology"``.
+    homology_region : int
+        Region size (bp) of the homology split.
+    homology_min_aligned : int
+        Two regions are linked when more than this many bp align between them.
+    records_per_shard : int
+    seed : int
+        Seed of every random choice (fraction and homology splits).
+    genome : str
+        Genome name recorded in ``statistics.json``; also the genome label of windows for homology.
+    transform : str
+        ``"basenji"`` or ``"baskerville"`` (see the module docstring).
+    blacklist_pct : float
+        Quantile (0-1) of the window's per-base coverage that blacklisted bases are clipped to.
+    blacklist_buffer : int
+        Blacklist intervals are widened by this many bp on each side (basenji uses 20).
+    """
+
+    seq_length: int = 131_072
+    pool_width: int = 128
+    crop_bp: int = 0
+    stride: int | None = None
+    max_n_fraction: float = 0.3
+    max_unmappable_fraction: float = 0.5
+    chroms: tuple = ()
+    test_chroms: tuple = ()
+    valid_chroms: tuple = ()
+    valid_fraction: float = 0.0
+    test_fraction: float = 0.0
+    split_mode: str = "chrom"
+    homology_region: int = 1_000_000
+    homology_min_aligned: int = 100_000
+    records_per_shard: int = 256
+    seed: int = 0
+    genome: str = "genome"
+    transform: str = "basenji"
+    blacklist_pct: float = 0.25
+    blacklist_buffer: int = 20
+
+    def __post_init__(self):
+        for name in ("chroms", "test_chroms", "valid_chroms"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise ValueError(f"DataConfig.{name} must be a list of chromosome names, not the string {value!r}")
+            object.__setattr__(self, name, tuple(value))
+        if self.seq_length <= 0 or self.pool_width <= 0:
+            raise ValueError("DataConfig: seq_length and pool_width must be positive")
+        if self.crop_bp < 0 or 2 * self.crop_bp >= self.seq_length:
+            raise ValueError(f"DataConfig: crop_bp {self.crop_bp} must be >= 0 and leave part of seq_length "
+                             f"{self.seq_length}")
+        if (self.seq_length - 2 * self.crop_bp) % self.pool_width:
+            raise ValueError(f"DataConfig: seq_length - 2 * crop_bp = {self.seq_length - 2 * self.crop_bp} "
+                             f"is not a multiple of pool_width {self.pool_width}")
+        if self.stride is not None and self.stride <= 0:
+            raise ValueError(f"DataConfig: stride must be positive, got {self.stride}")
+        for name in ("max_n_fraction", "max_unmappable_fraction", "blacklist_pct"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"DataConfig.{name} must be in [0, 1], got {getattr(self, name)}")
+        for name in ("valid_fraction", "test_fraction"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"DataConfig.{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.valid_fraction + self.test_fraction >= 1:
+            raise ValueError("DataConfig: valid_fraction + test_fraction must leave windows for training")
+        if self.split_mode not in SPLIT_MODES:
+            raise ValueError(f"DataConfig.split_mode {self.split_mode!r} is not one of {SPLIT_MODES}")
+        if self.transform not in TRANSFORMS:
+            raise ValueError(f"DataConfig.transform {self.transform!r} is not one of {TRANSFORMS}")
+        overlap = set(self.test_chroms) & set(self.valid_chroms)
+        if overlap:
+            raise ValueError(f"DataConfig: chromosomes {sorted(overlap)} are in both test_chroms and valid_chroms")
+        if self.split_mode != "chrom" and (self.test_chroms or self.valid_chroms):
+            raise ValueError(f"DataConfig: test_chroms / valid_chroms need split_mode='chrom', not {self.split_mode!r}")
+        if self.records_per_shard < 1 or self.homology_region < 1 or self.blacklist_buffer < 0:
+            raise ValueError("DataConfig: records_per_shard and homology_region must be positive, "
+                             "blacklist_buffer >= 0")
+
+    @property
+    def step(self) -> int:
+        """The stride actually used (``seq_length`` when ``stride`` is None)."""
+        return self.seq_length if self.stride is None else self.stride
+
+    @property
+    def target_length(self) -> int:
+        """Bins per window."""
+        return (self.seq_length - 2 * self.crop_bp) // self.pool_width
+
+
+# ---------------------------------------------------------------------------------------------------
+# targets.txt
+
+
+def read_targets(path) -> pd.DataFrame:
+    """Read a basenji ``targets.txt``.
+
+    Tab-separated with a header; the first column is the target index (its header may be empty or
+    ``index``). Columns ``identifier`` and ``file`` are required; ``clip`` (default: none),
+    ``clip_soft`` (none), ``scale`` (1), ``sum_stat`` (``sum``), ``strand_pair`` (the target itself)
+    and ``description`` (the identifier) are optional. Relative ``file`` paths are relative to the
+    folder of ``targets.txt``.
+
+    Returns
+    -------
+    DataFrame
+        Columns index (int), identifier, file (absolute path, str), clip (float, NaN = none),
+        clip_soft (float, NaN = none), scale (float), sum_stat, strand_pair (int), description; plus
+        ``line`` (int), the line of ``targets.txt`` each row came from.
+
+    Raises
+    ------
+    FileNotFoundError
+        For ``targets.txt`` itself, or a row whose file does not exist (naming the line and path).
+    ValueError
+        For missing required columns, an unknown ``sum_stat`` or a ``strand_pair`` that names no target.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"targets file {path} does not exist")
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    first = df.columns[0]
+    if first == "index" or first == "" or first.startswith("Unnamed"):
+        df = df.rename(columns={first: "index"})
+        index_given = True
+    else:
+        index_given = False
+    missing = [c for c in ("identifier", "file") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}; a basenji targets.txt has a header "
+                         "'<tab>identifier<tab>file<tab>clip<tab>scale<tab>sum_stat<tab>description'")
+    out = pd.DataFrame({"line": np.arange(len(df)) + 2})
+
+    def num(col, default):
+        if col not in df.columns:
+            return np.full(len(df), default, dtype=np.float64)
+        vals = df[col].str.strip()
+        try:
+            return np.array([float(v) if v not in ("", "nan", "NaN", "None") else default for v in vals])
+        except ValueError as err:
+            raise ValueError(f"{path}: column {col!r} has a non-numeric value ({err})") from None
+
+    out["index"] = df["index"].astype(int).to_numpy() if index_given else np.arange(len(df))
+    out["identifier"] = df["identifier"].to_numpy()
+    files = []
+    for line, ident, f in zip(out["line"], df["identifier"], df["file"]):
+        p = Path(f.strip())
+        if not p.is_absolute():
+            p = path.parent / p
+        if not p.is_file():
+            raise FileNotFoundError(f"{path} line {line} (identifier {ident!r}): coverage file {p} does not "
+                                    "exist; fix the 'file' column (relative paths are relative to the "
+                                    "folder of targets.txt) or create the file")
+        files.append(str(p.resolve()))
+    out["file"] = files
+    out["clip"] = num("clip", np.nan)
+    out["clip_soft"] = num("clip_soft", np.nan)
+    out["scale"] = num("scale", 1.0)
+    stats = df["sum_stat"].str.strip().replace("", "sum") if "sum_stat" in df.columns else pd.Series(["sum"] * len(df))
+    for line, s in zip(out["line"], stats):
+        if s not in SUM_STATS:
+            raise ValueError(f"{path} line {line}: unknown sum_stat {s!r}; use one of {SUM_STATS}")
+    out["sum_stat"] = stats.to_numpy()
+    if "strand_pair" in df.columns and (df["strand_pair"].str.strip() != "").all():
+        out["strand_pair"] = df["strand_pair"].astype(int).to_numpy()
+    else:
+        out["strand_pair"] = out["index"].to_numpy()
+    known = set(out["index"])
+    for line, sp in zip(out["line"], out["strand_pair"]):
+        if sp not in known:
+            raise ValueError(f"{path} line {line}: strand_pair {sp} names no target index")
+    out["description"] = (df["description"].to_numpy() if "description" in df.columns else out["identifier"].to_numpy())
+    return out[["index", "identifier", "file", "clip", "clip_soft", "scale", "sum_stat", "strand_pair",
+                "description", "line"]]
+
+
+def _targets_text(targets: pd.DataFrame) -> str:
+    """basenji layout: unnamed index column first, empty cells for 'no clip'."""
+    df = targets[["index", "identifier", "file", "clip", "clip_soft", "scale", "sum_stat", "strand_pair",
+                  "description"]].copy()
+    df = df.rename(columns={"index": ""})
+    for col in ("clip", "clip_soft"):
+        df[col] = [("" if not np.isfinite(v) else f"{v:g}") for v in df[col]]
+    df["scale"] = [f"{v:g}" for v in df["scale"]]
+    return df.to_csv(sep="\t", index=False, lineterminator="\n")
+
+
+# ---------------------------------------------------------------------------------------------------
+# transforms
+
+
+def transform_coverage(cov: np.ndarray, *, pool_width: int, crop_bp: int = 0, sum_stat: str = "sum",
+                       scale: float = 1.0, clip: float | None = None, clip_soft: float | None = None,
+                       transform: str = "basenji") -> np.ndarray:
+    """Per-base coverage of windows -> transformed bins (steps 2-7 of the module docstring).
+
+    Parameters
+    ----------
+    cov : ndarray, float, shape (..., seq_length)
+        Per-base coverage of whole windows (blacklist already handled).
+    pool_width, crop_bp : int
+    sum_stat : str
+        One of :data:`SUM_STATS`.
+    scale : float
+    clip, clip_soft : float or None
+        None or NaN means no clipping.
+    transform : str
+        ``"basenji"`` or ``"baskerville"``.
+
+    Returns
+    -------
+    ndarray, float32, shape (..., (seq_length - 2 * crop_bp) // pool_width)
+        Within the float16 range.
+    """
+    if transform not in TRANSFORMS:
+        raise ValueError(f"transform {transform!r} is not one of {TRANSFORMS}")
+    if sum_stat not in SUM_STATS:
+        raise ValueError(f"sum_stat {sum_stat!r} is not one of {SUM_STATS}")
+    x = np.asarray(cov, dtype=np.float64)
+    if crop_bp:
+        x = x[..., crop_bp:x.shape[-1] - crop_bp]
+    n = x.shape[-1]
+    if n % pool_width:
+        raise ValueError(f"{n} bp after cropping is not a multiple of pool_width {pool_width}")
+    new = transform == "baskerville"
+    if new:
+        x = scale * x
+    x = x.reshape(x.shape[:-1] + (n // pool_width, pool_width))
+    if sum_stat in ("sum", "sum_sqrt"):
+        b = x.sum(axis=-1)
+    elif sum_stat in ("mean", "avg", "mean_sqrt", "avg_sqrt", "peak"):
+        b = x.mean(axis=-1)
+    elif sum_stat == "max":
+        b = x.max(axis=-1)
+    else:
+        b = np.median(x, axis=-1)
+    if sum_stat in ("sum_sqrt", "mean_sqrt", "avg_sqrt"):
+        b = -1 + np.sqrt(1 + b) if new else np.power(b, 0.75)
+    elif sum_stat == "peak":
+        b = np.clip(np.sqrt(b * 4), 0, 1)
+    if clip_soft is not None and np.isfinite(clip_soft):
+        over = b > clip_soft
+        if new:
+            b = np.where(over, clip_soft - 1 + np.sqrt(np.where(over, b - clip_soft + 1, 1.0)), b)
+        else:
+            # the issue's min(x, t + sqrt(x - t)): basenji's formula alone would raise values in (t, t + 1)
+            b = np.where(over, np.minimum(b, clip_soft + np.sqrt(np.where(over, b - clip_soft, 0.0))), b)
+    if clip is not None and np.isfinite(clip):
+        b = np.clip(b, -clip, clip)
+    if not new:
+        b = scale * b
+    f16 = np.finfo(np.float16)
+    return np.clip(b, f16.min, f16.max).astype(np.float32)
+
+
+def clip_blacklisted(cov: np.ndarray, mask: np.ndarray, *, pct: float) -> np.ndarray:
+    """Set blacklisted bases of one window to the window's ``pct`` quantile (basenji's ``--black_pct``
+    baseline; basenji clips to it, this sets, so blacklisted bins carry neither artefacts nor holes).
+
+    Parameters
+    ----------
+    cov : ndarray, float, shape (seq_length,)
+        Per-base coverage of the whole window.
+    mask : ndarray, bool, shape (seq_length,)
+        Blacklisted bases.
+    pct : float
+        Quantile in [0, 1]; the baseline is ``np.percentile(cov, 100 * pct)`` over all bases of the window.
+
+    Returns
+    -------
+    ndarray, float64, shape (seq_length,)
+    """
+    out = np.array(cov, dtype=np.float64)
+    if mask.any():
+        base = float(np.percentile(out, 100 * pct))
+        out[mask] = base
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# intervals
+
+
+def _merge(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union of half-open intervals as sorted, disjoint (starts, ends)."""
+    if len(starts) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    o = np.argsort(starts, kind="stable")
+    s, e = np.asarray(starts, np.int64)[o], np.asarray(ends, np.int64)[o]
+    reach = np.maximum.accumulate(e)
+    new = np.ones(len(s), bool)
+    new[1:] = s[1:] > reach[:-1]
+    groups = np.cumsum(new) - 1
+    ms = s[new]
+    me = np.zeros(len(ms), np.int64)
+    np.maximum.at(me, groups, e)
+    return ms, me
+
+
+def _covered(starts: np.ndarray, ends: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Bases of the disjoint sorted intervals below each position x (a cumulative coverage function)."""
+    x = np.asarray(x, np.int64)
+    if len(starts) == 0:
+        return np.zeros(x.shape, np.int64)
+    cum = np.concatenate([[0], np.cumsum(ends - starts)])
+    i = np.searchsorted(starts, x, side="right") - 1
+    ok = i >= 0
+    ii = np.where(ok, i, 0)
+    part = np.clip(x - starts[ii], 0, ends[ii] - starts[ii])
+    return np.where(ok, cum[ii] + part, 0)
+
+
+def _n_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of N (code 4) as (starts, ends)."""
+    isn = np.concatenate([[False], codes == dna.N_CODE, [False]])
+    d = np.flatnonzero(np.diff(isn.astype(np.int8)))
+    return d[0::2].astype(np.int64), d[1::2].astype(np.int64)
+
+
+def read_bed(path) -> pd.DataFrame:
+    """The first three columns of a BED file (``#``, ``track`` and ``browser`` lines skipped).
+
+    Returns
+    -------
+    DataFrame with columns chrom (str), start, end (int64), and ``line`` (1-based line in the file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"BED file {path} does not exist")
+    rows = []
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as fh:
+        for i, line in enumerate(fh, start=1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            f = line.split()
+            if len(f) < 3:
+                raise ValueError(f"{path} line {i}: expected chrom start end, got {line.strip()!r}")
+            try:
+                rows.append((f[0], int(f[1]), int(f[2]), i))
+            except ValueError:
+                raise ValueError(f"{path} line {i}: start/end are not integers: {line.strip()!r}") from None
+    df = pd.DataFrame(rows, columns=["chrom", "start", "end", "line"])
+    return df.astype({"chrom": str, "start": np.int64, "end": np.int64, "line": np.int64})
+
+
+# ---------------------------------------------------------------------------------------------------
+# chromosome checks
+
+
+def _alt_name(chrom: str) -> str:
+    return chrom[3:] if chrom.startswith("chr") else "chr" + chrom
+
+
+def _check_names(source: str, names, fasta_path, fasta_sizes: dict, used: list, restricted: bool,
+                 what: str = "chromosome") -> None:
+    """Every name of ``source`` must be in the FASTA (or outside ``used`` when chromosomes are restricted)."""
+    names = list(dict.fromkeys(names))
+    used_set = set(used)
+    prefix = [c for c in names if c not in fasta_sizes and _alt_name(c) in fasta_sizes]
+    prefix += [_alt_name(c) for c in used if c not in set(names) and _alt_name(c) in set(names)
+               and _alt_name(c) not in fasta_sizes]
+    if prefix:
+        c = prefix[0]
+        raise ValueError(
+            f"{source} names {what} {c!r} but the FASTA {fasta_path} calls it {_alt_name(c)!r}: the names differ "
+            f"by a 'chr' prefix. Rename the chromosomes of one file so that they match (e.g. "
+            f"{'add' if not c.startswith('chr') else 'remove'} the 'chr' prefix in {source}).")
+    missing = [c for c in names if c not in fasta_sizes and (not restricted or c in used_set)]
+    if missing:
+        raise ValueError(
+            f"{source} names {what} {missing[0]!r} (of {len(missing)} missing) but the FASTA {fasta_path} has "
+            f"no such sequence (it has {', '.join(list(fasta_sizes)[:8])}{', ...' if len(fasta_sizes) > 8 else ''}). "
+            "Use the FASTA of the same genome build, or list the chromosomes to use in DataConfig.chroms.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# coverage tracks
+
+
+def _fill(length: int, offset: int, starts, ends, values) -> np.ndarray:
+    """Per-base array of ``length`` from disjoint intervals (clipped to [offset, offset + length))."""
+    out = np.zeros(length, np.float64)
+    if len(starts) == 0:
+        return out
+    s = np.clip(np.asarray(starts, np.int64) - offset, 0, length)
+    e = np.clip(np.asarray(ends, np.int64) - offset, 0, length)
+    n = e - s
+    keep = n > 0
+    s, n, v = s[keep], n[keep], np.asarray(values, np.float64)[keep]
+    if len(s) == 0:
+        return out
+    first = np.repeat(np.cumsum(n) - n, n)
+    pos = np.repeat(s, n) + (np.arange(n.sum()) - first)
+    out[pos] = np.repeat(v, n)
+    return out
+
+
+class _BigWig:
+    """Coverage from a BigWig, read as intervals so that explicit NaN entries are seen."""
+
+    def __init__(self, path: str):
+        import pyBigWig
+
+        self.path = path
+        bw = pyBigWig.open(path)
+        if bw is None or not bw.isBigWig():
+            raise ValueError(f"{path} is not a BigWig file (pyBigWig cannot open it); convert it with "
+                             "bedGraphToBigWig or give a bedGraph with a .bedGraph extension")
+        self.bw = bw
+        self.chrom_sizes = dict(bw.chroms())
+
+    def read(self, chrom: str, start: int, end: int) -> np.ndarray:
+        if chrom not in self.chrom_sizes:
+            return np.zeros(end - start)
+        iv = self.bw.intervals(chrom, start, end)
+        if not iv:
+            return np.zeros(end - start)
+        a = np.array(iv, dtype=np.float64)
+        bad = np.isnan(a[:, 2])
+        if bad.any():
+            p = int(max(a[bad][0, 0], start))
+            raise ValueError(f"{self.path}: NaN coverage at {chrom}:{p + 1} (entry {chrom}:{int(a[bad][0, 0])}-"
+                             f"{int(a[bad][0, 1])}, 0-based half-open); missing data must be left out of the "
+                             "file (it reads as 0), not written as NaN. Regenerate the BigWig without NaN.")
+        return _fill(end - start, start, a[:, 0], a[:, 1], a[:, 2])
+
+    def close(self):
+        self.bw.close()
+
+
+class _BedGraph:
+    """Coverage from a bedGraph (chrom start end value), held in memory per chromosome."""
+
+    def __init__(self, path: str):
+        self.path = path
+        p = Path(path)
+        opener = gzip.open if p.suffix == ".gz" else open
+        with opener(p, "rt") as fh:
+            lines = fh.readlines()
+        keep = [i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith(("#", "track", "browser"))]
+        text = "".join(lines[i] for i in keep)
+        names = ["chrom", "start", "end", "value"]
+        if text:
+            df = pd.read_csv(io.StringIO(text), sep=r"\s+", header=None, usecols=[0, 1, 2, 3], names=names)
+        else:
+            logger.warning("%s has no data lines; its coverage is 0 everywhere", path)
+            df = pd.DataFrame({k: [] for k in names})
+        df = df.astype({"chrom": str, "start": np.int64, "end": np.int64, "value": np.float64})
+        df["line"] = np.asarray(keep, np.int64) + 1
+        bad = df["value"].isna().to_numpy()
+        if bad.any():
+            r = df[bad].iloc[0]
+            raise ValueError(f"{path} line {r.line}: NaN coverage at {r.chrom}:{r.start + 1}; missing data must "
+                             "be left out of the file (it reads as 0), not written as NaN")
+        self.df = df
+        self.chrom_sizes = None
+        self.by_chrom = {c: (g["start"].to_numpy(), g["end"].to_numpy(), g["value"].to_numpy())
+                         for c, g in df.sort_values(["chrom", "start"]).groupby("chrom", sort=False)}
+
+    def check_lengths(self, fasta_path, fasta_sizes: dict) -> None:
+        for c, (s, e, _) in self.by_chrom.items():
+            if c in fasta_sizes and len(e) and e.max() > fasta_sizes[c]:
+                r = self.df[(self.df.chrom == c) & (self.df.end > fasta_sizes[c])].iloc[0]
+                raise ValueError(f"{self.path} line {r.line}: interval {c}:{r.start}-{r.end} ends past the "
+                                 f"end of {c} in the FASTA {fasta_path} ({fasta_sizes[c]} bp); the files are "
+                                 "of different genome builds")
+
+    def read(self, chrom: str, start: int, end: int) -> np.ndarray:
+        if chrom not in self.by_chrom:
+            return np.zeros(end - start)
+        s, e, v = self.by_chrom[chrom]
+        i0 = np.searchsorted(e, start, side="right")
+        i1 = np.searchsorted(s, end, side="left")
+        return _fill(end - start, start, s[i0:i1], e[i0:i1], v[i0:i1])
+
+    def close(self):
+        pass
+
+
+def open_track(path):
+    """A coverage reader for a BigWig (``.bw``, ``.bigWig``) or bedGraph (``.bedGraph``, ``.bg``,
+    ``.bdg``, optionally ``.gz``). Its ``read(chrom, start, end)`` returns float64 per-base coverage,
+    0 where the file has no data, and raises ValueError on NaN."""
+    name = str(path).lower()
+    base = name[:-3] if name.endswith(".gz") else name
+    if base.endswith(_BEDGRAPH_EXT):
+        return _BedGraph(str(path))
+    if base.endswith(_BIGWIG_EXT):
+        return _BigWig(str(path))
+    raise ValueError(f"{path}: unknown coverage format; use a BigWig (.bw/.bigWig) or a bedGraph "
+                     "(.bedGraph/.bg/.bdg)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# FASTA and windows
+
+
+class _Genome:
+    """A FASTA through pyfaidx, with base codes of one chromosome cached at a time."""
+
+    def __init__(self, path):
+        import pyfaidx
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"FASTA {self.path} does not exist")
+        self.fa = pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False)
+        self.sizes = {k: len(v) for k, v in self.fa.items()}
+        self._chrom, self._codes = None, None
+
+    def codes(self, chrom: str) -> np.ndarray:
+        if chrom != self._chrom:
+            self._codes = dna.encode(self.fa[chrom][:])
+            self._chrom = chrom
+        return self._codes
+
+    def close(self):
+        self.fa.close()
+
+
+def _interval_dict(df: pd.DataFrame | None, *, buffer: int = 0) -> dict:
+    out = {}
+    if df is None or len(df) == 0:
+        return out
+    for c, g in df.groupby("chrom", sort=False):
+        out[c] = _merge(np.maximum(g["start"].to_numpy() - buffer, 0), g["end"].to_numpy() + buffer)
+    return out
+
+
+def _union(a: dict, b: dict) -> dict:
+    out = {}
+    for c in set(a) | set(b):
+        sa, ea = a.get(c, (np.zeros(0, np.int64),) * 2)
+        sb, eb = b.get(c, (np.zeros(0, np.int64),) * 2)
+        out[c] = _merge(np.concatenate([sa, sb]), np.concatenate([ea, eb]))
+    return out
+
+
+def tile_windows(chrom_sizes: dict, *, config: DataConfig, codes=None, unmappable: dict | None = None
+                 ) -> pd.DataFrame:
+    """All windows of ``seq_length`` at ``stride`` along each chromosome, with their N and unmappable shares.
+
+    Parameters
+    ----------
+    chrom_sizes : dict of str -> int
+        The chromosomes to tile, in order.
+    config : DataConfig
+    codes : callable, optional
+        ``codes(chrom) -> ndarray uint8`` base codes of a chromosome, for the N fraction.
+    unmappable : dict of str -> (starts, ends), optional
+        Disjoint sorted unmappable intervals per chromosome.
+
+    Returns
+    -------
+    DataFrame
+        Columns chrom, start, end, n_fraction, unmappable_fraction, keep (bool: both within limits).
+    """
+    L, step = config.seq_length, config.step
+    parts = []
+    for chrom, size in chrom_sizes.items():
+        if size < L:
+            continue
+        starts = np.arange(0, size - L + 1, step, dtype=np.int64)
+        ends = starts + L
+        if codes is not None:
+            ns, ne = _n_runs(codes(chrom))
+            nfrac = (_covered(ns, ne, ends) - _covered(ns, ne, starts)) / L
+        else:
+            nfrac = np.zeros(len(starts))
+        us, ue = (unmappable or {}).get(chrom, (np.zeros(0, np.int64),) * 2)
+        ufrac = (_covered(us, ue, ends) - _covered(us, ue, starts)) / L
+        parts.append(pd.DataFrame({"chrom": chrom, "start": starts, "end": ends, "n_fraction": nfrac,
+                                   "unmappable_fraction": ufrac}))
+    if not parts:
+        return pd.DataFrame({"chrom": pd.Series(dtype=str), "start": pd.Series(dtype=np.int64),
+                             "end": pd.Series(dtype=np.int64), "n_fraction": pd.Series(dtype=float),
+                             "unmappable_fraction": pd.Series(dtype=float), "keep": pd.Series(dtype=bool)})
+    w = pd.concat(parts, ignore_index=True)
+    w["keep"] = (w["n_fraction"] <= config.max_n_fraction) & (w["unmappable_fraction"] <= config.max_unmappable_fraction)
+    return w
+
+
+# ---------------------------------------------------------------------------------------------------
+# splits
+
+
+def _split_counts(n: int, valid_fraction: float, test_fraction: float) -> tuple[int, int]:
+    def k(f):
+        return 0 if f <= 0 else max(1, int(round(f * n)))
+    return k(valid_fraction), k(test_fraction)
+
+
+def split_by_fraction(n_windows: int, *, valid_fraction: float, test_fraction: float, seed) -> np.ndarray:
+    """Seeded random split of ``n_windows`` windows.
+
+    Returns
+    -------
+    ndarray of str, shape (n_windows,)
+        ``"train"``, ``"valid"`` or ``"test"``; a positive fraction gets at least one window.
+    """
+    rng = np.random.default_rng(seed)
+    nv, nt = _split_counts(n_windows, valid_fraction, test_fraction)
+    order = rng.permutation(n_windows)
+    out = np.full(n_windows, "train", dtype=object)
+    out[order[:nt]] = "test"
+    out[order[nt:nt + nv]] = "valid"
+    return out
+
+
+def split_by_chrom(windows: pd.DataFrame, *, test_chroms=(), valid_chroms=(), valid_fraction: float = 0.0,
+                   test_fraction: float = 0.0, seed=0) -> np.ndarray:
+    """Held-out chromosomes; a split without chromosomes takes its fraction (of all windows) at random
+    from the windows not held out.
+
+    Parameters
+    ----------
+    windows : DataFrame with a ``chrom`` column
+
+    Returns
+    -------
+    ndarray of str, shape (n_windows,)
+    """
+    chrom = windows["chrom"].to_numpy()
+    out = np.full(len(windows), "train", dtype=object)
+    out[np.isin(chrom, list(test_chroms))] = "test"
+    out[np.isin(chrom, list(valid_chroms))] = "valid"
+    vf = 0.0 if valid_chroms else valid_fraction
+    tf = 0.0 if test_chroms else test_fraction
+    if vf > 0 or tf > 0:
+        rest = np.flatnonzero(out == "train")
+        nv, nt = _split_counts(len(windows), vf, tf)
+        if nv + nt >= len(rest):
+            raise ValueError(f"valid/test fractions ask for {nv + nt} windows but only {len(rest)} are left "
+                             "after the held-out chromosomes; lower the fractions")
+        order = np.random.default_rng(seed).permutation(rest)
+        out[order[:nt]] = "test"
+        out[order[nt:nt + nv]] = "valid"
+    return out
+
+
+def _parse_chain(path: Path, genome1: str, genome2: str) -> pd.DataFrame:
+    rows = []
+    opener = gzip.open if path.suffix == ".gz" else open
+    head = None
+    with opener(path, "rt") as fh:
+        for i, line in enumerate(fh, start=1):
+            f = line.split()
+            if not f or f[0].startswith("#"):
+                continue
+            if f[0] == "chain":
+                if len(f) < 12:
+                    raise ValueError(f"{path} line {i}: chain header needs 12 fields: {line.strip()!r}")
+                # tName tSize tStrand tStart tEnd qName qSize qStrand qStart qEnd
+                head = (f[2], int(f[5]), f[7], int(f[8]), f[9], int(f[10]))
+                t, q = head[1], head[5]
+                continue
+            if head is None:
+                raise ValueError(f"{path} line {i}: alignment block before any 'chain' header")
+            size = int(f[0])
+            tname, _, qname, qsize, qstrand, _ = head
+            if qstrand == "-":
+                # q coordinates count along the reverse strand; store the forward start of the block
+                rows.append((tname, t, qname, qsize - (q + size), size, -1))
+            else:
+                rows.append((tname, t, qname, q, size, 1))
+            if len(f) >= 3:
+                t += size + int(f[1])
+                q += size + int(f[2])
+            else:
+                head = None
+    df = pd.DataFrame(rows, columns=["chrom1", "start1", "chrom2", "start2", "size", "strand2"])
+    df.insert(0, "genome1", genome1)
+    df.insert(3, "genome2", genome2)
+    return df
+
+
+def read_alignments(path, *, genome1: str, genome2: str) -> pd.DataFrame:
+    """Aligned blocks from a UCSC chain / net-filtered chain file or a simple pairs table.
+
+    Chain: ``chain score tName tSize tStrand tStart tEnd qName qSize qStrand qStart qEnd id`` headers
+    followed by ``size dt dq`` lines and a last ``size`` line; tName is in ``genome1``, qName in
+    ``genome2``. Pairs table (tab-separated, optional header): ``chrom1 start1 end1 chrom2 start2 end2``;
+    each row is an ungapped block of ``min(end1 - start1, end2 - start2)`` bp on the forward strands.
+
+    Returns
+    -------
+    DataFrame
+        Columns genome1, chrom1, start1, genome2, chrom2, start2 (forward-strand start of the block),
+        size, strand2 (+1 or -1: for -1, position ``start1 + k`` aligns to ``start2 + size - 1 - k``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"alignment file {path} does not exist")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as fh:
+        first = next((ln for ln in fh if ln.strip() and not ln.startswith("#")), "")
+    if first.startswith("chain"):
+        return _parse_chain(path, genome1, genome2)
+    df = pd.read_csv(path, sep="\t", header=None, comment="#", dtype=str)
+    if len(df) and not df.iloc[0, 1].strip().lstrip("-").isdigit():
+        df = df.iloc[1:]
+    if df.shape[1] < 6:
+        raise ValueError(f"{path}: a pairs table needs 6 columns chrom1 start1 end1 chrom2 start2 end2")
+    c = df.iloc[:, :6].to_numpy()
+    s1, e1, s2, e2 = (c[:, k].astype(np.int64) for k in (1, 2, 4, 5))
+    return pd.DataFrame({"genome1": genome1, "chrom1": c[:, 0].astype(str), "start1": s1, "genome2": genome2,
+                         "chrom2": c[:, 3].astype(str), "start2": s2, "size": np.minimum(e1 - s1, e2 - s2),
+                         "strand2": 1})
+
+
+def region_alignment(blocks: pd.DataFrame, *, region_size: int) -> pd.DataFrame:
+    """Aligned bp between pairs of regions (``region_size`` bins of each chromosome).
+
+    Returns
+    -------
+    DataFrame
+        Columns genome1, chrom1, region1, genome2, chrom2, region2, aligned_bp (int64).
+    """
+    R = region_size
+    cols = ["genome1", "chrom1", "region1", "genome2", "chrom2", "region2", "aligned_bp"]
+    if len(blocks) == 0:
+        return pd.DataFrame(columns=cols)
+    b = blocks[blocks["size"] > 0].reset_index(drop=True)
+    s1, s2, n, st = (b[k].to_numpy(np.int64) for k in ("start1", "start2", "size", "strand2"))
+    inside = (s1 // R == (s1 + n - 1) // R) & (s2 // R == (s2 + n - 1) // R)
+    parts = [pd.DataFrame({"i": np.flatnonzero(inside), "region1": s1[inside] // R, "region2": s2[inside] // R,
+                           "aligned_bp": n[inside]})]
+    # blocks crossing a region boundary are rare (blocks are far shorter than regions): count their
+    # bases per region pair one block at a time
+    for i in np.flatnonzero(~inside):
+        o = np.arange(n[i])
+        r1 = (s1[i] + o) // R
+        r2 = (s2[i] + (o if st[i] > 0 else n[i] - 1 - o)) // R
+        pair, cnt = np.unique(np.stack([r1, r2], axis=1), axis=0, return_counts=True)
+        parts.append(pd.DataFrame({"i": i, "region1": pair[:, 0], "region2": pair[:, 1], "aligned_bp": cnt}))
+    p = pd.concat(parts, ignore_index=True)
+    for k in ("genome1", "chrom1", "genome2", "chrom2"):
+        p[k] = b[k].to_numpy()[p["i"].to_numpy()]
+    return p.groupby(cols[:-1], sort=True, as_index=False)["aligned_bp"].sum()[cols]
+
+
+def homology_components(windows: pd.DataFrame, blocks: pd.DataFrame | None, *, region_size: int = 1_000_000,
+                        min_aligned_bp: int = 100_000, genome: str = "genome") -> np.ndarray:
+    """Connected component of each window in the region homology graph (Basenji2's procedure).
+
+    Genomes are cut into regions of ``region_size``; two regions (of the same or different genomes)
+    are linked when more than ``min_aligned_bp`` bp align between them; components are the connected
+    pieces of that graph. A window belongs to the region holding its midpoint.
+
+    Parameters
+    ----------
+    windows : DataFrame
+        Columns chrom, start, end, and optionally genome (else every window is in ``genome``).
+    blocks : DataFrame or None
+        Aligned blocks as from :func:`read_alignments`; None: every region is its own component.
+
+    Returns
+    -------
+    ndarray, int64, shape (n_windows,)
+        Component labels (0..k-1).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    g = windows["genome"].astype(str).to_numpy() if "genome" in windows else np.full(len(windows), genome, object)
+    mid = (windows["start"].to_numpy(np.int64) + windows["end"].to_numpy(np.int64)) // 2
+    wkey = pd.Series(g).str.cat([windows["chrom"].astype(str).reset_index(drop=True),
+                                 pd.Series(mid // region_size).astype(str)], sep="\x00")
+    keys = [wkey]
+    edges = None
+    if blocks is not None and len(blocks):
+        ra = region_alignment(blocks, region_size=region_size)
+        ra = ra[ra["aligned_bp"] > min_aligned_bp]
+        k1 = ra["genome1"].astype(str).str.cat([ra["chrom1"].astype(str), ra["region1"].astype(str)], sep="\x00")
+        k2 = ra["genome2"].astype(str).str.cat([ra["chrom2"].astype(str), ra["region2"].astype(str)], sep="\x00")
+        edges = (k1.reset_index(drop=True), k2.reset_index(drop=True))
+        keys += list(edges)
+    codes, uniques = pd.factorize(pd.concat(keys, ignore_index=True))
+    n = len(uniques)
+    wcode = codes[:len(windows)]
+    if edges is not None and len(edges[0]):
+        e1 = codes[len(windows):len(windows) + len(edges[0])]
+        e2 = codes[len(windows) + len(edges[0]):]
+        graph = coo_matrix((np.ones(len(e1)), (e1, e2)), shape=(n, n))
+    else:
+        graph = coo_matrix((n, n))
+    _, labels = connected_components(graph, directed=False)
+    comp = labels[wcode]
+    return pd.factorize(comp)[0].astype(np.int64)
+
+
+def split_by_homology(windows: pd.DataFrame, blocks: pd.DataFrame | None, *, valid_fraction: float,
+                      test_fraction: float, seed, region_size: int = 1_000_000, min_aligned_bp: int = 100_000,
+                      genome: str = "genome") -> np.ndarray:
+    """Assign whole homology components (:func:`homology_components`) to test, valid and train.
+
+    Components are taken in a seeded random order; each goes to test while test holds fewer than
+    ``test_fraction`` of the windows, then to valid likewise, then to train. Windows of one component
+    are therefore always in one split, across genomes.
+
+    Returns
+    -------
+    ndarray of str, shape (n_windows,)
+    """
+    comp = homology_components(windows, blocks, region_size=region_size, min_aligned_bp=min_aligned_bp,
+                               genome=genome)
+    n = len(windows)
+    sizes = np.bincount(comp) if n else np.zeros(0, np.int64)
+    order = np.random.default_rng(seed).permutation(len(sizes))
+    want_t, want_v = test_fraction * n, valid_fraction * n
+    assign = np.empty(len(sizes), dtype=object)
+    nt = nv = 0
+    for c in order:
+        if nt < want_t:
+            assign[c], nt = "test", nt + sizes[c]
+        elif nv < want_v:
+            assign[c], nv = "valid", nv + sizes[c]
+        else:
+            assign[c] = "train"
+    return assign[comp] if n else np.zeros(0, dtype=object)
+
+
+def assign_splits(windows: pd.DataFrame, *, config: DataConfig, alignment: pd.DataFrame | None = None,
+                  source: str = "") -> np.ndarray:
+    """Split labels by ``config.split_mode``, refusing an empty requested split.
+
+    Parameters
+    ----------
+    windows : DataFrame (chrom, start, end[, genome])
+    config : DataConfig
+    alignment : DataFrame, optional
+        Aligned blocks for ``split_mode="homology"`` (:func:`read_alignments`).
+    source : str
+        Named in error messages (e.g. the FASTA path).
+
+    Raises
+    ------
+    ValueError
+        When train is empty, or valid / test is empty although chromosomes or a fraction were asked for.
+    """
+    cfg = config
+    if cfg.split_mode == "chrom":
+        split = split_by_chrom(windows, test_chroms=cfg.test_chroms, valid_chroms=cfg.valid_chroms,
+                               valid_fraction=cfg.valid_fraction, test_fraction=cfg.test_fraction, seed=cfg.seed)
+    elif cfg.split_mode == "fraction":
+        split = split_by_fraction(len(windows), valid_fraction=cfg.valid_fraction,
+                                  test_fraction=cfg.test_fraction, seed=cfg.seed)
+    else:
+        split = split_by_homology(windows, alignment, valid_fraction=cfg.valid_fraction,
+                                  test_fraction=cfg.test_fraction, seed=cfg.seed, region_size=cfg.homology_region,
+                                  min_aligned_bp=cfg.homology_min_aligned, genome=cfg.genome)
+    where = f" ({source})" if source else ""
+    for name, chroms, frac in (("test", cfg.test_chroms, cfg.test_fraction),
+                               ("valid", cfg.valid_chroms, cfg.valid_fraction)):
+        if (chroms or frac > 0) and not (split == name).any():
+            asked = f"{name}_chroms {list(chroms)}" if chroms else f"{name}_fraction {frac}"
+            raise ValueError(f"split {name!r} is empty{where}: {asked} gives no usable window (windows with too "
+                             "many N or unmappable bases are skipped, and a chromosome shorter than seq_length has "
+                             f"none). Name other chromosomes, raise the fraction, or relax max_n_fraction / "
+                             "max_unmappable_fraction.")
+    if not (split == "train").any():
+        raise ValueError(f"split 'train' is empty{where}: every usable window went to valid/test; hold out fewer "
+                         "chromosomes or lower the fractions")
+    return split
+
+
+# ---------------------------------------------------------------------------------------------------
+# the whole pipeline
+
+
+def _window_mask(iv: tuple, start: int, end: int) -> np.ndarray | None:
+    s, e = iv
+    i0 = np.searchsorted(e, start, side="right")
+    i1 = np.searchsorted(s, end, side="left")
+    if i1 <= i0:
+        return None
+    m = np.zeros(end - start, bool)
+    for a, b in zip(s[i0:i1], e[i0:i1]):
+        m[max(a - start, 0):min(b - start, end - start)] = True
+    return m
+
+
+def window_targets(tracks: list, targets: pd.DataFrame, chrom: str, start: int, end: int, *,
+                   config: DataConfig, blacklist: dict | None = None) -> np.ndarray:
+    """Targets of one window for every track.
+
+    Parameters
+    ----------
+    tracks : list of coverage readers (:func:`open_track`), in the order of ``targets``
+    targets : DataFrame from :func:`read_targets`
+    blacklist : dict of chrom -> (starts, ends), optional
+        Disjoint sorted blacklist intervals (already widened by the buffer).
+
+    Returns
+    -------
+    ndarray, float32, shape (target_length, num_targets)
+    """
+    mask = _window_mask(blacklist[chrom], start, end) if blacklist and chrom in blacklist else None
+    out = np.empty((config.target_length, len(tracks)), np.float32)
+    for j, (tr, row) in enumerate(zip(tracks, targets.itertuples(index=False))):
+        cov = tr.read(chrom, start, end)
+        if mask is not None:
+            cov = clip_blacklisted(cov, mask, pct=config.blacklist_pct)
+        out[:, j] = transform_coverage(cov, pool_width=config.pool_width, crop_bp=config.crop_bp,
+                                       sum_stat=row.sum_stat, scale=row.scale, clip=row.clip,
+                                       clip_soft=row.clip_soft, transform=config.transform)
+    return out
+
+
+def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config: DataConfig,
+                  alignment=None, windows: pd.DataFrame | None = None, progress=None,
+                  overwrite: bool = False) -> dict:
+    """Make a basenji / baskerville training-data folder from a FASTA and coverage tracks.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The folder to create (built in a temporary folder beside it and renamed at the end).
+    fasta : str or Path
+        Genome FASTA with a ``.fai`` index (pyfaidx makes one if absent and the folder is writable).
+    targets : str or Path
+        basenji ``targets.txt`` naming BigWig / bedGraph files (see :func:`read_targets`).
+    blacklist, gaps : str or Path, optional
+        BED files. Both count as unmappable when filtering windows; blacklisted bases are also clipped
+        to a low baseline in the coverage (see the module docstring).
+    config : DataConfig
+    alignment : str, Path or DataFrame, optional
+        For ``split_mode="homology"``: a chain / pairs file (its first genome is ``config.genome``, the
+        second is taken as another genome named ``"aligned"``), or blocks from :func:`read_alignments`.
+    windows : DataFrame, optional
+        Use these windows (chrom, start, end[, split]) instead of tiling; with a ``split`` column the
+        splits are kept (e.g. from :func:`split_by_homology` run over several genomes).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each record.
+    overwrite : bool
+        Replace an existing ``out_dir``.
+
+    Returns
+    -------
+    dict
+        ``out_dir``, ``windows_tiled``, ``skipped_n``, ``skipped_unmappable``, ``train_seqs``,
+        ``valid_seqs``, ``test_seqs``, ``num_targets``, ``seq_length``, ``target_length``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For unusable inputs, naming the file and record; no output folder is left behind.
+    """
+    cfg = config
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} exists; remove it or pass overwrite=True")
+    targets_path = Path(targets)
+    tdf = read_targets(targets_path)
+    if len(tdf) == 0:
+        raise ValueError(f"{targets_path}: no targets listed")
+    genome = _Genome(fasta)
+    tracks = []
+    try:
+        sizes = genome.sizes
+        used = list(cfg.chroms) if cfg.chroms else list(sizes)
+        for c in list(cfg.chroms) + list(cfg.test_chroms) + list(cfg.valid_chroms):
+            if c not in sizes:
+                hint = (f" (the FASTA has {_alt_name(c)!r}: the names differ by a 'chr' prefix)"
+                        if _alt_name(c) in sizes else "")
+                raise ValueError(f"DataConfig names chromosome {c!r} but the FASTA {genome.path} has no such "
+                                 f"sequence{hint}; fix DataConfig.chroms / test_chroms / valid_chroms")
+        restricted = bool(cfg.chroms)
+
+        for row in tdf.itertuples(index=False):
+            tr = open_track(row.file)
+            tracks.append(tr)
+            src = f"{row.file} (targets.txt line {row.line}, identifier {row.identifier!r})"
+            if isinstance(tr, _BigWig):
+                _check_names(src, tr.chrom_sizes, genome.path, sizes, used, restricted)
+                for c in used:
+                    if c in tr.chrom_sizes and tr.chrom_sizes[c] != sizes[c]:
+                        rel = "shorter" if tr.chrom_sizes[c] < sizes[c] else "longer"
+                        raise ValueError(f"{src}: chromosome {c} is {tr.chrom_sizes[c]} bp, {rel} than in the "
+                                         f"FASTA {genome.path} ({sizes[c]} bp); the files are of different "
+                                         "genome builds. Use coverage made against this FASTA.")
+                absent = [c for c in used if c not in tr.chrom_sizes]
+                if absent:
+                    logger.warning("%s has no chromosome %s; its coverage there is 0", row.file, ", ".join(absent))
+            else:
+                _check_names(src, tr.by_chrom, genome.path, sizes, used, restricted)
+                tr.check_lengths(genome.path, sizes)
+
+        beds = {}
+        for name, p in (("gaps", gaps), ("blacklist", blacklist)):
+            if p is None:
+                continue
+            bed = read_bed(p)
+            _check_names(f"{name} BED {p}", bed["chrom"], genome.path, sizes, used, restricted)
+            over = bed[bed["chrom"].isin(list(sizes)) & (bed["end"] > bed["chrom"].map(sizes).fillna(np.inf))]
+            if len(over):
+                r = over.iloc[0]
+                raise ValueError(f"{name} BED {p} line {r.line}: {r.chrom}:{r.start}-{r.end} ends past the end of "
+                                 f"{r.chrom} in the FASTA {genome.path} ({sizes[r.chrom]} bp); use a BED of this "
+                                 "genome build")
+            beds[name] = bed[bed["chrom"].isin(used)]
+        black_iv = _interval_dict(beds.get("blacklist"), buffer=cfg.blacklist_buffer)
+        unmap_iv = _union(_interval_dict(beds.get("gaps")), _interval_dict(beds.get("blacklist")))
+
+        tiled = skipped_n = skipped_u = 0
+        if windows is None:
+            w = tile_windows({c: sizes[c] for c in used}, config=cfg, codes=genome.codes, unmappable=unmap_iv)
+            tiled = len(w)
+            skipped_n = int((w["n_fraction"] > cfg.max_n_fraction).sum())
+            skipped_u = int(((w["n_fraction"] <= cfg.max_n_fraction)
+                             & (w["unmappable_fraction"] > cfg.max_unmappable_fraction)).sum())
+            w = w[w["keep"]].reset_index(drop=True)[["chrom", "start", "end"]]
+            logger.info("%d windows tiled; %d skipped for N, %d for unmappable; %d kept", tiled, skipped_n,
+                        skipped_u, len(w))
+        else:
+            w = _check_windows(windows, sizes, cfg, genome.path)
+            tiled = len(w)
+        if "split" not in w.columns:
+            blocks = alignment
+            if cfg.split_mode == "homology" and alignment is not None and not isinstance(alignment, pd.DataFrame):
+                blocks = read_alignments(alignment, genome1=cfg.genome, genome2="aligned")
+            w = w.assign(split=assign_splits(w, config=cfg, alignment=blocks, source=f"FASTA {genome.path}"))
+        order = {"train": 0, "valid": 1, "test": 2}
+        bad = set(w["split"]) - set(order)
+        if bad:
+            raise ValueError(f"windows have split labels {sorted(bad)}; use train / valid / test")
+        w = w.assign(_o=w["split"].map(order)).sort_values(["_o"], kind="stable").drop(columns="_o")
+        w = w.reset_index(drop=True)
+        total = len(w)
+
+        counts = {}
+        with tfrecord.atomic_dir(out_dir, overwrite=overwrite) as tmp:
+            done = 0
+            for split in ("train", "valid", "test"):
+                sw = w[w["split"] == split]
+                with tfrecord.RecordWriter(tmp, split, records_per_shard=cfg.records_per_shard) as writer:
+                    for chrom, start, end in zip(sw["chrom"], sw["start"], sw["end"]):
+                        codes = genome.codes(chrom)[start:end]
+                        y = window_targets(tracks, tdf, chrom, int(start), int(end), config=cfg, blacklist=black_iv)
+                        writer.write(codes, y)
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+                counts[split] = writer.n_records
+            tfrecord.write_sequences_bed(tmp, w)
+            stats = {"num_targets": len(tdf), "seq_length": cfg.seq_length, "seq_1hot": True,
+                     "pool_width": cfg.pool_width, "crop_bp": cfg.crop_bp, "target_length": cfg.target_length,
+                     "train_seqs": counts["train"], "valid_seqs": counts["valid"], "test_seqs": counts["test"],
+                     "genome": cfg.genome, "seq_encoding": "base_index", "target_dtype": "float16",
+                     "transform": cfg.transform, "stride": cfg.step, "split_mode": cfg.split_mode}
+            tfrecord.write_statistics(tmp, stats)
+            write_text(tmp / "targets.txt", _targets_text(tdf))
+            inputs = {"fasta": genome.path, "targets": targets_path}
+            inputs.update({f"track_{i}": Path(f) for i, f in zip(tdf["index"], tdf["file"])})
+            inputs.update({k: Path(v) for k, v in (("gaps", gaps), ("blacklist", blacklist)) if v is not None})
+            provenance.write(tmp / "provenance.json", provenance.record(
+                command="genomodel.data.write_dataset", config=to_dict(cfg), inputs=inputs,
+                extra={"statistics": stats}))
+    finally:
+        for tr in tracks:
+            tr.close()
+        genome.close()
+    summary = {"out_dir": str(out_dir), "windows_tiled": tiled, "skipped_n": skipped_n,
+               "skipped_unmappable": skipped_u, "train_seqs": counts["train"], "valid_seqs": counts["valid"],
+               "test_seqs": counts["test"], "num_targets": len(tdf), "seq_length": cfg.seq_length,
+               "target_length": cfg.target_length}
+    logger.info("wrote %s: %s", out_dir, json.dumps({k: v for k, v in summary.items() if k != "out_dir"}))
+    return summary
+
+
+def _check_windows(windows: pd.DataFrame, sizes: dict, cfg: DataConfig, fasta_path) -> pd.DataFrame:
+    cols = ["chrom", "start", "end"] + (["split"] if "split" in windows.columns else [])
+    w = windows[cols].reset_index(drop=True).copy()
+    w["start"] = w["start"].astype(np.int64)
+    w["end"] = w["end"].astype(np.int64)
+    for i, r in enumerate(w.itertuples(index=False)):
+        if r.chrom not in sizes:
+            raise ValueError(f"window {i} ({r.chrom}:{r.start}-{r.end}) is on a chromosome the FASTA {fasta_path} "
+                             "lacks; drop it or use the matching FASTA")
+        if r.end - r.start != cfg.seq_length or r.start < 0 or r.end > sizes[r.chrom]:
+            raise ValueError(f"window {i} ({r.chrom}:{r.start}-{r.end}) is not a {cfg.seq_length}-bp window inside "
+                             f"{r.chrom} ({sizes[r.chrom]} bp in {fasta_path})")
+    return w
+
+
+def float16_round(x) -> np.ndarray:
+    """Values as stored in the records (float16), back as float32; for comparing with records."""
+    return np.asarray(x, np.float32).astype(np.float16).astype(np.float32)
+
+
+__all__ = ["DataConfig", "read_targets", "transform_coverage", "clip_blacklisted", "read_bed", "open_track",
+           "tile_windows", "split_by_fraction", "split_by_chrom", "read_alignments", "region_alignment",
+           "homology_components", "split_by_homology", "assign_splits", "window_targets", "write_dataset",
+           "float16_round", "SUM_STATS", "TRANSFORMS", "SPLIT_MODES"]

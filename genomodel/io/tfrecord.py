@@ -1,0 +1,446 @@
+"""Training records in the basenji / baskerville layout.
+
+A data folder holds
+
+- ``tfrecords/{split}-{i}.tfr``: ZLIB-compressed TFRecord shards, one ``tf.train.Example`` per window
+  with two bytes features: ``sequence`` and ``target``;
+- ``sequences.bed``: ``chrom start end split``, one line per record, in record order within each split;
+- ``statistics.json``: ``num_targets, seq_length, seq_1hot, pool_width, crop_bp, target_length,
+  train_seqs, valid_seqs, test_seqs`` (as baskerville writes them) plus extra keys of ours.
+
+This module writes ``sequence`` as uint8 base codes (0-3 = A, C, G, T; 4 = N; ``seq_length`` bytes) and
+``target`` as float16 ``(target_length, num_targets)`` raw bytes, which is what baskerville writes
+(``statistics.json`` then says ``seq_1hot: true``, meaning "one-hot it on reading"). Reading also accepts
+older basenji records whose ``sequence`` is already one-hot (``4 * seq_length`` bytes) and float32
+targets: the layout is decided from the byte lengths of the first record, not from flags.
+
+TensorFlow is imported on first use only, so that importing this module (and ``genomodel.data``) stays
+cheap for code that only needs the metadata readers.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from genomodel import dna
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+TFR_INPUT = "sequence"
+TFR_OUTPUT = "target"
+STATISTICS_KEYS = ("num_targets", "seq_length", "seq_1hot", "pool_width", "crop_bp", "target_length",
+                   "train_seqs", "valid_seqs", "test_seqs")
+_SHARD_RE = re.compile(r"-(\d+)\.tfr$")
+
+
+def _tf():
+    import tensorflow as tf  # deferred: importing TensorFlow costs seconds
+
+    return tf
+
+
+# ---------------------------------------------------------------------------------------------------
+# metadata
+
+
+def read_statistics(data_dir) -> dict:
+    """The ``statistics.json`` of a data folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder has no ``statistics.json``.
+    """
+    path = Path(data_dir) / "statistics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no statistics.json; is {data_dir} a basenji/baskerville data folder?")
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def write_statistics(data_dir, stats: dict) -> Path:
+    """Write ``statistics.json`` (atomically; the baskerville keys first, then the others sorted)."""
+    from genocore.files import write_text
+
+    ordered = {k: stats[k] for k in STATISTICS_KEYS if k in stats}
+    ordered.update({k: stats[k] for k in sorted(stats) if k not in ordered})
+    return write_text(Path(data_dir) / "statistics.json", json.dumps(ordered, indent=2) + "\n")
+
+
+def shard_files(data_dir, split: str) -> list[Path]:
+    """The shards ``tfrecords/{split}-*.tfr``, sorted by shard index (``train-10`` after ``train-9``)."""
+    files = Path(data_dir, "tfrecords").glob(f"{split}-*.tfr")
+
+    def key(p: Path):
+        m = _SHARD_RE.search(p.name)
+        return (0, int(m.group(1)), p.name) if m else (1, 0, p.name)
+
+    return sorted(files, key=key)
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """How the records of a data folder are stored.
+
+    Attributes
+    ----------
+    seq_length : int
+    seq_one_hot : bool
+        True when ``sequence`` holds ``4 * seq_length`` one-hot bytes; False for base codes.
+    target_length, num_targets : int
+    target_dtype : str
+        ``"float16"`` or ``"float32"``.
+    """
+
+    seq_length: int
+    seq_one_hot: bool
+    target_length: int
+    num_targets: int
+    target_dtype: str
+
+
+def _first_record(data_dir, split: str | None):
+    tf = _tf()
+    order = [split] if split is not None else []
+    order += [s for s in SPLITS if s not in order]
+    for s in order:
+        for f in shard_files(data_dir, s):
+            for raw in tf.data.TFRecordDataset(str(f), compression_type="ZLIB").take(1):
+                return f, _parse_example(raw.numpy(), f)
+    return None, None
+
+
+def _parse_example(raw: bytes, where) -> tuple[bytes, bytes]:
+    tf = _tf()
+    ex = tf.train.Example.FromString(raw)
+    feats = ex.features.feature
+    for key in (TFR_INPUT, TFR_OUTPUT):
+        if key not in feats or not feats[key].bytes_list.value:
+            raise ValueError(f"{where}: record has no bytes feature {key!r} (features: {sorted(feats)}); "
+                             "expected basenji/baskerville records with 'sequence' and 'target'")
+    return feats[TFR_INPUT].bytes_list.value[0], feats[TFR_OUTPUT].bytes_list.value[0]
+
+
+def record_layout(data_dir, split: str | None = None) -> RecordLayout:
+    """Decide how a folder's records are stored, from ``statistics.json`` and the first record's bytes.
+
+    The sequence is base codes when it has ``seq_length`` bytes and one-hot when it has
+    ``4 * seq_length``. The target is float16 or float32 by its byte length against
+    ``target_length * num_targets``; when ``statistics.json`` gives only one of the two, the other is
+    inferred assuming float16 (what basenji and baskerville write).
+    """
+    stats = read_statistics(data_dir)
+    if "seq_length" not in stats:
+        raise ValueError(f"{Path(data_dir) / 'statistics.json'}: no seq_length; add it (the window length in bp)")
+    seq_length = int(stats["seq_length"])
+    t_len, n_tgt = stats.get("target_length"), stats.get("num_targets")
+    path, rec = _first_record(data_dir, split)
+    if rec is None:
+        if t_len is None or n_tgt is None:
+            raise ValueError(f"{data_dir}: no records and no target shape in statistics.json")
+        return RecordLayout(seq_length, False, int(t_len), int(n_tgt), "float16")
+    seq, tgt = rec
+    if len(seq) == seq_length:
+        one_hot = False
+    elif len(seq) == 4 * seq_length:
+        one_hot = True
+    else:
+        raise ValueError(f"{path}: first record's sequence has {len(seq)} bytes; statistics.json says "
+                         f"seq_length {seq_length} (expected {seq_length} base codes or {4 * seq_length} "
+                         "one-hot bytes); fix seq_length or the records")
+    nb = len(tgt)
+    if t_len is not None and n_tgt is not None:
+        cells = int(t_len) * int(n_tgt)
+        if nb == 2 * cells:
+            dtype = "float16"
+        elif nb == 4 * cells:
+            dtype = "float32"
+        else:
+            raise ValueError(f"{path}: first record's target has {nb} bytes, which is neither float16 nor "
+                             f"float32 of target_length {t_len} x num_targets {n_tgt} from statistics.json")
+        return RecordLayout(seq_length, one_hot, int(t_len), int(n_tgt), dtype)
+    known = t_len if t_len is not None else n_tgt
+    if known is None or nb % (2 * int(known)):
+        raise ValueError(f"{path}: cannot infer the target shape from {nb} bytes; statistics.json needs "
+                         "target_length and num_targets")
+    other = nb // (2 * int(known))
+    logger.info("%s: target shape inferred as float16 with %s = %d", data_dir,
+                "num_targets" if t_len is not None else "target_length", other)
+    if t_len is not None:
+        return RecordLayout(seq_length, one_hot, int(t_len), other, "float16")
+    return RecordLayout(seq_length, one_hot, other, int(n_tgt), "float16")
+
+
+# ---------------------------------------------------------------------------------------------------
+# writing
+
+
+def encode_example(codes: np.ndarray, targets: np.ndarray) -> bytes:
+    """One serialized ``tf.train.Example``.
+
+    Parameters
+    ----------
+    codes : ndarray, uint8, shape (seq_length,)
+        Base codes (0-3 = A, C, G, T; 4 = N).
+    targets : ndarray, float, shape (target_length, num_targets)
+        Stored as float16 (values beyond the float16 range are clipped to it, as baskerville does).
+    """
+    tf = _tf()
+    codes = np.ascontiguousarray(codes, dtype=np.uint8)
+    if codes.ndim != 1:
+        raise ValueError(f"codes must be 1-D base codes, got shape {codes.shape}")
+    targets = np.asarray(targets)
+    if targets.ndim != 2:
+        raise ValueError(f"targets must be (target_length, num_targets), got shape {targets.shape}")
+    f16 = np.finfo(np.float16)
+    t16 = np.ascontiguousarray(np.clip(targets, f16.min, f16.max).astype(np.float16))
+    feature = {
+        TFR_INPUT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[codes.tobytes()])),
+        TFR_OUTPUT: tf.train.Feature(bytes_list=tf.train.BytesList(value=[t16.tobytes()])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+class RecordWriter:
+    """Write one split's records as ZLIB TFRecord shards ``tfrecords/{split}-{i}.tfr``.
+
+    Each shard is written under a temporary name and renamed when it is complete, so an interrupted
+    run never leaves a truncated shard under a final name. Use as a context manager.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        The data folder (``tfrecords/`` is made inside).
+    split : str
+    records_per_shard : int
+    """
+
+    def __init__(self, data_dir, split: str, *, records_per_shard: int = 256):
+        if records_per_shard < 1:
+            raise ValueError(f"records_per_shard must be >= 1, got {records_per_shard}")
+        self.dir = Path(data_dir) / "tfrecords"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.split = split
+        self.records_per_shard = records_per_shard
+        self.n_records = 0
+        self.files: list[Path] = []
+        self._writer = None
+        self._tmp = None
+        self._in_shard = 0
+
+    def _open(self):
+        tf = _tf()
+        final = self.dir / f"{self.split}-{len(self.files)}.tfr"
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=self.dir)
+        os.close(fd)
+        self._tmp, self._final = Path(tmp), final
+        self._writer = tf.io.TFRecordWriter(str(tmp), options=tf.io.TFRecordOptions(compression_type="ZLIB"))
+        self._in_shard = 0
+
+    def _finish(self):
+        if self._writer is None:
+            return
+        self._writer.close()
+        os.replace(self._tmp, self._final)
+        self.files.append(self._final)
+        self._writer = self._tmp = None
+
+    def write(self, codes: np.ndarray, targets: np.ndarray) -> None:
+        """Append one record (see :func:`encode_example` for the arrays)."""
+        if self._writer is None:
+            self._open()
+        self._writer.write(encode_example(codes, targets))
+        self.n_records += 1
+        self._in_shard += 1
+        if self._in_shard >= self.records_per_shard:
+            self._finish()
+
+    def close(self) -> None:
+        self._finish()
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            if self._tmp is not None and self._tmp.exists():
+                self._tmp.unlink()
+            self._writer = self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+def write_records(data_dir, split: str, records, *, records_per_shard: int = 256) -> int:
+    """Write an iterable of ``(codes, targets)`` as the shards of one split; returns the record count."""
+    with RecordWriter(data_dir, split, records_per_shard=records_per_shard) as w:
+        for codes, targets in records:
+            w.write(codes, targets)
+    return w.n_records
+
+
+def write_sequences_bed(data_dir, windows) -> Path:
+    """Write ``sequences.bed`` (chrom start end split, no header) from a DataFrame with those columns."""
+    from genocore.files import write_table
+
+    return write_table(Path(data_dir) / "sequences.bed", windows[["chrom", "start", "end", "split"]], header=False)
+
+
+def read_sequences_bed(data_dir):
+    """``sequences.bed`` as a DataFrame with columns chrom, start, end, split."""
+    import pandas as pd
+
+    return pd.read_csv(Path(data_dir) / "sequences.bed", sep="\t", header=None,
+                       names=["chrom", "start", "end", "split"], usecols=range(4),
+                       dtype={"chrom": str, "start": np.int64, "end": np.int64, "split": str})
+
+
+@contextlib.contextmanager
+def atomic_dir(path, *, overwrite: bool = False):
+    """Yield a temporary folder beside ``path``; it becomes ``path`` only if the block succeeds.
+
+    On any exception the temporary folder is removed, so a failed run leaves nothing that looks like
+    a complete output. With ``overwrite`` an existing ``path`` is replaced (moved aside, then removed
+    once the new folder is in place); without it an existing ``path`` is an error.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / "x")
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# reading
+
+
+def _decode_numpy(seq: bytes, tgt: bytes, layout: RecordLayout, where) -> tuple[np.ndarray, np.ndarray]:
+    s = np.frombuffer(seq, dtype=np.uint8)
+    if layout.seq_one_hot:
+        if s.size != 4 * layout.seq_length:
+            raise ValueError(f"{where}: sequence has {s.size} bytes, expected {4 * layout.seq_length}")
+        oh = s.reshape(layout.seq_length, 4)
+        codes = np.where(oh.sum(axis=1) == 1, oh.argmax(axis=1), dna.N_CODE).astype(np.uint8)
+    else:
+        if s.size != layout.seq_length:
+            raise ValueError(f"{where}: sequence has {s.size} bytes, expected {layout.seq_length}")
+        codes = np.minimum(s, dna.N_CODE).astype(np.uint8)
+    t = np.frombuffer(tgt, dtype=layout.target_dtype)
+    if t.size != layout.target_length * layout.num_targets:
+        raise ValueError(f"{where}: target has {t.size} values, expected "
+                         f"{layout.target_length} x {layout.num_targets}")
+    return codes, t.reshape(layout.target_length, layout.num_targets).astype(np.float32)
+
+
+def iterate_records(data_dir, split: str):
+    """Iterate over a split's records as numpy arrays, in shard order.
+
+    Yields
+    ------
+    codes : ndarray, uint8, shape (seq_length,)
+        Base codes 0-3; 4 for N (any code above 3, or a one-hot row that is not exactly one 1).
+    targets : ndarray, float32, shape (target_length, num_targets)
+    """
+    tf = _tf()
+    layout = record_layout(data_dir, split)
+    for f in shard_files(data_dir, split):
+        for i, raw in enumerate(tf.data.TFRecordDataset(str(f), compression_type="ZLIB")):
+            where = f"{f} record {i}"
+            seq, tgt = _parse_example(raw.numpy(), where)
+            yield _decode_numpy(seq, tgt, layout, where)
+
+
+def count_records(data_dir, split: str) -> int:
+    """Number of records in a split's shards (reads them all)."""
+    tf = _tf()
+    n = 0
+    for f in shard_files(data_dir, split):
+        n += sum(1 for _ in tf.data.TFRecordDataset(str(f), compression_type="ZLIB"))
+    return n
+
+
+def dataset(data_dir, split: str, *, batch_size: int, shuffle: bool = False, seed: int | None = None,
+            repeat: bool = False, shuffle_buffer: int = 128, drop_remainder: bool = False):
+    """A ``tf.data.Dataset`` of one split: ``(one_hot, targets)`` batches.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        A basenji / baskerville data folder.
+    split : str
+        ``"train"``, ``"valid"`` or ``"test"`` (any prefix of ``tfrecords/{split}-*.tfr`` works).
+    batch_size : int
+    shuffle : bool
+        Shuffle the shard order and records (through a buffer of ``shuffle_buffer``); needs ``seed``.
+    seed : int, optional
+    repeat : bool
+        Repeat forever (for training with ``steps_per_epoch``).
+    drop_remainder : bool
+        Drop a last, smaller batch.
+
+    Returns
+    -------
+    tf.data.Dataset
+        Elements ``(x, y)``: x float32, shape (B, seq_length, 4), one-hot with all-zero rows for N;
+        y float32, shape (B, target_length, num_targets).
+    """
+    tf = _tf()
+    if shuffle and seed is None:
+        raise ValueError("shuffle=True needs an explicit seed (randomness comes only from a seed)")
+    files = [str(f) for f in shard_files(data_dir, split)]
+    if not files:
+        raise FileNotFoundError(f"{Path(data_dir) / 'tfrecords'}: no {split}-*.tfr shards")
+    layout = record_layout(data_dir, split)
+    L, T, C = layout.seq_length, layout.target_length, layout.num_targets
+    tdtype = tf.float16 if layout.target_dtype == "float16" else tf.float32
+    spec = {TFR_INPUT: tf.io.FixedLenFeature([], tf.string), TFR_OUTPUT: tf.io.FixedLenFeature([], tf.string)}
+
+    def parse(raw):
+        feats = tf.io.parse_single_example(raw, spec)
+        seq = tf.io.decode_raw(feats[TFR_INPUT], tf.uint8)
+        if layout.seq_one_hot:
+            x = tf.cast(tf.reshape(seq, [L, 4]), tf.float32)
+        else:
+            # tf.one_hot gives an all-zero row for an index outside [0, 4): N (4) and any other code
+            x = tf.one_hot(tf.cast(tf.reshape(seq, [L]), tf.int32), 4, dtype=tf.float32)
+        y = tf.cast(tf.reshape(tf.io.decode_raw(feats[TFR_OUTPUT], tdtype), [T, C]), tf.float32)
+        return x, y
+
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.flat_map(lambda f: tf.data.TFRecordDataset(f, compression_type="ZLIB"))
+    if repeat:
+        ds = ds.repeat()
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)

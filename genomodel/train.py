@@ -1,0 +1,348 @@
+"""Training: Poisson (or MSE) loss, SGD/Adam with warm-up and clipping, early stopping, resume.
+
+One :class:`Trainer` fits a :class:`~genomodel.model.seqnn.SeqNN` on one or several genomes' record
+folders (``genomodel data`` output, or basenji/baskerville records). With several genomes each step
+draws its batch from one genome, chosen at random in proportion to its number of training
+sequences, and trains the shared trunk plus that genome's head (Basenji2's joint training).
+
+Each epoch ends with a validation pass; the best weights (lowest validation loss, averaged over
+genomes by sequence count) are saved to ``out_dir/model`` and restored at the end, and training stops
+after ``patience`` epochs without improvement. After every epoch a checkpoint (weights, optimizer
+state, epoch and early-stopping state) is written, so a killed run resumes where it stopped and,
+the data order being a function of (seed, epoch), continues as if never stopped. The loss history is
+``out_dir/train_log.tsv``.
+
+Augmentation follows basenji: per batch, a random shift of the sequence by -s..s bp (zero-padded;
+targets unchanged) and, with probability 1/2, the reverse complement of the sequence with the
+targets reversed along the bins and stranded tracks swapped with their ``strand_pair``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+import keras
+
+from genocore.files import write_table
+from genomodel.config import Params, TrainConfig
+from genomodel.io import tfrecord
+from genomodel.model.seqnn import SeqNN, save_model
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GenomeData:
+    """The records of one genome.
+
+    Attributes
+    ----------
+    name : str
+        Head name (``human`` for ``head_human``).
+    data_dir : Path
+        Folder with ``statistics.json``, ``tfrecords/`` and ``targets.txt``.
+    strand_pair : ndarray of int, shape (n_targets,)
+        Index of each track's opposite-strand partner (itself when unstranded).
+    """
+
+    name: str
+    data_dir: Path
+    stats: dict = field(default_factory=dict)
+    strand_pair: np.ndarray | None = None
+
+    @classmethod
+    def open(cls, name: str, data_dir) -> "GenomeData":
+        data_dir = Path(data_dir)
+        stats = tfrecord.read_statistics(data_dir)
+        n = int(stats["num_targets"])
+        pair = np.arange(n)
+        tfile = data_dir / "targets.txt"
+        if tfile.exists():
+            t = pd.read_csv(tfile, sep="\t")
+            if "strand_pair" in t.columns:
+                pair = t["strand_pair"].fillna(-1).astype(int).to_numpy()
+                # basenji's strand_pair holds the partner's index; -1 or self means unstranded
+                pair = np.where((pair < 0) | (pair >= n), np.arange(n), pair)
+        return cls(name=name, data_dir=data_dir, stats=stats, strand_pair=pair)
+
+    def n(self, split: str) -> int:
+        return int(self.stats.get(f"{split}_seqs", 0))
+
+
+def poisson_loss(y_true, y_pred):
+    """Mean over bins and tracks of ``pred - true * log(pred)`` (Keras's Poisson, epsilon 1e-7)."""
+    return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + 1e-7), axis=[1, 2])
+
+
+def mse_loss(y_true, y_pred):
+    return tf.reduce_mean(tf.square(y_pred - y_true), axis=[1, 2])
+
+
+LOSSES = {"poisson": poisson_loss, "mse": mse_loss}
+
+
+class WarmUp(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up from 0 to ``learning_rate`` over ``warmup`` steps, then constant."""
+
+    def __init__(self, learning_rate: float, warmup: int):
+        self.learning_rate = float(learning_rate)
+        self.warmup = int(warmup)
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        if self.warmup <= 0:
+            return tf.constant(self.learning_rate)
+        return self.learning_rate * tf.minimum(1.0, (step + 1.0) / self.warmup)
+
+    def get_config(self):
+        return {"learning_rate": self.learning_rate, "warmup": self.warmup}
+
+
+def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
+    """SGD with momentum or Adam, with warm-up and global-norm gradient clipping."""
+    lr = WarmUp(cfg.learning_rate, cfg.warmup)
+    clip = {"global_clipnorm": cfg.clip_norm} if cfg.clip_norm else {}
+    if cfg.optimizer == "adam":
+        return keras.optimizers.Adam(lr, beta_1=cfg.adam_beta1, beta_2=cfg.adam_beta2, **clip)
+    return keras.optimizers.SGD(lr, momentum=cfg.momentum, **clip)
+
+
+def augment(x, y, *, seed, max_shift: int, rc: bool, strand_pair):
+    """Random shift and reverse complement of one batch (see the module docstring).
+
+    Parameters
+    ----------
+    x : Tensor, float32, shape (batch, seq_length, 4)
+    y : Tensor, float32, shape (batch, target_length, n_targets)
+    seed : Tensor, int32, shape (2,)
+        Stateless seed: the same seed gives the same augmentation.
+    """
+    if max_shift > 0:
+        k = tf.random.stateless_uniform([], seed=seed, minval=-max_shift, maxval=max_shift + 1, dtype=tf.int32)
+        length = tf.shape(x)[1]
+        xp = tf.pad(x, [[0, 0], [max_shift, max_shift], [0, 0]])
+        x = tf.slice(xp, [0, max_shift - k, 0], [-1, length, -1])
+    if rc:
+        flip = tf.random.stateless_uniform([], seed=seed + 1) < 0.5
+        pair = tf.constant(strand_pair, dtype=tf.int32)
+        x, y = tf.cond(flip,
+                       lambda: (tf.reverse(x, axis=[1, 2]), tf.gather(tf.reverse(y, axis=[1]), pair, axis=2)),
+                       lambda: (x, y))
+    return x, y
+
+
+class Trainer:
+    """Fit a SeqNN on the records of one or more genomes.
+
+    Parameters
+    ----------
+    seqnn : SeqNN
+        Built (inside ``strategy.scope()`` when a strategy is used).
+    params : Params
+    data : dict of str -> GenomeData
+        One entry per head to train.
+    out_dir : path
+        Where the checkpoint, the best model and ``train_log.tsv`` go.
+    strategy : tf.distribute.Strategy, optional
+        For several GPUs (``tf.distribute.MirroredStrategy``); the default strategy otherwise.
+    """
+
+    def __init__(self, seqnn: SeqNN, params: Params, data: dict, out_dir, *, strategy=None,
+                 model_info: dict | None = None):
+        self.seqnn, self.params, self.cfg = seqnn, params, params.train
+        self.data = data
+        self.out_dir = Path(out_dir)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.model_info = model_info or {}
+        for g, d in data.items():
+            model = seqnn.model(g)
+            n_out = int(model.output.shape[-1])
+            if n_out != int(d.stats["num_targets"]):
+                raise ValueError(f"head {g!r} predicts {n_out} tracks but {d.data_dir} has "
+                                 f"{d.stats['num_targets']} targets; set the head's 'units' to {d.stats['num_targets']}")
+            t_len = int(model.output.shape[1])
+            if t_len != int(d.stats["target_length"]):
+                raise ValueError(f"head {g!r} predicts {t_len} bins but {d.data_dir} has target_length "
+                                 f"{d.stats['target_length']}; adjust the model's pooling or Cropping1D")
+            if int(model.input.shape[1]) != int(d.stats["seq_length"]):
+                raise ValueError(f"the model reads {model.input.shape[1]} bp but {d.data_dir} has seq_length "
+                                 f"{d.stats['seq_length']}")
+            if d.n("train") == 0:
+                raise ValueError(f"{d.data_dir} has no training sequences")
+        with self.strategy.scope():
+            self.optimizer = make_optimizer(self.cfg)
+            self.optimizer.build(seqnn.combined.trainable_variables)
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+            self.best_loss = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_loss")
+            self.wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="wait")
+        self.checkpoint = tf.train.Checkpoint(model=seqnn.combined, optimizer=self.optimizer, epoch=self.epoch,
+                                              best_loss=self.best_loss, wait=self.wait)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.out_dir / "checkpoint"), max_to_keep=1)
+        self._loss = LOSSES[self.cfg.loss]
+        self._train_steps = {g: self._make_train_step(g) for g in data}
+        self._eval_steps = {g: self._make_eval_step(g) for g in data}
+
+    # -- steps -----------------------------------------------------------------------------
+    def _global_batch(self) -> int:
+        return self.cfg.batch_size * self.strategy.num_replicas_in_sync
+
+    def _make_train_step(self, genome: str):
+        model = self.seqnn.model(genome)
+        pair = self.data[genome].strand_pair
+        cfg = self.cfg
+        loss_fn, gb = self._loss, self._global_batch()
+
+        def replica_step(x, y, seed):
+            x, y = augment(x, y, seed=seed, max_shift=cfg.augment_shift, rc=cfg.augment_rc, strand_pair=pair)
+            with tf.GradientTape() as tape:
+                pred = model(x, training=True)
+                per_example = loss_fn(y, pred)
+                loss = tf.nn.compute_average_loss(per_example, global_batch_size=gb)
+                if model.losses:
+                    loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+            grads = tape.gradient(loss, model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return tf.reduce_sum(per_example)
+
+        @tf.function
+        def step(x, y, seed):
+            per_replica = self.strategy.run(replica_step, args=(x, y, seed))
+            return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+        return step
+
+    def _make_eval_step(self, genome: str):
+        model = self.seqnn.model(genome)
+        loss_fn = self._loss
+
+        def replica_step(x, y):
+            pred = model(x, training=False)
+            return tf.reduce_sum(loss_fn(y, pred)), tf.cast(tf.shape(x)[0], tf.float32)
+
+        @tf.function
+        def step(x, y):
+            s, n = self.strategy.run(replica_step, args=(x, y))
+            red = tf.distribute.ReduceOp.SUM
+            return self.strategy.reduce(red, s, axis=None), self.strategy.reduce(red, n, axis=None)
+
+        return step
+
+    # -- data ------------------------------------------------------------------------------
+    def _dataset(self, genome: str, split: str, *, epoch: int, repeat: bool):
+        d = self.data[genome]
+        ds = tfrecord.dataset(d.data_dir, split, batch_size=self._global_batch(), shuffle=split == "train",
+                              seed=self.cfg.seed * 100_003 + epoch, repeat=repeat)
+        return self.strategy.experimental_distribute_dataset(ds)
+
+    def steps_per_epoch(self, genomes) -> int:
+        if self.cfg.steps_per_epoch:
+            return int(self.cfg.steps_per_epoch)
+        return sum(math.ceil(self.data[g].n("train") / self._global_batch()) for g in genomes)
+
+    def validate(self, genomes=None) -> dict:
+        """Mean loss per validation sequence, per genome."""
+        out = {}
+        for g in genomes or list(self.data):
+            if self.data[g].n("valid") == 0:
+                raise ValueError(f"{self.data[g].data_dir} has no validation sequences; early stopping needs some")
+            total, n = 0.0, 0.0
+            for x, y in self._dataset(g, "valid", epoch=0, repeat=False):
+                s, k = self._eval_steps[g](x, y)
+                total += float(s)
+                n += float(k)
+            out[g] = total / max(n, 1.0)
+        return out
+
+    # -- the loop --------------------------------------------------------------------------
+    def fit(self, *, genomes=None, epochs: int | None = None, resume: bool = True, progress=None,
+            model_dir_name: str = "model") -> pd.DataFrame:
+        """Train until early stopping (or ``epochs``), keep the best weights, return the history.
+
+        Parameters
+        ----------
+        genomes : list of str, optional
+            Train only these heads (default: all).
+        epochs : int, optional
+            Override ``train_epochs_max``.
+        resume : bool
+            Continue from ``out_dir/checkpoint`` if there is one.
+        progress : callable, optional
+            Called as ``progress(epoch, step, n_steps, loss)`` after every step and
+            ``progress(epoch, None, n_steps, logs)`` at the end of each epoch.
+        """
+        genomes = list(genomes or self.data)
+        cfg = self.cfg
+        max_epochs = epochs if epochs is not None else cfg.train_epochs_max
+        log_path = self.out_dir / "train_log.tsv"
+        history = []
+        if resume and self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            if log_path.exists():
+                history = pd.read_csv(log_path, sep="\t").to_dict("records")
+                history = [h for h in history if h["epoch"] < int(self.epoch.numpy())]
+            logger.info("resumed from %s at epoch %d", self.manager.latest_checkpoint, int(self.epoch.numpy()))
+        n_train = np.array([self.data[g].n("train") for g in genomes], dtype=float)
+        share = n_train / n_train.sum()
+        n_steps = self.steps_per_epoch(genomes)
+        best_dir = self.out_dir / model_dir_name
+        while int(self.epoch.numpy()) < max_epochs:
+            epoch = int(self.epoch.numpy())
+            if epoch >= cfg.train_epochs_min and int(self.wait.numpy()) >= cfg.patience:
+                break
+            rng = np.random.default_rng([cfg.seed, epoch])
+            order = rng.choice(len(genomes), size=n_steps, p=share)
+            iters = {g: iter(self._dataset(g, "train", epoch=epoch, repeat=True)) for g in genomes}
+            total, seen = 0.0, 0
+            for step in range(n_steps):
+                g = genomes[order[step]]
+                x, y = next(iters[g])
+                seed = tf.constant([cfg.seed, epoch * 1_000_003 + step], dtype=tf.int32)
+                total += float(self._train_steps[g](x, y, seed))
+                seen += self._global_batch()
+                if progress is not None:
+                    progress(epoch, step, n_steps, total / seen)
+            valid = self.validate(genomes)
+            n_valid = np.array([self.data[g].n("valid") for g in genomes], dtype=float)
+            valid_loss = float(np.dot([valid[g] for g in genomes], n_valid) / n_valid.sum())
+            train_loss = total / max(seen, 1)
+            if not np.isfinite(train_loss):
+                raise FloatingPointError(f"training loss is {train_loss} at epoch {epoch}; lower the learning "
+                                         "rate or set clip_norm")
+            improved = valid_loss < float(self.best_loss.numpy())
+            if improved:
+                self.best_loss.assign(valid_loss)
+                self.wait.assign(0)
+                save_model(self.seqnn, self.params, best_dir,
+                           extra={**self.model_info, "epoch": epoch, "valid_loss": valid_loss})
+            else:
+                self.wait.assign_add(1)
+            logs = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                    **{f"valid_loss_{g}": valid[g] for g in genomes}, "best": improved,
+                    "learning_rate": float(self.optimizer.learning_rate.numpy()) if hasattr(
+                        self.optimizer.learning_rate, "numpy") else cfg.learning_rate}
+            history.append(logs)
+            write_table(log_path, pd.DataFrame(history), float_format="%.6g")
+            self.epoch.assign_add(1)
+            self.manager.save()
+            logger.info("epoch %d: train %.5f valid %.5f%s", epoch, train_loss, valid_loss, " (best)" if improved else "")
+            if progress is not None:
+                progress(epoch, None, n_steps, logs)
+        if (best_dir / "model.weights.h5").exists():
+            self.seqnn.combined.load_weights(str(best_dir / "model.weights.h5"))
+        return pd.DataFrame(history)
+
+
+def write_summary(out_dir, history: pd.DataFrame, params: Params) -> Path:
+    """A small JSON summary of a finished run beside its log."""
+    from genocore.files import write_text
+
+    best = history.loc[history.valid_loss.idxmin()] if len(history) else None
+    doc = {"epochs": int(len(history)), "best_epoch": int(best.epoch) if best is not None else None,
+           "best_valid_loss": float(best.valid_loss) if best is not None else None}
+    return write_text(Path(out_dir) / "train_summary.json", json.dumps(doc, indent=2) + "\n")
