@@ -1,7 +1,8 @@
-"""The demo: build the simulated world and report on it.
+"""The demo: build the simulated world, train a sequence model on it, and report.
 
-``python -m analyses.demo --out demo_output [--seed 1] [--size default]`` writes
-``demo_output/world/`` (the world) and ``demo_output/report.md`` with its PNG figures. An existing
+``python -m analyses.demo --out demo_output [--seed 1] [--size default] [--model-minutes 3]`` writes
+``demo_output/world/`` (the world), ``demo_output/model/`` (records, training run, held-out accuracy)
+and ``demo_output/report.md`` with its PNG figures. An existing
 complete world with the same seed and config is reused (its files are checked against their hashes).
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ def world_is_complete(path: Path, seed: int, cfg: world.WorldConfig) -> bool:
                for name, f in rec.get("outputs", {}).items())
 
 
-def run_demo(out: Path, *, seed: int, size: str, command: str) -> Path:
+def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: float = 3.0) -> Path:
     cfg = world.world_config(size)
     wdir = out / "world"
     timings = {}
@@ -105,6 +106,38 @@ def run_demo(out: Path, *, seed: int, size: str, command: str) -> Path:
                     "the true per-allele effects on each gene's CAGE signal (log2 allelic fold change), plus noise.\n\n"
                     f"{report.markdown_table(eq)}\n\n![eQTL Manhattan](figures/eqtl_manhattan.png)\n")
 
+    # the sequence model: trained on all but the last chromosome, tested on it
+    if model_minutes > 0:
+        from analyses import sim_model
+
+        t1 = time.perf_counter()
+        res = sim_model.run(wdir, out / "model", minutes=model_minutes)
+        timings["model"] = time.perf_counter() - t1
+        table, summ = res["table"], res["summary"]
+        by_assay = table.groupby("assay")[["r_model_truth", "r_model_observed", "r_observed_truth"]].mean()
+        by_assay = by_assay.reset_index().rename(columns={
+            "r_model_truth": "R(model, truth)", "r_model_observed": "R(model, observed)",
+            "r_observed_truth": "R(observed, truth) = ceiling"})
+        stats_ = json.loads((out / "model" / "data" / "statistics.json").read_text())
+        pool = int(stats_["pool_width"])
+        n_test = res["arrays"]["pred"].shape[0]
+        first = max(0, n_test // 2 - 2)
+        # the stride equals the target span, so consecutive test windows tile the chromosome
+        wins = list(range(first, min(n_test, first + 4)))
+        picks = [int(table[table.assay == a].r_model_truth.idxmax()) for a in ("DNASE", "CAGE") if (table.assay == a).any()]
+        report.save(report.model_tracks_figure(res["arrays"], table, windows=wins, tracks=picks, pool_width=pool),
+                    figs / "model_tracks.png")
+        sections.append(
+            "## Sequence model\n\nA small Basenji2-style model (shipped params `sim_small`: "
+            f"{stats_['seq_length']:,} bp in, {stats_['target_length']} x {stats_['num_targets']} bins of {pool} bp out) "
+            f"trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_minutes:g} min; best "
+            f"epoch {summ['best_epoch']}) on every chromosome but the last, then tested on the last "
+            f"({summ['test_windows']} windows). Pearson R per bin, mean over the tracks of each assay: against the "
+            "noiseless truth (the generative function), against the observed Poisson tracks, and the ceiling "
+            "(observed against truth):\n\n" + report.markdown_table(by_assay.round(3)) +
+            f"\n\nMean R(model, truth) over all tracks: {summ['mean_r_model_truth']:.3f}. Per track: "
+            "`model/accuracy.tsv`.\n\n![model tracks](figures/model_tracks.png)\n")
+
     # planted truth
     fm, gw, dn, cat = truth["finemap"], truth["gwas"], truth["denovo"], truth["catalog"]
     planted = pd.DataFrame([
@@ -125,13 +158,13 @@ def run_demo(out: Path, *, seed: int, size: str, command: str) -> Path:
                     "\n\nTF activities per cell type (positive: activating, negative: repressing):\n\n" +
                     report.markdown_table(tfs) + "\n")
 
-    timings["report"] = time.perf_counter() - t0 - timings["world"]
+    timings["report"] = time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
     prov = provenance.record(command=command, config=cfgmod.to_dict(cfg), genome_build=cfg.genome_build,
                              inputs={"world provenance": wdir / "provenance.json"}, extra={"seed": seed})
     head = (f"# Demo report: the simulated world (seed {seed}, size {size})\n\n"
             f"{len(truth['chromosomes'])} chromosomes, {truth['n_genes']} genes, {truth['n_elements']} regulatory "
             f"elements, {truth['n_snps']:,} SNPs, {len(truth['tracks'])} tracks. World built in "
-            f"{timings['world']:.1f} s, report in {timings['report']:.1f} s.\n\n")
+            f"{timings['world']:.1f} s, model in {timings.get('model', 0):.0f} s, report in {timings['report']:.1f} s.\n\n")
     tail = "## Provenance\n\n```json\n" + json.dumps(prov, indent=2, sort_keys=True) + "\n```\n"
     path = write_text(out / "report.md", head + "\n".join(sections) + "\n" + tail)
     logger.info("report written to %s", path)
@@ -143,10 +176,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo_output"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="default", choices=sorted(world.SIZES))
+    parser.add_argument("--model-minutes", type=float, default=3.0,
+                        help="training budget of the sequence model (0 skips the model)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
-    run_demo(args.out, seed=args.seed, size=args.size, command=" ".join(sys.argv))
+    run_demo(args.out, seed=args.seed, size=args.size, command=" ".join(sys.argv), model_minutes=args.model_minutes)
     return 0
 
 

@@ -121,3 +121,19 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+def model_tracks_figure(arrays: dict, table: pd.DataFrame, *, windows: list, tracks: list, pool_width: int):
+    """Truth, observed and predicted coverage of a few tracks over consecutive held-out windows."""
+    fig, axes = plt.subplots(len(tracks), 1, figsize=(10, 1.6 * len(tracks) + 0.5), sharex=True, squeeze=False)
+    for ax, j in zip(axes[:, 0], tracks):
+        for key, color, lw in (("observed", "0.6", 0.8), ("truth", "black", 1.2), ("pred", "tab:orange", 1.2)):
+            v = np.concatenate([arrays[key][w, :, j] for w in windows])
+            ax.plot(np.arange(len(v)) * pool_width / 1000, v, color=color, lw=lw, label=key)
+        row = table.iloc[j]
+        ax.set_title(f"{row.track}: R(model, truth) = {row.r_model_truth:.2f}, "
+                     f"R(model, observed) = {row.r_model_observed:.2f}", fontsize=8, loc="left")
+        ax.tick_params(labelsize=6)
+    axes[0, 0].legend(fontsize=7, ncol=3, loc="upper right")
+    axes[-1, 0].set_xlabel("held-out sequence (kb, consecutive test windows)")
+    return fig

@@ -111,7 +111,8 @@ def _train(args) -> int:
     total, trainable = seqnn.count_params()
     logger.info("model: %s parameters (%s trainable); heads %s", f"{total:,}", f"{trainable:,}", list(dirs))
     with _EpochBars() as bars:
-        hist = trainer.fit(epochs=args.epochs, resume=not args.restart, progress=bars)
+        hist = trainer.fit(epochs=args.epochs, resume=not args.restart, progress=bars,
+                           max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     write_summary(args.out, hist, params)
     if params.train.fine_tune_epochs and len(data) > 1:
         for g in data:
@@ -344,6 +345,7 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, action="append", help="records folder, or GENOME=DIR per head")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--epochs", type=int, help="stop after this many epochs (default: train_epochs_max)")
+    p.add_argument("--max-minutes", type=float, help="time budget: start no epoch that cannot finish within it")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     p.set_defaults(runner=_train)
 

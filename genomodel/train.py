@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,7 +211,7 @@ class Trainer:
             self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
             return tf.reduce_sum(per_example)
 
-        @tf.function
+        @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
         def step(x, y, seed):
             per_replica = self.strategy.run(replica_step, args=(x, y, seed))
             return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
@@ -225,7 +226,7 @@ class Trainer:
             pred = model(x, training=False)
             return tf.reduce_sum(loss_fn(y, pred)), tf.cast(tf.shape(x)[0], tf.float32)
 
-        @tf.function
+        @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
         def step(x, y):
             s, n = self.strategy.run(replica_step, args=(x, y))
             red = tf.distribute.ReduceOp.SUM
@@ -261,7 +262,7 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------
     def fit(self, *, genomes=None, epochs: int | None = None, resume: bool = True, progress=None,
-            model_dir_name: str = "model") -> pd.DataFrame:
+            model_dir_name: str = "model", max_seconds: float | None = None) -> pd.DataFrame:
         """Train until early stopping (or ``epochs``), keep the best weights, return the history.
 
         Parameters
@@ -272,6 +273,9 @@ class Trainer:
             Override ``train_epochs_max``.
         resume : bool
             Continue from ``out_dir/checkpoint`` if there is one.
+        max_seconds : float, optional
+            Time budget: no new epoch starts once this much wall time has passed (an epoch that
+            would start is not begun if the mean epoch time says it cannot finish in time).
         progress : callable, optional
             Called as ``progress(epoch, step, n_steps, loss)`` after every step and
             ``progress(epoch, None, n_steps, logs)`` at the end of each epoch.
@@ -291,10 +295,17 @@ class Trainer:
         share = n_train / n_train.sum()
         n_steps = self.steps_per_epoch(genomes)
         best_dir = self.out_dir / model_dir_name
+        started, epoch_times = time.perf_counter(), []
         while int(self.epoch.numpy()) < max_epochs:
             epoch = int(self.epoch.numpy())
             if epoch >= cfg.train_epochs_min and int(self.wait.numpy()) >= cfg.patience:
                 break
+            if max_seconds is not None and epoch_times:
+                elapsed = time.perf_counter() - started
+                if elapsed + np.mean(epoch_times) > max_seconds:
+                    logger.info("time budget of %.0f s reached after %d epochs", max_seconds, len(epoch_times))
+                    break
+            t_epoch = time.perf_counter()
             rng = np.random.default_rng([cfg.seed, epoch])
             order = rng.choice(len(genomes), size=n_steps, p=share)
             iters = {g: iter(self._dataset(g, "train", epoch=epoch, repeat=True)) for g in genomes}
@@ -331,6 +342,7 @@ class Trainer:
             self.epoch.assign_add(1)
             self.manager.save()
             logger.info("epoch %d: train %.5f valid %.5f%s", epoch, train_loss, valid_loss, " (best)" if improved else "")
+            epoch_times.append(time.perf_counter() - t_epoch)
             if progress is not None:
                 progress(epoch, None, n_steps, logs)
         if (best_dir / "model.weights.h5").exists():

@@ -6,9 +6,12 @@ from analyses.world import world_config
 
 @pytest.mark.integration
 def test_demo_writes_report_and_reuses_world(tmp_path):
-    report = run_demo(tmp_path, seed=3, size="tiny", command="test")
+    # a budget this small trains exactly one epoch
+    report = run_demo(tmp_path, seed=3, size="tiny", command="test", model_minutes=0.01)
     text = report.read_text()
-    for png in ("coverage_locus", "ld_decay", "ld_heatmap", "eqtl_manhattan"):
+    assert "## Sequence model" in text and "R(model, truth)" in text
+    assert (tmp_path / "model" / "run" / "model" / "model.weights.h5").exists()
+    for png in ("coverage_locus", "ld_decay", "ld_heatmap", "eqtl_manhattan", "model_tracks"):
         f = tmp_path / "figures" / f"{png}.png"
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"figures/{png}.png" in text
