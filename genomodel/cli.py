@@ -356,7 +356,7 @@ def get_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, type=Path)
         p.add_argument("--genome", help="the head to use when the model has several")
         p.add_argument("--rc", action="store_true", help="average with reverse-complement predictions")
-        p.add_argument("--shifts", default="0", help="comma-separated shifts in bp to average, e.g. -1,0,1")
+        p.add_argument("--shifts", default="0", help="comma-separated shifts in bp to average, e.g. --shifts=-1,0,1")
         p.add_argument("--batch-size", type=int, default=4)
         if name == "test":
             p.add_argument("--data", required=True, type=Path, help="records folder")

@@ -1,0 +1,70 @@
+"""The genomodel command line: subcommands, clean errors, and a data -> train -> test -> predict run."""
+from __future__ import annotations
+
+import h5py
+import pandas as pd
+import pytest
+
+from genomodel import cli
+from genomodel.io.bigwig import write_bigwig
+from _tiny_genome import make_tiny_genome
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for sub in ("simulate-genome", "data", "train", "test", "predict"):
+        assert sub in out
+
+
+def test_bad_input_is_a_clear_error_and_leaves_nothing(tmp_path, caplog):
+    g = make_tiny_genome(tmp_path / "g", sizes={"chr1": 20_000, "chr2": 20_000})
+    # a BigWig named "1"/"2" against a FASTA with "chr1"/"chr2"
+    write_bigwig(tmp_path / "g" / "dense.bw", {"1": 20_000, "2": 20_000}, {"1": g.coverage["dense"]["chr1"]})
+    rc = cli.main(["data", "--fasta", str(g.fasta), "--targets", str(g.targets), "--seq-length", "4096",
+                   "--pool-width", "64", "--test-chroms", "chr2", "--out", str(tmp_path / "rec")])
+    assert rc == 2
+    assert "chr" in caplog.text and "dense.bw" in caplog.text
+    assert not (tmp_path / "rec").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["g"]
+
+
+def test_data_train_test_predict(tmp_path):
+    g = make_tiny_genome(tmp_path / "g", sizes={"chr1": 40_000, "chr2": 20_000})
+    rec = tmp_path / "rec"
+    assert cli.main(["data", "--fasta", str(g.fasta), "--targets", str(g.targets), "--blacklist", str(g.blacklist),
+                     "--seq-length", "2048", "--pool-width", "64", "--crop-bp", "256", "--stride", "1024",
+                     "--test-chroms", "chr2", "--valid-fraction", "0.2", "--out", str(rec)]) == 0
+    params = tmp_path / "p.json"
+    params.write_text('{"train": {"batch_size": 4, "optimizer": "adam", "learning_rate": 0.002},'
+                      ' "model": {"seq_length": 2048, "activation": "gelu", "norm_type": "batch",'
+                      ' "trunk": [{"name": "conv_block", "filters": 8, "kernel_size": 9, "pool_size": 8},'
+                      '           {"name": "conv_tower", "filters_init": 8, "filters_mult": 1.2, "repeat": 3,'
+                      '            "kernel_size": 3, "pool_size": 2},'
+                      '           {"name": "Cropping1D", "cropping": 4}],'
+                      ' "head_tiny": {"name": "final", "units": 3, "activation": "softplus"}}}')
+    run = tmp_path / "run"
+    assert cli.main(["train", "--params", str(params), "--data", str(rec), "--out", str(run), "--epochs", "2"]) == 0
+    log = pd.read_csv(run / "train_log.tsv", sep="\t")
+    assert list(log.epoch) == [0, 1]
+    assert (run / "provenance.json").exists()
+    # resuming a finished run adds nothing
+    assert cli.main(["train", "--params", str(params), "--data", str(rec), "--out", str(run), "--epochs", "2"]) == 0
+    assert len(pd.read_csv(run / "train_log.tsv", sep="\t")) == 2
+    assert cli.main(["test", "--model", str(run / "model"), "--data", str(rec), "--rc", "--out", str(tmp_path / "t")]) == 0
+    acc = pd.read_csv(tmp_path / "t" / "acc.tsv", sep="\t")
+    assert len(acc) == 3 and {"pearson_r", "r2", "pearson_r_log", "auprc"} <= set(acc.columns)
+    bed = tmp_path / "r.bed"
+    bed.write_text("chr1\t5000\t5100\ta\nchr2\t100\t200\tb\n")
+    out = tmp_path / "p.h5"
+    assert cli.main(["predict", "--model", str(run / "model"), "--bed", str(bed), "--fasta", str(g.fasta),
+                     "--shifts=-1,0,1", "--out", str(out)]) == 0
+    with h5py.File(out) as h5:
+        assert h5["preds"].shape == (2, 24, 3)
+        assert [s.decode() for s in h5["name"][:]] == ["a", "b"]
+        assert h5["start"][1] == 150 - 1024  # centred; the window runs off the chromosome start
+    bw_dir = tmp_path / "bw"
+    assert cli.main(["predict", "--model", str(run / "model"), "--bed", str(bed), "--fasta", str(g.fasta),
+                     "--out", str(bw_dir)]) == 0
+    assert sorted(p.name for p in bw_dir.glob("*.bw")) == ["dense.bw", "mean.bw", "sparse.bw"]
