@@ -223,8 +223,14 @@ class Trainer:
         loss_fn = self._loss
 
         def replica_step(x, y):
-            pred = model(x, training=False)
-            return tf.reduce_sum(loss_fn(y, pred)), tf.cast(tf.shape(x)[0], tf.float32)
+            n = tf.shape(x)[0]
+
+            def loss_sum():
+                return tf.reduce_sum(loss_fn(y, model(x, training=False)))
+
+            # the last, partial validation batch can leave a replica with no examples; batch norm
+            # rejects an empty batch, so that replica contributes zero
+            return tf.cond(n > 0, loss_sum, lambda: tf.constant(0.0)), tf.cast(n, tf.float32)
 
         @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
         def step(x, y):

@@ -167,3 +167,41 @@ def _shift(x, k):
     else:
         out = x.copy()
     return out
+
+
+MIRRORED = r'''
+import sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, sys.argv[3])
+import test_train as T
+from genomodel.model.seqnn import build_model
+from genomodel.train import GenomeData, Trainer
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+assert strategy.num_replicas_in_sync == 2
+p = T.small_params(batch_size=4)
+with strategy.scope():
+    seqnn = build_model(p.model, seed=1)
+    trainer = Trainer(seqnn, p, {"toy": GenomeData.open("toy", sys.argv[1])}, sys.argv[2], strategy=strategy)
+before = trainer.validate()["toy"]
+hist = trainer.fit(epochs=3)
+assert trainer.steps_per_epoch(["toy"]) == 6  # 48 sequences, global batch 2 x 4
+assert hist.valid_loss.min() < before, (before, hist)
+print("ok", before, hist.valid_loss.min())
+'''
+
+
+def test_mirrored_strategy_trains_on_two_replicas(records, tmp_path):
+    """The tf.distribute path (as on several GPUs), run on two logical CPU devices in a fresh process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED)
+    res = subprocess.run([sys.executable, str(script), str(records), str(tmp_path / "run"),
+                          str(Path(__file__).parent)], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.startswith("ok")
