@@ -5,6 +5,7 @@ import contextlib
 import gzip
 import hashlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,6 +26,33 @@ def atomic_path(path: str | os.PathLike):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_dir(path, *, overwrite: bool = False):
+    """Yield a temporary folder beside ``path``; it becomes ``path`` only if the block succeeds.
+
+    On any exception the temporary folder is removed, so a failed run leaves nothing that looks like
+    a complete output. With ``overwrite`` an existing ``path`` is replaced (moved aside, then removed
+    once the new folder is in place); without it an existing ``path`` is an error.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old / "x")
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_text(path, text: str, *, compress: bool | None = None) -> Path:

@@ -58,7 +58,7 @@ import pandas as pd
 
 from genocore import provenance
 from genocore.config import to_dict
-from genocore.files import write_text
+from genocore.files import atomic_dir, write_text
 from genomodel import dna
 from genomodel.io import tfrecord
 
@@ -1132,7 +1132,7 @@ def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config:
         total = len(w)
 
         counts = {}
-        with tfrecord.atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             done = 0
             for split in ("train", "valid", "test"):
                 sw = w[w["split"] == split]

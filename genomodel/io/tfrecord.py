@@ -19,12 +19,10 @@ cheap for code that only needs the metadata readers.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,33 +306,6 @@ def read_sequences_bed(data_dir):
     return pd.read_csv(Path(data_dir) / "sequences.bed", sep="\t", header=None,
                        names=["chrom", "start", "end", "split"], usecols=range(4),
                        dtype={"chrom": str, "start": np.int64, "end": np.int64, "split": str})
-
-
-@contextlib.contextmanager
-def atomic_dir(path, *, overwrite: bool = False):
-    """Yield a temporary folder beside ``path``; it becomes ``path`` only if the block succeeds.
-
-    On any exception the temporary folder is removed, so a failed run leaves nothing that looks like
-    a complete output. With ``overwrite`` an existing ``path`` is replaced (moved aside, then removed
-    once the new folder is in place); without it an existing ``path`` is an error.
-    """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; remove it or pass overwrite=True")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        old = None
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "x")
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ import json
 import numpy as np
 import pytest
 
+from genocore.files import atomic_dir
+
 from genomodel import dna
 from genomodel.io import tfrecord
 
@@ -142,16 +144,16 @@ def test_shuffle_needs_seed_and_is_deterministic(tmp_path):
 def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out"
     with pytest.raises(RuntimeError):
-        with tfrecord.atomic_dir(target) as tmp:
+        with atomic_dir(target) as tmp:
             (tmp / "half.txt").write_text("x")
             raise RuntimeError("boom")
     assert list(tmp_path.iterdir()) == []
-    with tfrecord.atomic_dir(target) as tmp:
+    with atomic_dir(target) as tmp:
         (tmp / "a.txt").write_text("1")
     with pytest.raises(FileExistsError):
-        with tfrecord.atomic_dir(target):
+        with atomic_dir(target):
             pass
-    with tfrecord.atomic_dir(target, overwrite=True) as tmp:
+    with atomic_dir(target, overwrite=True) as tmp:
         (tmp / "b.txt").write_text("2")
     assert [p.name for p in tmp_path.iterdir()] == ["out"] and [p.name for p in target.iterdir()] == ["b.txt"]
 
