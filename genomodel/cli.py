@@ -126,7 +126,7 @@ def _train(args) -> int:
         command=sys.argv, config={"params": str(args.params)}, inputs=inputs,
         outputs={"model/params.json": Path(args.out) / "model" / "params.json",
                  "model/model.weights.h5": Path(args.out) / "model" / "model.weights.h5",
-                 "train_log.tsv": Path(args.out) / "train_log.tsv"}, root=args.out))
+                 "train_log.csv": Path(args.out) / "train_log.csv"}, root=args.out))
     best = hist.loc[hist.valid_loss.idxmin()]
     logger.info("best epoch %d: valid loss %.5f; model in %s", best.epoch, best.valid_loss, Path(args.out) / "model")
     return 0

@@ -10,7 +10,7 @@ genomes by sequence count) are saved to ``out_dir/model`` and restored at the en
 after ``patience`` epochs without improvement. After every epoch a checkpoint (weights, optimizer
 state, epoch and early-stopping state) is written, so a killed run resumes where it stopped and,
 the data order being a function of (seed, epoch), continues as if never stopped. The loss history is
-``out_dir/train_log.tsv``.
+``out_dir/train_log.csv``.
 
 Augmentation follows basenji: per batch, a random shift of the sequence by -s..s bp (zero-padded;
 targets unchanged) and, with probability 1/2, the reverse complement of the sequence with the
@@ -149,7 +149,7 @@ class Trainer:
     data : dict of str -> GenomeData
         One entry per head to train.
     out_dir : path
-        Where the checkpoint, the best model and ``train_log.tsv`` go.
+        Where the checkpoint, the best model and ``train_log.csv`` go.
     strategy : tf.distribute.Strategy, optional
         For several GPUs (``tf.distribute.MirroredStrategy``); the default strategy otherwise.
     """
@@ -222,21 +222,32 @@ class Trainer:
         model = self.seqnn.model(genome)
         loss_fn = self._loss
 
+        n_targets = int(model.output.shape[-1])
+
         def replica_step(x, y):
             n = tf.shape(x)[0]
 
-            def loss_sum():
-                return tf.reduce_sum(loss_fn(y, model(x, training=False)))
+            def sums():
+                pred = model(x, training=False)
+                p = tf.reshape(pred, [-1, n_targets])
+                t = tf.reshape(y, [-1, n_targets])
+                # per-track sums for Pearson R: n, sum p, sum t, sum p^2, sum t^2, sum p t
+                moments = tf.stack([tf.cast(tf.fill([n_targets], tf.shape(p)[0]), tf.float32),
+                                    tf.reduce_sum(p, 0), tf.reduce_sum(t, 0), tf.reduce_sum(p * p, 0),
+                                    tf.reduce_sum(t * t, 0), tf.reduce_sum(p * t, 0)])
+                return tf.reduce_sum(loss_fn(y, pred)), moments
 
             # the last, partial validation batch can leave a replica with no examples; batch norm
             # rejects an empty batch, so that replica contributes zero
-            return tf.cond(n > 0, loss_sum, lambda: tf.constant(0.0)), tf.cast(n, tf.float32)
+            s, m = tf.cond(n > 0, sums, lambda: (tf.constant(0.0), tf.zeros([6, n_targets])))
+            return s, tf.cast(n, tf.float32), m
 
         @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
         def step(x, y):
-            s, n = self.strategy.run(replica_step, args=(x, y))
+            s, n, m = self.strategy.run(replica_step, args=(x, y))
             red = tf.distribute.ReduceOp.SUM
-            return self.strategy.reduce(red, s, axis=None), self.strategy.reduce(red, n, axis=None)
+            return (self.strategy.reduce(red, s, axis=None), self.strategy.reduce(red, n, axis=None),
+                    self.strategy.reduce(red, m, axis=None))
 
         return step
 
@@ -252,18 +263,21 @@ class Trainer:
             return int(self.cfg.steps_per_epoch)
         return sum(math.ceil(self.data[g].n("train") / self._global_batch()) for g in genomes)
 
-    def validate(self, genomes=None) -> dict:
-        """Mean loss per validation sequence, per genome."""
+    def validate(self, genomes=None, *, with_r: bool = False) -> dict:
+        """Mean loss per validation sequence, per genome (and, with ``with_r``, the mean over tracks
+        of the Pearson R over validation bins, as ``(loss, r)``)."""
         out = {}
         for g in genomes or list(self.data):
             if self.data[g].n("valid") == 0:
                 raise ValueError(f"{self.data[g].data_dir} has no validation sequences; early stopping needs some")
-            total, n = 0.0, 0.0
+            total, n, mom = 0.0, 0.0, 0.0
             for x, y in self._dataset(g, "valid", epoch=0, repeat=False):
-                s, k = self._eval_steps[g](x, y)
+                s, k, m = self._eval_steps[g](x, y)
                 total += float(s)
                 n += float(k)
-            out[g] = total / max(n, 1.0)
+                mom = mom + m.numpy().astype(np.float64)
+            loss = total / max(n, 1.0)
+            out[g] = (loss, _mean_pearson(mom)) if with_r else loss
         return out
 
     # -- the loop --------------------------------------------------------------------------
@@ -289,12 +303,12 @@ class Trainer:
         genomes = list(genomes or self.data)
         cfg = self.cfg
         max_epochs = epochs if epochs is not None else cfg.train_epochs_max
-        log_path = self.out_dir / "train_log.tsv"
+        log_path = self.out_dir / "train_log.csv"
         history = []
         if resume and self.manager.latest_checkpoint:
             self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
             if log_path.exists():
-                history = pd.read_csv(log_path, sep="\t").to_dict("records")
+                history = pd.read_csv(log_path).to_dict("records")
                 history = [h for h in history if h["epoch"] < int(self.epoch.numpy())]
             logger.info("resumed from %s at epoch %d", self.manager.latest_checkpoint, int(self.epoch.numpy()))
         n_train = np.array([self.data[g].n("train") for g in genomes], dtype=float)
@@ -324,7 +338,8 @@ class Trainer:
                 seen += self._global_batch()
                 if progress is not None:
                     progress(epoch, step, n_steps, total / seen)
-            valid = self.validate(genomes)
+            valid_r = self.validate(genomes, with_r=True)
+            valid = {g: v[0] for g, v in valid_r.items()}
             n_valid = np.array([self.data[g].n("valid") for g in genomes], dtype=float)
             valid_loss = float(np.dot([valid[g] for g in genomes], n_valid) / n_valid.sum())
             train_loss = total / max(seen, 1)
@@ -340,11 +355,12 @@ class Trainer:
             else:
                 self.wait.assign_add(1)
             logs = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                    **{f"valid_loss_{g}": valid[g] for g in genomes}, "best": improved,
+                    **{f"valid_loss_{g}": valid[g] for g in genomes},
+                    **{f"valid_r_{g}": valid_r[g][1] for g in genomes}, "best": improved,
                     "learning_rate": float(self.optimizer.learning_rate.numpy()) if hasattr(
                         self.optimizer.learning_rate, "numpy") else cfg.learning_rate}
             history.append(logs)
-            write_table(log_path, pd.DataFrame(history), float_format="%.6g")
+            write_table(log_path, pd.DataFrame(history), sep=",", float_format="%.6g")
             self.epoch.assign_add(1)
             self.manager.save()
             logger.info("epoch %d: train %.5f valid %.5f%s", epoch, train_loss, valid_loss, " (best)" if improved else "")
@@ -354,6 +370,23 @@ class Trainer:
         if (best_dir / "model.weights.h5").exists():
             self.seqnn.combined.load_weights(str(best_dir / "model.weights.h5"))
         return pd.DataFrame(history)
+
+
+def _mean_pearson(m) -> float:
+    """Mean over tracks of Pearson R from per-track sums (n, sp, st, spp, stt, spt); float64.
+
+    One-pass sums lose precision only when a track's mean dwarfs its spread, which validation
+    monitoring tolerates; ``genomodel test`` computes the exact two-pass figures."""
+    if np.isscalar(m):
+        return float("nan")
+    n, sp, st, spp, stt, spt = m
+    cov = spt - sp * st / np.maximum(n, 1)
+    vp = spp - sp * sp / np.maximum(n, 1)
+    vt = stt - st * st / np.maximum(n, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / np.sqrt(vp * vt)
+    r = r[np.isfinite(r)]
+    return float(r.mean()) if len(r) else float("nan")
 
 
 def write_summary(out_dir, history: pd.DataFrame, params: Params) -> Path:

@@ -46,12 +46,12 @@ def test_data_train_test_predict(tmp_path):
                       ' "head_tiny": {"name": "final", "units": 3, "activation": "softplus"}}}')
     run = tmp_path / "run"
     assert cli.main(["train", "--params", str(params), "--data", str(rec), "--out", str(run), "--epochs", "2"]) == 0
-    log = pd.read_csv(run / "train_log.tsv", sep="\t")
+    log = pd.read_csv(run / "train_log.csv")
     assert list(log.epoch) == [0, 1]
     assert (run / "provenance.json").exists()
     # resuming a finished run adds nothing
     assert cli.main(["train", "--params", str(params), "--data", str(rec), "--out", str(run), "--epochs", "2"]) == 0
-    assert len(pd.read_csv(run / "train_log.tsv", sep="\t")) == 2
+    assert len(pd.read_csv(run / "train_log.csv")) == 2
     assert cli.main(["test", "--model", str(run / "model"), "--data", str(rec), "--rc", "--out", str(tmp_path / "t")]) == 0
     acc = pd.read_csv(tmp_path / "t" / "acc.tsv", sep="\t")
     assert len(acc) == 3 and {"pearson_r", "r2", "pearson_r_log", "auprc"} <= set(acc.columns)

@@ -73,14 +73,15 @@ def test_training_learns_the_motif_and_keeps_the_best(records, tmp_path):
     trainer = Trainer(seqnn, p, data, tmp_path / "run")
     before = trainer.validate()["toy"]
     hist = trainer.fit()
-    assert len(hist) >= 3 and {"train_loss", "valid_loss", "best"} <= set(hist.columns)
+    assert len(hist) >= 3 and {"train_loss", "valid_loss", "valid_r_toy", "best"} <= set(hist.columns)
+    assert hist.valid_r_toy.iloc[-1] > hist.valid_r_toy.iloc[0]
     assert hist.valid_loss.min() < before - 0.05
     # the returned weights are the best epoch's
     again = trainer.validate()["toy"]
     assert again == pytest.approx(hist.valid_loss.min(), rel=1e-4)
     saved, _, info = load_model(tmp_path / "run" / "model")
     assert info["epoch"] == int(hist.loc[hist.valid_loss.idxmin(), "epoch"])
-    log = pd.read_csv(tmp_path / "run" / "train_log.tsv", sep="\t")
+    log = pd.read_csv(tmp_path / "run" / "train_log.csv")
     assert len(log) == len(hist)
     # held-out accuracy: predicted motif counts correlate with the truth
     xs, ys = zip(*tfrecord.iterate_records(records, "test"))
@@ -100,7 +101,7 @@ def test_resume_continues_as_if_never_stopped(records, tmp_path):
     c = build_model(p.model, seed=99)
     hist = Trainer(c, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "b").fit(epochs=3)
     assert list(hist.epoch) == [0, 1, 2]
-    la = pd.read_csv(tmp_path / "a" / "train_log.tsv", sep="\t")
+    la = pd.read_csv(tmp_path / "a" / "train_log.csv")
     np.testing.assert_allclose(hist.train_loss, la.train_loss, rtol=1e-4)
     for wa, wc in zip(a.combined.get_weights(), c.combined.get_weights()):
         np.testing.assert_allclose(wa, wc, rtol=1e-3, atol=1e-5)
