@@ -9,7 +9,7 @@ from _tiny_genome import TRACKS, make_tiny_genome, write_targets
 
 from genocore.config import from_dict
 from genocore.files import write_table
-from genomodel import data
+from genomodel import data, splits
 from genomodel.io import tfrecord
 from genomodel.io.bigwig import write_bigwig
 
@@ -360,10 +360,10 @@ def test_error_bed_chromosome_not_in_fasta(tiny, tmp_path):
 
 
 def test_fraction_split_is_seeded():
-    a = data.split_by_fraction(50, valid_fraction=0.2, test_fraction=0.1, seed=4)
-    b = data.split_by_fraction(50, valid_fraction=0.2, test_fraction=0.1, seed=4)
+    a = splits.split_by_fraction(50, valid_fraction=0.2, test_fraction=0.1, seed=4)
+    b = splits.split_by_fraction(50, valid_fraction=0.2, test_fraction=0.1, seed=4)
     assert (a == b).all() and (a == "valid").sum() == 10 and (a == "test").sum() == 5
-    assert not (a == data.split_by_fraction(50, valid_fraction=0.2, test_fraction=0.1, seed=5)).all()
+    assert not (a == splits.split_by_fraction(50, valid_fraction=0.2, test_fraction=0.1, seed=5)).all()
 
 
 def slow_region_bp(blocks, R):
@@ -388,12 +388,12 @@ def test_chain_parsing_and_region_bp_match_slow_walk(tmp_path):
         "chain 500 hB 3000 + 0 300 mB 2050 - 0 310 2\n"
         "100 0 10\n"
         "200\n")
-    blocks = data.read_alignments(chain, genome1="human", genome2="mouse")
+    blocks = splits.read_alignments(chain, genome1="human", genome2="mouse")
     assert blocks[["chrom1", "start1", "chrom2", "size", "strand2"]].values.tolist() == [
         ["hA", 900, "mA", 150, 1], ["hA", 1070, "mA", 230, 1], ["hB", 0, "mB", 100, -1], ["hB", 100, "mB", 200, -1]]
     # mB minus strand: block 1 is q 0..100 on the reverse strand = forward 1950..2050 (crossing 2000)
     assert blocks["start2"].tolist() == [100, 280, 1950, 1740]
-    ra = data.region_alignment(blocks, region_size=1000)
+    ra = splits.region_alignment(blocks, region_size=1000)
     got = {tuple(r[:6]): r[6] for r in ra.itertuples(index=False)}
     assert got == slow_region_bp(blocks, 1000)
 
@@ -401,7 +401,7 @@ def test_chain_parsing_and_region_bp_match_slow_walk(tmp_path):
 def test_pairs_table(tmp_path):
     p = tmp_path / "pairs.tsv"
     p.write_text("chrom1\tstart1\tend1\tchrom2\tstart2\tend2\nchr1\t0\t500\tchr7\t1000\t1400\n")
-    b = data.read_alignments(p, genome1="g", genome2="g")
+    b = splits.read_alignments(p, genome1="g", genome2="g")
     assert b[["chrom1", "start1", "chrom2", "start2", "size"]].values.tolist() == [["chr1", 0, "chr7", 1000, 400]]
 
 
@@ -423,8 +423,8 @@ def test_homology_split_keeps_components_together():
         blocks.append(("human", str(c1), int(r1 * R + 100), "mouse", str(c2), int(r2 * R + 200), size, 1))
     blocks = pd.DataFrame(blocks, columns=["genome1", "chrom1", "start1", "genome2", "chrom2", "start2", "size",
                                            "strand2"])
-    comp = data.homology_components(w, blocks, region_size=R, min_aligned_bp=1000)
-    split = data.split_by_homology(w, blocks, valid_fraction=0.2, test_fraction=0.2, seed=1, region_size=R,
+    comp = splits.homology_components(w, blocks, region_size=R, min_aligned_bp=1000)
+    split = splits.split_by_homology(w, blocks, valid_fraction=0.2, test_fraction=0.2, seed=1, region_size=R,
                                    min_aligned_bp=1000)
     for k in np.unique(comp):
         assert len(set(split[comp == k])) == 1
@@ -447,7 +447,7 @@ def test_homology_split_keeps_components_together():
     assert (split == "test").sum() >= 0.2 * n and (split == "valid").sum() >= 0.2 * n and (split == "train").any()
     # one genome, no alignment: each region is its own component
     one = w[w.genome == "human"].drop(columns="genome")
-    comp1 = data.homology_components(one, None, region_size=R)
+    comp1 = splits.homology_components(one, None, region_size=R)
     assert len(np.unique(comp1)) == 18
 
 
@@ -455,12 +455,12 @@ def test_write_dataset_homology_mode(tiny, tmp_path):
     pairs = tmp_path / "self.tsv"
     # chr1:0-12000 aligned to chr2:0-12000 (a made-up duplication) links those regions
     pairs.write_text("chr1\t0\t12000\tchr2\t0\t12000\n")
-    blocks = data.read_alignments(pairs, genome1="genome", genome2="genome")
+    blocks = splits.read_alignments(pairs, genome1="genome", genome2="genome")
     cfg = _tiny_config(split_mode="homology", test_chroms=(), valid_fraction=0.2, test_fraction=0.2,
                        homology_region=8192, homology_min_aligned=4000, records_per_shard=64)
     data.write_dataset(tmp_path / "out", fasta=tiny.fasta, targets=tiny.targets, config=cfg, alignment=blocks)
     bed = tfrecord.read_sequences_bed(tmp_path / "out")
-    comp = data.homology_components(bed, blocks, region_size=8192, min_aligned_bp=4000)
+    comp = splits.homology_components(bed, blocks, region_size=8192, min_aligned_bp=4000)
     for k in np.unique(comp):
         assert bed.loc[comp == k, "split"].nunique() == 1
     assert set(bed["split"]) == {"train", "valid", "test"}
