@@ -206,3 +206,20 @@ def test_mirrored_strategy_trains_on_two_replicas(records, tmp_path):
                           str(Path(__file__).parent)], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.startswith("ok")
+
+
+def test_baskerville_records_train(shared_data, tmp_path):
+    """baskerville's own records (base-index sequences, float16 targets, strand pairs) train as they are."""
+    from dataclasses import replace
+
+    from genomodel.config import read_params
+
+    data_dir = shared_data / "cnn_baskerville_tiny_hg38"
+    p = read_params("tiny_hg38_small")
+    p = replace(p, train=replace(p.train, steps_per_epoch=2, batch_size=2))
+    g = GenomeData.open("human", data_dir)
+    assert g.n("train") == 45 and g.n("valid") == 10
+    assert (g.strand_pair[g.strand_pair != np.arange(74)] >= 0).all() and (g.strand_pair != np.arange(74)).any()
+    seqnn = build_model(p.model, seed=1)
+    hist = Trainer(seqnn, p, {"human": g}, tmp_path / "run").fit(epochs=1)
+    assert len(hist) == 1 and np.isfinite(hist.train_loss).all() and np.isfinite(hist.valid_loss).all()
