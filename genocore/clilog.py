@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 SUITE_LOGGERS = ("genocore", "genomodel", "stats", "analyses", "__main__")
 
@@ -9,8 +10,12 @@ SUITE_LOGGERS = ("genocore", "genomodel", "stats", "analyses", "__main__")
 def configure(verbosity: int = 0) -> None:
     """Log the suite at INFO (``verbosity`` >= 1: DEBUG) and other libraries at WARNING.
 
-    Third-party packages that log every step (msprime, bed-reader) stay quiet unless asked.
+    Third-party packages that log every step (msprime, bed-reader) stay quiet unless asked, and so
+    does TensorFlow's C++ start-up chatter (CPU instruction sets, oneDNN notes) below ``-vv``; this
+    must run before TensorFlow is first imported, which the command-line entry points ensure.
     """
+    if verbosity < 2:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     level = logging.DEBUG if verbosity >= 1 else logging.INFO
     for name in SUITE_LOGGERS:
