@@ -47,7 +47,8 @@ class _ArrayTrack:
 
 def make_records(world_dir, out_dir, *, test_chrom: str | None = None, settings: dict | None = None,
                  progress=None) -> Path:
-    """Records of a world (reused when complete): the last chromosome is held out for testing."""
+    """Records of a world (reused when present: delete ``out_dir`` after changing ``settings``): the
+    last chromosome is held out for testing."""
     from genomodel import data
 
     world_dir, out_dir = Path(world_dir), Path(out_dir)
@@ -80,7 +81,10 @@ def truth_targets(world_dir, data_dir, split: str = "test") -> np.ndarray:
     readers = [_ArrayTrack(means[d]) for d in targets.description]
     cfg = cfgmod.from_dict(data.DataConfig, {k: stats[k] for k in ("seq_length", "pool_width", "crop_bp")}
                            | {"transform": stats.get("transform", "basenji")}, where=str(data_dir))
-    return np.stack([data.window_targets(readers, targets, c, s, e, config=cfg)
+    # blacklisted bases get the same treatment as in the observed records
+    black = data.interval_dict(data.read_bed(Path(world_dir) / "genome" / "blacklist.bed"),
+                               buffer=cfg.blacklist_buffer)
+    return np.stack([data.window_targets(readers, targets, c, s, e, config=cfg, blacklist=black)
                      for c, s, e in windows[["chrom", "start", "end"]].itertuples(index=False)])
 
 
@@ -112,7 +116,9 @@ def held_out_accuracy(world_dir, data_dir, model_dir) -> tuple[pd.DataFrame, dic
     from genomodel import dna
 
     x = dna.one_hot(np.stack(codes), dtype=np.float32)
-    pred = predict(model, x, rc=True, batch_size=8)
+    from genomodel.data import strand_pair_positions
+
+    pred = predict(model, x, rc=True, batch_size=8, strand_pair=strand_pair_positions(Path(data_dir) / "targets.txt"))
     obs = np.stack(obs)
     truth = truth_targets(world_dir, data_dir)
     targets = pd.read_csv(Path(data_dir) / "targets.txt", sep="\t")

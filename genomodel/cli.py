@@ -127,6 +127,9 @@ def _train(args) -> int:
         outputs={"model/params.json": Path(args.out) / "model" / "params.json",
                  "model/model.weights.h5": Path(args.out) / "model" / "model.weights.h5",
                  "train_log.csv": Path(args.out) / "train_log.csv"}, root=args.out))
+    if hist.empty:
+        logger.info("no epoch was run (the run in %s had already stopped)", args.out)
+        return 0
     best = hist.loc[hist.valid_loss.idxmin()]
     logger.info("best epoch %d: valid loss %.5f; model in %s", best.epoch, best.valid_loss, Path(args.out) / "model")
     return 0
@@ -135,12 +138,12 @@ def _train(args) -> int:
 def _targets_info(data_dir) -> dict:
     import pandas as pd
 
+    from genomodel.data import strand_pair_positions
+
     t = pd.read_csv(Path(data_dir) / "targets.txt", sep="\t")
-    info = {"identifier": t["identifier"].astype(str).tolist(),
-            "description": t.get("description", t["identifier"]).astype(str).tolist()}
-    if "strand_pair" in t.columns:
-        info["strand_pair"] = t["strand_pair"].astype(int).tolist()
-    return info
+    return {"identifier": t["identifier"].astype(str).tolist(),
+            "description": t.get("description", t["identifier"]).astype(str).tolist(),
+            "strand_pair": strand_pair_positions(Path(data_dir) / "targets.txt").tolist()}
 
 
 def _load_for_eval(args):

@@ -171,9 +171,9 @@ def read_params(path) -> Params:
     A bare name such as ``"basenji2_human"`` reads the params file of that name shipped in the package.
     """
     p = Path(path)
-    if not p.exists() and (PARAMS_DIR / f"{path}.json").exists():
+    if not p.is_file() and (PARAMS_DIR / f"{path}.json").exists():
         p = PARAMS_DIR / f"{path}.json"
-    if not p.exists():
+    if not p.is_file():
         shipped = sorted(q.stem for q in PARAMS_DIR.glob("*.json"))
         raise FileNotFoundError(f"params file {path} does not exist (shipped params: {', '.join(shipped)})")
     text = p.read_text()

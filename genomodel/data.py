@@ -277,6 +277,35 @@ def read_targets(path) -> pd.DataFrame:
                 "description", "line"]]
 
 
+def strand_pair_positions(path) -> np.ndarray:
+    """Row position of each target's opposite-strand partner in a ``targets.txt`` (itself if unstranded).
+
+    basenji's ``strand_pair`` column holds the partner's value of the index column, which need not be
+    0..n-1 (a subset keeps its original indices); empty, NaN or -1 means unstranded. The coverage files
+    are not needed (a records folder's ``targets.txt`` names files on another machine).
+
+    Returns
+    -------
+    ndarray, int64, shape (n_targets,)
+    """
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    n = len(df)
+    first = df.columns[0]
+    index_given = first in ("", "index") or first.startswith("Unnamed")
+    index = df[first].astype(int).to_numpy() if index_given else np.arange(n)
+    if "strand_pair" not in df.columns:
+        return np.arange(n)
+    pos = {int(v): i for i, v in enumerate(index)}
+    out = np.arange(n)
+    for i, v in enumerate(df["strand_pair"].str.strip()):
+        if v in ("", "nan", "NaN", "-1"):
+            continue
+        if int(float(v)) not in pos:
+            raise ValueError(f"{path} line {i + 2}: strand_pair {v} names no target index")
+        out[i] = pos[int(float(v))]
+    return out
+
+
 def _targets_text(targets: pd.DataFrame) -> str:
     """basenji layout: unnamed index column first, empty cells for 'no clip'."""
     df = targets[["index", "identifier", "file", "clip", "clip_soft", "scale", "sum_stat", "strand_pair",
@@ -622,7 +651,9 @@ class _Genome:
         self.fa.close()
 
 
-def _interval_dict(df: pd.DataFrame | None, *, buffer: int = 0) -> dict:
+def interval_dict(df: pd.DataFrame | None, *, buffer: int = 0) -> dict:
+    """BED intervals (chrom start end) widened by ``buffer`` bp and merged: chrom -> (starts, ends),
+    the form :func:`window_targets` takes its blacklist in."""
     out = {}
     if df is None or len(df) == 0:
         return out
@@ -819,8 +850,8 @@ def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config:
                                  f"{r.chrom} in the FASTA {genome.path} ({sizes[r.chrom]} bp); use a BED of this "
                                  "genome build")
             beds[name] = bed[bed["chrom"].isin(used)]
-        black_iv = _interval_dict(beds.get("blacklist"), buffer=cfg.blacklist_buffer)
-        unmap_iv = _union(_interval_dict(beds.get("gaps")), _interval_dict(beds.get("blacklist")))
+        black_iv = interval_dict(beds.get("blacklist"), buffer=cfg.blacklist_buffer)
+        unmap_iv = _union(interval_dict(beds.get("gaps")), interval_dict(beds.get("blacklist")))
 
         tiled = skipped_n = skipped_u = 0
         if windows is None:
@@ -844,7 +875,11 @@ def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config:
         bad = set(w["split"]) - set(order)
         if bad:
             raise ValueError(f"windows have split labels {sorted(bad)}; use train / valid / test")
-        w = w.assign(_o=w["split"].map(order)).sort_values(["_o"], kind="stable").drop(columns="_o")
+        # training windows in a seeded random order, as basenji writes them: the reader shuffles only
+        # through a buffer, so genome order would give batches of neighbouring windows
+        rank = np.random.default_rng([cfg.seed, 7]).permutation(len(w))
+        w = w.assign(_o=w["split"].map(order), _r=np.where(w["split"].to_numpy() == "train", rank, 0))
+        w = w.sort_values(["_o", "_r"], kind="stable").drop(columns=["_o", "_r"])
         w = w.reset_index(drop=True)
         total = len(w)
 

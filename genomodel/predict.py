@@ -6,6 +6,7 @@ and have stranded tracks swapped back (``strand_pair``) before averaging.
 """
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
@@ -22,15 +23,17 @@ logger = logging.getLogger(__name__)
 def geometry(model) -> tuple[int, int]:
     """(bin width in bp, bp cropped from each end) of a model's output, read from its layers."""
     seq_length = int(model.input.shape[1])
+    out_len = int(model.output.shape[1])
     crop_bins = 0
-    before = int(model.output.shape[1])
     for layer in model.layers:
         if layer.__class__.__name__ == "Cropping1D":
             left, right = layer.cropping
             if left != right:
                 raise ValueError("asymmetric cropping is not supported for genomic coordinates")
             crop_bins += left
-            before = int(layer.input.shape[1])
+    before = out_len + 2 * crop_bins
+    if seq_length % before:
+        raise ValueError(f"{seq_length} bp do not divide into {before} bins: the model's pooling is not uniform")
     pool = seq_length // before
     return pool, crop_bins * pool
 
@@ -93,7 +96,9 @@ def _batched(model, x, batch_size):
 def read_regions(path) -> pd.DataFrame:
     """chrom, start, end (and name if present) of a BED file."""
     try:
-        bed = pd.read_csv(path, sep="\t", header=None, comment="#", dtype={0: str})
+        lines = [ln for ln in Path(path).read_text().splitlines()
+                 if ln.strip() and not ln.startswith(("#", "track", "browser"))]
+        bed = pd.read_csv(io.StringIO("\n".join(lines)), sep="\t", header=None, dtype={0: str})
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path}: no regions") from None
     if bed.shape[1] < 3:
@@ -162,7 +167,9 @@ def write_predictions_h5(path, preds: np.ndarray, *, windows: pd.DataFrame | Non
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:
-            h5.create_dataset("preds", data=preds.astype(np.float16), compression="gzip")
+            # float16 as basenji stores them, clipped so that a huge prediction is not stored as inf
+            f16 = float(np.finfo(np.float16).max)
+            h5.create_dataset("preds", data=np.clip(preds, -f16, f16).astype(np.float16), compression="gzip")
             if windows is not None:
                 h5.create_dataset("chrom", data=np.array(windows.chrom, dtype="S"))
                 h5.create_dataset("start", data=windows.start.to_numpy(np.int64))

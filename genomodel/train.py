@@ -65,11 +65,11 @@ class GenomeData:
         pair = np.arange(n)
         tfile = data_dir / "targets.txt"
         if tfile.exists():
-            t = pd.read_csv(tfile, sep="\t")
-            if "strand_pair" in t.columns:
-                pair = t["strand_pair"].fillna(-1).astype(int).to_numpy()
-                # basenji's strand_pair holds the partner's index; -1 or self means unstranded
-                pair = np.where((pair < 0) | (pair >= n), np.arange(n), pair)
+            from genomodel.data import strand_pair_positions
+
+            pair = strand_pair_positions(tfile)
+            if len(pair) != n:
+                raise ValueError(f"{tfile} lists {len(pair)} targets but {data_dir}/statistics.json says {n}")
         return cls(name=name, data_dir=data_dir, stats=stats, strand_pair=pair)
 
     def n(self, split: str) -> int:
@@ -333,7 +333,7 @@ class Trainer:
             for step in range(n_steps):
                 g = genomes[order[step]]
                 x, y = next(iters[g])
-                seed = tf.constant([cfg.seed, epoch * 1_000_003 + step], dtype=tf.int32)
+                seed = tf.constant([cfg.seed * 100_003 + epoch, step], dtype=tf.int64)
                 total += float(self._train_steps[g](x, y, seed))
                 seen += self._global_batch()
                 if progress is not None:
@@ -350,6 +350,8 @@ class Trainer:
             if improved:
                 self.best_loss.assign(valid_loss)
                 self.wait.assign(0)
+                # the best model is written before the checkpoint that records it: a kill in between
+                # redoes this epoch on resume and rewrites the same best model
                 save_model(self.seqnn, self.params, best_dir,
                            extra={**self.model_info, "epoch": epoch, "valid_loss": valid_loss})
             else:

@@ -39,7 +39,9 @@ def conv_block(ctx: BuildContext, x, *, filters: int | None = None, kernel_size:
                             kernel_regularizer=keras.regularizers.L2(l2_scale) if l2_scale else None,
                             name=ctx.name("conv"))(y)
     if norm_type == "batch":
-        y = keras.layers.BatchNormalization(momentum=bn_momentum, gamma_initializer=bn_gamma or "ones",
+        # a residual branch starts as the identity (basenji: zero gamma when residual)
+        y = keras.layers.BatchNormalization(momentum=bn_momentum,
+                                            gamma_initializer=bn_gamma or ("zeros" if residual else "ones"),
                                             name=ctx.name("bn"))(y)
     if dropout > 0:
         y = keras.layers.Dropout(dropout, seed=ctx.seed(), name=ctx.name("dropout"))(y)
@@ -121,8 +123,10 @@ BLOCKS = {
     "Cropping1D": cropping_1d,
     "final": final,
 }
-# blocks that pass unnamed keyword arguments on to conv_block
-_PASSES_TO_CONV = {"conv_tower", "dilated_residual", "dilated_dense"}
+# blocks that pass unnamed keyword arguments on to conv_block, and the conv_block arguments they set themselves
+_PASSES_TO_CONV = {"conv_tower": ("filters",),
+                   "dilated_residual": ("filters", "dilation_rate", "bn_gamma"),
+                   "dilated_dense": ("filters", "dilation_rate")}
 
 
 def _arg_names(func) -> list:
@@ -133,7 +137,7 @@ def block_args(name: str) -> list:
     """The arguments block ``name`` accepts."""
     names = _arg_names(BLOCKS[name])
     if name in _PASSES_TO_CONV:
-        names += [a for a in _arg_names(conv_block) if a not in names]
+        names += [a for a in _arg_names(conv_block) if a not in names and a not in _PASSES_TO_CONV[name]]
     return names
 
 

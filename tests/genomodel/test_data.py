@@ -500,3 +500,13 @@ def test_bedgraph_nan_and_empty(tmp_path):
         data.open_track(p)
     p.write_text("track type=bedGraph\n")
     assert data.open_track(p).read("chr1", 0, 5).tolist() == [0.0] * 5
+
+
+def test_strand_pairs_map_index_values_to_positions(tmp_path):
+    """A subset targets.txt keeps basenji's original indices: strand_pair names them, not rows."""
+    p = tmp_path / "targets.txt"
+    p.write_text("\tidentifier\tfile\tstrand_pair\n5\ta+\tx\t6\n6\ta-\tx\t5\n9\tb\tx\t9\n11\tc\tx\t\n")
+    np.testing.assert_array_equal(data.strand_pair_positions(p), [1, 0, 2, 3])
+    p.write_text("\tidentifier\tfile\tstrand_pair\n0\ta\tx\t4\n")
+    with pytest.raises(ValueError, match="line 2: strand_pair 4"):
+        data.strand_pair_positions(p)

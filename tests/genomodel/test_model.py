@@ -129,3 +129,16 @@ def test_rc_ensemble_is_strand_symmetric():
     fwd = predict(m, x, rc=True, strand_pair=pair)
     rev = predict(m, x[:, ::-1, ::-1], rc=True, strand_pair=pair)
     np.testing.assert_allclose(rev, fwd[:, ::-1][:, :, pair], rtol=1e-5, atol=1e-6)
+
+
+def test_geometry_with_two_croppings():
+    p = tiny_params(trunk=[{"name": "conv_block", "filters": 4, "pool_size": 8}, {"name": "Cropping1D", "cropping": 2},
+                           {"name": "Cropping1D", "cropping": 3}])
+    m = build_model(p.model).model()
+    assert tuple(m.output.shape[1:]) == (32 - 10, 3)
+    assert geometry(m) == (8, 40)
+
+
+def test_block_argument_a_block_sets_itself_is_refused_by_name():
+    with pytest.raises(KeyError, match="dilation_rate.*trunk\\[0\\]"):
+        tiny_params(trunk=[{"name": "dilated_residual", "filters": 4, "dilation_rate": 2}])
