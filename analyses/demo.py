@@ -121,10 +121,12 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
         stats_ = json.loads((out / "model" / "data" / "statistics.json").read_text())
         pool = int(stats_["pool_width"])
         n_test = res["arrays"]["pred"].shape[0]
-        first = max(0, n_test // 2 - 2)
-        # the stride equals the target span, so consecutive test windows tile the chromosome
-        wins = list(range(first, min(n_test, first + 4)))
         picks = [int(table[table.assay == a].r_model_truth.idxmax()) for a in ("DNASE", "CAGE") if (table.assay == a).any()]
+        # around the test window with the most true CAGE signal; the stride equals the target span, so
+        # consecutive test windows tile the chromosome
+        busiest = int(res["arrays"]["truth"][:, :, picks[-1]].sum(axis=1).argmax())
+        first = min(max(0, busiest - 1), max(0, n_test - 4))
+        wins = list(range(first, min(n_test, first + 4)))
         report.save(report.model_tracks_figure(res["arrays"], table, windows=wins, tracks=picks, pool_width=pool),
                     figs / "model_tracks.png")
         sections.append(
