@@ -1,0 +1,204 @@
+"""Variant effect scores from a sequence model: SAD, SAR, REF/ALT sums, max |log2 ratio|, SED.
+
+For each variant the model reads a ``seq_length`` window centred on it (base ``pos - 1`` at index
+``seq_length // 2``), once with the reference and once with the alternative base, optionally
+averaged over reverse complements and shifts (:func:`genomodel.predict.predict`). With ``ref`` and
+``alt`` the predictions, shape (bins, targets):
+
+- ``SAD_t = sum_b (alt - ref)``, ``REF_t = sum_b ref``, ``ALT_t = sum_b alt``;
+- ``SAR_t = log2(ALT_t + 1) - log2(REF_t + 1)``;
+- ``LOG2MAX_t = max_b |log2((alt + c) / (ref + c))|`` (pseudocount ``c``, 1 by default: the GWAS
+  classifier's feature);
+- ``SED_{g,t} = sum over the bins of gene g's TSSs of (alt - ref)``, for every gene with a TSS inside the
+  predicted span; a bin holding two TSSs of one gene counts once.
+
+Variants at the same position share one reference prediction. Swapping REF and ALT negates SAD and
+SED exactly (the same two predictions, subtracted the other way round).
+
+This is the straightforward path (two full forward passes per variant).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from genocore.files import atomic_path
+from genomodel import dna
+from genomodel.predict import geometry, predict
+
+logger = logging.getLogger(__name__)
+
+SAD_STATS = ("SAD", "SAR", "REF", "ALT", "LOG2MAX")
+
+
+@dataclass
+class VariantScores:
+    """Scores of a set of variants.
+
+    Attributes
+    ----------
+    variants : DataFrame
+        snp, chrom, pos, ref, alt (one row per variant, in the order of the arrays).
+    stats : dict of str -> ndarray, float32, shape (n_variants, n_targets)
+    sed : DataFrame or None
+        One row per (variant, gene): ``variant`` (row of ``variants``), ``gene_id``, ``n_tss_bins``
+        and one column per target (SED).
+    """
+
+    variants: pd.DataFrame
+    stats: dict
+    sed: pd.DataFrame | None = None
+
+
+def _window_codes(genome: dict, chrom: str, start: int, length: int) -> np.ndarray:
+    """Codes of [start, start + length) on ``chrom``, N beyond its ends."""
+    seq = genome[chrom]
+    out = np.full(length, dna.N_CODE, dtype=np.uint8)
+    a, b = max(start, 0), min(start + length, len(seq))
+    if a < b:
+        out[a - start:b - start] = seq[a:b]
+    return out
+
+
+def _tss_bins(tss: pd.DataFrame, chrom: str, start: int, *, pool: int, crop: int, n_bins: int) -> dict:
+    """gene_id -> distinct output bins holding its TSSs in the window starting at ``start``."""
+    sub = tss[tss.chrom == chrom]
+    b = (sub.tss.to_numpy() - start - crop) // pool
+    ok = (sub.tss.to_numpy() - start - crop >= 0) & (b < n_bins)
+    out: dict = {}
+    for gid, bb in zip(sub.gene_id.to_numpy()[ok], b[ok]):
+        out.setdefault(gid, set()).add(int(bb))
+    return {g: sorted(v) for g, v in out.items()}
+
+
+def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = False, shifts=(0,),
+                   strand_pair: np.ndarray | None = None, targets: np.ndarray | None = None,
+                   tss: pd.DataFrame | None = None, pseudocount: float = 1.0, batch_size: int = 4,
+                   progress=None) -> VariantScores:
+    """Score SNPs with two forward passes each (reference shared by variants at one position).
+
+    Parameters
+    ----------
+    model : keras.Model
+        One head's model.
+    genome : dict of str -> ndarray, uint8
+        Base codes per chromosome (:func:`genomodel.dna.encode` of the FASTA).
+    variants : DataFrame
+        ``snp, chrom, pos (1-based), ref, alt`` (e.g. :func:`genomodel.io.vcf.read_vcf`); SNPs only.
+    rc, shifts, strand_pair, batch_size
+        The ensemble (:func:`genomodel.predict.predict`).
+    targets : ndarray of int, optional
+        Indices of the targets to keep (all by default).
+    tss : DataFrame, optional
+        ``gene_id, chrom, tss`` (0-based); gives SED for genes with a TSS in the predicted span.
+    pseudocount : float
+        ``c`` of LOG2MAX.
+    progress : callable, optional
+        ``progress(done, total)`` after each position.
+
+    Returns
+    -------
+    VariantScores
+    """
+    seq_length = int(model.input.shape[1])
+    pool, crop = geometry(model)
+    n_bins = int(model.output.shape[1])
+    n_all = int(model.output.shape[-1])
+    keep = np.arange(n_all) if targets is None else np.asarray(targets, dtype=int)
+    if len(keep) and (keep.min() < 0 or keep.max() >= n_all):
+        raise ValueError(f"target indices must be in [0, {n_all}): the model predicts {n_all} targets")
+    v = variants.reset_index(drop=True)
+    bad = (v.ref.str.len() != 1) | (v.alt.str.len() != 1)
+    if bad.any():
+        r = v[bad].iloc[0]
+        raise ValueError(f"variant {r.snp} ({r.chrom}:{r.pos} {r.ref}>{r.alt}) is not a SNP; only SNPs are scored")
+    half = seq_length // 2
+    stats = {s: np.zeros((len(v), len(keep)), np.float32) for s in SAD_STATS}
+    sed_rows = []
+    groups = list(v.groupby(["chrom", "pos"], sort=False).indices.items())
+    for done, ((chrom, pos), rows) in enumerate(groups, 1):
+        if chrom not in genome:
+            raise ValueError(f"variant {v.snp[rows[0]]}: chromosome {chrom!r} is not in the genome")
+        start = int(pos) - 1 - half
+        ref_codes = _window_codes(genome, chrom, start, seq_length)
+        if int(pos) > len(genome[chrom]):
+            raise ValueError(f"variant {v.snp[rows[0]]}: position {pos} is past the end of {chrom} "
+                             f"({len(genome[chrom])} bp)")
+        genome_base = dna.decode(ref_codes[half:half + 1])
+        seqs = [ref_codes]
+        for i in rows:
+            if v.ref[i].upper() != genome_base:
+                raise ValueError(f"variant {v.snp[i]} ({chrom}:{pos}): REF {v.ref[i]} but the genome has "
+                                 f"{genome_base}; reconcile alleles first (genomodel.io.vcf ref_policy)")
+            alt = ref_codes.copy()
+            alt[half] = dna.encode(v.alt[i].upper())[0]
+            seqs.append(alt)
+        preds = predict(model, dna.one_hot(np.stack(seqs), dtype=np.float32), rc=rc, shifts=shifts,
+                        strand_pair=strand_pair, batch_size=batch_size)[:, :, keep].astype(np.float64)
+        ref = preds[0]
+        ref_sum = ref.sum(axis=0)
+        genes = _tss_bins(tss, chrom, start, pool=pool, crop=crop, n_bins=n_bins) if tss is not None else {}
+        for k, i in enumerate(rows):
+            alt = preds[k + 1]
+            alt_sum = alt.sum(axis=0)
+            stats["SAD"][i] = alt_sum - ref_sum
+            stats["REF"][i] = ref_sum
+            stats["ALT"][i] = alt_sum
+            stats["SAR"][i] = np.log2(alt_sum + 1) - np.log2(ref_sum + 1)
+            c = pseudocount
+            stats["LOG2MAX"][i] = np.abs(np.log2((np.maximum(alt, 0) + c) / (np.maximum(ref, 0) + c))).max(axis=0)
+            for gid, bins in genes.items():
+                sed_rows.append((i, gid, len(bins), *(alt[bins] - ref[bins]).sum(axis=0)))
+        if progress is not None:
+            progress(done, len(groups))
+    sed = None
+    if tss is not None:
+        sed = pd.DataFrame(sed_rows, columns=["variant", "gene_id", "n_tss_bins"] + [f"t{j}" for j in keep])
+    return VariantScores(variants=v[["snp", "chrom", "pos", "ref", "alt"]].copy(), stats=stats, sed=sed)
+
+
+def write_sad_h5(path, scores: VariantScores, *, target_ids, target_labels, provenance: dict | None = None) -> Path:
+    """Write scores in basenji's ``sad.h5`` layout, atomically.
+
+    Datasets: ``snp, chr, pos, ref_allele, alt_allele`` (variants), ``target_ids, target_labels``
+    and one float16 dataset per statistic, shape (n_variants, n_targets); provenance as a JSON
+    attribute. SED, when present, goes in group ``sed`` (``variant, gene_id, n_tss_bins, SED``).
+    """
+    path = Path(path)
+    v = scores.variants
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.create_dataset("snp", data=np.array(v.snp, dtype="S"))
+        h5.create_dataset("chr", data=np.array(v.chrom, dtype="S"))
+        h5.create_dataset("pos", data=v.pos.to_numpy(np.int64))
+        h5.create_dataset("ref_allele", data=np.array(v.ref, dtype="S"))
+        h5.create_dataset("alt_allele", data=np.array(v.alt, dtype="S"))
+        h5.create_dataset("target_ids", data=np.array(list(target_ids), dtype="S"))
+        h5.create_dataset("target_labels", data=np.array(list(target_labels), dtype="S"))
+        f16 = float(np.finfo(np.float16).max)
+        for name, x in scores.stats.items():
+            h5.create_dataset(name, data=np.clip(x, -f16, f16).astype(np.float16))
+        if scores.sed is not None:
+            g = h5.create_group("sed")
+            s = scores.sed
+            g.create_dataset("variant", data=s.variant.to_numpy(np.int64))
+            g.create_dataset("gene_id", data=np.array(s.gene_id, dtype="S"))
+            g.create_dataset("n_tss_bins", data=s.n_tss_bins.to_numpy(np.int64))
+            g.create_dataset("SED", data=s[[c for c in s.columns if c.startswith("t")]].to_numpy(np.float32))
+        if provenance:
+            h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
+    return path
+
+
+def read_sad_h5(path) -> tuple[pd.DataFrame, dict]:
+    """Variants and per-statistic arrays (float32) of a ``sad.h5``."""
+    with h5py.File(path, "r") as h5:
+        v = pd.DataFrame({"snp": h5["snp"][:].astype(str), "chrom": h5["chr"][:].astype(str), "pos": h5["pos"][:],
+                          "ref": h5["ref_allele"][:].astype(str), "alt": h5["alt_allele"][:].astype(str)})
+        stats = {k: h5[k][:].astype(np.float32) for k in SAD_STATS if k in h5}
+    return v, stats

@@ -1,0 +1,127 @@
+"""Variant scores (the two-forward-pass path): definitions, REF/ALT symmetry, SED, sad.h5 layout, errors."""
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from genomodel import dna
+from genomodel.model.seqnn import build_model
+from genomodel.predict import predict
+from genomodel.variants import SAD_STATS, read_sad_h5, score_variants, write_sad_h5
+from test_model import tiny_params
+
+SEQ = 256
+
+
+@pytest.fixture(scope="module")
+def model():
+    return build_model(tiny_params().model, seed=5).model()
+
+
+@pytest.fixture(scope="module")
+def genome():
+    rng = np.random.default_rng(3)
+    return {"chr1": rng.integers(0, 4, 2000).astype(np.uint8), "chr2": rng.integers(0, 4, 700).astype(np.uint8)}
+
+
+def _variants(genome, picks):
+    rows = []
+    for chrom, pos, alt in picks:
+        ref = dna.decode(genome[chrom][pos - 1:pos])
+        rows.append((f"{chrom}_{pos}_{alt}", chrom, pos, ref, alt))
+    return pd.DataFrame(rows, columns=["snp", "chrom", "pos", "ref", "alt"])
+
+
+def _alt_base(genome, chrom, pos, k=1):
+    return "ACGT"[(int(genome[chrom][pos - 1]) + k) % 4]
+
+
+def test_scores_follow_their_definitions(model, genome):
+    picks = [("chr1", 500, _alt_base(genome, "chr1", 500)), ("chr1", 500, _alt_base(genome, "chr1", 500, 2)),
+             ("chr2", 60, _alt_base(genome, "chr2", 60)), ("chr1", 1990, _alt_base(genome, "chr1", 1990))]
+    v = _variants(genome, picks)
+    s = score_variants(model, genome, v, pseudocount=0.5)
+    for i, (chrom, pos, alt) in enumerate(picks):
+        start = pos - 1 - SEQ // 2
+        codes = np.full(SEQ, 4, np.uint8)
+        a, b = max(start, 0), min(start + SEQ, len(genome[chrom]))
+        codes[a - start:b - start] = genome[chrom][a:b]
+        alt_codes = codes.copy()
+        alt_codes[SEQ // 2] = "ACGT".index(alt)
+        ref_p, alt_p = predict(model, dna.one_hot(np.stack([codes, alt_codes]), dtype=np.float32)).astype(np.float64)
+        np.testing.assert_allclose(s.stats["SAD"][i], (alt_p - ref_p).sum(0), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(s.stats["REF"][i], ref_p.sum(0), rtol=1e-5)
+        np.testing.assert_allclose(s.stats["SAR"][i], np.log2(alt_p.sum(0) + 1) - np.log2(ref_p.sum(0) + 1),
+                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(s.stats["LOG2MAX"][i], np.abs(np.log2((alt_p + 0.5) / (ref_p + 0.5))).max(0),
+                                   rtol=1e-4, atol=1e-6)
+
+
+def test_swapping_ref_and_alt_negates_sad_and_sed_exactly(model, genome):
+    pos = 800
+    alt = _alt_base(genome, "chr1", pos)
+    other = {c: s.copy() for c, s in genome.items()}
+    other["chr1"][pos - 1] = "ACGT".index(alt)
+    tss = pd.DataFrame({"gene_id": ["g1", "g1", "g2"], "chrom": ["chr1"] * 3, "tss": [790, 800, 850]})
+    a = score_variants(model, genome, _variants(genome, [("chr1", pos, alt)]), rc=True, shifts=(-1, 0, 1), tss=tss)
+    ref_base = dna.decode(genome["chr1"][pos - 1:pos])
+    swapped = pd.DataFrame([("s", "chr1", pos, alt, ref_base)], columns=["snp", "chrom", "pos", "ref", "alt"])
+    b = score_variants(model, other, swapped, rc=True, shifts=(-1, 0, 1), tss=tss)
+    np.testing.assert_array_equal(a.stats["SAD"], -b.stats["SAD"])
+    np.testing.assert_array_equal(a.stats["REF"], b.stats["ALT"])
+    cols = [c for c in a.sed.columns if c.startswith("t")]
+    np.testing.assert_array_equal(a.sed[cols].to_numpy(), -b.sed[cols].to_numpy())
+
+
+def test_sed_sums_a_genes_tss_bins_once(model, genome):
+    pos = 1000
+    v = _variants(genome, [("chr1", pos, _alt_base(genome, "chr1", pos))])
+    start = pos - 1 - SEQ // 2
+    # 16-bp bins after 32 bp of crop: 905 and 906 share a bin, 940 is in another, 2 is outside the window
+    tss = pd.DataFrame({"gene_id": ["g", "g", "g", "h", "far"], "chrom": "chr1", "tss": [905, 906, 940, 905, 2]})
+    s = score_variants(model, genome, v, tss=tss)
+    sed = s.sed.set_index("gene_id")
+    assert set(sed.index) == {"g", "h"}
+    assert sed.loc["g", "n_tss_bins"] == 2 and sed.loc["h", "n_tss_bins"] == 1
+    codes = genome["chr1"][start:start + SEQ]
+    alt_codes = codes.copy()
+    alt_codes[SEQ // 2] = "ACGT".index(v.alt[0])
+    ref_p, alt_p = predict(model, dna.one_hot(np.stack([codes, alt_codes]), dtype=np.float32)).astype(np.float64)
+    bins = [(905 - start - 32) // 16, (940 - start - 32) // 16]
+    np.testing.assert_allclose(sed.loc["g", ["t0", "t1", "t2"]].to_numpy(float),
+                               (alt_p[bins] - ref_p[bins]).sum(0), rtol=1e-5, atol=1e-6)
+
+
+def test_sad_h5_layout_round_trips(model, genome, tmp_path):
+    v = _variants(genome, [("chr1", 300, _alt_base(genome, "chr1", 300)), ("chr2", 400, _alt_base(genome, "chr2", 400))])
+    s = score_variants(model, genome, v, targets=np.array([2, 0]))
+    path = write_sad_h5(tmp_path / "sad.h5", s, target_ids=["c", "a"], target_labels=["C:c", "A:a"],
+                        provenance={"version": "x"})
+    with h5py.File(path) as h5:
+        assert {"snp", "chr", "pos", "ref_allele", "alt_allele", "target_ids", "target_labels", *SAD_STATS} <= set(h5)
+        assert h5["SAD"].shape == (2, 2) and h5["SAD"].dtype == np.float16
+        assert '"version"' in h5.attrs["provenance"]
+    v2, stats = read_sad_h5(path)
+    assert v2.snp.tolist() == v.snp.tolist() and v2.pos.tolist() == [300, 400]
+    np.testing.assert_allclose(stats["SAD"], s.stats["SAD"], rtol=1e-3, atol=1e-3)
+
+
+def test_bad_variants_are_named(model, genome):
+    pos = 100
+    wrong = "ACGT"[(int(genome["chr1"][pos - 1]) + 1) % 4]
+    v = pd.DataFrame([("rsX", "chr1", pos, wrong, "A")], columns=["snp", "chrom", "pos", "ref", "alt"])
+    with pytest.raises(ValueError, match="rsX.*REF .* but the genome has"):
+        score_variants(model, genome, v)
+    with pytest.raises(ValueError, match="rsY.*not a SNP"):
+        score_variants(model, genome, pd.DataFrame([("rsY", "chr1", 5, "AC", "A")],
+                                                   columns=["snp", "chrom", "pos", "ref", "alt"]))
+    with pytest.raises(ValueError, match="rsZ.*past the end"):
+        score_variants(model, genome, pd.DataFrame([("rsZ", "chr2", 701, "A", "C")],
+                                                   columns=["snp", "chrom", "pos", "ref", "alt"]))
+    with pytest.raises(ValueError, match="chr9"):
+        score_variants(model, genome, pd.DataFrame([("rsW", "chr9", 5, "A", "C")],
+                                                   columns=["snp", "chrom", "pos", "ref", "alt"]))
+    with pytest.raises(ValueError, match="model predicts 3 targets"):
+        score_variants(model, genome, _variants(genome, [("chr1", 50, "A")]), targets=np.array([5]))
