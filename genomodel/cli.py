@@ -255,6 +255,71 @@ def _predict(args) -> int:
     return 0
 
 
+def _sad(args) -> int:
+    import numpy as np
+    import pandas as pd
+    import pyfaidx
+
+    from genocore.files import sha256, write_table
+    from genomodel import dna
+    from genomodel.io.vcf import read_vcf
+    from genomodel.variants import score_variants, write_sad_h5
+
+    model, params, info, genome_name = _load_for_eval(args)
+    tinfo = info.get("targets", {}).get(genome_name, {})
+    n_out = int(model.output.shape[-1])
+    ids = tinfo.get("identifier") or [f"t{i}" for i in range(n_out)]
+    labels = tinfo.get("description") or ids
+    keep = np.arange(n_out)
+    if args.targets_file:
+        want = pd.read_csv(args.targets_file, sep="\t")["identifier"].astype(str).tolist()
+        missing = [t for t in want if t not in ids]
+        if missing:
+            raise ValueError(f"{args.targets_file}: targets {missing[:5]} are not among the model's {len(ids)} "
+                             f"targets (e.g. {ids[:3]}); the model was trained on another target list")
+        keep = np.array([ids.index(t) for t in want])
+    variants, counts = read_vcf(args.vcf, fasta=args.fasta, ref_policy=args.ref_policy, indels=args.indels)
+    fa = pyfaidx.Fasta(str(args.fasta), as_raw=True, sequence_always_upper=True)
+    genome = {c: dna.encode(fa[c][:]) for c in sorted(set(variants.chrom))}
+    tss = None
+    if args.gtf:
+        from genomodel.evaluate import tss_from_gtf
+
+        tss = tss_from_gtf(args.gtf)
+        if args.genes:
+            want = args.genes.split(",")
+            absent = [g for g in want if g not in set(tss.gene_id)]
+            if absent:
+                raise ValueError(f"{args.gtf} has no transcripts of the requested genes {absent[:5]}")
+            tss = tss[tss.gene_id.isin(want)]
+    pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
+    with _progress_bar("positions") as bar:
+        scores = score_variants(model, genome, variants, rc=args.rc, shifts=_shifts(args.shifts), strand_pair=pair,
+                                targets=keep, tss=tss, batch_size=args.batch_size, progress=bar)
+    rec = provenance.record(command=sys.argv, config={"rc": args.rc, "shifts": list(_shifts(args.shifts)),
+                                                      "ref_policy": args.ref_policy, "params": params_dict(params)},
+                            genome_build=(info.get("data", {}).get(genome_name) or {}).get("genome_build"),
+                            inputs={"vcf": args.vcf, "fasta": args.fasta, "model.weights.h5":
+                                    Path(args.model) / "model.weights.h5"}, extra={"vcf_counts": counts})
+    rec["model_sha256"] = sha256(Path(args.model) / "model.weights.h5")
+    if str(args.out).endswith(".tsv"):
+        wide = scores.variants.copy()
+        for j, t in enumerate(keep):
+            wide[f"SAD_{ids[t]}"] = scores.stats["SAD"][:, j]
+        write_table(args.out, wide, float_format="%.6g")
+    else:
+        write_sad_h5(args.out, scores, target_ids=[ids[t] for t in keep], target_labels=[labels[t] for t in keep],
+                     provenance=rec)
+    logger.info("scored %d variants x %d targets -> %s", len(variants), len(keep), args.out)
+    return 0
+
+
+def params_dict(params) -> dict:
+    from genomodel.config import params_to_dict
+
+    return params_to_dict(params)
+
+
 class _progress_bar:
     """A tqdm bar driven by a ``progress(done, total)`` callback."""
 
@@ -353,7 +418,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.set_defaults(runner=_train)
 
     for name, runner, helptext in (("test", _test, "accuracy on held-out records: per track, per gene, peaks"),
-                                   ("predict", _predict, "predict BED regions or FASTA sequences")):
+                                   ("predict", _predict, "predict BED regions or FASTA sequences"),
+                                   ("sad", _sad, "variant effect scores (SAD, SAR, REF, ALT, LOG2MAX; SED with --gtf)")):
         p = sub.add_parser(name, help=helptext, description=helptext)
         p.add_argument("--model", required=True, type=Path, help="a saved model folder (RUN/model)")
         p.add_argument("--out", required=True, type=Path)
@@ -361,7 +427,16 @@ def get_parser() -> argparse.ArgumentParser:
         p.add_argument("--rc", action="store_true", help="average with reverse-complement predictions")
         p.add_argument("--shifts", default="0", help="comma-separated shifts in bp to average, e.g. --shifts=-1,0,1")
         p.add_argument("--batch-size", type=int, default=4)
-        if name == "test":
+        if name == "sad":
+            p.add_argument("--vcf", required=True, type=Path, help="VCF of sites (SNPs)")
+            p.add_argument("--fasta", required=True, type=Path, help="the genome the VCF refers to")
+            p.add_argument("--gtf", type=Path, help="GTF: also score SED for genes with a TSS in the window")
+            p.add_argument("--genes", help="comma-separated gene ids to restrict SED to")
+            p.add_argument("--targets-file", type=Path, help="targets.txt-like table: score only these identifiers")
+            p.add_argument("--ref-policy", choices=("error", "skip", "flip"), default="error",
+                           help="REF allele not matching the genome: stop, drop it, or swap REF/ALT if ALT matches")
+            p.add_argument("--indels", choices=("refuse", "skip"), default="refuse")
+        elif name == "test":
             p.add_argument("--data", required=True, type=Path, help="records folder")
             p.add_argument("--split", default="test")
             p.add_argument("--gtf", type=Path, help="GTF for gene-level accuracy at TSS bins")

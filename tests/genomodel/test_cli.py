@@ -30,7 +30,7 @@ def test_bad_input_is_a_clear_error_and_leaves_nothing(tmp_path, caplog):
     assert [p.name for p in tmp_path.iterdir()] == ["g"]
 
 
-def test_data_train_test_predict(tmp_path):
+def test_data_train_test_predict(tmp_path, caplog):
     g = make_tiny_genome(tmp_path / "g", sizes={"chr1": 40_000, "chr2": 20_000})
     rec = tmp_path / "rec"
     assert cli.main(["data", "--fasta", str(g.fasta), "--targets", str(g.targets), "--blacklist", str(g.blacklist),
@@ -68,3 +68,30 @@ def test_data_train_test_predict(tmp_path):
     assert cli.main(["predict", "--model", str(run / "model"), "--bed", str(bed), "--fasta", str(g.fasta),
                      "--out", str(bw_dir)]) == 0
     assert sorted(p.name for p in bw_dir.glob("*.bw")) == ["dense.bw", "mean.bw", "sparse.bw"]
+
+    # variant scores from the same model: a VCF of SNPs, a REF mismatch stops with no output file
+    from genomodel import dna
+
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT"]
+    for chrom, pos in (("chr1", 3000), ("chr1", 3001), ("chr2", 1500)):
+        ref = dna.decode(g.codes[chrom][pos - 1:pos])
+        alt = "ACGT"[("ACGT".index(ref) + 1) % 4]
+        lines.append(f"{chrom}\t{pos}\trs{pos}\t{ref}\t{alt}")
+    vcf = tmp_path / "v.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    sad = tmp_path / "sad.h5"
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta), "--rc",
+                     "--out", str(sad)]) == 0
+    with h5py.File(sad) as h5:
+        assert h5["SAD"].shape == (3, 3) and [s.decode() for s in h5["target_ids"][:]] == ["dense", "mean", "sparse"]
+        assert "model_sha256" in h5.attrs["provenance"]
+    ref = dna.decode(g.codes["chr1"][3999:4000])
+    wrong, alt = "ACGT"[("ACGT".index(ref) + 2) % 4], "ACGT"[("ACGT".index(ref) + 3) % 4]
+    vcf.write_text("\n".join(lines[:2] + [f"chr1\t4000\trsBad\t{wrong}\t{alt}"]) + "\n")
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta),
+                     "--out", str(tmp_path / "bad.h5")]) == 2
+    assert "rsBad" in caplog.text and not (tmp_path / "bad.h5").exists()
+    tfile = tmp_path / "want.txt"
+    tfile.write_text("identifier\nnot_a_track\n")
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(tmp_path / "v.vcf"), "--fasta", str(g.fasta),
+                     "--targets-file", str(tfile), "--out", str(tmp_path / "t.h5")]) == 2
