@@ -258,12 +258,10 @@ def _predict(args) -> int:
 def _sad(args) -> int:
     import numpy as np
     import pandas as pd
-    import pyfaidx
 
     from genocore.files import sha256, write_table
-    from genomodel import dna
     from genomodel.io.vcf import read_vcf
-    from genomodel.variants import score_variants, write_sad_h5
+    from genomodel.variants import score_in_chunks, write_sad_h5
 
     model, params, info, genome_name = _load_for_eval(args)
     tinfo = info.get("targets", {}).get(genome_name, {})
@@ -279,8 +277,6 @@ def _sad(args) -> int:
                              f"targets (e.g. {ids[:3]}); the model was trained on another target list")
         keep = np.array([ids.index(t) for t in want])
     variants, counts = read_vcf(args.vcf, fasta=args.fasta, ref_policy=args.ref_policy, indels=args.indels)
-    fa = pyfaidx.Fasta(str(args.fasta), as_raw=True, sequence_always_upper=True)
-    genome = {c: dna.encode(fa[c][:]) for c in sorted(set(variants.chrom))}
     tss = None
     if args.gtf:
         from genomodel.evaluate import tss_from_gtf
@@ -293,9 +289,23 @@ def _sad(args) -> int:
                 raise ValueError(f"{args.gtf} has no transcripts of the requested genes {absent[:5]}")
             tss = tss[tss.gene_id.isin(want)]
     pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
-    with _progress_bar("positions") as bar:
-        scores = score_variants(model, genome, variants, rc=args.rc, shifts=_shifts(args.shifts), strand_pair=pair,
-                                targets=keep, tss=tss, batch_size=args.batch_size, progress=bar)
+    parts = Path(str(args.out) + ".parts")
+    client = None
+    if args.scheduler or args.workers:
+        from distributed import Client, LocalCluster
+
+        client = (Client(args.scheduler) if args.scheduler
+                  else Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True)))
+    try:
+        with _progress_bar("chunks") as bar:
+            scores = score_in_chunks(model_dir=args.model, genome_name=genome_name, fasta=args.fasta,
+                                     variants=variants, parts_dir=parts, chunk_size=args.chunk_size,
+                                     resume=args.resume, client=client, tss=tss, progress=bar, rc=args.rc,
+                                     shifts=_shifts(args.shifts), strand_pair=pair, targets=keep,
+                                     batch_size=args.batch_size)
+    finally:
+        if client is not None:
+            client.close()
     rec = provenance.record(command=sys.argv, config={"rc": args.rc, "shifts": list(_shifts(args.shifts)),
                                                       "ref_policy": args.ref_policy, "params": params_dict(params)},
                             genome_build=(info.get("data", {}).get(genome_name) or {}).get("genome_build"),
@@ -310,6 +320,9 @@ def _sad(args) -> int:
     else:
         write_sad_h5(args.out, scores, target_ids=[ids[t] for t in keep], target_labels=[labels[t] for t in keep],
                      provenance=rec)
+    import shutil
+
+    shutil.rmtree(parts, ignore_errors=True)
     logger.info("scored %d variants x %d targets -> %s", len(variants), len(keep), args.out)
     return 0
 
@@ -436,6 +449,10 @@ def get_parser() -> argparse.ArgumentParser:
             p.add_argument("--ref-policy", choices=("error", "skip", "flip"), default="error",
                            help="REF allele not matching the genome: stop, drop it, or swap REF/ALT if ALT matches")
             p.add_argument("--indels", choices=("refuse", "skip"), default="refuse")
+            p.add_argument("--chunk-size", type=int, default=1000, help="variants per chunk (each written as done)")
+            p.add_argument("--resume", action="store_true", help="keep finished chunks of an interrupted run")
+            p.add_argument("--workers", type=int, help="score chunks on a local Dask cluster of N workers")
+            p.add_argument("--scheduler", help="score chunks on the Dask cluster at this scheduler address")
         elif name == "test":
             p.add_argument("--data", required=True, type=Path, help="records folder")
             p.add_argument("--split", default="test")

@@ -202,3 +202,136 @@ def read_sad_h5(path) -> tuple[pd.DataFrame, dict]:
                           "ref": h5["ref_allele"][:].astype(str), "alt": h5["alt_allele"][:].astype(str)})
         stats = {k: h5[k][:].astype(np.float32) for k in SAD_STATS if k in h5}
     return v, stats
+
+
+# chunked, resumable, distributable scoring ----------------------------------------------------------
+
+_MODELS: dict = {}
+
+
+def _cached_model(model_dir: str, genome: str | None):
+    """The model of a saved folder, loaded once per process (each Dask worker loads it once)."""
+    key = (str(model_dir), genome)
+    if key not in _MODELS:
+        from genomodel.model.seqnn import load_model
+
+        seqnn, _, _ = load_model(model_dir)
+        _MODELS[key] = seqnn.model(genome)
+    return _MODELS[key]
+
+
+def position_chunks(variants: pd.DataFrame, chunk_size: int) -> list:
+    """Row indices of consecutive chunks of about ``chunk_size`` variants; a position is never split
+    (variants at one position share their reference prediction)."""
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be >= 1")
+    key = variants.chrom.astype(str) + ":" + variants.pos.astype(str)
+    new_pos = np.r_[True, key.to_numpy()[1:] != key.to_numpy()[:-1]]
+    chunks, cur = [], []
+    for i, start in enumerate(new_pos):
+        if start and len(cur) >= chunk_size:
+            chunks.append(np.array(cur))
+            cur = []
+        cur.append(i)
+    if cur:
+        chunks.append(np.array(cur))
+    return chunks
+
+
+def write_part(path, scores: VariantScores) -> Path:
+    """One chunk's scores as ``.npz``, atomically (a killed run leaves either the whole part or none)."""
+    path = Path(path)
+    arrays = {f"stat_{k}": v for k, v in scores.stats.items()}
+    arrays["snp"] = np.array(scores.variants.snp, dtype=str)
+    if scores.sed is not None:
+        cols = [c for c in scores.sed.columns if c.startswith("t")]
+        arrays["sed_variant"] = scores.sed.variant.to_numpy(np.int64)
+        arrays["sed_gene"] = np.array(scores.sed.gene_id, dtype=str)
+        arrays["sed_n"] = scores.sed.n_tss_bins.to_numpy(np.int64)
+        arrays["sed_values"] = scores.sed[cols].to_numpy(np.float64).reshape(len(scores.sed), len(cols))
+        arrays["sed_cols"] = np.array(cols, dtype=str)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return path
+
+
+def read_part(path, variants: pd.DataFrame) -> VariantScores:
+    """A part written by :func:`write_part`, checked against the variants it should hold."""
+    with np.load(path) as z:
+        if z["snp"].tolist() != variants.snp.astype(str).tolist():
+            raise ValueError(f"{path} holds other variants than this run's chunk: it comes from a run with "
+                             "other inputs or chunk size; delete the parts folder or drop --resume")
+        stats = {k[5:]: z[k] for k in z.files if k.startswith("stat_")}
+        sed = None
+        if "sed_variant" in z.files:
+            sed = pd.DataFrame(z["sed_values"], columns=z["sed_cols"].tolist())
+            sed.insert(0, "n_tss_bins", z["sed_n"])
+            sed.insert(0, "gene_id", z["sed_gene"])
+            sed.insert(0, "variant", z["sed_variant"])
+    return VariantScores(variants=variants.reset_index(drop=True), stats=stats, sed=sed)
+
+
+def score_chunk_file(*, model_dir, genome_name: str | None, fasta, variants: pd.DataFrame, part_path,
+                     tss: pd.DataFrame | None = None, **options) -> str:
+    """Score one chunk with a (cached) saved model and write its part; the unit of work of a run,
+    in this process or on a Dask worker. ``options`` go to :func:`score_variants`."""
+    import pyfaidx
+
+    model = _cached_model(str(model_dir), genome_name)
+    fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
+    genome = {c: dna.encode(fa[c][:]) for c in sorted(set(variants.chrom))}
+    scores = score_variants(model, genome, variants, tss=tss, **options)
+    write_part(part_path, scores)
+    return str(part_path)
+
+
+def merge_parts(variants: pd.DataFrame, chunks: list, paths: list) -> VariantScores:
+    """Concatenate the parts of every chunk, in order, into one :class:`VariantScores`."""
+    parts = [read_part(p, variants.iloc[idx]) for idx, p in zip(chunks, paths)]
+    stats = {k: np.concatenate([p.stats[k] for p in parts]) for k in parts[0].stats}
+    sed = None
+    if parts[0].sed is not None:
+        offsets = np.cumsum([0] + [len(idx) for idx in chunks[:-1]])
+        sed = pd.concat([p.sed.assign(variant=p.sed.variant + off) for p, off in zip(parts, offsets)],
+                        ignore_index=True)
+    return VariantScores(variants=variants[["snp", "chrom", "pos", "ref", "alt"]].reset_index(drop=True),
+                         stats=stats, sed=sed)
+
+
+def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, parts_dir, chunk_size: int = 1000,
+                    resume: bool = False, client=None, tss=None, progress=None, **options) -> VariantScores:
+    """Score variants chunk by chunk into ``parts_dir`` and merge them.
+
+    With ``resume`` finished parts are kept (and checked to hold the same variants), so a killed run
+    continues without losing or repeating a variant; without it a stale ``parts_dir`` is cleared.
+    With a ``dask.distributed.Client`` the chunks run on its workers (each loads the model once); the
+    result is the same as in one process.
+    """
+    import shutil
+
+    parts_dir = Path(parts_dir)
+    if parts_dir.exists() and not resume:
+        shutil.rmtree(parts_dir)
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    v = variants.reset_index(drop=True)
+    chunks = position_chunks(v, chunk_size)
+    paths = [parts_dir / f"chunk_{i:06d}.npz" for i in range(len(chunks))]
+    todo = [i for i, p in enumerate(paths) if not p.exists()]
+    logger.info("%d variants in %d chunks; %d already done", len(v), len(chunks), len(chunks) - len(todo))
+    kwargs = dict(model_dir=str(model_dir), genome_name=genome_name, fasta=str(fasta), tss=tss, **options)
+    if client is None:
+        for n, i in enumerate(todo, 1):
+            score_chunk_file(variants=v.iloc[chunks[i]], part_path=paths[i], **kwargs)
+            if progress is not None:
+                progress(len(chunks) - len(todo) + n, len(chunks))
+    else:
+        from distributed import as_completed
+
+        futures = [client.submit(score_chunk_file, variants=v.iloc[chunks[i]], part_path=str(paths[i]),
+                                 pure=False, **kwargs) for i in todo]
+        for n, fut in enumerate(as_completed(futures), 1):
+            fut.result()
+            if progress is not None:
+                progress(len(chunks) - len(todo) + n, len(chunks))
+    return merge_parts(v, chunks, paths)

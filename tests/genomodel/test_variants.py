@@ -1,6 +1,8 @@
 """Variant scores (the two-forward-pass path): definitions, REF/ALT symmetry, SED, sad.h5 layout, errors."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pandas as pd
@@ -125,3 +127,122 @@ def test_bad_variants_are_named(model, genome):
                                                    columns=["snp", "chrom", "pos", "ref", "alt"]))
     with pytest.raises(ValueError, match="model predicts 3 targets"):
         score_variants(model, genome, _variants(genome, [("chr1", 50, "A")]), targets=np.array([5]))
+
+
+# chunked, resumable and distributed scoring ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory, genome):
+    from genomodel.io.fasta import write_fasta
+    from genomodel.model.seqnn import save_model
+
+    root = tmp_path_factory.mktemp("saved")
+    p = tiny_params()
+    save_model(build_model(p.model, seed=5), p, root / "model")
+    fasta = write_fasta(root / "g.fa", genome)
+    rng = np.random.default_rng(0)
+    picks = []
+    for chrom in ("chr2", "chr1"):  # unsorted chromosomes; two alleles at some positions
+        for pos in sorted(rng.choice(np.arange(1, len(genome[chrom]) + 1), 40, replace=False)):
+            picks.append((chrom, int(pos), _alt_base(genome, chrom, int(pos))))
+            if pos % 3 == 0:
+                picks.append((chrom, int(pos), _alt_base(genome, chrom, int(pos), 2)))
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT"]
+    for i, (c, pos, alt) in enumerate(picks):
+        lines.append(f"{c}\t{pos}\tv{i}\t{dna.decode(genome[c][pos - 1:pos])}\t{alt}")
+    vcf = root / "v.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    return {"model": root / "model", "fasta": fasta, "vcf": vcf, "variants": _variants(genome, picks)}
+
+
+def test_chunks_keep_positions_whole(saved):
+    from genomodel.variants import position_chunks
+
+    v = saved["variants"]
+    chunks = position_chunks(v, 3)
+    assert np.array_equal(np.concatenate(chunks), np.arange(len(v)))
+    for a, b in zip(chunks[:-1], chunks[1:]):
+        assert (v.chrom[a[-1]], v.pos[a[-1]]) != (v.chrom[b[0]], v.pos[b[0]])
+
+
+def test_chunked_scoring_equals_one_pass_and_resumes(saved, genome, model, tmp_path):
+    from genomodel.variants import score_in_chunks
+
+    v = saved["variants"]
+    tss = pd.DataFrame({"gene_id": ["g1", "g2"], "chrom": ["chr1", "chr2"], "tss": [700, 300]})
+    one = score_variants(build_model(tiny_params().model, seed=5).model(), genome, v, tss=tss, rc=True)
+    kw = dict(model_dir=saved["model"], genome_name=None, fasta=saved["fasta"], variants=v,
+              parts_dir=tmp_path / "parts", chunk_size=7, tss=tss, rc=True)
+    a = score_in_chunks(**kw)
+    for k in one.stats:
+        np.testing.assert_array_equal(a.stats[k], one.stats[k])
+    pd.testing.assert_frame_equal(a.sed, one.sed)
+    parts = sorted((tmp_path / "parts").glob("chunk_*.npz"))
+    parts[2].unlink()
+    stamp = parts[0].stat().st_mtime_ns
+    b = score_in_chunks(**kw, resume=True)
+    assert parts[0].stat().st_mtime_ns == stamp and parts[2].exists()
+    for k in one.stats:
+        np.testing.assert_array_equal(b.stats[k], one.stats[k])
+    # parts of another run are refused, not silently mixed in
+    with pytest.raises(ValueError, match="other variants"):
+        score_in_chunks(**{**kw, "chunk_size": 5}, resume=True)
+
+
+KILL_RUN = r'''
+import sys
+from genomodel.cli import main
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+@pytest.mark.integration
+def test_killed_run_resumes_to_identical_scores(saved, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    base = ["sad", "--model", str(saved["model"]), "--vcf", str(saved["vcf"]), "--fasta", str(saved["fasta"]),
+            "--chunk-size", "1", "--rc", "--shifts=-1,0,1"]
+    script = tmp_path / "run.py"
+    script.write_text(KILL_RUN)
+    out = tmp_path / "killed.h5"
+    parts = Path(str(out) + ".parts")
+    proc = subprocess.Popen([sys.executable, str(script), *base, "--out", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(parts.glob("chunk_*.npz"))) < 5 and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    n_done = len(list(parts.glob("chunk_*.npz")))
+    assert not out.exists() and 5 <= n_done, "the run ended before it could be killed mid-way"
+    from genomodel import cli
+
+    assert cli.main([*base, "--out", str(out), "--resume"]) == 0
+    assert cli.main([*base, "--out", str(tmp_path / "whole.h5")]) == 0
+    _assert_same_h5(out, tmp_path / "whole.h5")
+    assert not parts.exists()
+
+
+def _assert_same_h5(a, b):
+    with h5py.File(a) as x, h5py.File(b) as y:
+        assert set(x) == set(y)
+        for k in x:
+            if isinstance(x[k], h5py.Dataset):
+                np.testing.assert_array_equal(x[k][:], y[k][:])
+            else:
+                for kk in x[k]:
+                    np.testing.assert_array_equal(x[k][kk][:], y[k][kk][:])
+
+
+@pytest.mark.integration
+def test_dask_cluster_gives_the_single_process_result(saved, tmp_path):
+    from genomodel import cli
+
+    base = ["sad", "--model", str(saved["model"]), "--vcf", str(saved["vcf"]), "--fasta", str(saved["fasta"]),
+            "--chunk-size", "20"]
+    assert cli.main([*base, "--out", str(tmp_path / "one.h5")]) == 0
+    assert cli.main([*base, "--workers", "2", "--out", str(tmp_path / "dask.h5")]) == 0
+    _assert_same_h5(tmp_path / "one.h5", tmp_path / "dask.h5")
