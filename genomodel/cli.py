@@ -95,7 +95,7 @@ def _train(args) -> int:
     from genomodel.config import read_params
     from genomodel.io.tfrecord import read_statistics
     from genomodel.model.seqnn import build_model
-    from genomodel.train import GenomeData, Trainer, write_summary
+    from genomodel.train import GenomeData, Trainer, targets_info, write_summary
 
     params = read_params(args.params)
     dirs = _parse_data_args(args.data, params.genomes)
@@ -104,7 +104,7 @@ def _train(args) -> int:
     strategy = _strategy()
     with strategy.scope():
         seqnn = build_model(params.model, seed=params.train.seed)
-        info = {"targets": {g: _targets_info(d) for g, d in dirs.items()},
+        info = {"targets": {g: targets_info(d) for g, d in dirs.items()},
                 "data": {g: {k: stats[g].get(k) for k in ("pool_width", "crop_bp", "genome", "genome_build")}
                          for g in dirs}}
         trainer = Trainer(seqnn, params, data, args.out, strategy=strategy, model_info=info)
@@ -135,17 +135,6 @@ def _train(args) -> int:
     return 0
 
 
-def _targets_info(data_dir) -> dict:
-    import pandas as pd
-
-    from genomodel.data import strand_pair_positions
-
-    t = pd.read_csv(Path(data_dir) / "targets.txt", sep="\t")
-    return {"identifier": t["identifier"].astype(str).tolist(),
-            "description": t.get("description", t["identifier"]).astype(str).tolist(),
-            "strand_pair": strand_pair_positions(Path(data_dir) / "targets.txt").tolist()}
-
-
 def _load_for_eval(args):
     from genomodel.model.seqnn import load_model
 
@@ -166,10 +155,11 @@ def _test(args) -> int:
     from genomodel import evaluate
     from genomodel.io import tfrecord
     from genomodel.predict import geometry, predict
+    from genomodel.train import targets_info
 
     model, params, info, genome = _load_for_eval(args)
     stats = tfrecord.read_statistics(args.data)
-    tinfo = _targets_info(args.data) if (Path(args.data) / "targets.txt").exists() else {}
+    tinfo = targets_info(args.data)
     pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
     preds, targets = [], []
     ds = tfrecord.dataset(args.data, args.split, batch_size=args.batch_size)

@@ -76,6 +76,20 @@ class GenomeData:
         return int(self.stats.get(f"{split}_seqs", 0))
 
 
+def targets_info(data_dir) -> dict:
+    """Identifiers, descriptions and strand-pair positions of a records folder's ``targets.txt``
+    (stored with a trained model so that its outputs keep their names)."""
+    from genomodel.data import strand_pair_positions
+
+    tfile = Path(data_dir) / "targets.txt"
+    if not tfile.exists():
+        return {}
+    t = pd.read_csv(tfile, sep="\t")
+    return {"identifier": t["identifier"].astype(str).tolist(),
+            "description": t.get("description", t["identifier"]).astype(str).tolist(),
+            "strand_pair": strand_pair_positions(tfile).tolist()}
+
+
 def poisson_loss(y_true, y_pred):
     """Mean over bins and tracks of ``pred - true * log(pred)`` (Keras's Poisson, epsilon 1e-7)."""
     return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + 1e-7), axis=[1, 2])
@@ -160,7 +174,8 @@ class Trainer:
         self.data = data
         self.out_dir = Path(out_dir)
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.model_info = model_info or {}
+        # the saved model keeps the names of its outputs unless the caller says otherwise
+        self.model_info = {"targets": {g: targets_info(d.data_dir) for g, d in data.items()}, **(model_info or {})}
         for g, d in data.items():
             model = seqnn.model(g)
             n_out = int(model.output.shape[-1])
