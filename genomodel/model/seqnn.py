@@ -47,6 +47,15 @@ class SeqNN:
     trunk: keras.Model
     models: dict
     combined: keras.Model
+    block_outputs: list = None  # (block name, KerasTensor) after each trunk block
+
+    def tower_output(self):
+        """The bin representation after the convolution tower, before the first dilated block
+        (Basenji's saliency layer); the trunk's last block output when there is no dilated block."""
+        for i, (name, _) in enumerate(self.block_outputs):
+            if name.startswith("dilated") and i > 0:
+                return self.block_outputs[i - 1][1]
+        return self.block_outputs[-1][1]
 
     @property
     def genomes(self) -> tuple:
@@ -80,8 +89,10 @@ def build_model(cfg: ModelConfig, *, seed: int = 0) -> SeqNN:
     global_args = {"activation": cfg.activation, "norm_type": cfg.norm_type, "bn_momentum": cfg.bn_momentum}
     assert set(global_args) == set(GLOBAL_ARGS)
     x = sequence
+    block_outputs = []
     for block in cfg.trunk:
         x = apply_block(ctx, x, block, global_args)
+        block_outputs.append((block["name"], x))
     # basenji activates the trunk output once more before the heads
     x = ctx.activate(x, cfg.activation)
     trunk = keras.Model(sequence, x, name="trunk")
@@ -97,7 +108,7 @@ def build_model(cfg: ModelConfig, *, seed: int = 0) -> SeqNN:
     if cfg.target_length is not None and out_len != cfg.target_length:
         # basenji's target_length is the length before any cropping; log both to avoid confusion
         logger.debug("model target_length %d (params), %d bins after cropping", cfg.target_length, out_len)
-    return SeqNN(config=cfg, trunk=trunk, models=models, combined=combined)
+    return SeqNN(config=cfg, trunk=trunk, models=models, combined=combined, block_outputs=block_outputs)
 
 
 def save_model(seqnn: SeqNN, params: Params, out_dir, *, extra: dict | None = None) -> Path:

@@ -1,0 +1,1 @@
+"""Explaining predictions: saliency at the bin representation, in-silico saturation mutagenesis."""
