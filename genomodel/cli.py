@@ -317,6 +317,95 @@ def _sad(args) -> int:
     return 0
 
 
+def _index_list(text, n: int, what: str):
+    if not text:
+        return None
+    idx = [int(t) for t in text.split(",")]
+    bad = [i for i in idx if not 0 <= i < n]
+    if bad:
+        raise ValueError(f"--{what} {bad} out of range: the model has {n} {what}")
+    return idx
+
+
+def _saliency(args) -> int:
+    import h5py
+    import numpy as np
+
+    from genocore.figures import save_png
+    from genocore.files import atomic_path
+    from genomodel import dna
+    from genomodel.attribution.plots import saliency_figure
+    from genomodel.attribution.saliency import saliency
+    from genomodel.model.seqnn import load_model
+    from genomodel.predict import read_regions, region_sequences
+
+    seqnn, params, info = load_model(args.model)
+    model = seqnn.model(args.genome)
+    targets = _index_list(args.targets, int(model.output.shape[-1]), "targets")
+    bins = _index_list(args.bins, int(model.output.shape[1]), "bins")
+    regions = read_regions(args.bed)
+    codes, windows = region_sequences(args.fasta, regions, int(model.input.shape[1]))
+    values = saliency(seqnn, dna.one_hot(codes, dtype=np.float32), genome=args.genome, targets=targets, bins=bins)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "saliency.h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5.create_dataset("saliency", data=values)
+        h5.create_dataset("chrom", data=np.array(windows.chrom, dtype="S"))
+        h5.create_dataset("start", data=windows.start.to_numpy(np.int64))
+        h5.attrs["bin_width"] = int(model.input.shape[1]) // values.shape[1]
+        h5.attrs["provenance"] = json.dumps(provenance.record(command=sys.argv, inputs={
+            "model.weights.h5": Path(args.model) / "model.weights.h5"}))
+    save_png(saliency_figure(values, names=regions.name.tolist(), bin_width=int(model.input.shape[1]) // values.shape[1]),
+             out / "saliency.png")
+    logger.info("saliency of %d regions x %d bins -> %s", *values.shape, out)
+    return 0
+
+
+def _ism(args) -> int:
+    import h5py
+    import numpy as np
+    import pandas as pd
+
+    from genocore.figures import save_png
+    from genocore.files import atomic_path
+    from genomodel import dna
+    from genomodel.attribution.ism import ism
+    from genomodel.attribution.plots import ism_figure
+    from genomodel.model.seqnn import load_model
+    from genomodel.predict import geometry, region_sequences
+
+    seqnn, params, info = load_model(args.model)
+    model = seqnn.model(args.genome)
+    try:
+        chrom, pos = args.site.rsplit(":", 1)
+        pos = int(pos.replace(",", ""))
+    except ValueError:
+        raise ValueError(f"--site {args.site!r}: write it as CHROM:POS (1-based), e.g. chr1:1,234,567") from None
+    seq_length = int(model.input.shape[1])
+    codes, windows = region_sequences(args.fasta, pd.DataFrame({"chrom": [chrom], "start": [pos - 1], "end": [pos]}),
+                                      seq_length)
+    centre = seq_length // 2
+    a, b = centre - args.width // 2, centre - args.width // 2 + args.width
+    pool, crop = geometry(model)
+    bins = _index_list(args.bins, int(model.output.shape[1]), "bins") or [(centre - crop) // pool]
+    targets = _index_list(args.targets, int(model.output.shape[-1]), "targets")
+    values = ism(model, dna.one_hot(codes[0], dtype=np.float32), start=a, end=b, targets=targets, bins=bins)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "ism.h5") as tmp, h5py.File(tmp, "w") as h5:
+        h5.create_dataset("ism", data=values)
+        h5.create_dataset("ref_codes", data=codes[0, a:b])
+        h5.attrs["chrom"], h5.attrs["start_1based"] = chrom, int(windows.start[0]) + a + 1
+        h5.attrs["bins"] = np.array(bins)
+        h5.attrs["provenance"] = json.dumps(provenance.record(command=sys.argv, inputs={
+            "model.weights.h5": Path(args.model) / "model.weights.h5"}))
+    save_png(ism_figure(values[:, :, 0], codes[0, a:b], start=int(windows.start[0]) + a + 1,
+                        title=f"ISM around {args.site}, target {targets[0] if targets else 0}, bins {bins}"),
+             out / "ism.png")
+    logger.info("mutagenesis of %d bp x 3 bases -> %s", b - a, out)
+    return 0
+
+
 def params_dict(params) -> dict:
     from genomodel.config import params_to_dict
 
@@ -451,6 +540,21 @@ def get_parser() -> argparse.ArgumentParser:
             p.add_argument("--bed", type=Path, help="regions; windows of the model's length are centred on them")
             p.add_argument("--fasta", type=Path, help="the genome the BED refers to")
             p.add_argument("--fasta-seqs", type=Path, help="sequences to predict, centred and padded/trimmed")
+        p.set_defaults(runner=runner)
+    for name, runner, helptext in (("saliency", _saliency, "saliency (gradient x tower representation) of regions"),
+                                   ("ism", _ism, "in-silico saturation mutagenesis around a site")):
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        p.add_argument("--model", required=True, type=Path)
+        p.add_argument("--fasta", required=True, type=Path)
+        p.add_argument("--out", required=True, type=Path, help="output folder (HDF5 + PNG)")
+        p.add_argument("--genome", help="the head to use when the model has several")
+        p.add_argument("--targets", help="comma-separated target indices (default: all)")
+        p.add_argument("--bins", help="comma-separated output bins (default: all; for ism the site's bin)")
+        if name == "saliency":
+            p.add_argument("--bed", required=True, type=Path, help="regions; windows are centred on them")
+        else:
+            p.add_argument("--site", required=True, help="CHROM:POS (1-based) at the window centre")
+            p.add_argument("--width", type=int, default=200, help="bp mutated around the site")
         p.set_defaults(runner=runner)
     return parser
 

@@ -24,7 +24,8 @@ import pandas as pd
 import scipy.sparse
 import scipy.stats
 
-from genocore.files import atomic_path, sha256, write_table, write_text
+from genocore.figures import save_png
+from genocore.files import sha256, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -609,14 +610,7 @@ def evaluate_all(pred, target, *, target_ids=None, descriptions=None, windows: p
 
 
 def _save_png(fig, path: Path) -> Path:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    with atomic_path(path) as tmp:
-        # The temporary name ends in .tmp, so the format is named explicitly; no Software/date
-        # metadata, so the same inputs give the same bytes.
-        fig.savefig(tmp, format="png", dpi=100, metadata={"Software": None})
-    return path
+    return save_png(fig, path)
 
 
 def _scatter_figure(pred, target, table: pd.DataFrame, *, max_tracks: int, n_points: int,

@@ -14,7 +14,7 @@ def test_help_lists_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
-    for sub in ("simulate-genome", "data", "train", "test", "predict"):
+    for sub in ("simulate-genome", "data", "train", "test", "predict", "sad", "saliency", "ism"):
         assert sub in out
 
 
@@ -95,3 +95,30 @@ def test_data_train_test_predict(tmp_path, caplog):
     tfile.write_text("identifier\nnot_a_track\n")
     assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(tmp_path / "v.vcf"), "--fasta", str(g.fasta),
                      "--targets-file", str(tfile), "--out", str(tmp_path / "t.h5")]) == 2
+
+    # SED needs the requested genes in the GTF
+    vcf.write_text("\n".join(lines) + "\n")
+    gtf = tmp_path / "g.gtf"
+    gtf.write_text('chr1\tsim\ttranscript\t3100\t3400\t.\t+\t.\tgene_id "gA"; transcript_id "tA";\n')
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(tmp_path / "v.vcf"), "--fasta", str(g.fasta),
+                     "--gtf", str(gtf), "--genes", "gA,gZ", "--out", str(tmp_path / "sed.h5")]) == 2
+    assert "gZ" in caplog.text and not (tmp_path / "sed.h5").exists()
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(tmp_path / "v.vcf"), "--fasta", str(g.fasta),
+                     "--gtf", str(gtf), "--genes", "gA", "--out", str(tmp_path / "sed.h5")]) == 0
+    with h5py.File(tmp_path / "sed.h5") as h5:
+        assert set(h5["sed/gene_id"][:].astype(str)) == {"gA"} and h5["sed/SED"].shape[1] == 3
+
+    # saliency of BED regions and mutagenesis around a site: HDF5 + PNG
+    assert cli.main(["saliency", "--model", str(run / "model"), "--fasta", str(g.fasta), "--bed", str(bed),
+                     "--targets", "0", "--out", str(tmp_path / "sal")]) == 0
+    with h5py.File(tmp_path / "sal" / "saliency.h5") as h5:
+        assert h5["saliency"].shape[0] == 2
+    assert (tmp_path / "sal" / "saliency.png").read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["ism", "--model", str(run / "model"), "--fasta", str(g.fasta), "--site", "chr1:5,000",
+                     "--width", "20", "--targets", "1", "--out", str(tmp_path / "ism")]) == 0
+    with h5py.File(tmp_path / "ism" / "ism.h5") as h5:
+        # the site (5,000) sits at offset width // 2 of the mutated stretch
+        assert h5["ism"].shape == (20, 4, 1) and h5.attrs["start_1based"] + 10 == 5000
+    assert (tmp_path / "ism" / "ism.png").read_bytes()[:4] == b"\x89PNG"
+    assert cli.main(["ism", "--model", str(run / "model"), "--fasta", str(g.fasta), "--site", "chr1-5000",
+                     "--out", str(tmp_path / "ism2")]) == 2
