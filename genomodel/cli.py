@@ -389,7 +389,8 @@ def _ism(args) -> int:
     pool, crop = geometry(model)
     bins = _index_list(args.bins, int(model.output.shape[1]), "bins") or [(centre - crop) // pool]
     targets = _index_list(args.targets, int(model.output.shape[-1]), "targets")
-    values = ism(model, dna.one_hot(codes[0], dtype=np.float32), start=a, end=b, targets=targets, bins=bins)
+    values = ism(model, dna.one_hot(codes[0], dtype=np.float32), start=a, end=b, targets=targets, bins=bins,
+                 fast=not args.naive)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "ism.h5") as tmp, h5py.File(tmp, "w") as h5:
@@ -555,6 +556,8 @@ def get_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--site", required=True, help="CHROM:POS (1-based) at the window centre")
             p.add_argument("--width", type=int, default=200, help="bp mutated around the site")
+            p.add_argument("--naive", action="store_true",
+                           help="one full forward pass per mutation instead of the incremental path")
         p.set_defaults(runner=runner)
     return parser
 

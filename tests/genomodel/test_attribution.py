@@ -49,3 +49,12 @@ def test_naive_ism_is_mutant_minus_reference():
         alt = predict(model, m[None])[0]
         expect = (alt[[5, 6]][:, [0, 2]] - ref[[5, 6]][:, [0, 2]]).sum(axis=0)
         np.testing.assert_allclose(out[pos - 120, base], expect, rtol=1e-4, atol=1e-6)
+
+
+def test_fast_ism_equals_naive():
+    model = build_model(tiny_params().model, seed=6).model()
+    x = _x(1, seed=3)[0]
+    naive = ism(model, x, start=100, end=140, targets=[0, 2], bins=[4, 5, 6])
+    fast = ism(model, x, start=100, end=140, targets=[0, 2], bins=[4, 5, 6], fast=True, batch_size=12)
+    np.testing.assert_allclose(fast, naive, rtol=1e-4, atol=1e-5 * np.abs(naive).max())
+    assert np.abs(naive).max() > 0
