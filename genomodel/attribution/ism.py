@@ -73,7 +73,8 @@ def _ism_fast(model, x, start, end, t_idx, b_idx, batch_size):
     # mutants of nearby positions share one recomputed interval: batch them in position order
     for i in range(0, len(where), max(batch_size, 3)):
         chunk = where[i:i + max(batch_size, 3)]
-        patch, lo, hi = inc.mutants([p for p, _ in chunk], [b for _, b in chunk])
+        patch, lo, hi = inc.mutants([p for p, _ in chunk], [b for _, b in chunk],
+                                    out_bins=(int(b_idx.min()), int(b_idx.max()) + 1))
         keep = b_idx[(b_idx >= lo) & (b_idx < hi)]
         if len(keep) == 0:
             continue

@@ -55,7 +55,41 @@ class Incremental:
         """ndarray, shape (bins, targets)."""
         return self.ref[self.layers[-1].name].numpy()[0]
 
-    def mutants(self, positions, bases) -> tuple[np.ndarray, int, int]:
+    def _needs(self, out_lo: int, out_hi: int) -> dict:
+        """Per layer, the interval of its output that the requested output bins depend on."""
+        last = self.layers[-1].name
+        need = {last: (out_lo, out_hi)}
+        for layer in reversed(self.layers[1:]):
+            if layer.name not in need:
+                continue
+            a, b = need[layer.name]
+            kind = layer.__class__.__name__
+            for src in self.inputs[layer.name]:
+                n_in = self.length(src)
+                if kind == "Conv1D":
+                    k, d = layer.kernel_size[0], layer.dilation_rate[0]
+                    reach = d * (k - 1)
+                    left = reach // 2 if layer.padding == "same" else 0
+                    ia, ib = a - left, b - left + reach
+                elif kind == "MaxPooling1D":
+                    ia, ib = a * layer.pool_size[0], b * layer.pool_size[0]
+                elif kind == "Cropping1D":
+                    ia, ib = a + layer.cropping[0], b + layer.cropping[0]
+                else:
+                    ia, ib = a, b
+                ia, ib = max(ia, 0), min(ib, n_in)
+                if src in need:
+                    ia, ib = min(ia, need[src][0]), max(ib, need[src][1])
+                need[src] = (ia, ib)
+        return need
+
+    def clip(self, name: str, a: int, b: int) -> tuple[int, int]:
+        """Intersect a changed interval with what the requested outputs need of this layer."""
+        lo, hi = self._need.get(name, (0, self.length(name)))
+        a, b = max(a, lo), min(b, hi)
+        return (a, b) if a < b else (a, a)
+
+    def mutants(self, positions, bases, *, out_bins: tuple | None = None) -> tuple[np.ndarray, int, int]:
         """Outputs of point mutants over the output interval that can differ from the reference.
 
         Parameters
@@ -64,6 +98,8 @@ class Incremental:
             Input positions (0-based) of the mutations, one per mutant.
         bases : sequence of int
             New base (0..3) of each mutant.
+        out_bins : (int, int), optional
+            Only output bins ``[lo, hi)`` are wanted: every layer then computes only what they depend on.
 
         Returns
         -------
@@ -73,6 +109,7 @@ class Incremental:
         """
         positions = np.asarray(positions, int)
         n = len(positions)
+        self._need = self._needs(*out_bins) if out_bins is not None else {}
         first = self.layers[0].name
         x0 = self.ref[first][0].numpy()
         lo, hi = int(positions.min()), int(positions.max()) + 1
@@ -116,9 +153,11 @@ class Incremental:
 def _elementwise(inc, layer, state, n):
     src = inc.inputs[layer.name][0]
     p, lo, hi = state[src]
+    a, b = inc.clip(layer.name, lo, hi)
+    p = p[:, a - lo:b - lo] if b > a else p[:, :0]
     if layer.__class__.__name__ == "Dropout":
-        return p, lo, hi
-    return layer(p, training=False), lo, hi
+        return p, a, b
+    return layer(p, training=False), a, b
 
 
 def _conv(inc, layer, state, n):
@@ -128,7 +167,7 @@ def _conv(inc, layer, state, n):
     reach = d * (k - 1)
     left = reach // 2 if layer.padding == "same" else 0
     out_len = inc.length(layer.name)
-    a, b = max(lo - (reach - left), 0), min(hi + left, out_len)
+    a, b = inc.clip(layer.name, max(lo - (reach - left), 0), min(hi + left, out_len))
     x = inc.chunk(src, state, a - left, b - left + reach, n)
     y = tf.nn.convolution(x, layer.kernel, padding="VALID", dilations=d)
     if layer.use_bias:
@@ -144,7 +183,7 @@ def _pool(inc, layer, state, n):
     size = layer.pool_size[0]
     if layer.strides[0] != size or inc.length(src) % size:
         raise NotImplementedError(f"layer {layer.name}: pooling must tile its input exactly")
-    a, b = lo // size, (hi - 1) // size + 1
+    a, b = inc.clip(layer.name, lo // size, (hi - 1) // size + 1)
     x = inc.chunk(src, state, a * size, b * size, n)
     return tf.nn.max_pool1d(x, size, size, "VALID"), a, b
 
@@ -154,17 +193,19 @@ def _crop(inc, layer, state, n):
     p, lo, hi = state[src]
     c = layer.cropping[0]
     out_len = inc.length(layer.name)
-    a, b = max(lo - c, 0), min(hi - c, out_len)
-    if a >= b:  # the change falls entirely in the cropped flanks
-        return tf.zeros((n, 0, p.shape[-1]), p.dtype), 0, 0
+    a, b = inc.clip(layer.name, max(lo - c, 0), min(hi - c, out_len))
+    if a >= b:  # the change falls entirely in the cropped flanks, or outside what is needed
+        return tf.zeros((n, 0, p.shape[-1]), p.dtype), a, a
     return p[:, a + c - lo:b + c - lo], a, b
 
 
 def _merge(inc, layer, state, n):
     srcs = inc.inputs[layer.name]
     spans = [(state[s][1], state[s][2]) for s in srcs if state[s][2] > state[s][1]]
-    a = min(s for s, _ in spans)
-    b = max(e for _, e in spans)
+    if not spans:
+        ref = inc.ref[layer.name]
+        return tf.zeros((n, 0, ref.shape[-1]), ref.dtype), 0, 0
+    a, b = inc.clip(layer.name, min(s for s, _ in spans), max(e for _, e in spans))
     xs = [inc.chunk(s, state, a, b, n) for s in srcs]
     if layer.__class__.__name__ == "Add":
         return tf.add_n(xs), a, b

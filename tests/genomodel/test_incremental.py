@@ -49,3 +49,28 @@ def test_incremental_mutants_equal_full_passes(arch):
             fast = full_ref.copy()
             fast[lo:hi] = patch[m]
             np.testing.assert_allclose(fast, full, rtol=1e-4, atol=1e-5 * np.abs(full).max())
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_requested_output_bins_only(arch):
+    """Computing only what a few output bins need gives those bins exactly."""
+    model = build_model(ARCHS[arch].model, seed=3).model()
+    rng = np.random.default_rng(2)
+    x = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 256)]
+    inc = Incremental(model, x)
+    n_bins = int(model.output.shape[1])
+    full_ref = inc.reference_output
+    for out_bins in ((n_bins // 2, n_bins // 2 + 1), (0, 2), (n_bins - 3, n_bins)):
+        positions = [100, 128, 140]
+        bases = [(int(x[p].argmax()) + 2) % 4 for p in positions]
+        patch, lo, hi = inc.mutants(positions, bases, out_bins=out_bins)
+        assert out_bins[0] <= lo and hi <= out_bins[1] or hi == lo
+        for m, (p, b) in enumerate(zip(positions, bases)):
+            xm = x.copy()
+            xm[p] = 0
+            xm[p, b] = 1
+            full = model(xm[None], training=False).numpy()[0]
+            fast = full_ref.copy()
+            fast[lo:hi] = patch[m]
+            sl = slice(*out_bins)
+            np.testing.assert_allclose(fast[sl], full[sl], rtol=1e-4, atol=1e-5 * np.abs(full).max())
