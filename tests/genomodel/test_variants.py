@@ -246,3 +246,22 @@ def test_dask_cluster_gives_the_single_process_result(saved, tmp_path):
     assert cli.main([*base, "--out", str(tmp_path / "one.h5")]) == 0
     assert cli.main([*base, "--workers", "2", "--out", str(tmp_path / "dask.h5")]) == 0
     _assert_same_h5(tmp_path / "one.h5", tmp_path / "dask.h5")
+
+
+def test_gene_window_sed_fast_equals_naive(model, genome):
+    from genomodel.variants import sed_gene_windows
+
+    rng = np.random.default_rng(4)
+    picks = [("chr1", int(p), _alt_base(genome, "chr1", int(p))) for p in rng.choice(np.arange(700, 1100), 25, replace=False)]
+    picks += [("chr2", 30, _alt_base(genome, "chr2", 30))]
+    v = _variants(genome, picks)
+    tss = pd.DataFrame({"gene_id": ["g1", "g1", "g2", "g3"], "chrom": ["chr1", "chr1", "chr1", "chr2"],
+                        "tss": [880, 930, 1050, 20]})
+    fast = sed_gene_windows(model, genome, v, tss, fast=True, batch_size=7)
+    naive = sed_gene_windows(model, genome, v, tss, fast=False)
+    assert len(fast) == len(naive) > 20 and set(fast.gene_id) == {"g1", "g2", "g3"}
+    pd.testing.assert_frame_equal(fast[["variant", "gene_id", "n_tss_bins"]], naive[["variant", "gene_id", "n_tss_bins"]])
+    cols = [c for c in fast.columns if c.startswith("t")]
+    scale = np.abs(naive[cols].to_numpy()).max()
+    np.testing.assert_allclose(fast[cols].to_numpy(), naive[cols].to_numpy(), rtol=1e-4, atol=1e-5 * scale)
+    assert scale > 0
