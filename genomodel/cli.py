@@ -245,19 +245,17 @@ def _predict(args) -> int:
     return 0
 
 
-def _sad(args) -> int:
+def _variant_inputs(args):
+    """Model, target subset, variants and TSSs shared by ``sad`` and ``sed``."""
     import numpy as np
     import pandas as pd
 
-    from genocore.files import sha256, write_table
     from genomodel.io.vcf import read_vcf
-    from genomodel.variants import score_in_chunks, write_sad_h5
 
     model, params, info, genome_name = _load_for_eval(args)
     tinfo = info.get("targets", {}).get(genome_name, {})
     n_out = int(model.output.shape[-1])
     ids = tinfo.get("identifier") or [f"t{i}" for i in range(n_out)]
-    labels = tinfo.get("description") or ids
     keep = np.arange(n_out)
     if args.targets_file:
         want = pd.read_csv(args.targets_file, sep="\t")["identifier"].astype(str).tolist()
@@ -278,6 +276,46 @@ def _sad(args) -> int:
             if absent:
                 raise ValueError(f"{args.gtf} has no transcripts of the requested genes {absent[:5]}")
             tss = tss[tss.gene_id.isin(want)]
+    return model, params, info, genome_name, tinfo, ids, keep, variants, counts, tss
+
+
+def _sed(args) -> int:
+    import pyfaidx
+
+    from genocore.files import sha256, write_table, write_text
+    from genomodel import dna
+    from genomodel.variants import sed_gene_windows
+
+    if args.rc or _shifts(args.shifts) != (0,):
+        raise ValueError("genomodel sed scores forward sequences only; drop --rc / --shifts (or use "
+                         "genomodel sad --gtf for ensembled, variant-centred SED)")
+    model, params, info, genome_name, tinfo, ids, keep, variants, counts, tss = _variant_inputs(args)
+    fa = pyfaidx.Fasta(str(args.fasta), as_raw=True, sequence_always_upper=True)
+    genome = {c: dna.encode(fa[c][:]) for c in sorted(set(variants.chrom) & set(tss.chrom))}
+    sed = sed_gene_windows(model, genome, variants, tss, targets=keep, fast=not args.naive,
+                           max_distance=args.max_distance, batch_size=args.batch_size)
+    v = variants.reset_index(drop=True)
+    out = sed.rename(columns={f"t{j}": f"SED_{ids[j]}" for j in keep})
+    out.insert(1, "snp", v.snp.to_numpy()[out.variant.to_numpy()] if len(out) else [])
+    write_table(args.out, out.drop(columns="variant"), float_format="%.6g")
+    rec = provenance.record(command=sys.argv, config={"fast": not args.naive, "max_distance": args.max_distance},
+                            inputs={"vcf": args.vcf, "fasta": args.fasta, "gtf": args.gtf,
+                                    "model.weights.h5": Path(args.model) / "model.weights.h5"},
+                            outputs={"sed": args.out}, extra={"vcf_counts": counts})
+    rec["model_sha256"] = sha256(Path(args.model) / "model.weights.h5")
+    write_text(str(args.out) + ".provenance.json", json.dumps(rec, indent=2) + "\n")
+    logger.info("SED of %d variant-gene pairs x %d targets -> %s", len(out), len(keep), args.out)
+    return 0
+
+
+def _sad(args) -> int:
+    import numpy as np
+
+    from genocore.files import sha256, write_table
+    from genomodel.variants import score_in_chunks, write_sad_h5
+
+    model, params, info, genome_name, tinfo, ids, keep, variants, counts, tss = _variant_inputs(args)
+    labels = tinfo.get("description") or ids
     pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
     parts = Path(str(args.out) + ".parts")
     client = None
@@ -512,7 +550,8 @@ def get_parser() -> argparse.ArgumentParser:
 
     for name, runner, helptext in (("test", _test, "accuracy on held-out records: per track, per gene, peaks"),
                                    ("predict", _predict, "predict BED regions or FASTA sequences"),
-                                   ("sad", _sad, "variant effect scores (SAD, SAR, REF, ALT, LOG2MAX; SED with --gtf)")):
+                                   ("sad", _sad, "variant effect scores (SAD, SAR, REF, ALT, LOG2MAX; SED with --gtf)"),
+                                   ("sed", _sed, "SED in gene-centred windows (one reference pass per gene)")):
         p = sub.add_parser(name, help=helptext, description=helptext)
         p.add_argument("--model", required=True, type=Path, help="a saved model folder (RUN/model)")
         p.add_argument("--out", required=True, type=Path)
@@ -520,24 +559,29 @@ def get_parser() -> argparse.ArgumentParser:
         p.add_argument("--rc", action="store_true", help="average with reverse-complement predictions")
         p.add_argument("--shifts", default="0", help="comma-separated shifts in bp to average, e.g. --shifts=-1,0,1")
         p.add_argument("--batch-size", type=int, default=4)
-        if name == "sad":
+        if name in ("sad", "sed"):
             p.add_argument("--vcf", required=True, type=Path, help="VCF of sites (SNPs)")
             p.add_argument("--fasta", required=True, type=Path, help="the genome the VCF refers to")
-            p.add_argument("--gtf", type=Path, help="GTF: also score SED for genes with a TSS in the window")
+            p.add_argument("--gtf", type=Path, required=name == "sed",
+                           help="GTF: SED for genes with a TSS in the window")
             p.add_argument("--genes", help="comma-separated gene ids to restrict SED to")
             p.add_argument("--targets-file", type=Path, help="targets.txt-like table: score only these identifiers")
             p.add_argument("--ref-policy", choices=("error", "skip", "flip"), default="error",
                            help="REF allele not matching the genome: stop, drop it, or swap REF/ALT if ALT matches")
             p.add_argument("--indels", choices=("refuse", "skip"), default="refuse")
+        if name == "sed":
+            p.add_argument("--max-distance", type=int, help="only SNPs within this many bp of the gene's TSS")
+            p.add_argument("--naive", action="store_true", help="full forward passes instead of the incremental path")
+        if name == "sad":
             p.add_argument("--chunk-size", type=int, default=1000, help="variants per chunk (each written as done)")
             p.add_argument("--resume", action="store_true", help="keep finished chunks of an interrupted run")
             p.add_argument("--workers", type=int, help="score chunks on a local Dask cluster of N workers")
             p.add_argument("--scheduler", help="score chunks on the Dask cluster at this scheduler address")
-        elif name == "test":
+        if name == "test":
             p.add_argument("--data", required=True, type=Path, help="records folder")
             p.add_argument("--split", default="test")
             p.add_argument("--gtf", type=Path, help="GTF for gene-level accuracy at TSS bins")
-        else:
+        elif name == "predict":
             p.add_argument("--bed", type=Path, help="regions; windows of the model's length are centred on them")
             p.add_argument("--fasta", type=Path, help="the genome the BED refers to")
             p.add_argument("--fasta-seqs", type=Path, help="sequences to predict, centred and padded/trimmed")

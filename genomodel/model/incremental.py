@@ -154,7 +154,9 @@ def _elementwise(inc, layer, state, n):
     src = inc.inputs[layer.name][0]
     p, lo, hi = state[src]
     a, b = inc.clip(layer.name, lo, hi)
-    p = p[:, a - lo:b - lo] if b > a else p[:, :0]
+    if b <= a:
+        return tf.zeros((n, 0, inc.ref[layer.name].shape[-1]), tf.float32), a, a
+    p = p[:, a - lo:b - lo]
     if layer.__class__.__name__ == "Dropout":
         return p, a, b
     return layer(p, training=False), a, b
@@ -168,6 +170,8 @@ def _conv(inc, layer, state, n):
     left = reach // 2 if layer.padding == "same" else 0
     out_len = inc.length(layer.name)
     a, b = inc.clip(layer.name, max(lo - (reach - left), 0), min(hi + left, out_len))
+    if a >= b:  # nothing the requested outputs need changes here
+        return tf.zeros((n, 0, layer.filters), tf.float32), a, a
     x = inc.chunk(src, state, a - left, b - left + reach, n)
     y = tf.nn.convolution(x, layer.kernel, padding="VALID", dilations=d)
     if layer.use_bias:
@@ -183,7 +187,9 @@ def _pool(inc, layer, state, n):
     size = layer.pool_size[0]
     if layer.strides[0] != size or inc.length(src) % size:
         raise NotImplementedError(f"layer {layer.name}: pooling must tile its input exactly")
-    a, b = inc.clip(layer.name, lo // size, (hi - 1) // size + 1)
+    a, b = inc.clip(layer.name, lo // size, (hi - 1) // size + 1) if hi > lo else (lo // size, lo // size)
+    if a >= b:
+        return tf.zeros((n, 0, inc.ref[layer.name].shape[-1]), tf.float32), a, a
     x = inc.chunk(src, state, a * size, b * size, n)
     return tf.nn.max_pool1d(x, size, size, "VALID"), a, b
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -107,6 +108,18 @@ def test_data_train_test_predict(tmp_path, caplog):
                      "--gtf", str(gtf), "--genes", "gA", "--out", str(tmp_path / "sed.h5")]) == 0
     with h5py.File(tmp_path / "sed.h5") as h5:
         assert set(h5["sed/gene_id"][:].astype(str)) == {"gA"} and h5["sed/SED"].shape[1] == 3
+
+    # SED in gene-centred windows: incremental and naive agree
+    for flag, name in (([], "sed_fast.tsv"), (["--naive"], "sed_naive.tsv")):
+        assert cli.main(["sed", "--model", str(run / "model"), "--vcf", str(tmp_path / "v.vcf"), "--fasta",
+                         str(g.fasta), "--gtf", str(gtf), *flag, "--out", str(tmp_path / name)]) == 0
+    fast = pd.read_csv(tmp_path / "sed_fast.tsv", sep="\t")
+    naive = pd.read_csv(tmp_path / "sed_naive.tsv", sep="\t")
+    assert list(fast.columns[:3]) == ["snp", "gene_id", "n_tss_bins"] and set(fast.gene_id) == {"gA"}
+    assert len(fast) == 2  # the two chr1 SNPs; the chr2 one is outside gA's window
+    cols = [c for c in fast.columns if c.startswith("SED_")]
+    np.testing.assert_allclose(fast[cols].to_numpy(), naive[cols].to_numpy(), rtol=1e-4, atol=1e-6)
+    assert (tmp_path / "sed_fast.tsv.provenance.json").exists()
 
     # saliency of BED regions and mutagenesis around a site: HDF5 + PNG
     assert cli.main(["saliency", "--model", str(run / "model"), "--fasta", str(g.fasta), "--bed", str(bed),

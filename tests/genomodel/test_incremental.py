@@ -74,3 +74,12 @@ def test_requested_output_bins_only(arch):
             fast[lo:hi] = patch[m]
             sl = slice(*out_bins)
             np.testing.assert_allclose(fast[sl], full[sl], rtol=1e-4, atol=1e-5 * np.abs(full).max())
+
+
+def test_a_mutation_the_requested_bins_cannot_see_changes_nothing():
+    model = build_model(ARCHS["basenji2_like"].model, seed=3).model()
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(5).integers(0, 4, 256)]
+    inc = Incremental(model, x)
+    # first output bin: its receptive field ends well before position 250
+    patch, lo, hi = inc.mutants([250], [(int(x[250].argmax()) + 1) % 4], out_bins=(0, 1))
+    assert hi == lo or np.allclose(patch[0], inc.reference_output[lo:hi], rtol=1e-5, atol=1e-6)
