@@ -265,3 +265,23 @@ def test_gene_window_sed_fast_equals_naive(model, genome):
     scale = np.abs(naive[cols].to_numpy()).max()
     np.testing.assert_allclose(fast[cols].to_numpy(), naive[cols].to_numpy(), rtol=1e-4, atol=1e-5 * scale)
     assert scale > 0
+
+
+def test_shared_window_sad_fast_equals_naive(model, genome):
+    from genomodel.variants import sad_shared_windows, shared_windows
+
+    rng = np.random.default_rng(6)
+    picks = [("chr1", int(p), _alt_base(genome, "chr1", int(p))) for p in rng.choice(np.arange(1, 2001), 30, replace=False)]
+    picks += [("chr2", int(p), _alt_base(genome, "chr2", int(p))) for p in (5, 350, 699)]
+    v = _variants(genome, picks)
+    wins = shared_windows(v, SEQ)
+    assert sorted(np.concatenate([r for _, _, r in wins]).tolist()) == list(range(len(v)))
+    for chrom, start, rows in wins:
+        off = v.pos.to_numpy()[rows] - 1 - start
+        assert (off >= SEQ // 4).all() and (off < 3 * SEQ // 4).all()
+    fast = sad_shared_windows(model, genome, v, fast=True)
+    naive = sad_shared_windows(model, genome, v, fast=False)
+    scale = np.abs(naive["SAD"]).max()
+    assert scale > 0
+    np.testing.assert_allclose(fast["SAD"], naive["SAD"], rtol=1e-4, atol=1e-5 * scale)
+    np.testing.assert_allclose(fast["REF"], naive["REF"], rtol=1e-5)
