@@ -3,7 +3,8 @@
 One run:
 
 1. trains ``tiny_hg38_small`` (131,072 bp in, 2048 x 74 out at 32 bp) on the 45 training windows of
-   ``/work/shared/data/cnn_baskerville_tiny_hg38`` for a bounded wall time (``--minutes``, passed to
+   ``cnn_baskerville_tiny_hg38`` in the real-data folder beside the project (``../shared/data``, or
+   ``$GENOSUITE_SHARED_DATA``) for a bounded wall time (``--minutes``, passed to
    ``Trainer.fit(max_seconds=...)``), seeds fixed, with the best weights by validation loss kept;
 2. fits a k-mer ridge-regression baseline: for each 32-bp target bin, the counts of all k-mers whose
    start lies in a window of ``2h + 1`` bins centred on the bin (counted with one ``bincount`` per
@@ -36,7 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
-DEFAULT_DATA = "/work/shared/data/cnn_baskerville_tiny_hg38"
+# the real-data folder beside the project, as the tests find it
+DEFAULT_DATA = str(Path(os.environ.get("GENOSUITE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+                   / "cnn_baskerville_tiny_hg38")
 PARAMS_NAME = "tiny_hg38_small"
 
 #: Changes to the shipped params used by default (``--shipped-params`` trains the file as it is).
