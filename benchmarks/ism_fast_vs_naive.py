@@ -10,7 +10,6 @@ are checked against the naive ones. Prints mutants per second, the ratio and the
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 
@@ -25,6 +24,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     import numpy as np
+
+    from _fast_vs_naive import report
 
     from genomodel.attribution.ism import ism
     from genomodel.config import read_params
@@ -66,11 +67,8 @@ def main(argv=None) -> int:
     got = np.array([fast[pos - a, base] for pos, base in picks])
     want = np.array(naive)
     err = float(np.abs(got - want).max() / max(np.abs(want).max(), 1e-12))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    print(f"naive: {t_naive:.3f} s per mutant ({1 / t_naive:.2f} mutants/s), timed on {k} mutants")
-    print(f"fast:  {t_fast:.4f} s per mutant ({1 / t_fast:.1f} mutants/s), all {3 * args.width} mutants")
-    print(f"speed-up fast / naive: {t_naive / t_fast:.1f}x; max relative difference on the shared mutants: {err:.2e}")
-    print(f"peak resident memory: {rss:.2f} GB")
+    report("mutant", t_naive=t_naive, n_naive=k, t_fast=t_fast, n_fast=3 * args.width, err=err,
+           naive_note="")
     return 0
 
 

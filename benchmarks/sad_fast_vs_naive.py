@@ -10,7 +10,6 @@ same run; the shared variants' SAD are compared. Prints variants per second, the
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 
@@ -25,6 +24,7 @@ def main(argv=None) -> int:
 
     import numpy as np
     import pandas as pd
+    from _fast_vs_naive import report
 
     from genomodel import dna
     from genomodel.config import read_params
@@ -58,12 +58,8 @@ def main(argv=None) -> int:
     t_fast = (time.perf_counter() - t0) / len(v)
     rows = [v.index.get_loc(i) for i in sub.index]
     err = float(np.abs(fast["SAD"][rows] - naive["SAD"]).max() / max(np.abs(naive["SAD"]).max(), 1e-12))
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-    print(f"naive: {t_naive:.3f} s per variant ({1 / t_naive:.2f} variants/s; the reference pass shared), "
-          f"timed on {len(sub)} variants")
-    print(f"fast:  {t_fast:.4f} s per variant ({1 / t_fast:.2f} variants/s), all {len(v)} variants")
-    print(f"speed-up fast / naive: {t_naive / t_fast:.1f}x; max relative difference on shared variants: {err:.2e}")
-    print(f"peak resident memory: {rss:.2f} GB")
+    report("variant", t_naive=t_naive, n_naive=len(sub), t_fast=t_fast, n_fast=len(v), err=err,
+           naive_note="; the reference pass shared")
     return 0
 
 

@@ -280,18 +280,14 @@ def _variant_inputs(args):
 
 
 def _sed(args) -> int:
-    import pyfaidx
-
     from genocore.files import sha256, write_table, write_text
-    from genomodel import dna
-    from genomodel.variants import sed_gene_windows
+    from genomodel.variants import genome_codes, sed_gene_windows
 
     if args.rc or _shifts(args.shifts) != (0,):
         raise ValueError("genomodel sed scores forward sequences only; drop --rc / --shifts (or use "
                          "genomodel sad --gtf for ensembled, variant-centred SED)")
     model, params, info, genome_name, tinfo, ids, keep, variants, counts, tss = _variant_inputs(args)
-    fa = pyfaidx.Fasta(str(args.fasta), as_raw=True, sequence_always_upper=True)
-    genome = {c: dna.encode(fa[c][:]) for c in sorted(set(variants.chrom) & set(tss.chrom))}
+    genome = genome_codes(args.fasta, set(variants.chrom) & set(tss.chrom))
     sed = sed_gene_windows(model, genome, variants, tss, targets=keep, fast=not args.naive,
                            max_distance=args.max_distance, batch_size=args.batch_size)
     v = variants.reset_index(drop=True)
@@ -312,6 +308,7 @@ def _sad(args) -> int:
     import numpy as np
 
     from genocore.files import sha256, write_table
+    from genomodel.config import params_to_dict
     from genomodel.variants import score_in_chunks, write_sad_h5
 
     model, params, info, genome_name, tinfo, ids, keep, variants, counts, tss = _variant_inputs(args)
@@ -335,7 +332,7 @@ def _sad(args) -> int:
         if client is not None:
             client.close()
     rec = provenance.record(command=sys.argv, config={"rc": args.rc, "shifts": list(_shifts(args.shifts)),
-                                                      "ref_policy": args.ref_policy, "params": params_dict(params)},
+                                                      "ref_policy": args.ref_policy, "params": params_to_dict(params)},
                             genome_build=(info.get("data", {}).get(genome_name) or {}).get("genome_build"),
                             inputs={"vcf": args.vcf, "fasta": args.fasta, "model.weights.h5":
                                     Path(args.model) / "model.weights.h5"}, extra={"vcf_counts": counts})
@@ -443,12 +440,6 @@ def _ism(args) -> int:
              out / "ism.png")
     logger.info("mutagenesis of %d bp x 3 bases -> %s", b - a, out)
     return 0
-
-
-def params_dict(params) -> dict:
-    from genomodel.config import params_to_dict
-
-    return params_to_dict(params)
 
 
 class _progress_bar:

@@ -609,10 +609,6 @@ def evaluate_all(pred, target, *, target_ids=None, descriptions=None, windows: p
 # report
 
 
-def _save_png(fig, path: Path) -> Path:
-    return save_png(fig, path)
-
-
 def _scatter_figure(pred, target, table: pd.DataFrame, *, max_tracks: int, n_points: int,
                     rng: np.random.Generator):
     from matplotlib.figure import Figure
@@ -730,8 +726,8 @@ def write_report(out_dir, table, *, pred=None, target=None, genes: GeneValues | 
         if np.shape(pred) != np.shape(target):
             raise ValueError(f"pred shape {np.shape(pred)} != target shape {np.shape(target)}")
         fig = _scatter_figure(pred, target, table, max_tracks=max_tracks, n_points=n_points, rng=rng)
-        written["scatter"] = _save_png(fig, out / "scatter.png")
-    written["pearson_by_assay"] = _save_png(_assay_figure(table, metric="pearson_r", rng=rng),
+        written["scatter"] = save_png(fig, out / "scatter.png")
+    written["pearson_by_assay"] = save_png(_assay_figure(table, metric="pearson_r", rng=rng),
                                             out / "pearson_by_assay.png")
     if provenance is not None:
         rec = dict(provenance)

@@ -66,6 +66,34 @@ def _window_codes(genome: dict, chrom: str, start: int, length: int) -> np.ndarr
     return out
 
 
+def _check_ref(codes: np.ndarray, offsets, refs, snps, chrom: str, positions) -> None:
+    """Raise for the first variant whose REF is not the window's base at its offset."""
+    bases = dna.decode(codes[np.asarray(offsets, int)])
+    for base, r, snp, pos in zip(bases, refs, snps, positions):
+        if str(r).upper() != base:
+            raise ValueError(f"variant {snp} ({chrom}:{pos}): REF {r} but the genome has {base}; reconcile "
+                             "alleles first (genomodel.io.vcf ref_policy)")
+
+
+_CHROMS: dict = {}
+
+
+def genome_codes(fasta, chroms) -> dict:
+    """Base codes of whole chromosomes of a FASTA, read once per process (chunks and Dask workers
+    ask for the same chromosomes again and again)."""
+    import pyfaidx
+
+    out = {}
+    fa = None
+    for c in sorted(set(chroms)):
+        key = (str(fasta), c)
+        if key not in _CHROMS:
+            fa = fa or pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
+            _CHROMS[key] = dna.encode(fa[c][:])
+        out[c] = _CHROMS[key]
+    return out
+
+
 def _tss_bins(tss: pd.DataFrame, chrom: str, start: int, *, pool: int, crop: int, n_bins: int) -> dict:
     """gene_id -> distinct output bins holding its TSSs in the window starting at ``start``."""
     sub = tss[tss.chrom == chrom]
@@ -130,12 +158,9 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
         if int(pos) > len(genome[chrom]):
             raise ValueError(f"variant {v.snp[rows[0]]}: position {pos} is past the end of {chrom} "
                              f"({len(genome[chrom])} bp)")
-        genome_base = dna.decode(ref_codes[half:half + 1])
+        _check_ref(ref_codes, [half] * len(rows), v.ref[rows], v.snp[rows], chrom, [pos] * len(rows))
         seqs = [ref_codes]
         for i in rows:
-            if v.ref[i].upper() != genome_base:
-                raise ValueError(f"variant {v.snp[i]} ({chrom}:{pos}): REF {v.ref[i]} but the genome has "
-                                 f"{genome_base}; reconcile alleles first (genomodel.io.vcf ref_policy)")
             alt = ref_codes.copy()
             alt[half] = dna.encode(v.alt[i].upper())[0]
             seqs.append(alt)
@@ -276,11 +301,8 @@ def score_chunk_file(*, model_dir, genome_name: str | None, fasta, variants: pd.
                      tss: pd.DataFrame | None = None, **options) -> str:
     """Score one chunk with a (cached) saved model and write its part; the unit of work of a run,
     in this process or on a Dask worker. ``options`` go to :func:`score_variants`."""
-    import pyfaidx
-
     model = _cached_model(str(model_dir), genome_name)
-    fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
-    genome = {c: dna.encode(fa[c][:]) for c in sorted(set(variants.chrom))}
+    genome = genome_codes(fasta, variants.chrom)
     scores = score_variants(model, genome, variants, tss=tss, **options)
     write_part(part_path, scores)
     return str(part_path)
@@ -369,8 +391,7 @@ def sed_gene_windows(model, genome: dict, variants: pd.DataFrame, tss: pd.DataFr
             continue
         centre = int(g.tss.min())
         start = centre - seq_length // 2
-        bins = sorted({int((t - start - crop) // pool) for t in g.tss
-                       if 0 <= t - start - crop < n_bins * pool})
+        bins = _tss_bins(g, chrom, start, pool=pool, crop=crop, n_bins=n_bins).get(gid)
         if not bins:
             continue
         sel = v[(v.chrom == chrom) & (v.pos - 1 >= max(start, 0)) & (v.pos - 1 < start + seq_length)]
@@ -381,10 +402,7 @@ def sed_gene_windows(model, genome: dict, variants: pd.DataFrame, tss: pd.DataFr
         codes = _window_codes(genome, chrom, start, seq_length)
         x = dna.one_hot(codes, dtype=np.float32)
         idx = (sel.pos.to_numpy() - 1 - start).astype(int)
-        for i, (r, a) in enumerate(zip(sel.ref, idx)):
-            if dna.decode(codes[a:a + 1]) != r.upper():
-                raise ValueError(f"variant {sel.snp.iloc[i]} ({chrom}:{sel.pos.iloc[i]}): REF {r} but the genome "
-                                 f"has {dna.decode(codes[a:a + 1])}")
+        _check_ref(codes, idx, sel.ref, sel.snp, chrom, sel.pos)
         alt_codes = dna.encode("".join(sel.alt.str.upper()))
         if fast:
             inc = Incremental(model, x)
@@ -458,9 +476,7 @@ def sad_shared_windows(model, genome: dict, variants: pd.DataFrame, *, targets=N
     for chrom, start, rows in shared_windows(v, seq_length):
         codes = _window_codes(genome, chrom, start, seq_length)
         idx = (v.pos.to_numpy()[rows] - 1 - start).astype(int)
-        for r, a, snp in zip(v.ref.to_numpy()[rows], idx, v.snp.to_numpy()[rows]):
-            if dna.decode(codes[a:a + 1]) != str(r).upper():
-                raise ValueError(f"variant {snp}: REF {r} but the genome has {dna.decode(codes[a:a + 1])}")
+        _check_ref(codes, idx, v.ref.to_numpy()[rows], v.snp.to_numpy()[rows], chrom, v.pos.to_numpy()[rows])
         alt_codes = dna.encode("".join(v.alt.to_numpy()[rows]).upper())
         if fast:
             inc = Incremental(model, dna.one_hot(codes, dtype=np.float32))

@@ -13,9 +13,22 @@ Concatenate. Anything else raises ``NotImplementedError`` naming the layer.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 import keras
+
+
+_ACTIVATIONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _activations_model(model):
+    """A model returning every layer's output, built once per model (one Incremental per window or
+    gene would otherwise rebuild it each time)."""
+    if model not in _ACTIVATIONS:
+        _ACTIVATIONS[model] = keras.Model(model.input, [l.output for l in model.layers[1:]])
+    return _ACTIVATIONS[model]
 
 
 def _inbound(layer) -> list:
@@ -43,8 +56,7 @@ class Incremental:
                 raise NotImplementedError(f"layer {layer.name} ({kind}) has no incremental rule")
             if kind == "Conv1D" and layer.strides[0] != 1:
                 raise NotImplementedError(f"layer {layer.name}: strided convolutions are not supported")
-        outs = [l.output for l in self.layers[1:]]
-        acts = keras.Model(model.input, outs)(tf.constant(x[None], tf.float32), training=False)
+        acts = _activations_model(model)(tf.constant(x[None], tf.float32), training=False)
         self.ref = {self.layers[0].name: tf.constant(x[None], tf.float32)}
         for layer, a in zip(self.layers[1:], acts):
             self.ref[layer.name] = a

@@ -30,6 +30,16 @@ ARCHS = {
 }
 
 
+def _full_and_fast(model, x, pos, base, ref_out, patch, lo, hi):
+    """A full forward pass of the point mutant, and the reference output with the incremental patch."""
+    xm = x.copy()
+    xm[pos] = 0
+    xm[pos, base] = 1
+    fast = ref_out.copy()
+    fast[lo:hi] = patch
+    return model(xm[None], training=False).numpy()[0], fast
+
+
 @pytest.mark.parametrize("arch", sorted(ARCHS))
 def test_incremental_mutants_equal_full_passes(arch):
     model = build_model(ARCHS[arch].model, seed=2).model()
@@ -42,12 +52,7 @@ def test_incremental_mutants_equal_full_passes(arch):
         bases = [(int(x[p].argmax()) + 1 + k) % 4 for k, p in enumerate(positions)]
         patch, lo, hi = inc.mutants(positions, bases)
         for m, (p, b) in enumerate(zip(positions, bases)):
-            xm = x.copy()
-            xm[p] = 0
-            xm[p, b] = 1
-            full = model(xm[None], training=False).numpy()[0]
-            fast = full_ref.copy()
-            fast[lo:hi] = patch[m]
+            full, fast = _full_and_fast(model, x, p, b, full_ref, patch[m], lo, hi)
             np.testing.assert_allclose(fast, full, rtol=1e-4, atol=1e-5 * np.abs(full).max())
 
 
@@ -66,12 +71,7 @@ def test_requested_output_bins_only(arch):
         patch, lo, hi = inc.mutants(positions, bases, out_bins=out_bins)
         assert out_bins[0] <= lo and hi <= out_bins[1] or hi == lo
         for m, (p, b) in enumerate(zip(positions, bases)):
-            xm = x.copy()
-            xm[p] = 0
-            xm[p, b] = 1
-            full = model(xm[None], training=False).numpy()[0]
-            fast = full_ref.copy()
-            fast[lo:hi] = patch[m]
+            full, fast = _full_and_fast(model, x, p, b, full_ref, patch[m], lo, hi)
             sl = slice(*out_bins)
             np.testing.assert_allclose(fast[sl], full[sl], rtol=1e-4, atol=1e-5 * np.abs(full).max())
 
