@@ -113,7 +113,7 @@ def _train(args) -> int:
     with _EpochBars() as bars:
         hist = trainer.fit(epochs=args.epochs, resume=not args.restart, progress=bars,
                            max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
-    write_summary(args.out, hist, params)
+    write_summary(args.out, hist)
     if params.train.fine_tune_epochs and len(data) > 1:
         for g in data:
             seqnn.combined.load_weights(str(Path(args.out) / "model" / "model.weights.h5"))

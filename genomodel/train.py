@@ -406,7 +406,7 @@ def _mean_pearson(m) -> float:
     return float(r.mean()) if len(r) else float("nan")
 
 
-def write_summary(out_dir, history: pd.DataFrame, params: Params) -> Path:
+def write_summary(out_dir, history: pd.DataFrame) -> Path:
     """A small JSON summary of a finished run beside its log."""
     from genocore.files import write_text
 
