@@ -314,6 +314,10 @@ def _sad(args) -> int:
     model, params, info, genome_name, tinfo, ids, keep, variants, counts, tss = _variant_inputs(args)
     labels = tinfo.get("description") or ids
     pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
+    if args.shared_windows:
+        if args.rc or _shifts(args.shifts) != (0,) or tss is not None:
+            raise ValueError("--shared-windows scores the forward strand without SED: drop --rc, --shifts and --gtf")
+        pair = None
     parts = Path(str(args.out) + ".parts")
     client = None
     if args.scheduler or args.workers:
@@ -327,11 +331,12 @@ def _sad(args) -> int:
                                      variants=variants, parts_dir=parts, chunk_size=args.chunk_size,
                                      resume=args.resume, client=client, tss=tss, progress=bar, rc=args.rc,
                                      shifts=_shifts(args.shifts), strand_pair=pair, targets=keep,
-                                     batch_size=args.batch_size)
+                                     batch_size=args.batch_size, shared=args.shared_windows)
     finally:
         if client is not None:
             client.close()
     rec = provenance.record(command=sys.argv, config={"rc": args.rc, "shifts": list(_shifts(args.shifts)),
+                                                      "shared_windows": args.shared_windows,
                                                       "ref_policy": args.ref_policy, "params": params_to_dict(params)},
                             genome_build=(info.get("data", {}).get(genome_name) or {}).get("genome_build"),
                             inputs={"vcf": args.vcf, "fasta": args.fasta, "model.weights.h5":
@@ -568,6 +573,10 @@ def get_parser() -> argparse.ArgumentParser:
             p.add_argument("--resume", action="store_true", help="keep finished chunks of an interrupted run")
             p.add_argument("--workers", type=int, help="score chunks on a local Dask cluster of N workers")
             p.add_argument("--scheduler", help="score chunks on the Dask cluster at this scheduler address")
+            p.add_argument("--shared-windows", action="store_true",
+                           help="score neighbouring variants in shared windows: one reference pass per window, "
+                                "the incremental path for each alternative (forward strand, no SED; a variant "
+                                "sits between 1/4 and 3/4 of its window instead of at the centre)")
         if name == "test":
             p.add_argument("--data", required=True, type=Path, help="records folder")
             p.add_argument("--split", default="test")

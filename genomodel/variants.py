@@ -105,6 +105,23 @@ def _tss_bins(tss: pd.DataFrame, chrom: str, start: int, *, pool: int, crop: int
     return {g: sorted(v) for g, v in out.items()}
 
 
+def _position_stats(preds: np.ndarray, rows, stats: dict, sed_rows: list, pseudocount: float, genes: dict) -> None:
+    """Fill the rows of the variants at one position from its predictions (reference first)."""
+    ref = preds[0]
+    ref_sum = ref.sum(axis=0)
+    for k, i in enumerate(rows):
+        alt = preds[k + 1]
+        alt_sum = alt.sum(axis=0)
+        stats["SAD"][i] = alt_sum - ref_sum
+        stats["REF"][i] = ref_sum
+        stats["ALT"][i] = alt_sum
+        stats["SAR"][i] = np.log2(alt_sum + 1) - np.log2(ref_sum + 1)
+        c = pseudocount
+        stats["LOG2MAX"][i] = np.abs(np.log2((np.maximum(alt, 0) + c) / (np.maximum(ref, 0) + c))).max(axis=0)
+        for gid, bins in genes.items():
+            sed_rows.append((i, gid, len(bins), *(alt[bins] - ref[bins]).sum(axis=0)))
+
+
 def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = False, shifts=(0,),
                    strand_pair: np.ndarray | None = None, targets: np.ndarray | None = None,
                    tss: pd.DataFrame | None = None, pseudocount: float = 1.0, batch_size: int = 4,
@@ -119,8 +136,11 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
         Base codes per chromosome (:func:`genomodel.dna.encode` of the FASTA).
     variants : DataFrame
         ``snp, chrom, pos (1-based), ref, alt`` (e.g. :func:`genomodel.io.vcf.read_vcf`); SNPs only.
-    rc, shifts, strand_pair, batch_size
+    rc, shifts, strand_pair
         The ensemble (:func:`genomodel.predict.predict`).
+    batch_size : int
+        Sequences per model call; the sequences of consecutive positions (a reference and its
+        alternatives each) are gathered until a call is full.
     targets : ndarray of int, optional
         Indices of the targets to keep (all by default).
     tss : DataFrame, optional
@@ -150,7 +170,27 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     stats = {s: np.zeros((len(v), len(keep)), np.float32) for s in SAD_STATS}
     sed_rows = []
     groups = list(v.groupby(["chrom", "pos"], sort=False).indices.items())
-    for done, ((chrom, pos), rows) in enumerate(groups, 1):
+    block: list = []  # positions whose sequences go through the model together
+    done = 0
+
+    def flush():
+        nonlocal done
+        if not block:
+            return
+        seqs = np.concatenate([b[3] for b in block])
+        preds = predict(model, dna.one_hot(seqs, dtype=np.float32), rc=rc, shifts=shifts,
+                        strand_pair=strand_pair, batch_size=batch_size)[:, :, keep].astype(np.float64)
+        at = 0
+        for chrom, start, rows, s in block:
+            _position_stats(preds[at:at + len(s)], rows, stats, sed_rows, pseudocount,
+                            _tss_bins(tss, chrom, start, pool=pool, crop=crop, n_bins=n_bins) if tss is not None else {})
+            at += len(s)
+            done += 1
+            if progress is not None:
+                progress(done, len(groups))
+        block.clear()
+
+    for (chrom, pos), rows in groups:
         if chrom not in genome:
             raise ValueError(f"variant {v.snp[rows[0]]}: chromosome {chrom!r} is not in the genome")
         start = int(pos) - 1 - half
@@ -159,29 +199,12 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
             raise ValueError(f"variant {v.snp[rows[0]]}: position {pos} is past the end of {chrom} "
                              f"({len(genome[chrom])} bp)")
         _check_ref(ref_codes, [half] * len(rows), v.ref[rows], v.snp[rows], chrom, [pos] * len(rows))
-        seqs = [ref_codes]
-        for i in rows:
-            alt = ref_codes.copy()
-            alt[half] = dna.encode(v.alt[i].upper())[0]
-            seqs.append(alt)
-        preds = predict(model, dna.one_hot(np.stack(seqs), dtype=np.float32), rc=rc, shifts=shifts,
-                        strand_pair=strand_pair, batch_size=batch_size)[:, :, keep].astype(np.float64)
-        ref = preds[0]
-        ref_sum = ref.sum(axis=0)
-        genes = _tss_bins(tss, chrom, start, pool=pool, crop=crop, n_bins=n_bins) if tss is not None else {}
-        for k, i in enumerate(rows):
-            alt = preds[k + 1]
-            alt_sum = alt.sum(axis=0)
-            stats["SAD"][i] = alt_sum - ref_sum
-            stats["REF"][i] = ref_sum
-            stats["ALT"][i] = alt_sum
-            stats["SAR"][i] = np.log2(alt_sum + 1) - np.log2(ref_sum + 1)
-            c = pseudocount
-            stats["LOG2MAX"][i] = np.abs(np.log2((np.maximum(alt, 0) + c) / (np.maximum(ref, 0) + c))).max(axis=0)
-            for gid, bins in genes.items():
-                sed_rows.append((i, gid, len(bins), *(alt[bins] - ref[bins]).sum(axis=0)))
-        if progress is not None:
-            progress(done, len(groups))
+        seqs = np.repeat(ref_codes[None], len(rows) + 1, axis=0)
+        seqs[np.arange(1, len(rows) + 1), half] = dna.encode("".join(v.alt[rows]).upper())
+        block.append((chrom, start, rows, seqs))
+        if sum(len(b[3]) for b in block) >= batch_size:
+            flush()
+    flush()
     sed = None
     if tss is not None:
         sed = pd.DataFrame(sed_rows, columns=["variant", "gene_id", "n_tss_bins"] + [f"t{j}" for j in keep])
@@ -298,12 +321,18 @@ def read_part(path, variants: pd.DataFrame) -> VariantScores:
 
 
 def score_chunk_file(*, model_dir, genome_name: str | None, fasta, variants: pd.DataFrame, part_path,
-                     tss: pd.DataFrame | None = None, **options) -> str:
+                     tss: pd.DataFrame | None = None, shared: bool = False, **options) -> str:
     """Score one chunk with a (cached) saved model and write its part; the unit of work of a run,
-    in this process or on a Dask worker. ``options`` go to :func:`score_variants`."""
+    in this process or on a Dask worker. ``options`` go to :func:`score_variants`, or with ``shared``
+    to :func:`sad_shared_windows` (windows shared by the chunk's neighbouring variants)."""
     model = _cached_model(str(model_dir), genome_name)
     genome = genome_codes(fasta, variants.chrom)
-    scores = score_variants(model, genome, variants, tss=tss, **options)
+    if shared:
+        stats = sad_shared_windows(model, genome, variants, fast=True, **options)
+        scores = VariantScores(variants=variants[["snp", "chrom", "pos", "ref", "alt"]].reset_index(drop=True),
+                               stats=stats)
+    else:
+        scores = score_variants(model, genome, variants, tss=tss, **options)
     write_part(part_path, scores)
     return str(part_path)
 
@@ -322,8 +351,12 @@ def merge_parts(variants: pd.DataFrame, chunks: list, paths: list) -> VariantSco
 
 
 def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, parts_dir, chunk_size: int = 1000,
-                    resume: bool = False, client=None, tss=None, progress=None, **options) -> VariantScores:
+                    resume: bool = False, client=None, tss=None, progress=None, shared: bool = False,
+                    **options) -> VariantScores:
     """Score variants chunk by chunk into ``parts_dir`` and merge them.
+
+    With ``shared`` the variants of a chunk are scored in shared windows on the incremental path
+    (:func:`sad_shared_windows`: forward strand, no SED) instead of each centred in its own window.
 
     With ``resume`` finished parts are kept (and checked to hold the same variants), so a killed run
     continues without losing or repeating a variant; without it a stale ``parts_dir`` is cleared.
@@ -341,7 +374,13 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
     paths = [parts_dir / f"chunk_{i:06d}.npz" for i in range(len(chunks))]
     todo = [i for i, p in enumerate(paths) if not p.exists()]
     logger.info("%d variants in %d chunks; %d already done", len(v), len(chunks), len(chunks) - len(todo))
-    kwargs = dict(model_dir=str(model_dir), genome_name=genome_name, fasta=str(fasta), tss=tss, **options)
+    if shared and (tss is not None or options.get("rc") or tuple(options.get("shifts", (0,))) != (0,)
+                   or options.get("strand_pair") is not None):
+        raise ValueError("shared-window scoring is forward-strand SAD only: no reverse complement, shifts or SED")
+    if shared:
+        options = {k: val for k, val in options.items() if k not in ("rc", "shifts", "strand_pair")}
+    kwargs = dict(model_dir=str(model_dir), genome_name=genome_name, fasta=str(fasta), tss=tss, shared=shared,
+                  **options)
     if client is None:
         for n, i in enumerate(todo, 1):
             score_chunk_file(variants=v.iloc[chunks[i]], part_path=paths[i], **kwargs)
@@ -454,17 +493,17 @@ def shared_windows(variants: pd.DataFrame, seq_length: int) -> list:
 
 
 def sad_shared_windows(model, genome: dict, variants: pd.DataFrame, *, targets=None, fast: bool = True,
-                       batch_size: int = 8) -> dict:
-    """SAD, REF and ALT sums with one reference pass per shared window (:func:`shared_windows`).
+                       batch_size: int = 8, pseudocount: float = 1.0) -> dict:
+    """SAD, SAR, REF, ALT and LOG2MAX with one reference pass per shared window (:func:`shared_windows`).
 
     A variant's scores depend on where it sits in its window; both paths here use the same windows,
     so ``fast`` (the incremental path over the variant's whole output cone) equals the full passes to
-    floating-point tolerance.
+    floating-point tolerance. Forward strand only (the incremental path reuses one reference pass).
 
     Returns
     -------
     dict of str -> ndarray, float32, shape (n_variants, n_targets)
-        ``SAD``, ``REF``, ``ALT``, rows in the order of ``variants``.
+        The statistics of :data:`SAD_STATS`, rows in the order of ``variants``.
     """
     from genomodel.model.incremental import Incremental
 
@@ -472,20 +511,25 @@ def sad_shared_windows(model, genome: dict, variants: pd.DataFrame, *, targets=N
     n_all = int(model.output.shape[-1])
     keep = np.arange(n_all) if targets is None else np.asarray(targets, int)
     v = variants.reset_index(drop=True)
-    out = {k: np.zeros((len(v), len(keep)), np.float32) for k in ("SAD", "REF", "ALT")}
+    out = {k: np.zeros((len(v), len(keep)), np.float32) for k in SAD_STATS}
+    c = pseudocount
     for chrom, start, rows in shared_windows(v, seq_length):
         codes = _window_codes(genome, chrom, start, seq_length)
         idx = (v.pos.to_numpy()[rows] - 1 - start).astype(int)
         _check_ref(codes, idx, v.ref.to_numpy()[rows], v.snp.to_numpy()[rows], chrom, v.pos.to_numpy()[rows])
         alt_codes = dna.encode("".join(v.alt.to_numpy()[rows]).upper())
+        sad = np.zeros((len(rows), len(keep)))
+        log2max = np.zeros((len(rows), len(keep)))
         if fast:
             inc = Incremental(model, dna.one_hot(codes, dtype=np.float32))
             ref = inc.reference_output[:, keep].astype(np.float64)
-            sad = np.zeros((len(rows), len(keep)))
             # one variant per call: variants far apart in a window would share one wide interval
             for k in range(len(rows)):
                 patch, lo, hi = inc.mutants(idx[k:k + 1], alt_codes[k:k + 1])
-                sad[k] = (patch[0][:, keep].astype(np.float64) - ref[lo:hi]).sum(axis=0)
+                alt = patch[0][:, keep].astype(np.float64)
+                sad[k] = (alt - ref[lo:hi]).sum(axis=0)
+                # outside the cone alt equals ref: a log2 ratio of 0, which |.| never exceeds
+                log2max[k] = np.abs(np.log2((np.maximum(alt, 0) + c) / (np.maximum(ref[lo:hi], 0) + c))).max(axis=0)
         else:
             seqs = np.repeat(codes[None], len(rows) + 1, axis=0)
             seqs[np.arange(1, len(rows) + 1), idx] = alt_codes
@@ -493,8 +537,11 @@ def sad_shared_windows(model, genome: dict, variants: pd.DataFrame, *, targets=N
             p = p.astype(np.float64)
             ref = p[0]
             sad = (p[1:] - ref[None]).sum(axis=1)
+            log2max = np.abs(np.log2((np.maximum(p[1:], 0) + c) / (np.maximum(ref[None], 0) + c))).max(axis=1)
         ref_sum = ref.sum(axis=0)
         out["SAD"][rows] = sad
         out["REF"][rows] = ref_sum
         out["ALT"][rows] = ref_sum + sad
+        out["SAR"][rows] = np.log2(ref_sum + sad + 1) - np.log2(ref_sum + 1)
+        out["LOG2MAX"][rows] = log2max
     return out

@@ -86,6 +86,16 @@ def test_data_train_test_predict(tmp_path, caplog):
     with h5py.File(sad) as h5:
         assert h5["SAD"].shape == (3, 3) and [s.decode() for s in h5["target_ids"][:]] == ["dense", "mean", "sparse"]
         assert "model_sha256" in h5.attrs["provenance"]
+    # shared windows (incremental path): the same statistics, forward strand only
+    shared = tmp_path / "shared.h5"
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta),
+                     "--shared-windows", "--out", str(shared)]) == 0
+    with h5py.File(shared) as h5:
+        assert h5["SAD"].shape == (3, 3) and np.isfinite(h5["LOG2MAX"][:]).all()
+        assert '"shared_windows": true' in h5.attrs["provenance"]
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta),
+                     "--shared-windows", "--rc", "--out", str(tmp_path / "shared_rc.h5")]) == 2
+    assert not (tmp_path / "shared_rc.h5").exists()
     ref = dna.decode(g.codes["chr1"][3999:4000])
     wrong, alt = "ACGT"[("ACGT".index(ref) + 2) % 4], "ACGT"[("ACGT".index(ref) + 3) % 4]
     vcf.write_text("\n".join(lines[:2] + [f"chr1\t4000\trsBad\t{wrong}\t{alt}"]) + "\n")

@@ -174,16 +174,17 @@ def test_chunked_scoring_equals_one_pass_and_resumes(saved, genome, model, tmp_p
     kw = dict(model_dir=saved["model"], genome_name=None, fasta=saved["fasta"], variants=v,
               parts_dir=tmp_path / "parts", chunk_size=7, tss=tss, rc=True)
     a = score_in_chunks(**kw)
+    # positions share model calls, and a call's batch composition moves results by float32 rounding
     for k in one.stats:
-        np.testing.assert_array_equal(a.stats[k], one.stats[k])
-    pd.testing.assert_frame_equal(a.sed, one.sed)
+        np.testing.assert_allclose(a.stats[k], one.stats[k], rtol=1e-5, atol=1e-6)
+    pd.testing.assert_frame_equal(a.sed, one.sed, check_exact=False, rtol=1e-5, atol=1e-6)
     parts = sorted((tmp_path / "parts").glob("chunk_*.npz"))
     parts[2].unlink()
     stamp = parts[0].stat().st_mtime_ns
     b = score_in_chunks(**kw, resume=True)
     assert parts[0].stat().st_mtime_ns == stamp and parts[2].exists()
-    for k in one.stats:
-        np.testing.assert_array_equal(b.stats[k], one.stats[k])
+    for k in one.stats:  # the same chunks give identical results
+        np.testing.assert_array_equal(b.stats[k], a.stats[k])
     # parts of another run are refused, not silently mixed in
     with pytest.raises(ValueError, match="other variants"):
         score_in_chunks(**{**kw, "chunk_size": 5}, resume=True)
@@ -285,3 +286,6 @@ def test_shared_window_sad_fast_equals_naive(model, genome):
     assert scale > 0
     np.testing.assert_allclose(fast["SAD"], naive["SAD"], rtol=1e-4, atol=1e-5 * scale)
     np.testing.assert_allclose(fast["REF"], naive["REF"], rtol=1e-5)
+    np.testing.assert_allclose(fast["SAR"], naive["SAR"], rtol=1e-4, atol=1e-5 * np.abs(naive["SAR"]).max())
+    np.testing.assert_allclose(fast["LOG2MAX"], naive["LOG2MAX"], rtol=1e-4, atol=1e-6)
+    assert (naive["LOG2MAX"] > 0).any()
