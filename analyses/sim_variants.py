@@ -37,6 +37,16 @@ def held_out_chroms(data_dir) -> list:
     return sorted(set(windows.chrom[windows.split == "test"]))
 
 
+def _spearman(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Spearman rho and p; NaN when it is undefined (fewer than 3 values, or a constant input)."""
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return np.nan, np.nan
+    res = spearmanr(a, b)
+    return float(res.statistic), float(res.pvalue)
+
+
 def agreement_row(score: np.ndarray, truth: np.ndarray, *, strong_share: float = STRONG_SHARE) -> dict:
     """Spearman rho of scores against nonzero true effects, overall and on the strongest share.
 
@@ -52,26 +62,23 @@ def agreement_row(score: np.ndarray, truth: np.ndarray, *, strong_share: float =
     dict
         ``n_nonzero, rho_nonzero, p_nonzero, n_strong, rho_strong, p_strong, sign_agreement_strong``.
     """
-    from scipy.stats import spearmanr
-
     nz = truth != 0
     s, t = score[nz], truth[nz]
     out = {"n_nonzero": int(nz.sum())}
-    res = spearmanr(s, t) if len(t) > 2 else None
-    out["rho_nonzero"] = float(res.statistic) if res is not None else np.nan
-    out["p_nonzero"] = float(res.pvalue) if res is not None else np.nan
+    out["rho_nonzero"], out["p_nonzero"] = _spearman(s, t)
     k = int(np.ceil(strong_share * len(t)))
     strong = np.argsort(-np.abs(t), kind="stable")[:k]
-    res = spearmanr(s[strong], t[strong]) if k > 2 else None
-    out.update({"n_strong": k, "rho_strong": float(res.statistic) if res is not None else np.nan,
-                "p_strong": float(res.pvalue) if res is not None else np.nan,
+    rho, p = _spearman(s[strong], t[strong])
+    out.update({"n_strong": k, "rho_strong": rho, "p_strong": p,
                 "sign_agreement_strong": float(np.mean(np.sign(s[strong]) == np.sign(t[strong]))) if k else np.nan})
     return out
 
 
-def score_world_snps(world_dir, model_dir, data_dir, chroms, *, rc: bool = True, progress=None):
+def score_world_snps(world_dir, model_dir, data_dir, chroms, *, rc: bool = True, max_snps: int | None = None,
+                     progress=None):
     """Score the world's SNPs on ``chroms`` with the model trained on the records ``data_dir`` (whose
-    ``targets.txt`` names the model's outputs); returns (VariantScores, target table)."""
+    ``targets.txt`` names the model's outputs); ``max_snps`` takes that many, evenly spaced.
+    Returns (VariantScores, target table)."""
     from genomodel.data import read_targets, strand_pair_positions
     from genomodel.evaluate import tss_from_gtf
     from genomodel.model.seqnn import load_model
@@ -83,6 +90,8 @@ def score_world_snps(world_dir, model_dir, data_dir, chroms, *, rc: bool = True,
     snps = snps[snps.chrom.isin(chroms)].reset_index(drop=True)
     if snps.empty:
         raise ValueError(f"{world_dir}: no simulated SNPs on {', '.join(chroms)}")
+    if max_snps is not None and max_snps < len(snps):
+        snps = snps.iloc[np.linspace(0, len(snps) - 1, max_snps).astype(int)].reset_index(drop=True)
     seqnn, _, _ = load_model(model_dir)
     model = seqnn.model()
     targets_file = Path(data_dir) / "targets.txt"
@@ -125,7 +134,7 @@ def compare(world_dir, scores, targets: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     return pd.DataFrame(sad_rows), pd.DataFrame(sed_rows)
 
 
-def run(world_dir, model_dir, data_dir, out_dir, *, rc: bool = True) -> dict:
+def run(world_dir, model_dir, data_dir, out_dir, *, rc: bool = True, max_snps: int | None = None) -> dict:
     """Score, compare and write ``sad_agreement.tsv``, ``sed_agreement.tsv`` and ``summary.json``."""
     from tqdm import tqdm
 
@@ -137,7 +146,8 @@ def run(world_dir, model_dir, data_dir, out_dir, *, rc: bool = True) -> dict:
             bar.n = done
             bar.refresh()
 
-        scores, targets = score_world_snps(world_dir, model_dir, data_dir, chroms, rc=rc, progress=progress)
+        scores, targets = score_world_snps(world_dir, model_dir, data_dir, chroms, rc=rc, max_snps=max_snps,
+                                           progress=progress)
     sad_t, sed_t = compare(world_dir, scores, targets)
     write_table(out_dir / "sad_agreement.tsv", sad_t, float_format="%.4g")
     write_table(out_dir / "sed_agreement.tsv", sed_t, float_format="%.4g")
@@ -158,10 +168,11 @@ def main(argv=None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the model's records (its test chromosomes are scored)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--no-rc", action="store_true", help="score the forward strand only")
+    parser.add_argument("--max-snps", type=int, help="score this many SNPs, evenly spaced (default: all)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
-    res = run(args.world, args.model, args.data, args.out, rc=not args.no_rc)
+    res = run(args.world, args.model, args.data, args.out, rc=not args.no_rc, max_snps=args.max_snps)
     logger.info("SAD vs true track effects:\n%s", res["sad"].to_string(index=False))
     logger.info("SED vs true gene effects:\n%s", res["sed"].to_string(index=False))
     return 0
