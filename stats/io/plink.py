@@ -1,4 +1,5 @@
-"""PLINK 1 binary filesets (.bed/.bim/.fam): written with bed-reader, read with pysnptools."""
+"""PLINK 1 binary filesets (.bed/.bim/.fam): written with bed-reader, read with pysnptools (whole filesets)
+or bed-reader (chosen SNP columns, :func:`open_bed`)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 from bed_reader import to_bed
-
 
 
 def write_bfile(prefix, dosage: np.ndarray, *, iid, chrom, sid, cm, bp, allele_1, allele_2) -> Path:
@@ -48,6 +48,98 @@ def write_bfile(prefix, dosage: np.ndarray, *, iid, chrom, sid, cm, bp, allele_1
     return bed
 
 
+def bfile_prefix(prefix) -> Path:
+    """The fileset prefix of ``prefix``, which may also be given as its .bed, .bim or .fam file."""
+    prefix = Path(prefix)
+    if prefix.suffix in (".bed", ".bim", ".fam"):
+        prefix = prefix.with_suffix("")
+    return prefix
+
+
+def bfile_paths(prefix) -> tuple[Path, Path, Path]:
+    """The .bed, .bim and .fam paths of a fileset.
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming the missing file of the fileset.
+    """
+    prefix = bfile_prefix(prefix)
+    paths = tuple(prefix.with_name(prefix.name + ext) for ext in (".bed", ".bim", ".fam"))
+    for f in paths:
+        if not f.exists():
+            raise FileNotFoundError(f"PLINK fileset {prefix}: {f} is missing (need .bed, .bim and .fam)")
+    return paths
+
+
+def read_bim(prefix):
+    """Read a fileset's .bim.
+
+    Returns
+    -------
+    DataFrame
+        chrom (str, as written), snp (str), cm (float64, centimorgans), pos (int64, 1-based bp),
+        a1, a2 (str; a1 is the allele the .bed counts, as PLINK does); index 0..n_snps-1.
+
+    Raises
+    ------
+    FileNotFoundError
+        As :func:`bfile_paths`.
+    ValueError
+        Naming the .bim for a line without 6 fields or a non-numeric position.
+    """
+    import pandas as pd
+
+    _, bim_path, _ = bfile_paths(prefix)
+    try:
+        bim = pd.read_csv(bim_path, sep=r"\s+", header=None, names=["chrom", "snp", "cm", "pos", "a1", "a2"],
+                          dtype={"chrom": str, "snp": str, "cm": float, "pos": np.int64, "a1": str, "a2": str},
+                          keep_default_na=False, na_filter=False)
+    except (ValueError, pd.errors.ParserError) as e:
+        raise ValueError(f"{bim_path}: not a valid .bim (6 whitespace-separated fields per line: chrom, SNP, cM, "
+                         f"bp, A1, A2): {e}") from None
+    if bim[["a2"]].eq("").any().any():
+        raise ValueError(f"{bim_path}: a line has fewer than 6 fields")
+    return bim
+
+
+def read_fam(prefix):
+    """Read a fileset's .fam: DataFrame of str with fid, iid, father, mother, sex, pheno."""
+    import pandas as pd
+
+    _, _, fam_path = bfile_paths(prefix)
+    return pd.read_csv(fam_path, sep=r"\s+", header=None, names=["fid", "iid", "father", "mother", "sex", "pheno"],
+                       dtype=str, keep_default_na=False, na_filter=False)
+
+
+def open_bed(prefix, *, n_individuals: int, n_snps: int):
+    """Open a .bed for reading chosen SNP columns only (bed-reader; counts the bim's A1).
+
+    Use as a context manager; ``bed.read(index=np.s_[:, cols], dtype="float64")`` reads the columns
+    ``cols`` (ndarray of int) from disk and nothing else, with NaN for missing genotypes.
+
+    Parameters
+    ----------
+    prefix : str or Path
+    n_individuals, n_snps : int
+        Rows of the .fam and .bim (from :func:`read_fam` / :func:`read_bim`), so that bed-reader does
+        not parse them again.
+
+    Returns
+    -------
+    bed_reader.open_bed
+    """
+    from bed_reader import open_bed as _open_bed
+
+    bed_path, _, _ = bfile_paths(prefix)
+    expected = 3 + int(n_snps) * ((int(n_individuals) + 3) // 4)
+    size = bed_path.stat().st_size
+    if size != expected:
+        raise ValueError(f"{bed_path} has {size} bytes but {n_snps} SNPs x {n_individuals} individuals (the .bim "
+                         f"and .fam) need {expected} in SNP-major mode; the fileset is inconsistent or truncated")
+    return _open_bed(bed_path, iid_count=int(n_individuals), sid_count=int(n_snps), count_A1=True)
+
+
 def read_bfile(prefix, *, dtype=np.float32):
     """Read a PLINK fileset through pysnptools.
 
@@ -69,17 +161,10 @@ def read_bfile(prefix, *, dtype=np.float32):
     FileNotFoundError
         Naming the missing file of the fileset.
     """
-    import pandas as pd
     from pysnptools.snpreader import Bed
 
-    prefix = Path(prefix)
-    for ext in (".bed", ".bim", ".fam"):
-        f = prefix.with_name(prefix.name + ext)
-        if not f.exists():
-            raise FileNotFoundError(f"PLINK fileset {prefix}: {f} is missing (need .bed, .bim and .fam)")
-    bim = pd.read_csv(prefix.with_name(prefix.name + ".bim"), sep=r"\s+", header=None,
-                      names=["chrom", "snp", "cm", "pos", "a1", "a2"], dtype={"chrom": str, "snp": str,
-                                                                          "a1": str, "a2": str})
+    prefix = bfile_prefix(prefix)
+    bim = read_bim(prefix)
     bed = Bed(str(prefix), count_A1=True)
     if bed.sid_count != len(bim):
         raise ValueError(f"{prefix}.bim has {len(bim)} rows but the .bed holds {bed.sid_count} SNPs")

@@ -1,0 +1,448 @@
+"""GWAS summary statistics: LDSC ``.sumstats.gz`` and raw GWAS tables with column-name detection.
+
+Every table is read into the LDSC munged layout, ``SNP A1 A2 N Z`` (plus ``CHR`` and ``BP`` when the
+file has them), where ``Z`` is the signed association statistic of allele ``A1``.
+
+How a column is recognised: its name, lower-cased and stripped of everything but letters and digits
+(``P-value`` -> ``pvalue``, ``#CHROM`` -> ``chrom``), is looked up in :data:`SYNONYMS`. Two columns
+for one field are an error (pass ``columns=`` to choose). Each choice is logged.
+
+How Z is made, in order of preference:
+
+1. a Z column (``Z``, ``ZSCORE``...);
+2. ``BETA / SE``; 3. ``LOG_ODDS / SE``; 4. ``log(OR) / SE`` (SE of log OR, as GWAS tables give it);
+5. ``sign(BETA | LOG_ODDS | log OR) * Phi^-1(1 - P/2)``.
+
+N comes from an N column, else ``N_CASES + N_CONTROLS``, else the ``n=`` option (which also
+overrides an N column, as ldsc's ``--N`` does); without any of them reading fails.
+
+Rows are excluded, counted and logged (never silently) for: a missing SNP ID; a duplicated SNP ID
+(**all copies** are dropped: which copy matches the panel cannot be known, and keeping the first
+would depend on the file's order); a missing or infinite Z (including P = 0 underflow and SE = 0);
+a missing or non-positive N. Values that are not numbers, P outside [0, 1], negative SE and OR <= 0
+are errors naming the file, line and column: they mean a corrupt or misread file.
+"""
+from __future__ import annotations
+
+import bz2
+import gzip
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from genocore.files import write_table
+from stats.alleles import is_snp
+from stats.io.ldblocks import normalize_chrom
+
+logger = logging.getLogger(__name__)
+
+#: Output columns of :func:`read_sumstats` (then ``CHR``, ``BP`` when present).
+SUMSTATS_COLUMNS = ("SNP", "A1", "A2", "N", "Z")
+
+#: Recognised column names per field, in normalized form (lower case, letters and digits only).
+SYNONYMS = {
+    "SNP": ("snp", "snpid", "snpname", "rs", "rsid", "rsids", "rsnumber", "rsnumbers", "rsnum", "markername",
+            "marker", "variantid", "variant", "id"),
+    "A1": ("a1", "allele1", "al1", "effectallele", "ea", "alt", "altallele", "alternateallele", "incallele",
+           "testedallele", "codedallele", "riskallele", "a1effect"),
+    "A2": ("a2", "allele2", "al2", "otherallele", "noneffectallele", "nea", "ref", "refallele", "decallele",
+           "noncodedallele", "a2other"),
+    "N": ("n", "samplesize", "nsample", "nsamples", "ntotal", "totaln", "totalsamplesize", "nobs", "obsct",
+          "weight"),
+    "N_CASES": ("ncases", "ncase", "ncas", "casesn", "numcases", "nca"),
+    "N_CONTROLS": ("ncontrols", "ncontrol", "ncon", "controlsn", "numcontrols", "nco"),
+    "Z": ("z", "zscore", "zstat", "zvalue", "gczscore"),
+    "BETA": ("beta", "b", "effect", "effects", "effectsize", "est", "estimate"),
+    "LOG_ODDS": ("logodds", "logor", "lnor"),
+    "OR": ("or", "oddsratio"),
+    "SE": ("se", "stderr", "standarderror", "sebeta", "selogor", "logorse"),
+    "P": ("p", "pval", "pvalue", "gcpvalue", "pvalnominal", "pnominal"),
+    "CHR": ("chr", "chrom", "chromosome"),
+    "BP": ("bp", "pos", "position", "basepair", "basepairlocation"),
+}
+_LOOKUP = {syn: field for field, syns in SYNONYMS.items() for syn in syns}
+_NA_STRINGS = frozenset({"", "na", "nan", "n/a", "null", "none", ".", "-nan"})
+
+
+def normalize_name(name: str) -> str:
+    """A column name in the form :data:`SYNONYMS` uses: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def _compression(path: Path) -> str | None:
+    with open(path, "rb") as fh:
+        magic = fh.read(3)
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip"
+    if magic == b"BZh":
+        return "bz2"
+    return None
+
+
+def _first_line(path: Path, compression: str | None) -> str:
+    opener = {"gzip": gzip.open, "bz2": bz2.open, None: open}[compression]
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        return fh.readline()
+
+
+def _sniff(path: Path) -> tuple[str | None, str, list[str]]:
+    """(compression, delimiter, stripped column names) of a delimited text table."""
+    comp = _compression(path)
+    header = _first_line(path, comp)
+    if not header.strip():
+        raise ValueError(f"{path}: empty file or empty header line")
+    sep = "\t" if "\t" in header else ("," if "," in header else r"\s+")
+    fields = header.split() if sep == r"\s+" else header.rstrip("\r\n").split(sep)
+    names = [c.strip().strip("\"'").strip() for c in fields]
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise ValueError(f"{path}: duplicated column names {dupes} in the header")
+    return comp, sep, names
+
+
+def header_names(path) -> list[str]:
+    """Column names of a delimited text table (stripped), as :func:`read_text_table` sees them.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, for an empty header or duplicated column names.
+    """
+    return _sniff(Path(path))[2]
+
+
+def read_text_table(path, *, usecols=None, chunksize: int = 1_000_000) -> pd.DataFrame:
+    """Read a delimited text table (plain, gzip or bzip2, told by the bytes, not the name) as strings.
+
+    The delimiter is a tab when the header has one, else a comma when it has one, else any run of
+    whitespace. Nothing is converted: every cell is a string (``""`` for an empty field), and the
+    index is the data row number, so that row ``i`` is line ``i + 2`` of the file (blank lines kept
+    in the count and dropped from the result).
+
+    Parameters
+    ----------
+    path : str or Path
+    usecols : sequence of str, optional
+        Columns to keep (names as in the header, stripped); every row is still checked for having no
+        more fields than the header.
+    chunksize : int
+        Rows parsed at a time (bounds the memory taken by the columns not kept).
+
+    Returns
+    -------
+    DataFrame of str; column names stripped of surrounding whitespace.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, for an empty file, duplicated column names, or a row with more fields than
+        the header.
+    """
+    path = Path(path)
+    comp, sep, names = _sniff(path)
+    try:
+        # in chunks, all columns parsed (pandas skips the field-count check of columns left out by
+        # usecols), only the wanted ones kept
+        chunks = []
+        with pd.read_csv(path, sep=sep, dtype=str, na_filter=False, keep_default_na=False, compression=comp,
+                         skip_blank_lines=False, chunksize=chunksize) as reader:
+            for chunk in reader:
+                chunk.columns = names
+                chunks.append(chunk if usecols is None else chunk.loc[:, list(usecols)])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot parse as a table: {e}") from None
+    df = pd.concat(chunks) if len(chunks) > 1 else chunks[0]
+    blank = (df == "").all(axis=1) if len(df.columns) else pd.Series(False, index=df.index)
+    return df[~blank.to_numpy()]
+
+
+def detect_columns(names, *, columns: dict | None = None, path="") -> dict:
+    """Map fields (:data:`SYNONYMS` keys) to the column names of a file.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The file's column names.
+    columns : dict, optional
+        Field -> column name, taking precedence over detection (e.g. ``{"A1": "Allele1"}``).
+    path : str or Path
+        For messages.
+
+    Returns
+    -------
+    dict
+        Field -> column name, for the fields found.
+
+    Raises
+    ------
+    KeyError
+        For an unknown field in ``columns``.
+    ValueError
+        For a ``columns`` entry naming a column the file lacks, or two columns that both look like
+        one field.
+    """
+    names = list(names)
+    found: dict[str, str] = {}
+    for field, col in (columns or {}).items():
+        if field not in SYNONYMS:
+            raise KeyError(f"unknown sumstats field {field!r} in columns=; fields: {sorted(SYNONYMS)}")
+        if col not in names:
+            raise ValueError(f"{path}: columns={{{field!r}: {col!r}}} names a column the file lacks; columns: {names}")
+        found[field] = col
+    taken = set(found.values())
+    candidates: dict[str, list[str]] = {}
+    for col in names:
+        field = _LOOKUP.get(normalize_name(col))
+        if field is not None and field not in found and col not in taken:
+            candidates.setdefault(field, []).append(col)
+    for field, cols in candidates.items():
+        if len(cols) > 1:
+            raise ValueError(f"{path}: columns {cols} all look like {field}; choose one with "
+                             f"columns={{{field!r}: ...}}")
+        found[field] = cols[0]
+    return found
+
+
+def _line(i) -> int:
+    return int(i) + 2
+
+
+def parse_numbers(raw: pd.Series, *, path, col: str) -> np.ndarray:
+    """Numbers of a string column read by :func:`read_text_table`.
+
+    Parameters
+    ----------
+    raw : Series of str
+        Index = data row number (line ``i + 2`` of the file).
+    path, col
+        File and column name, for the error message.
+
+    Returns
+    -------
+    ndarray, float64, shape (n,)
+        NaN for empty and NA-like cells (``NA``, ``nan``, ``.``, ``null``...); ``inf`` stays infinite.
+
+    Raises
+    ------
+    ValueError
+        For a cell that is not a number, naming the file, line and column.
+    """
+    s = raw.str.strip()
+    na = s.str.lower().isin(_NA_STRINGS).to_numpy()
+    x = pd.to_numeric(s.where(~na), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(x) & ~na
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(f"{path}, line {_line(raw.index[i])}, column {col!r}: {raw.iat[i]!r} is not a number "
+                         f"({int(bad.sum())} such rows)")
+    return x
+
+
+def _first_bad(mask: np.ndarray, index, values, *, path, col: str, why: str):
+    if mask.any():
+        i = np.flatnonzero(mask)[0]
+        raise ValueError(f"{path}, line {_line(index[i])}, column {col!r}: {why}, got {values[i]!r} "
+                         f"({int(mask.sum())} such rows)")
+
+
+def _missing_columns_error(path, field: str, names) -> ValueError:
+    return ValueError(f"{path}: no column for {field} (looked for names like {', '.join(SYNONYMS[field][:6])}...); "
+                      f"the file has {list(names)}; pass columns={{{field!r}: <name>}}")
+
+
+def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) -> pd.DataFrame:
+    """Read GWAS summary statistics (LDSC ``.sumstats[.gz]`` or a raw GWAS table).
+
+    Parameters
+    ----------
+    path : str or Path
+        Plain, gzip or bzip2 text; tab-, comma- or whitespace-separated with a header line.
+    n : float, optional
+        Sample size of every SNP. Required when the file has neither an N column nor case and
+        control counts; when given, it replaces the file's N.
+    columns : dict, optional
+        Field -> column name for columns that detection misses or gets wrong; fields are the keys
+        of :data:`SYNONYMS` (SNP, A1, A2, N, N_CASES, N_CONTROLS, Z, BETA, LOG_ODDS, OR, SE, P, CHR, BP).
+
+    Returns
+    -------
+    DataFrame
+        ``SNP`` (str), ``A1``, ``A2`` (str, upper case; A1 is the allele Z refers to), ``N`` (float64,
+        individuals), ``Z`` (float64, finite), then ``CHR`` (str, normalized) and ``BP`` (Int64, 1-based
+        bp) when the file has them; one row per kept SNP, in file order, index 0..n-1.
+        ``df.attrs["sumstats"]`` records the path, the column mapping, how Z and N were made and the
+        exclusion counts.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: a required column missing (SNP, A1, A2, a signed statistic, N without
+        ``n=``); two columns for one field; and, with the line and column, a value that is not a
+        number, P outside [0, 1], SE < 0, OR <= 0, or a non-integer BP.
+    """
+    path = Path(path)
+    names = header_names(path)
+    cols = detect_columns(names, columns=columns, path=path)
+    for field in ("SNP", "A1", "A2"):
+        if field not in cols:
+            raise _missing_columns_error(path, field, names)
+
+    # how Z will be made
+    sign_col = next((f for f in ("BETA", "LOG_ODDS", "OR") if f in cols), None)
+    if "Z" in cols:
+        z_from, z_fields = f"column {cols['Z']!r}", ["Z"]
+    elif sign_col and "SE" in cols:
+        z_fields = [sign_col, "SE"]
+        how = "log(OR)" if sign_col == "OR" else sign_col
+        z_from = f"{how} / SE from columns {cols[sign_col]!r} / {cols['SE']!r}"
+    elif sign_col and "P" in cols:
+        z_fields = [sign_col, "P"]
+        how = "log(OR)" if sign_col == "OR" else sign_col
+        z_from = f"sign({how}) * Phi^-1(1 - P/2) from columns {cols[sign_col]!r} and {cols['P']!r}"
+    else:
+        have = [f for f in ("BETA", "LOG_ODDS", "OR", "SE", "P") if f in cols]
+        raise ValueError(f"{path}: no signed statistic: need a Z column, or BETA / OR / LOG_ODDS with SE, "
+                         f"or P with BETA / OR / LOG_ODDS (found {have or 'none of these'}; columns: {names})")
+
+    # how N will be made
+    if n is not None:
+        if not np.isfinite(n) or n <= 0:
+            raise ValueError(f"n must be a positive number, got {n!r}")
+        n_fields = []
+        n_from = f"n={n:g} (given)" + (f"; column {cols['N']!r} ignored" if "N" in cols else "")
+    elif "N" in cols:
+        n_fields, n_from = ["N"], f"column {cols['N']!r}"
+    elif "N_CASES" in cols and "N_CONTROLS" in cols:
+        n_fields = ["N_CASES", "N_CONTROLS"]
+        n_from = f"cases + controls from columns {cols['N_CASES']!r} + {cols['N_CONTROLS']!r}"
+    else:
+        raise ValueError(f"{path}: no sample size: the file has no N column (or case and control counts); "
+                         f"pass n=<number of individuals>; columns: {names}")
+
+    used = ["SNP", "A1", "A2"] + z_fields + n_fields + [f for f in ("CHR", "BP") if f in cols]
+    raw = read_text_table(path, usecols=[cols[f] for f in used])
+    idx = raw.index
+    for f in used:
+        if f not in z_fields + n_fields:
+            logger.info("%s: %s <- column %r", path.name, f, cols[f])
+    unused = [f"{cols[f]!r} ({f})" for f in cols if f not in used]
+    if unused:
+        logger.info("%s: recognised but not used: %s", path.name, ", ".join(unused))
+    logger.info("%s: Z <- %s", path.name, z_from)
+    logger.info("%s: N <- %s", path.name, n_from)
+
+    num = {f: parse_numbers(raw[cols[f]], path=path, col=cols[f]) for f in z_fields + n_fields + ["BP"] if f in cols}
+    if "P" in num:
+        p = num["P"]
+        _first_bad((p < 0) | (p > 1), idx, raw[cols["P"]].to_numpy(), path=path, col=cols["P"],
+                   why="P must lie in [0, 1]")
+    if "SE" in num:
+        _first_bad(num["SE"] < 0, idx, raw[cols["SE"]].to_numpy(), path=path, col=cols["SE"],
+                   why="SE must not be negative")
+    if sign_col == "OR" and "OR" in num:
+        _first_bad(num["OR"] <= 0, idx, raw[cols["OR"]].to_numpy(), path=path, col=cols["OR"],
+                   why="an odds ratio must be positive")
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if z_fields == ["Z"]:
+            z = num["Z"]
+        else:
+            eff = np.log(num["OR"]) if sign_col == "OR" else num[sign_col]
+            if "SE" in z_fields:
+                z = eff / num["SE"]
+            else:
+                z = np.sign(eff) * sps.norm.isf(num["P"] / 2)
+    if n_fields == ["N"]:
+        nn = num["N"]
+    elif n_fields:
+        nn = num["N_CASES"] + num["N_CONTROLS"]
+    else:
+        nn = np.full(len(raw), float(n))
+
+    out = pd.DataFrame({
+        "SNP": raw[cols["SNP"]].str.strip().to_numpy(),
+        "A1": raw[cols["A1"]].str.strip().str.upper().to_numpy(),
+        "A2": raw[cols["A2"]].str.strip().str.upper().to_numpy(),
+        "N": nn, "Z": z}, index=idx)
+    out = out.astype({"SNP": "str", "A1": "str", "A2": "str"})
+    if "CHR" in cols:
+        chrom = raw[cols["CHR"]].str.strip()
+        ok = ~chrom.str.lower().isin(_NA_STRINGS)
+        out["CHR"] = pd.Series(pd.NA, index=idx, dtype="str")
+        if ok.any():
+            try:
+                out.loc[ok, "CHR"] = normalize_chrom(chrom[ok])
+            except ValueError as e:
+                raise ValueError(f"{path}, column {cols['CHR']!r}: {e}") from None
+    if "BP" in cols:
+        bp = num["BP"]
+        _first_bad(np.isfinite(bp) & (bp != np.round(bp)), idx, raw[cols["BP"]].to_numpy(), path=path,
+                   col=cols["BP"], why="positions must be whole numbers")
+        out["BP"] = pd.array(np.where(np.isfinite(bp), bp, 0).astype(np.int64), dtype="Int64")
+        out.loc[~np.isfinite(bp), "BP"] = pd.NA
+
+    n_read = len(out)
+    counts = {"rows": n_read}
+    # 1. missing SNP IDs
+    bad = out["SNP"].str.lower().isin(_NA_STRINGS).to_numpy()
+    counts["missing_snp_id"] = int(bad.sum())
+    out = out[~bad]
+    # 2. duplicated IDs: all copies
+    dup = out["SNP"].duplicated(keep=False).to_numpy()
+    counts["duplicated_snp_id"] = int(dup.sum())
+    if dup.any():
+        ex = ", ".join(pd.unique(out["SNP"][dup])[:5])
+        logger.warning("%s: dropped all %d rows of %d duplicated SNP IDs (e.g. %s)", path.name, int(dup.sum()),
+                       out["SNP"][dup].nunique(), ex)
+    out = out[~dup]
+    # 3. Z
+    bad = ~np.isfinite(out["Z"].to_numpy())
+    counts["nonfinite_z"] = int(bad.sum())
+    if bad.any():
+        logger.warning("%s: dropped %d rows with a missing or infinite Z (%s)", path.name, int(bad.sum()), z_from)
+    out = out[~bad]
+    # 4. N
+    nv = out["N"].to_numpy()
+    bad = ~(np.isfinite(nv) & (nv > 0))
+    counts["bad_n"] = int(bad.sum())
+    if bad.any():
+        logger.warning("%s: dropped %d rows with a missing or non-positive N", path.name, int(bad.sum()))
+    out = out[~bad].reset_index(drop=True)
+    if counts["missing_snp_id"]:
+        logger.warning("%s: dropped %d rows without a SNP ID", path.name, counts["missing_snp_id"])
+    counts["kept"] = len(out)
+    n_not_snp = int((~is_snp(out["A1"], out["A2"])).sum()) if len(out) else 0
+    counts["non_snp_alleles"] = n_not_snp
+    if n_not_snp:
+        logger.info("%s: %d kept rows have alleles that are not two different A/C/G/T bases (indels or coded "
+                    "alleles); they will not align to a panel", path.name, n_not_snp)
+    logger.info("%s: read %d of %d rows (excluded: %d without ID, %d duplicated, %d bad Z, %d bad N)",
+                path.name, counts["kept"], n_read, counts["missing_snp_id"], counts["duplicated_snp_id"],
+                counts["nonfinite_z"], counts["bad_n"])
+    out.attrs["sumstats"] = {"path": str(path), "columns": dict(cols), "z_from": z_from, "n_from": n_from,
+                             "counts": counts}
+    return out
+
+
+def write_sumstats(path, sumstats: pd.DataFrame, *, float_format: str | None = None) -> Path:
+    """Write the LDSC munged layout ``SNP A1 A2 N Z`` (tab-separated; gzipped for ``.gz``), atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+    sumstats : DataFrame with at least SNP, A1, A2, N, Z
+    float_format : str, optional
+        E.g. ``"%.6g"``; default writes floats exactly.
+
+    Returns
+    -------
+    Path
+    """
+    missing = [c for c in SUMSTATS_COLUMNS if c not in sumstats.columns]
+    if missing:
+        raise ValueError(f"sumstats table lacks columns {missing}")
+    return write_table(path, sumstats.loc[:, list(SUMSTATS_COLUMNS)], float_format=float_format)
