@@ -971,3 +971,19 @@ def run_sldp(blocks: Sequence[BlockProducts], *, h2g, sigma2g, sqnorm, supp, m,
     table = sldp_table(fit, h2g=h2g, sigma2g=sigma2g, sqnorm=sqnorm, supp=supp, m=m,
                        annotation_names=annotation_names, phenotype_names=phenotype_names, p=p, z=z)
     return table, fit
+
+
+# -- 7. end to end ---------------------------------------------------------------------------------
+
+def run(**options) -> pd.DataFrame:
+    """SLDP end to end, from the reference panel, LD blocks, signed annotations, LD scores and sumstats,
+    as sldp 1.1.5 computes it; returns the ``.gwresults`` table (``pheno annot z p z_fast p_fast mu
+    se(mu) h2g rf h2v/h2g h2v supp(v)/M``, one row per phenotype x annotation).
+
+    Every option is keyword-only and is that of :func:`stats.sldp_pipeline.run_pipeline`, which also
+    gives the per-chunk ``q``, ``r``, the h2g estimates and the exclusion counts (``SldpResult``).
+    (The pipeline is imported here lazily: it builds on this module.)
+    """
+    from stats.sldp_pipeline import run_pipeline
+
+    return run_pipeline(**options).table

@@ -1,0 +1,56 @@
+"""``genostats sldp``: output, provenance, bad input (exit 2), and a real 2-process Dask cluster."""
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stats import cli
+
+FIX = Path(__file__).parent / "fixtures" / "sldp_1.1.5"
+
+
+def _argv(out, *extra):
+    return ["sldp", "--bfile-chr", str(FIX / "refpanel" / "panel."), "--ld-blocks", str(FIX / "ldblocks.bed"),
+            "--sumstats", str(FIX / "sumstats" / "planted.sumstats.gz"), str(FIX / "sumstats" / "bgonly.sumstats.gz"),
+            "--sannot-chr", str(FIX / "annot" / "A."), "--background-sannot-chr", str(FIX / "annot" / "BG."),
+            "--ldscores-chr", str(FIX / "ldscores") + "/", "--print-snps", str(FIX / "print_snps.txt"),
+            "--chroms", "1", "22", "--jk-blocks", "20", "--seed", "5", "--n-draws", "100000", "--out", str(out),
+            *extra]
+
+
+def test_parser_help_needs_nothing(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.get_parser().parse_args(["sldp", "--help"])
+    assert e.value.code == 0
+    assert "--scheduler" in capsys.readouterr().out
+
+
+def test_sldp_in_process_and_on_local_cluster_agree(tmp_path):
+    a, b = tmp_path / "a.gwresults", tmp_path / "b.gwresults"
+    assert cli.main(_argv(a, "--chunks-out", str(tmp_path / "a.chunks.tsv"))) == 0
+    assert cli.main(_argv(b, "--workers", "2")) == 0
+    ta, tb = pd.read_csv(a, sep="\t"), pd.read_csv(b, sep="\t")
+    assert list(ta.columns) == ["pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se(mu)", "h2g", "rf",
+                                "h2v/h2g", "h2v", "supp(v)/M"]
+    assert len(ta) == 4
+    pd.testing.assert_frame_equal(ta, tb, rtol=1e-12)
+    prov = json.loads(Path(str(a) + ".provenance.json").read_text())
+    assert prov["genome_build"] == "hg19" and "sumstats_0" in prov["inputs"]
+    ch = pd.read_csv(tmp_path / "a.chunks.tsv", sep="\t")
+    assert set(ch.columns) >= {"pheno", "annot", "q", "r"}
+
+
+def test_bad_input_exits_2_naming_the_file(tmp_path, caplog):
+    out = tmp_path / "x.gwresults"
+    argv = _argv(out)
+    argv[argv.index("--sumstats") + 1] = str(tmp_path / "missing.sumstats.gz")
+    assert cli.main(argv) == 2
+    assert "missing.sumstats.gz" in caplog.text
+    assert not out.exists()
+    bad = tmp_path / "bad.bed"
+    bad.write_text("chr1\t10\tx\n")
+    argv = _argv(out)
+    argv[argv.index("--ld-blocks") + 1] = str(bad)
+    assert cli.main(argv) == 2
+    assert "bad.bed, line 1" in caplog.text
