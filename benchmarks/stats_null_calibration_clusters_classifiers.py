@@ -1,0 +1,106 @@
+"""Null calibration of the cluster-comparison and classifier tests (issue 7, part 5).
+
+Over independent null replicates, each p-value should be uniform: the script reports the KS test
+against U(0, 1), the share of p <= 0.05 and the mean statistic.
+
+- ARI (``stats.clusters.compare_clusters``): observed and predicted are two independent clustered
+  genes x samples matrices (same number of clusters, no gene correspondence). The paper's normal
+  p-value ``P(N(mean, sd) <= 0)`` and the permutation p-value are both recorded.
+- Classifier (``stats.classifiers``): labels independent of the features (permuted), AUROC by
+  leave-one-chromosome-out cross-validation; DeLong p-value against AUROC = 0.5, and the paired
+  DeLong / paired bootstrap comparison of two uninformative feature sets.
+
+Usage: ``python benchmarks/stats_null_calibration_clusters_classifiers.py [--replicates 200] [--seed 1]``
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from stats import classifiers as cf
+from stats import clusters as cl
+
+
+def _clustered(rng, n, d, k):
+    centers = rng.normal(0, 3, (k, d))
+    return centers[rng.integers(0, k, n)] + rng.normal(0, 1, (n, d))
+
+
+def _summ(name, p):
+    p = np.asarray(p, float)
+    return {"test": name, "n": len(p), "ks_p": sps.kstest(p, "uniform").pvalue,
+            "share_p<=0.05": float(np.mean(p <= 0.05)), "mean_p": float(p.mean()),
+            "median_p": float(np.median(p))}
+
+
+def ari_null(replicates: int, rng: np.random.Generator, n_perm: int):
+    rows = []
+    for _ in range(replicates):
+        obs = _clustered(rng, 300, 8, 4)
+        pred = _clustered(rng, 300, 8, 4)
+        r = cl.compare_clusters(obs, pred, n_genes=200, sample_size=100, n_components=4, n_bootstrap=10,
+                                n_permutations=n_perm, rng=rng)
+        rows.append({"ari_mean": r.mean, "ari_sd": r.sd, "p_normal": r.p_value, "p_perm": r.p_permutation})
+    return pd.DataFrame(rows)
+
+
+def classifier_null(replicates: int, rng: np.random.Generator, n_boot: int):
+    rows = []
+    n, d = 300, 20
+    idx = pd.Index([f"rs{i}" for i in range(n)])
+    for _ in range(replicates):
+        chrom = pd.Series(rng.integers(1, 6, n), index=idx)
+        y = pd.Series((rng.random(n) < 0.3).astype(int), index=idx)
+        fa = pd.DataFrame(rng.normal(size=(n, d)), index=idx)
+        fb = pd.DataFrame(rng.normal(size=(n, d)), index=idx)
+        a = cf.evaluate_classifier(fa, y, chrom, rng=rng)
+        b = cf.evaluate_classifier(fb, y, chrom, rng=rng)
+        dl = cf.delong_test(y.to_numpy(), a.scores.to_numpy(), b.scores.to_numpy())
+        bs = cf.paired_bootstrap(y.to_numpy(), a.scores.to_numpy(), b.scores.to_numpy(), n_bootstrap=n_boot, rng=rng)
+        # a fixed (not fitted) uninformative score: DeLong's single-AUROC test without cross-validation
+        raw = cf.auroc_ci(y.to_numpy(), fa.iloc[:, 0].to_numpy())
+        rows.append({"auc_cv": a.auc, "p_auc_cv": a.p_value, "p_auc_raw": raw["p_value"],
+                     "p_delong_paired": dl["p_value"], "p_boot_paired": bs["p_value"]})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--replicates", type=int, default=200)
+    ap.add_argument("--ari-replicates", type=int, default=100)
+    ap.add_argument("--permutations", type=int, default=19)
+    ap.add_argument("--bootstrap", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    pd.set_option("display.width", 160)
+
+    t = time.time()
+    ari = ari_null(args.ari_replicates, rng, args.permutations)
+    t_ari = time.time() - t
+    t = time.time()
+    clf = classifier_null(args.replicates, rng, args.bootstrap)
+    t_clf = time.time() - t
+
+    table = pd.DataFrame([
+        _summ("ARI normal p (paper)", ari.p_normal),
+        _summ(f"ARI permutation p ({args.permutations} perms)", ari.p_perm),
+        _summ("AUROC vs 0.5, CV pooled (DeLong)", clf.p_auc_cv),
+        _summ("AUROC vs 0.5, fixed score (DeLong)", clf.p_auc_raw),
+        _summ("paired DeLong, 2 null sets", clf.p_delong_paired),
+        _summ("paired bootstrap, 2 null sets", clf.p_boot_paired),
+    ])
+    print(f"seed {args.seed}; ARI: {args.ari_replicates} replicates ({t_ari:.0f} s), "
+          f"classifier: {args.replicates} replicates ({t_clf:.0f} s)")
+    print(f"null ARI: mean of bootstrap means {ari.ari_mean.mean():.4f}, SD across replicates "
+          f"{ari.ari_mean.std(ddof=1):.4f}, mean bootstrap SD {ari.ari_sd.mean():.4f}")
+    print(f"null cross-validated AUROC: mean {clf.auc_cv.mean():.4f}, SD {clf.auc_cv.std(ddof=1):.4f}")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()
