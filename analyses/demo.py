@@ -140,6 +140,21 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
             f"\n\nMean R(model, truth) over all tracks: {summ['mean_r_model_truth']:.3f}. Per track: "
             "`model/accuracy.tsv`.\n\n![model tracks](figures/model_tracks.png)\n")
 
+    # SLDP of the GWAS traits on the true track effects
+    t_sldp = time.perf_counter()
+    from analyses import sim_sldp
+
+    sl = sim_sldp.run(wdir, out / "sldp", seed=seed)
+    ss = sl["summary"]
+    timings["sldp"] = time.perf_counter() - t_sldp
+    sections.append(
+        "## Signed LD profile regression\n\nEvery true track effect as a signed annotation, LD scores from the "
+        "reference panel, `stats.sldp.run` (sldp 1.1.5's method) on the two GWAS traits "
+        f"({timings['sldp']:.0f} s). Planted annotation `{ss['planted_annotation']}` on the directional trait: "
+        f"z = {ss['directional_z']:.2f}, p = {ss['directional_p']:.2g}, mu = {ss['directional_mu']:.3g} "
+        f"(SE {ss['directional_se']:.2g}); null trait: smallest p over the {ss['n_annotations']} annotations "
+        f"{ss['null_min_p']:.2g}. Table: `sldp/sldp.gwresults`.\n\n![sldp](sldp/sldp.png)\n")
+
     # planted truth
     fm, gw, dn, cat = truth["finemap"], truth["gwas"], truth["denovo"], truth["catalog"]
     planted = pd.DataFrame([
@@ -160,7 +175,8 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
                     "\n\nTF activities per cell type (positive: activating, negative: repressing):\n\n" +
                     report.markdown_table(tfs) + "\n")
 
-    timings["report"] = time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
+    timings["report"] = (time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
+                         - timings.get("sldp", 0.0))
     prov = provenance.record(command=command, config=cfgmod.to_dict(cfg), genome_build=cfg.genome_build,
                              inputs={"world provenance": wdir / "provenance.json"}, extra={"seed": seed})
     head = (f"# Demo report: the simulated world (seed {seed}, size {size})\n\n"

@@ -16,6 +16,7 @@ def test_demo_writes_report_and_reuses_world(tmp_path):
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"figures/{png}.png" in text
     assert "Planted truth" in text and '"version"' in text
+    assert "## Signed LD profile regression" in text and (tmp_path / "sldp" / "sldp.png").exists()
     assert world_is_complete(tmp_path / "world", 3, world_config("tiny"))
     assert not world_is_complete(tmp_path / "world", 4, world_config("tiny"))
     # a corrupted file makes the world incomplete, so the demo rebuilds it
