@@ -7,6 +7,16 @@ fewer features or training SNPs) and fed to an L2-penalized logistic regression.
 cross-validation grouped by chromosome, with a DeLong confidence interval; two feature sets are
 compared on the same SNPs by DeLong's paired test or a paired bootstrap.
 
+Inference. DeLong and the bootstrap treat the pooled out-of-fold scores as a fixed score, but the
+folds are correlated (each model is trained on the other folds' SNPs), so on cross-validated scores
+their SEs, CIs and p-values are descriptive only (anti-conservative under the null: 17.5% of DeLong
+p-values below 0.05 in ``benchmarks/stats_null_calibration_clusters_classifiers.py``). The calibrated
+tests are label permutations that refit every fold: labels are permuted within chromosome (so every
+fold keeps its class counts and the grouping is kept), ``p = (1 + #{AUC* >= AUC}) / (1 + N)``
+(:func:`evaluate_classifier` with ``n_permutations``), and for two feature sets the same permutations
+refit both and give the null of the AUROC difference (:func:`compare_feature_sets`,
+``method='permutation'``).
+
 DeLong's variance uses the fast midrank algorithm of Sun & Xu (2014, IEEE Signal Process. Lett.
 21:1389); the tests check it against the direct U-statistic computation of DeLong et al. (1988).
 """
@@ -23,7 +33,10 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["features_from_sad_h5", "features_from_frame", "join_features", "auroc", "delong",
            "auroc_ci", "delong_test", "paired_bootstrap", "cross_validated_scores", "ClassifierResult",
-           "evaluate_classifier", "compare_feature_sets", "roc_figure", "maf_matched_negatives"]
+           "evaluate_classifier", "compare_feature_sets", "permute_within_groups", "permutation_null",
+           "roc_figure", "maf_matched_negatives"]
+
+DESCRIPTIVE = "descriptive (cross-validated scores; folds correlated)"
 
 
 # ----------------------------------------------------------------------------------------------- features
@@ -351,10 +364,15 @@ class ClassifierResult:
         Out-of-fold P(positive).
     labels : Series, int64, indexed by SNP
     auc, se, ci_low, ci_high, p_value : float
-        Pooled out-of-fold AUROC, DeLong SE and CI, p-value against 0.5 (two-sided).
+        Pooled out-of-fold AUROC, DeLong SE and CI, p-value against 0.5 (two-sided). Descriptive:
+        DeLong treats the cross-validated scores as fixed, which they are not (see the module notes).
     fold_auc : DataFrame
         Per-fold ``fold``, ``groups``, ``n_pos``, ``n_neg``, ``auc`` (NaN for a fold with one class).
     params : dict
+    null_auc : ndarray, float64, shape (n_permutations,) or None
+        Pooled out-of-fold AUROC with labels permuted within chromosome, every fold refitted.
+    p_permutation : float or None
+        One-sided permutation p-value ``(1 + #{null_auc >= auc}) / (1 + n_permutations)``; calibrated.
     """
 
     scores: pd.Series
@@ -366,16 +384,86 @@ class ClassifierResult:
     p_value: float
     fold_auc: pd.DataFrame
     params: dict = field(default_factory=dict)
+    null_auc: np.ndarray | None = None
+    p_permutation: float | None = None
 
     def summary(self) -> dict:
+        """One row: AUROC, the descriptive DeLong SE/CI/p (``delong_kind`` says so), the permutation
+        p-value and null mean/SD when permutations were run (NaN otherwise), counts and parameters."""
+        null = self.null_auc
         return {"auc": self.auc, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
-                "p_value": self.p_value, "n_pos": int(self.labels.sum()),
-                "n_neg": int((self.labels == 0).sum()), **self.params}
+                "p_value": self.p_value, "delong_kind": DESCRIPTIVE,
+                "p_permutation": np.nan if self.p_permutation is None else self.p_permutation,
+                "n_permutations": 0 if null is None else len(null),
+                "null_auc_mean": float(null.mean()) if null is not None else np.nan,
+                "null_auc_sd": float(null.std(ddof=1)) if null is not None and len(null) > 1 else np.nan,
+                "n_pos": int(self.labels.sum()), "n_neg": int((self.labels == 0).sum()), **self.params}
+
+
+def permute_within_groups(y, groups, *, rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """Permute labels within each group (chromosome), so every group keeps its class counts.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+    groups : array_like, shape (n,)
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    ndarray, same dtype as ``y``, shape (n,)
+    """
+    rng = np.random.default_rng(rng)
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+    if len(y) != len(groups):
+        raise ValueError(f"{len(y)} labels and {len(groups)} groups")
+    out = y.copy()
+    for idx in pd.Series(np.arange(len(y))).groupby(groups, sort=True).indices.values():
+        out[idx] = y[idx[rng.permutation(len(idx))]]
+    return out
+
+
+def permutation_null(xs, y, groups, *, n_permutations: int, n_components: int = 200, C: float = 1.0,
+                     n_splits: int | None = None, rng: np.random.Generator | int | None = None) -> np.ndarray:
+    """Pooled cross-validated AUROCs of one or more feature matrices on within-group permuted labels.
+
+    Every permutation refits every fold of every feature matrix on the same permuted labels (so the
+    null of a difference between two matrices is paired).
+
+    Parameters
+    ----------
+    xs : sequence of array_like, float64, shape (n_snps, n_features_i)
+    y : array_like, 0/1, shape (n_snps,)
+    groups : array_like, shape (n_snps,)
+        Chromosome per SNP: the CV groups, and the blocks within which labels are permuted.
+    n_permutations : int
+    n_components, C, n_splits
+        As :func:`cross_validated_scores`.
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    ndarray, float64, shape (n_permutations, len(xs))
+    """
+    rng = np.random.default_rng(rng)
+    if n_permutations < 1:
+        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
+    y = _labels(y).astype(np.int64)
+    null = np.empty((n_permutations, len(xs)))
+    for j in range(n_permutations):
+        yp = permute_within_groups(y, groups, rng=rng)
+        for i, x in enumerate(xs):
+            s, _, _ = cross_validated_scores(x, yp, groups, n_components=n_components, C=C, n_splits=n_splits,
+                                             rng=rng)
+            null[j, i] = auroc(yp, s)
+    return null
 
 
 def evaluate_classifier(features: pd.DataFrame, labels: pd.Series, chrom: pd.Series, *,
                         n_components: int = 200, C: float = 1.0, n_splits: int | None = None,
-                        level: float = 0.95, rng: np.random.Generator | int | None = None) -> ClassifierResult:
+                        level: float = 0.95, n_permutations: int = 0,
+                        rng: np.random.Generator | int | None = None) -> ClassifierResult:
     """Cross-validated AUROC of a feature set for SNP labels, folds grouped by chromosome.
 
     Parameters
@@ -384,6 +472,16 @@ def evaluate_classifier(features: pd.DataFrame, labels: pd.Series, chrom: pd.Ser
     labels : Series, 0/1, indexed by SNP id
     chrom : Series, indexed by SNP id
         SNPs present in all three are used (the count dropped is logged).
+    n_components, C, n_splits
+        As :func:`cross_validated_scores`.
+    level : float
+        Level of the (descriptive) DeLong CI.
+    n_permutations : int
+        With > 0, a permutation test: labels permuted within chromosome, every fold refitted, the
+        pooled AUROC recorded; ``p_permutation = (1 + #{AUC* >= AUC}) / (1 + n_permutations)``
+        (one-sided, calibrated). Costs ``n_permutations`` times the cross-validation.
+    rng : numpy.random.Generator or int
+        Source of the permutations and scikit-learn seeds.
 
     Returns
     -------
@@ -396,8 +494,10 @@ def evaluate_classifier(features: pd.DataFrame, labels: pd.Series, chrom: pd.Ser
     pooled AUROC varies more than that SE says: in
     ``benchmarks/stats_null_calibration_clusters_classifiers.py`` (300 SNPs, 5 chromosomes) the
     null SD was 0.050 against a DeLong SE of about 0.036 and 17.5% of p-values fell below 0.05.
-    Treat ``p_value``/CI as descriptive; a label-permutation test refitting the folds is calibrated.
+    Treat ``p_value``/CI as descriptive; the label-permutation test (``n_permutations``), which
+    refits the folds, is calibrated.
     """
+    rng = np.random.default_rng(rng)
     snps = features.index.intersection(labels.index).intersection(chrom.index)
     if len(snps) < len(labels):
         logger.info("%d of %d labelled SNPs have features", len(snps), len(labels))
@@ -416,50 +516,99 @@ def evaluate_classifier(features: pd.DataFrame, labels: pd.Series, chrom: pd.Ser
                      "n_neg": int((yv[sel] == 0).sum()), "auc": auroc(yv[sel], s[sel]) if ok else np.nan})
     params = {"n_features": features.shape[1], "n_components": int(max(used)), "C": C,
               "cv": "leave-one-group-out" if n_splits is None else f"group-{n_splits}-fold"}
+    null, p_perm = None, None
+    if n_permutations > 0:
+        null = permutation_null([x.to_numpy(np.float64)], yv, gv, n_permutations=n_permutations,
+                                n_components=n_components, C=C, n_splits=n_splits, rng=rng)[:, 0]
+        p_perm = float((1 + np.sum(null >= ci["auc"])) / (1 + n_permutations))
+        logger.info("AUROC %.3f; permutation null mean %.3f, p = %.3g (%d permutations)", ci["auc"],
+                    null.mean(), p_perm, n_permutations)
     return ClassifierResult(scores=pd.Series(s, index=snps, name="score"), labels=y, auc=ci["auc"], se=ci["se"],
                             ci_low=ci["ci_low"], ci_high=ci["ci_high"], p_value=ci["p_value"],
-                            fold_auc=pd.DataFrame(rows), params=params)
+                            fold_auc=pd.DataFrame(rows), params=params, null_auc=null, p_permutation=p_perm)
 
 
 def compare_feature_sets(feature_sets: dict, labels: pd.Series, chrom: pd.Series, *, method: str = "delong",
-                         n_bootstrap: int = 2000, rng: np.random.Generator | int | None = None, **kwargs):
+                         n_bootstrap: int = 2000, n_permutations: int = 0,
+                         rng: np.random.Generator | int | None = None, **kwargs):
     """Evaluate several feature sets on the SNPs they share and compare every pair.
 
     Parameters
     ----------
     feature_sets : dict of name -> DataFrame indexed by SNP id
     labels, chrom : Series indexed by SNP id
-    method : {'delong', 'bootstrap'}
-        Paired test of the AUROC difference.
+    method : {'delong', 'bootstrap', 'permutation'}
+        Paired test of the AUROC difference. 'delong' and 'bootstrap' treat the cross-validated
+        scores as fixed and are descriptive (``kind`` column). 'permutation' permutes the labels
+        within chromosome ``n_permutations`` times, refits every set on the same permuted labels and
+        compares the observed difference with that null: two-sided
+        ``p = (1 + #{|diff*| >= |diff|}) / (1 + N)``. Its null is "neither set carries information
+        about the labels" (exchangeable labels), under which it is calibrated; with one informative
+        set it is not a test of equal AUROC.
+    n_bootstrap : int
+        Resamples for 'bootstrap'.
+    n_permutations : int
+        Label permutations (required > 0 for 'permutation'). With > 0 every set also gets its own
+        ``p_permutation`` from the same permutations.
+    rng : numpy.random.Generator or int
     **kwargs
-        Passed to :func:`evaluate_classifier`.
+        Passed to :func:`evaluate_classifier` (n_components, C, n_splits, level).
 
     Returns
     -------
     results : dict of name -> ClassifierResult
     table : DataFrame
-        One row per feature set (``name``, auc, se, ci_low, ci_high, p_value, ...).
+        One row per feature set (``name``, auc, se, ci_low, ci_high, p_value, p_permutation, ...).
     pairs : DataFrame
-        One row per pair (``a``, ``b``, auc_a, auc_b, diff, se, ci_low, ci_high, p_value, ``method``).
+        One row per pair (``a``, ``b``, auc_a, auc_b, diff, se, ci_low, ci_high, p_value, ``method``,
+        ``kind``: 'descriptive' or 'permutation'; permutation rows have ``n_permutations`` and
+        ``null_diff_sd`` and NaN se/CI).
     """
+    from dataclasses import replace
+
     rng = np.random.default_rng(rng)
-    if method not in ("delong", "bootstrap"):
-        raise ValueError(f"method must be 'delong' or 'bootstrap', got {method!r}")
+    if method not in ("delong", "bootstrap", "permutation"):
+        raise ValueError(f"method must be 'delong', 'bootstrap' or 'permutation', got {method!r}")
+    if method == "permutation" and n_permutations < 1:
+        raise ValueError("method='permutation' needs n_permutations >= 1")
     shared = labels.index
     for df in feature_sets.values():
         shared = shared.intersection(df.index)
     results = {name: evaluate_classifier(df.loc[shared], labels, chrom, rng=rng, **kwargs)
                for name, df in feature_sets.items()}
+    names = list(results)
+    null = None
+    if n_permutations > 0:
+        first = results[names[0]]
+        snps = first.scores.index
+        cv = {k: kwargs[k] for k in ("n_components", "C", "n_splits") if k in kwargs}
+        null = permutation_null([feature_sets[k].loc[snps].to_numpy(np.float64) for k in names],
+                                first.labels.to_numpy(), chrom.loc[snps].to_numpy(),
+                                n_permutations=n_permutations, rng=rng, **cv)
+        for i, k in enumerate(names):
+            p = float((1 + np.sum(null[:, i] >= results[k].auc)) / (1 + n_permutations))
+            results[k] = replace(results[k], null_auc=null[:, i].copy(), p_permutation=p)
     table = pd.DataFrame([{"name": k, **r.summary()} for k, r in results.items()])
-    names, rows = list(results), []
+    rows = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
             a, b = results[names[i]], results[names[j]]
             y = a.labels.to_numpy()
             sb = b.scores.loc[a.scores.index].to_numpy()
-            res = (delong_test(y, a.scores.to_numpy(), sb) if method == "delong"
-                   else paired_bootstrap(y, a.scores.to_numpy(), sb, n_bootstrap=n_bootstrap, rng=rng))
-            rows.append({"a": names[i], "b": names[j], **res, "method": method})
+            if method == "permutation":
+                diff = a.auc - b.auc
+                d0 = null[:, i] - null[:, j]
+                res = {"auc_a": a.auc, "auc_b": b.auc, "diff": diff, "se": np.nan, "ci_low": np.nan,
+                       "ci_high": np.nan, "p_value": float((1 + np.sum(np.abs(d0) >= abs(diff) - 1e-12))
+                                                           / (1 + n_permutations)),
+                       "n_permutations": n_permutations,
+                       "null_diff_sd": float(d0.std(ddof=1)) if n_permutations > 1 else np.nan}
+                kind = "permutation"
+            else:
+                res = (delong_test(y, a.scores.to_numpy(), sb) if method == "delong"
+                       else paired_bootstrap(y, a.scores.to_numpy(), sb, n_bootstrap=n_bootstrap, rng=rng))
+                kind = "descriptive"
+            rows.append({"a": names[i], "b": names[j], **res, "method": method, "kind": kind})
     return results, table, pd.DataFrame(rows)
 
 

@@ -214,3 +214,58 @@ def test_world_catalog_true_effects_classify(tiny_world):
     null_aucs = [cf.evaluate_classifier(feats, pd.Series(rng.permutation(labels.to_numpy()), index=labels.index),
                                         chrom, rng=0).auc for _ in range(3)]
     assert max(abs(a - 0.5) for a in null_aucs) < 0.15
+
+
+def test_permute_within_groups_keeps_group_class_counts():
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 2, 200)
+    g = rng.integers(1, 6, 200)
+    yp = cf.permute_within_groups(y, g, rng=1)
+    assert not np.array_equal(yp, y)
+    for c in np.unique(g):
+        assert yp[g == c].sum() == y[g == c].sum()
+    np.testing.assert_array_equal(yp, cf.permute_within_groups(y, g, rng=1))
+
+
+def test_permutation_p_small_for_informative_features():
+    rng = np.random.default_rng(13)
+    feats, labels, chrom = _snp_world(rng, n=300, n_noise=10, n_chrom=4)
+    res = cf.evaluate_classifier(feats, labels, chrom, n_permutations=19, rng=0)
+    # no permuted AUROC reaches the observed one: the smallest attainable p, 1 / 20
+    assert res.p_permutation == pytest.approx(1 / 20)
+    assert res.null_auc.shape == (19,) and abs(res.null_auc.mean() - 0.5) < 0.05 and res.null_auc.max() < res.auc
+    row = res.summary()
+    assert row["n_permutations"] == 19 and row["delong_kind"].startswith("descriptive")
+    # paired permutation: informative vs noise features on the same permuted labels
+    sets = {"informative": feats, "noise": feats.iloc[:, 3:]}
+    results, table, pairs = cf.compare_feature_sets(sets, labels, chrom, method="permutation", n_permutations=19,
+                                                    rng=0)
+    assert pairs.loc[0, "kind"] == "permutation" and pairs.loc[0, "p_value"] == pytest.approx(1 / 20)
+    assert table.p_permutation.iloc[0] == pytest.approx(1 / 20) and table.p_permutation.iloc[1] > 0.05
+    assert results["noise"].null_auc.shape == (19,)
+    _, _, dl = cf.compare_feature_sets(sets, labels, chrom, rng=0)
+    assert dl.loc[0, "kind"] == "descriptive"
+    with pytest.raises(ValueError, match="n_permutations"):
+        cf.compare_feature_sets(sets, labels, chrom, method="permutation", rng=0)
+
+
+def test_permutation_p_not_anti_conservative_under_null():
+    """Null replicates (labels independent of features): with N = 9 permutations p is uniform on
+    {0.1, ..., 1}, so P(p <= 0.1) = 0.1 and E[p] = 0.55. Anti-conservative (the pooled DeLong p on the
+    same data, 17.5% below 0.05) or degenerate (always 1) tests fail the bounds below."""
+    rng = np.random.default_rng(14)
+    n, reps, n_perm = 160, 20, 9
+    idx = pd.Index([f"rs{i}" for i in range(n)])
+    p_perm = []
+    for _ in range(reps):
+        chrom = pd.Series(rng.integers(1, 5, n), index=idx)
+        y = pd.Series((rng.random(n) < 0.3).astype(int), index=idx)
+        x = pd.DataFrame(rng.normal(size=(n, 15)), index=idx)
+        r = cf.evaluate_classifier(x, y, chrom, n_permutations=n_perm, rng=rng)
+        p_perm.append(r.p_permutation)
+    p_perm = np.array(p_perm)
+    # P(Bin(20, 0.1) >= 6) = 0.011
+    assert np.sum(p_perm <= 0.1 + 1e-9) <= 5
+    assert 0.35 < p_perm.mean() < 0.8
+    assert p_perm.max() - p_perm.min() >= 0.3
+    assert set(np.round(p_perm * (n_perm + 1)).astype(int)) <= set(range(1, n_perm + 2))
