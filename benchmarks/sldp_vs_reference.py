@@ -1,0 +1,458 @@
+"""End-to-end wall time of this suite's SLDP against sldp 1.1.5, side by side on one simulated world.
+
+    python benchmarks/sldp_vs_reference.py --out DIR --sldp-venv VENV [--threads 1]
+        [--n-ref 1000] [--n-blocks 100] [--snps-per-block 2000] [--n-annot 10] [--seed 5]
+        [--signflip-annots 1000] [--signflip-phenos 48] [--signflip-chunks 300]
+
+1. **World** (fast; not msprime): chromosomes 1 and 22 (sldp reads chromosome 22's annotation header
+   and writes the phenotype ``info`` only when chromosome 1 is analysed), ``--n-blocks`` LD blocks of
+   ``--snps-per-block`` SNPs each, ``--n-ref`` panel individuals. Haplotypes are block-correlated
+   Gaussian AR(1) latent variables thresholded at the allele frequency (independent between blocks).
+   Written in sldp's input layout under ``DIR/world``: PLINK bfiles per chromosome
+   (:func:`stats.io.plink.write_bfile`) with full-precision ``.frq`` files, the regression-SNP
+   ``.bim`` and ``print_snps.txt`` (MAF >= 5%), the blocks BED, ``--n-annot`` signed annotations
+   (``A.C.sannot.gz``; dense and sparse, ANNOT1 correlated with the background) plus a background
+   annotation (``BG.C.sannot.gz``), one trait's ``planted.sumstats.gz`` (an effect along ANNOT1, a
+   background effect and polygenic effects; ``Z = sqrt(N) R beta + N(0, R)`` per block with the panel's
+   own R) and LD scores (``r^2 - (1 - r^2)/(n - 2)`` summed within windows of 250 SNPs inside blocks;
+   header-only files for the chromosomes without data). Annotations and sumstats present 20% of SNPs
+   with swapped alleles (and flipped sign); 3% of SNPs are missing from the sumstats.
+2. **This suite**: :func:`stats.sldp_pipeline.run_pipeline` in a fresh Python process (so interpreter
+   start and imports count, as they do for sldp's four commands), with ``blas_threads = --threads``;
+   its stages are timed by wrapping the pipeline's module-level steps: panel + annotations
+   (``preprocess_chromosome``: SVDs and signed LD profiles), phenotype (``read_ldscores``,
+   ``read_sumstats``, ``prepare_phenotype``), regression (``fit_grid``: block products, chunks,
+   jackknife, 10^6-draw sign flips); "other" is start-up, imports, input checks and glue. It runs twice,
+   before and after sldp (the machine is shared: the two runs bracket the reference).
+3. **sldp 1.1.5** (``--sldp-venv``): ``preprocessrefpanel``, ``preprocessannot``, ``preprocesspheno``,
+   ``sldp`` on a copy of the same files, through :func:`sldp_reference._run` (memory-patched modules,
+   ``PATCHES``), with ``OPENBLAS_NUM_THREADS = OMP_NUM_THREADS = MKL_NUM_THREADS = --threads``, ``-bothp``,
+   seed 0, the default 300 jackknife blocks and 10^6 sign flips.
+4. Prints each tool's time per stage and total, the speed ratios, and the agreement of mu, se(mu),
+   z_fast (and the other ``.gwresults`` numbers) between the two (max relative difference over the
+   annotations; the sign-flip p only within Monte Carlo error: different generators).
+5. **Sign flips at GTEx scale** (array level): synthetic chunk statistics for
+   ``--signflip-phenos`` phenotypes x ``--signflip-annots`` annotations over ``--signflip-chunks``
+   chunks with one background annotation (2% of the tests carry a real effect, so they run the full
+   10^6 draws; the rest stop after 10^5 as in sldp); times :func:`stats.sldp.fit_sldp` (residualization,
+   jackknife) and :func:`stats.signflip.signflip_test` under a BLAS limit of ``--threads``.
+
+The reference is never imported: it runs in its own virtualenv through subprocesses.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for _p in (str(REPO), str(HERE)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from sldp_reference import (PATCHES, SLDP_VERSION, UNAMBIGUOUS, _gz_text,  # noqa: E402
+                            _latent_haplotypes, _run)
+
+CHROMS = (1, 22)
+CHROM_START = {1: 1_000_000, 22: 17_000_000}
+BLOCK_LEN = 600_000          # 50 blocks on chr22 end at 47 Mb < its hg19 length (51.3 Mb)
+LD_WINDOW = 250              # SNPs per LD-score window (inside a block)
+PLANTED = "ANNOT1"
+TRAIT = dict(name="planted", n=50_000, h2_random=0.2, h2_annot=0.02, c_bg=0.0004)
+GW_NUMBERS = ["mu", "se(mu)", "z_fast", "p_fast", "rf", "h2v/h2g", "h2v", "h2g", "supp(v)/M"]
+
+
+# ------------------------------------------------------------------------------------------- world
+
+def _write_ldscores(path_stem: Path, chrom_rows: dict, m_all: dict, m_5_50: dict):
+    for c in range(1, 23):
+        df = chrom_rows.get(c, pd.DataFrame(columns=["CHR", "SNP", "BP", "L2"]))
+        _gz_text(path_stem.parent / f"{c}.l2.ldscore.gz", df.to_csv(sep="\t", index=False, float_format="%.4f"))
+        (path_stem.parent / f"{c}.l2.M").write_text(f"{m_all.get(c, 0)}\n")
+        (path_stem.parent / f"{c}.l2.M_5_50").write_text(f"{m_5_50.get(c, 0)}\n")
+
+
+def make_world(wdir: Path, *, n_ref: int, n_blocks: int, snps_per_block: int, n_annot: int, seed: int) -> dict:
+    """Simulate and write the world (see the module docstring); return its summary."""
+    from scipy.special import ndtri
+
+    from stats.io.plink import write_bfile
+
+    rng = np.random.default_rng(seed)
+    for sub in ("refpanel", "refpanel_reg", "annot", "sumstats", "ldscores"):
+        (wdir / sub).mkdir(parents=True, exist_ok=True)
+    per_chrom = {c: n_blocks // len(CHROMS) + (i < n_blocks % len(CHROMS)) for i, c in enumerate(CHROMS)}
+    n_hap = 2 * n_ref
+    iid = [f"ind{i:05d}" for i in range(n_ref)]
+    names = [f"ANNOT{k + 1}" for k in range(n_annot)]
+    M_total = n_blocks * snps_per_block
+    c_annot = None
+    bed_rows, ld_rows, m_all, m_5_50 = [], {}, {}, {}
+    sumstats, annot_frames, bg_frames = [], [], []
+    truth = dict(h2_annot=0.0, h2_bg=0.0, h2_random=0.0)
+    for c in CHROMS:
+        g_parts, bims, l2_parts = [], [], []
+        start = CHROM_START[c]
+        for b in range(per_chrom[c]):
+            end = start + BLOCK_LEN
+            bed_rows.append((f"chr{c}", start, end))
+            pos = np.sort(rng.choice(np.arange(start, end), snps_per_block, replace=False))
+            z = _latent_haplotypes(rng, pos, float(rng.uniform(10_000, 40_000)), n_hap)
+            p = rng.uniform(0.02, 0.5, snps_per_block)
+            hap = (z < ndtri(p)).astype(np.int8)
+            flip = rng.random(snps_per_block) < 0.5
+            hap[:, flip] = 1 - hap[:, flip]
+            g = hap[0::2] + hap[1::2]                       # (n_ref, m) count of A1
+            x = g - g.mean(axis=0)
+            sd = np.sqrt((x ** 2).mean(axis=0))
+            sd[sd == 0] = np.inf
+            x = x / sd
+            freq = g.mean(axis=0) / 2
+            maf = np.minimum(freq, 1 - freq)
+            pairs = rng.choice(UNAMBIGUOUS, snps_per_block)
+            snp = [f"rs{c}_{b:03d}_{j:05d}" for j in range(snps_per_block)]
+            bim = pd.DataFrame(dict(CHR=c, SNP=snp, CM=0.0, BP=pos, A1=[s[0] for s in pairs],
+                                    A2=[s[1] for s in pairs], MAF=maf))
+            # annotations, per normalized genotype, in the panel's A1 orientation
+            bg = np.where(rng.random(snps_per_block) < 0.5, 1.0, -1.0) * (0.5 + rng.random(snps_per_block))
+            ann = np.empty((snps_per_block, n_annot))
+            for k in range(n_annot):
+                v = rng.standard_normal(snps_per_block)
+                if k == 0:
+                    v = 0.5 * bg + v
+                if k % 2 == 1:          # sparse annotations: 20% non-zero
+                    v = np.where(rng.random(snps_per_block) < 0.2, v, 0.0)
+                ann[:, k] = v
+            if c_annot is None:         # per-SNP coefficient giving ~h2_annot to ANNOT1 genome-wide
+                c_annot = np.sqrt(TRAIT["h2_annot"] / (M_total * np.mean(ann[:, 0] ** 2)))
+            beta = (c_annot * ann[:, 0] + TRAIT["c_bg"] * bg
+                    + rng.standard_normal(snps_per_block) * np.sqrt(TRAIT["h2_random"] / M_total))
+            truth["h2_annot"] += float(np.sum((c_annot * ann[:, 0]) ** 2))
+            n = TRAIT["n"] - rng.integers(0, 3000, snps_per_block)
+            r_beta = x.T @ (x @ beta) / n_ref
+            noise = x.T @ rng.standard_normal(n_ref) / np.sqrt(n_ref)
+            zs = np.sqrt(n) * r_beta + noise
+            # LD scores within windows of the block
+            l2 = np.empty(snps_per_block)
+            for w0 in range(0, snps_per_block, LD_WINDOW):
+                xw = x[:, w0:w0 + LD_WINDOW]
+                r2 = (xw.T @ xw / n_ref) ** 2
+                l2[w0:w0 + LD_WINDOW] = (r2 - (1 - r2) / (n_ref - 2)).sum(axis=1)
+            # presentation in the other files: 20% swapped (value and Z sign flipped)
+            sw_ss = rng.random(snps_per_block) < 0.2
+            keep_ss = rng.random(snps_per_block) >= 0.03
+            sumstats.append(pd.DataFrame(dict(SNP=snp, A1=np.where(sw_ss, bim.A2, bim.A1),
+                                              A2=np.where(sw_ss, bim.A1, bim.A2), N=n,
+                                              Z=np.where(sw_ss, -zs, zs)))[keep_ss])
+            sw_a = rng.random(snps_per_block) < 0.2
+            a = pd.DataFrame(dict(SNP=snp, A1=np.where(sw_a, bim.A2, bim.A1), A2=np.where(sw_a, bim.A1, bim.A2)))
+            sgn = np.where(sw_a, -1.0, 1.0)
+            for k, nm in enumerate(names):
+                a[nm] = ann[:, k] * sgn
+            a.insert(0, "CHR", c)
+            annot_frames.append(a)
+            sw_b = rng.random(snps_per_block) < 0.2
+            bgf = pd.DataFrame(dict(CHR=c, SNP=snp, A1=np.where(sw_b, bim.A2, bim.A1),
+                                    A2=np.where(sw_b, bim.A1, bim.A2), BG=bg * np.where(sw_b, -1.0, 1.0)))
+            bg_frames.append(bgf)
+            g_parts.append(g)
+            bims.append(bim)
+            l2_parts.append(l2)
+            start = end
+        G = np.concatenate(g_parts, axis=1)
+        bim = pd.concat(bims, ignore_index=True)
+        prefix = wdir / "refpanel" / f"panel.{c}"
+        write_bfile(prefix, G, iid=iid, chrom=[str(c)] * len(bim), sid=bim.SNP.tolist(), cm=bim.CM.to_numpy(),
+                    bp=bim.BP.to_numpy(), allele_1=bim.A1.tolist(), allele_2=bim.A2.tolist())
+        # sldp reads the .bim tab-separated only: rewrite it so whatever the writer's separator
+        bim[["CHR", "SNP", "CM", "BP", "A1", "A2"]].to_csv(f"{prefix}.bim", sep="\t", header=False, index=False)
+        frq = pd.DataFrame(dict(CHR=bim.CHR, SNP=bim.SNP, A1=bim.A1, A2=bim.A2,
+                                MAF=bim.MAF.map(lambda v: repr(float(v))), NCHROBS=2 * n_ref))
+        frq.to_csv(f"{prefix}.frq", sep=" ", index=False)
+        printsnp = bim.MAF.to_numpy() >= 0.05
+        bim.loc[printsnp, ["CHR", "SNP", "CM", "BP", "A1", "A2"]].to_csv(
+            wdir / "refpanel_reg" / f"panel.{c}.bim", sep="\t", header=False, index=False)
+        bim["print"] = printsnp
+        bims_all = bim
+        l2 = np.concatenate(l2_parts)
+        ld_rows[c] = pd.DataFrame(dict(CHR=c, SNP=bim.SNP, BP=bim.BP, L2=l2))
+        m_all[c] = len(bim)
+        m_5_50[c] = int(printsnp.sum())
+        with open(wdir / "print_snps.txt", "a") as fh:
+            fh.write("\n".join(bims_all.SNP[printsnp]) + "\n")
+        for stem, frames in (("A", annot_frames), ("BG", bg_frames)):
+            df = pd.concat([f for f in frames if (f.CHR == c).all()], ignore_index=True).drop(columns="CHR")
+            _gz_text(wdir / "annot" / f"{stem}.{c}.sannot.gz", df.to_csv(sep="\t", index=False, float_format="%.6g"))
+    _write_ldscores(wdir / "ldscores" / "x", ld_rows, m_all, m_5_50)
+    ss = pd.concat(sumstats, ignore_index=True)
+    _gz_text(wdir / "sumstats" / f"{TRAIT['name']}.sumstats.gz",
+             ss.to_csv(sep="\t", index=False, float_format="%.6f"))
+    pd.DataFrame(bed_rows).to_csv(wdir / "ldblocks.bed", sep="\t", header=False, index=False)
+    summary = dict(seed=seed, n_ref=n_ref, n_snps=int(sum(m_all.values())), n_print=int(sum(m_5_50.values())),
+                   n_blocks=len(bed_rows), chroms=list(CHROMS), annotations=names, background=["BG"],
+                   planted=PLANTED, trait=dict(TRAIT, c_annot=float(c_annot), **truth), n_sumstats=len(ss))
+    (wdir / "world.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+# --------------------------------------------------------------------------------- this suite (worker)
+
+def _worker(spec: dict) -> int:
+    """Run the suite's pipeline once in this (fresh) process; write stage times and the table as JSON."""
+    t_start = time.perf_counter()
+    import stats.sldp_pipeline as sp
+
+    t_import = time.perf_counter() - t_start
+    stages = {"panel+annot": 0.0, "phenotype": 0.0, "regression": 0.0}
+    which = {"preprocess_chromosome": "panel+annot", "read_ldscores": "phenotype", "read_sumstats": "phenotype",
+             "prepare_phenotype": "phenotype", "fit_grid": "regression"}
+
+    def timed(fn, stage):
+        def wrapper(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                stages[stage] += time.perf_counter() - t0
+        return wrapper
+
+    for name, stage in which.items():
+        setattr(sp, name, timed(getattr(sp, name), stage))
+    w = Path(spec["world"])
+    t0 = time.perf_counter()
+    res = sp.run_pipeline(bfile_chr=str(w / "refpanel" / "panel."), ld_blocks=w / "ldblocks.bed",
+                          sumstats={TRAIT["name"]: w / "sumstats" / f"{TRAIT['name']}.sumstats.gz"},
+                          sannot_chr=str(w / "annot" / "A."), background_sannot_chr=str(w / "annot" / "BG."),
+                          ldscores_chr=str(w / "ldscores") + "/", print_snps=w / "print_snps.txt", build="hg19",
+                          seed=0, blas_threads=spec["threads"])
+    t_run = time.perf_counter() - t0
+    out = dict(stages=stages, import_s=t_import, run_s=t_run, table=res.table.to_dict(orient="list"),
+               chunks={a: len(df) for (_, a), df in res.chunks.items()})
+    Path(spec["result"]).write_text(json.dumps(out))
+    return 0
+
+
+def run_ours(world: Path, work: Path, threads: int, tag: str) -> dict:
+    spec = dict(world=str(world), threads=threads, result=str(work / f"ours_{tag}.json"))
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--_worker", json.dumps(spec)],
+                         cwd=REPO, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    (work / f"ours_{tag}.log").write_text(res.stdout + "\n---- stderr ----\n" + res.stderr)
+    if res.returncode != 0:
+        print(res.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"our pipeline failed (exit {res.returncode}); log: {work / f'ours_{tag}.log'}")
+    out = json.loads(Path(spec["result"]).read_text())
+    out["total_s"] = wall
+    out["stages"]["other (start-up, imports, checks)"] = wall - sum(out["stages"].values())
+    return out
+
+
+# ------------------------------------------------------------------------------------------ reference
+
+def run_sldp(venv: Path, world: Path, rdir: Path, threads: int) -> dict:
+    py = venv / "bin" / "python"
+    ver = subprocess.run([str(py), "-c", "import importlib.metadata as m, numpy; print(m.version('sldp'), "
+                          "numpy.__version__)"], capture_output=True, text=True, check=True).stdout.split()
+    if ver[0] != SLDP_VERSION:
+        raise SystemExit(f"{venv} has sldp {ver[0]}, need {SLDP_VERSION}")
+    if rdir.exists():
+        shutil.rmtree(rdir)
+    rdir.mkdir(parents=True)
+    shutil.copytree(world, rdir / "world")          # sldp writes next to its inputs
+    (rdir / "out").mkdir()
+    logs = rdir / "logs"
+    logs.mkdir()
+    env = {k: str(threads) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    chroms = [str(c) for c in CHROMS]
+    common = ["--ld-blocks", "world/ldblocks.bed", "--print-snps", "world/print_snps.txt"]
+    bfile = ["--bfile-chr", "world/refpanel/panel."]
+    t = trait = TRAIT["name"]
+    steps = [
+        ("preprocessrefpanel", "sldp.preprocessrefpanel", ["--svd-stem", "svd/"] + bfile + common
+         + ["--spectrum-percent", "95", "--chroms"] + chroms, {}),
+        ("preprocessannot", "sldp.preprocessannot", ["--sannot-chr", "world/annot/A.", "world/annot/BG."]
+         + bfile + common + ["--alpha", "-1", "--chroms"] + chroms, {}),
+        ("preprocesspheno", "sldp.preprocesspheno", ["--sumstats-stem", f"world/sumstats/{trait}",
+                                                     "--refpanel-name", "KG3.95", "--svd-stem", "svd/",
+                                                     "--ldscores-chr", "world/ldscores/"] + bfile + common
+         + ["--chroms"] + chroms, {"sldp.preprocesspheno": PATCHES["sldp.preprocesspheno"]}),
+        ("sldp", "sldp.sldp", ["--outfile-stem", f"out/{t}", "--pss-chr", f"world/sumstats/{trait}.KG3.95/",
+                               "--sannot-chr", "world/annot/A.", "--background-sannot-chr", "world/annot/BG.",
+                               "--svd-stem", "svd/", "--bfile-reg-chr", "world/refpanel_reg/panel.",
+                               "--ld-blocks", "world/ldblocks.bed", "--chroms"] + chroms
+         + ["-bothp", "--seed", "0"], {}),
+    ]
+    stages, commands = {}, []
+    for label, module, args, patches in steps:
+        t0 = time.perf_counter()
+        commands.append(_run(py, module, args, patches=patches, cwd=rdir, env_extra=env, log=logs / f"{label}.log"))
+        stages[label] = time.perf_counter() - t0
+    table = pd.read_csv(rdir / "out" / f"{t}.gwresults", sep="\t")
+    return dict(stages=stages, total_s=sum(stages.values()), table=table, commands=commands,
+                versions=dict(sldp=ver[0], numpy=ver[1]))
+
+
+# ------------------------------------------------------------------------------------- sign flips
+
+def signflip_scale(*, n_annot: int, n_pheno: int, n_chunks: int, threads: int, seed: int) -> dict:
+    """Time fit_sldp + signflip_test on synthetic chunk statistics (C chunks x P phenotypes x K annotations)."""
+    from threadpoolctl import threadpool_limits
+
+    from stats.signflip import signflip_test
+    from stats.sldp import ChunkStats, fit_sldp
+
+    rng = np.random.default_rng(seed)
+    C, P, K, nb = n_chunks, n_pheno, n_annot, 1
+    # realistic magnitudes (sldp's 1e-6 units): den ~ ||W^-1/2 Rv||^2 per chunk, num = mu den + noise
+    den = rng.uniform(0.5, 1.5, (C, P, K)) * 1e-3
+    den_bg = rng.uniform(0.5, 1.5, (C, P, nb, nb)) * 1e-3
+    den_cross = rng.uniform(-0.3, 0.3, (C, P, nb, K)) * np.sqrt(den_bg[..., 0, :, None] * den[:, :, None, :])
+    mu = np.where(rng.random((P, K)) < 0.02, 0.5, 0.0)       # 2% of the tests carry a real effect
+    num = mu[None] * den * 20.0 + rng.standard_normal((C, P, K)) * np.sqrt(den * 1e-3)
+    num_bg = rng.standard_normal((C, P, nb)) * np.sqrt(den_bg[..., 0] * 1e-3)
+    idx = np.broadcast_to(np.arange(C)[:, None], (C, P)).astype(np.int64)
+    chunks = ChunkStats(num_bg=num_bg, num=num, den_bg=den_bg, den_cross=den_cross, den=den,
+                        n_chunks=np.full(P, C, np.int64), first_block=idx.copy(), last_block=idx.copy(),
+                        numsnps=np.full((C, P), 1500, np.int64))
+    with threadpool_limits(limits=threads):
+        t0 = time.perf_counter()
+        fit = fit_sldp(chunks)
+        t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        res = signflip_test(fit.q, rng=seed)
+        t_flip = time.perf_counter() - t0
+    draws = res.n_draws.ravel()
+    return dict(fit_s=t_fit, signflip_s=t_flip, n_tests=int(P * K), n_full=int((draws >= 1_000_000).sum()),
+                total_draws=int(draws.sum()), planted=int((mu > 0).sum()),
+                p_min=float(np.nanmin(res.p)), frac_p05=float(np.mean(res.p[mu == 0] < 0.05)))
+
+
+# ------------------------------------------------------------------------------------------- report
+
+def agreement(ours: pd.DataFrame, ref: pd.DataFrame) -> pd.DataFrame:
+    o = ours.set_index("annot")
+    r = ref.set_index("annot")
+    if set(o.index) != set(r.index):
+        raise SystemExit(f"annotations differ: ours {sorted(o.index)} vs sldp {sorted(r.index)}")
+    rows = []
+    for col in GW_NUMBERS:
+        a, b = o.loc[r.index, col].to_numpy(float), r[col].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.abs(a - b) / np.abs(b)
+        rows.append(dict(number=col, max_rel_diff=float(np.nanmax(rel)), max_abs_diff=float(np.nanmax(np.abs(a - b))),
+                         worst_annot=str(r.index[int(np.nanargmax(rel))])))
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, help="work folder (world/, reference/, ours_*.json, logs)")
+    parser.add_argument("--sldp-venv", type=Path, help="virtualenv with sldp==1.1.5 (see sldp_reference.py)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads for both tools: our blas_threads, sldp's OPENBLAS/OMP/MKL_NUM_THREADS")
+    parser.add_argument("--n-ref", type=int, default=1000)
+    parser.add_argument("--n-blocks", type=int, default=100)
+    parser.add_argument("--snps-per-block", type=int, default=2000)
+    parser.add_argument("--n-annot", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--signflip-annots", type=int, default=1000)
+    parser.add_argument("--signflip-phenos", type=int, default=48)
+    parser.add_argument("--signflip-chunks", type=int, default=300)
+    parser.add_argument("--skip-signflip", action="store_true")
+    parser.add_argument("--_worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._worker:
+        return _worker(json.loads(args._worker))
+    if args.out is None or args.sldp_venv is None:
+        parser.error("--out and --sldp-venv are required")
+    pd.set_option("display.width", 200)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    wdir = args.out / "world"
+    if wdir.exists():
+        shutil.rmtree(wdir)
+    t0 = time.perf_counter()
+    summary = make_world(wdir, n_ref=args.n_ref, n_blocks=args.n_blocks, snps_per_block=args.snps_per_block,
+                         n_annot=args.n_annot, seed=args.seed)
+    print(f"world ({time.perf_counter() - t0:.1f} s): {summary['n_snps']} SNPs ({summary['n_print']} regression "
+          f"SNPs, MAF >= 5%), {args.n_ref} panel individuals, {summary['n_blocks']} LD blocks on chromosomes "
+          f"{summary['chroms']}, {len(summary['annotations'])} signed annotations + background BG; trait "
+          f"'{TRAIT['name']}' (N ~ {TRAIT['n']}) with an effect along {PLANTED} (h2 {summary['trait']['h2_annot']:.3g})",
+          flush=True)
+    print(f"threads: blas_threads={args.threads} (ours); OPENBLAS_NUM_THREADS=OMP_NUM_THREADS=MKL_NUM_THREADS="
+          f"{args.threads} (sldp); machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start",
+          flush=True)
+
+    print("\n== this suite (run 1)", flush=True)
+    ours1 = run_ours(wdir, args.out, args.threads, "1")
+    print(f"  {ours1['total_s']:.1f} s", flush=True)
+    print("\n== sldp 1.1.5", flush=True)
+    ref = run_sldp(args.sldp_venv, wdir, args.out / "reference", args.threads)
+    print("\n== this suite (run 2)", flush=True)
+    ours2 = run_ours(wdir, args.out, args.threads, "2")
+    print(f"  {ours2['total_s']:.1f} s; load average {os.getloadavg()[0]:.1f} at end", flush=True)
+
+    print("\n== wall time per stage (s)")
+    print(f"  sldp {ref['versions']['sldp']} (numpy {ref['versions']['numpy']}):")
+    for k, v in ref["stages"].items():
+        print(f"    {k:38s} {v:9.1f}")
+    print(f"    {'total':38s} {ref['total_s']:9.1f}")
+    for tag, o in (("run 1", ours1), ("run 2", ours2)):
+        print(f"  this suite, {tag}:")
+        for k, v in o["stages"].items():
+            print(f"    {k:38s} {v:9.1f}")
+        print(f"    {'total':38s} {o['total_s']:9.1f}")
+    ref_pre = ref["stages"]["preprocessrefpanel"] + ref["stages"]["preprocessannot"]
+    print("\n== speed ratio (sldp time / our time)")
+    for tag, o in (("run 1", ours1), ("run 2", ours2)):
+        s = o["stages"]
+        print(f"  {tag}: total {ref['total_s'] / o['total_s']:.1f}x; panel+annotations "
+              f"{ref_pre / s['panel+annot']:.1f}x; phenotype {ref['stages']['preprocesspheno'] / s['phenotype']:.1f}x; "
+              f"regression {ref['stages']['sldp'] / s['regression']:.1f}x")
+    mean_ours = (ours1["total_s"] + ours2["total_s"]) / 2
+    print(f"  total, against the mean of our two runs ({mean_ours:.1f} s): {ref['total_s'] / mean_ours:.1f}x "
+          f"(target >= 10x)")
+
+    ours_t = pd.DataFrame(ours2["table"])
+    ref_t = ref["table"]
+    print("\n== agreement with sldp 1.1.5 on this world (relative difference |ours - sldp| / |sldp|, max over "
+          f"{len(ref_t)} annotations)")
+    ag = agreement(ours_t, ref_t)
+    print(ag.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    rel = ag.set_index("number").max_rel_diff
+    print(f"  mu {rel['mu']:.2e}, se(mu) {rel['se(mu)']:.2e}, z_fast {rel['z_fast']:.2e} (target <= 1e-6)")
+    print(f"  chunks: ours {sorted(set(ours2['chunks'].values()))}")
+    side = ref_t[["annot", "mu", "se(mu)", "z_fast", "z", "p"]].merge(
+        ours_t[["annot", "mu", "se(mu)", "z_fast", "z", "p"]], on="annot", suffixes=("_sldp", "_ours"))
+    print("  per annotation (sign-flip z, p: different generators, agree within Monte Carlo error):")
+    print(side.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+
+    if not args.skip_signflip:
+        print(f"\n== sign flips at GTEx scale (array level, blas threads {args.threads}): "
+              f"{args.signflip_annots} annotations x {args.signflip_phenos} phenotypes, {args.signflip_chunks} "
+              "chunks, 1 background, sldp's schedule (10^5-draw blocks, stop at p >= 0.01, up to 10^6)", flush=True)
+        sf = signflip_scale(n_annot=args.signflip_annots, n_pheno=args.signflip_phenos, n_chunks=args.signflip_chunks,
+                            threads=args.threads, seed=args.seed)
+        print(f"  fit_sldp (estimates, residualized q/r, jackknife SE): {sf['fit_s']:.1f} s")
+        print(f"  signflip_test: {sf['signflip_s']:.1f} s for {sf['n_tests']} tests ({sf['planted']} with an effect; "
+              f"{sf['n_full']} ran 10^6 draws; {sf['total_draws']:.3g} draws in all; min p {sf['p_min']:.2g}; "
+              f"null tests with p < 0.05: {sf['frac_p05']:.3f})")
+    print(f"\nsldp commands (run from {args.out / 'reference'}):")
+    for c in ref["commands"]:
+        print("  " + c)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
