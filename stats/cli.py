@@ -110,7 +110,7 @@ def add_sldp_parser(sub) -> argparse.ArgumentParser:
                        description="Signed LD profile regression end to end: reference panel -> per-block SVD "
                        "and signed LD profiles, phenotypes -> h2g and weights, regression over every annotation x "
                        "phenotype with background annotations and sign-flip p-values. Writes sldp's .gwresults "
-                       "columns. Regression SNPs default to the panel SNPs with MAF >= 5%%.")
+                       "columns. Regression SNPs default to the panel SNPs with MAF >= 5%.")
     p.add_argument("--bfile-chr", required=True, help="reference panel: per-chromosome PLINK prefix "
                    "(panel. -> panel.22.bed) or {chrom} template")
     p.add_argument("--ld-blocks", required=True, type=Path, help="LD blocks (BED: chr start end)")
