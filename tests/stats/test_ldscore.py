@@ -221,8 +221,9 @@ def test_pair_lefts_reproduce_ldsc_chunks(max_dist, c):
     np.testing.assert_allclose((R * mask) @ annot, ldsc_cor_sum(X, bl, c, annot), atol=1e-10)
 
 
+@pytest.mark.parametrize("kernel,dtype", [("bits", np.float64), ("gemm", np.float64), ("gemm", np.float32)])
 @pytest.mark.parametrize("block", [37, 50, 512])
-def test_fast_equals_ldsc_port(small_panel, block):
+def test_fast_equals_ldsc_port(small_panel, block, kernel, dtype):
     dosage, bim, _ = read_bfile(small_panel, dtype=np.float64)
     keep, maf_v = kept_by_ldsc_rule(dosage)
     X = ldsc_standardize(dosage[:, keep])
@@ -230,7 +231,8 @@ def test_fast_equals_ldsc_port(small_panel, block):
     for wind, coords, d in (({"wind_cm": 0.05}, bim["cm"].to_numpy()[keep], 0.05),
                             ({"wind_kb": 30}, bim["pos"].to_numpy()[keep], 30_000),
                             ({"wind_snps": 23}, np.arange(keep.sum()), 23)):
-        ours = ld_scores(small_panel, annot=annot_full, annot_names=["Odd", "Ramp"], block=block, **wind)
+        ours = ld_scores(small_panel, annot=annot_full, annot_names=["Odd", "Ramp"], block=block, kernel=kernel,
+                         dtype=dtype, **wind)
         ref = ldsc_cor_sum(X, ldsc_block_lefts(coords, d), LDSC_CHUNK, annot_full[keep].astype(float))
         assert ours.table["SNP"].tolist() == bim["snp"][keep].tolist()
         np.testing.assert_allclose(ours.table[["OddL2", "RampL2"]].to_numpy(), ref, atol=1e-9)
@@ -258,6 +260,92 @@ def test_maf_filter_and_snp_subset(small_panel):
     sub = bim["snp"].iloc[100:300]
     part = ld_scores(small_panel, wind_snps=30, snps=sub)
     assert set(part.table["SNP"]) <= set(sub) and len(part.table) > 150
+
+
+@pytest.fixture(scope="module")
+def complete_panel(tmp_path_factory, small_panel):
+    """The small panel with its missing calls filled in (no missing genotype at all)."""
+    dosage, bim, iid = read_bfile(small_panel, dtype=np.float64)
+    rng = np.random.default_rng(4)
+    miss = np.isnan(dosage)
+    dosage[miss] = rng.integers(0, 3, size=int(miss.sum()))
+    prefix = tmp_path_factory.mktemp("ldcomplete") / "c"
+    write_bfile(prefix, dosage.astype(np.int8), iid=list(iid), chrom=bim["chrom"].tolist(),
+                sid=bim["snp"].tolist(), cm=bim["cm"].to_numpy(), bp=bim["pos"].to_numpy(),
+                allele_1=bim["a1"].tolist(), allele_2=bim["a2"].tolist())
+    return prefix
+
+
+@pytest.mark.parametrize("panel", ["small_panel", "complete_panel"])
+def test_integer_products_equal_float64(request, panel):
+    """float32 GEMM on raw 0/1/2 calls and the popcount kernel give the float64 path's scores, with and
+    without missing genotypes, for every window kind, exact windows and a whole-chromosome window."""
+    prefix = request.getfixturevalue(panel)
+    dosage, bim, _ = read_bfile(prefix, dtype=np.float64)
+    assert np.isnan(dosage).any() == (panel == "small_panel")
+    annot = np.c_[np.ones(len(bim)), np.arange(len(bim)) % 4 == 1, np.cos(np.arange(len(bim)))]
+    for kw in ({"wind_cm": 0.05}, {"wind_kb": 30}, {"wind_snps": 23}, {"wind_kb": 20, "chunk_size": None},
+               {"wind_snps": 1000}):
+        ref = ld_scores(prefix, annot=annot, kernel="gemm", dtype=np.float64, **kw)
+        cols = ref.ldscore_columns
+        for kernel, dtype in (("gemm", np.float32), ("bits", np.float64)):
+            got = ld_scores(prefix, annot=annot, kernel=kernel, dtype=dtype, **kw)
+            assert got.table["SNP"].tolist() == ref.table["SNP"].tolist()
+            np.testing.assert_allclose(got.table[cols].to_numpy(), ref.table[cols].to_numpy(), rtol=0, atol=1e-6)
+            np.testing.assert_array_equal(got.table["MAF"].to_numpy(), ref.table["MAF"].to_numpy())
+
+
+def test_bits_kernel_streaming_and_threads(small_panel, monkeypatch):
+    """The popcount kernel does not depend on its block size or thread count."""
+    import stats.ldscore as ldmod
+
+    annot = np.c_[np.ones(400), np.linspace(-1, 1, 400)]
+    ref = ld_scores(small_panel, wind_kb=30, annot=annot)
+    cols = ref.ldscore_columns
+    for block, threads in ((37, 1), (50, 3), (1, 2)):
+        monkeypatch.setattr(ldmod, "_BITS_BLOCK", block)
+        monkeypatch.setattr(ldmod, "_n_threads", lambda t=threads: t)
+        got = ld_scores(small_panel, wind_kb=30, annot=annot)
+        np.testing.assert_allclose(got.table[cols].to_numpy(), ref.table[cols].to_numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [67, 120, 128, 3])
+def test_bed_bit_planes_match_bed_reader(tmp_path, n):
+    """The bit planes decoded from the .bed bytes hold the same calls as bed-reader reads (counting A1)."""
+    from stats.io.plink import bfile_paths
+    from stats.ldscore import _BED_LUT, _bed_rows, _decode_planes, _snp_stats
+
+    rng = np.random.default_rng(n)
+    m = 90
+    dos = rng.integers(0, 3, size=(n, m)).astype(np.int8)
+    dos[rng.random(dos.shape) < 0.1] = -127
+    dos[:, 0] = -127
+    prefix = tmp_path / "b"
+    write_bfile(prefix, dos, iid=[f"i{i}" for i in range(n)], chrom=["1"] * m, sid=[f"s{j}" for j in range(m)],
+                cm=np.zeros(m), bp=np.arange(m) + 1, allele_1=["A"] * m, allele_2=["G"] * m)
+    got, _, _ = read_bfile(prefix, dtype=np.float64)
+    rows = _bed_rows(bfile_paths(prefix)[0], n, m)
+    cols = np.arange(m)[::-1].copy()
+    nw = (n + 63) // 64
+    planes = np.zeros((m, 3 * nw), dtype=np.uint64)
+    _decode_planes(rows, cols, n, _BED_LUT, planes, 0)
+    bits = np.unpackbits(planes.view(np.uint8).reshape(m, 3, nw * 8), axis=2, bitorder="little")
+    a, b, miss = bits[:, 0].astype(int), bits[:, 1].astype(int), bits[:, 2].astype(bool)
+    assert not bits[:, :, n:].any()  # padding individuals stay zero
+    x = got[:, cols].T
+    np.testing.assert_array_equal(miss[:, :n], np.isnan(x))
+    np.testing.assert_array_equal((a + b)[:, :n], np.nan_to_num(x, nan=0.0))
+    freq, het_miss = _snp_stats(rows, n, np.arange(m))
+    obs = ~np.isnan(got)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref_f = (2 * obs.sum(0) - np.nansum(got, 0)) / (2 * obs.sum(0))
+    np.testing.assert_array_equal(freq, np.where(obs.sum(0) > 0, ref_f, 0.0))
+    np.testing.assert_array_equal(het_miss, (~obs).sum(0) + (got == 1).sum(0))
+
+
+def test_unknown_kernel(small_panel):
+    with pytest.raises(ValueError, match="kernel"):
+        ld_scores(small_panel, wind_kb=30, kernel="fast")
 
 
 # ---------------------------------------------------------------- bad input
