@@ -155,6 +155,30 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
         f"(SE {ss['directional_se']:.2g}); null trait: smallest p over the {ss['n_annotations']} annotations "
         f"{ss['null_min_p']:.2g}. Table: `sldp/sldp.gwresults`.\n\n![sldp](sldp/sldp.png)\n")
 
+    # clusters, classifier, case-control and PICS against what was planted
+    t_methods = time.perf_counter()
+    from analyses import sim_methods
+
+    ms = sim_methods.run(wdir, out / "methods", seed=seed)
+    timings["methods"] = time.perf_counter() - t_methods
+    c, k, cc, pi = ms["clusters"], ms["classifier"], ms["casecontrol"], ms["pics"]
+    rows = pd.DataFrame([
+        ("clusters (GMM/ARI)", "true expression vs a noisy copy / a shuffled copy",
+         f"ARI {c['noisy_ari']:.2f} (perm. p {c['noisy_p_permutation']:.2g}) / {c['shuffled_ari']:.2f} "
+         f"(perm. p {c['shuffled_p_permutation']:.2g})"),
+        ("GWAS-catalog classifier", "|true effects| as features; true / permuted labels",
+         f"AUROC {k['auroc']:.3f} (perm. p {k['p_permutation']:.2g}) / {k['auroc_permuted_labels']:.3f}"),
+        ("de novo case-control", f"brain tracks with cases lower (one-sided p < 0.05); family test on {cc['risk_dataset']}",
+         f"{cc['brain_tracks_negative_p_less_0.05']} of {cc['brain_tracks']}; case worse in "
+         f"{cc['family_share_case_worse']:.0%} of families, p = {cc['family_p']:.2g}"),
+        ("PICS", f"causal {pi['causal_snp']} in the 95% credible set of lead {pi['lead_snp']}",
+         f"{'yes' if pi['causal_in_95_set'] else 'no'} (set of {pi['credible_set_size']} of {pi['locus_snps']} SNPs, "
+         f"P(causal) = {pi['causal_probability']:.3f})"),
+    ], columns=["method", "check", "result"])
+    sections.append("## Other methods against the planted truth\n\n" + report.markdown_table(rows) +
+                    f"\n\n({timings['methods']:.0f} s; tables and figures in `methods/`.)\n\n"
+                    "![ROC](methods/classifier_roc.png) ![volcano](methods/casecontrol_volcano.png)\n")
+
     # planted truth
     fm, gw, dn, cat = truth["finemap"], truth["gwas"], truth["denovo"], truth["catalog"]
     planted = pd.DataFrame([
@@ -176,7 +200,7 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
                     report.markdown_table(tfs) + "\n")
 
     timings["report"] = (time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
-                         - timings.get("sldp", 0.0))
+                         - timings.get("sldp", 0.0) - timings.get("methods", 0.0))
     prov = provenance.record(command=command, config=cfgmod.to_dict(cfg), genome_build=cfg.genome_build,
                              inputs={"world provenance": wdir / "provenance.json"}, extra={"seed": seed})
     head = (f"# Demo report: the simulated world (seed {seed}, size {size})\n\n"
