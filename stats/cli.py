@@ -604,6 +604,51 @@ def add_pics_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+def _ldscore(args) -> int:
+    from stats.ldscore import ld_scores, write_ld_scores
+
+    for suffix in (".bed", ".bim", ".fam"):
+        if not Path(str(args.bfile) + suffix).exists():
+            raise FileNotFoundError(f"--bfile {args.bfile}: {args.bfile}{suffix} does not exist")
+    snps = None
+    if args.extract:
+        snps = Path(args.extract).read_text().split()
+        if not snps:
+            raise ValueError(f"--extract {args.extract}: no SNP IDs in the file")
+    scores = ld_scores(args.bfile, wind_cm=args.ld_wind_cm, wind_kb=args.ld_wind_kb, wind_snps=args.ld_wind_snps,
+                       annot=args.annot, maf=args.maf, snps=snps, chunk_size=None if args.exact_windows else 50)
+    paths = write_ld_scores(args.out, scores, with_cm_maf=args.print_cm_maf)
+    rec = provenance.record(command=args.argv, config={k: getattr(args, k) for k in (
+        "ld_wind_cm", "ld_wind_kb", "ld_wind_snps", "maf", "exact_windows")},
+        inputs={"bed": Path(str(args.bfile) + ".bed"), **({"annot": Path(args.annot)} if args.annot else {})},
+        outputs={p.name: p for p in paths})
+    provenance.write(Path(str(args.out).replace("{chrom}", "all") + ".l2.provenance.json"), rec)
+    logger.info("LD scores of %d SNPs -> %s", len(scores.table), ", ".join(str(p) for p in paths))
+    return 0
+
+
+def add_ldscore_parser(sub) -> argparse.ArgumentParser:
+    """``genostats ldscore``: ldsc-compatible LD scores (``ldsc --l2``)."""
+    p = sub.add_parser("ldscore", help="LD scores of a PLINK panel, as ldsc --l2 writes them",
+                       description="LD scores (sum of unbiased r^2 over a window) of a PLINK fileset, optionally "
+                       "stratified by annotations; writes OUT.l2.ldscore.gz, OUT.l2.M and OUT.l2.M_5_50 in ldsc's "
+                       "layout (one set per chromosome when OUT holds {chrom}).")
+    p.add_argument("--bfile", required=True, type=Path, help="PLINK fileset prefix")
+    win = p.add_mutually_exclusive_group()
+    win.add_argument("--ld-wind-cm", type=float, help="window in cM (default 1)")
+    win.add_argument("--ld-wind-kb", type=float, help="window in kb")
+    win.add_argument("--ld-wind-snps", type=int, help="window in SNPs")
+    p.add_argument("--annot", type=Path, help=".annot[.gz] with one row per bim SNP (stratified LD scores)")
+    p.add_argument("--maf", type=float, help="keep SNPs with MAF above this")
+    p.add_argument("--extract", type=Path, help="file of SNP IDs to keep")
+    p.add_argument("--exact-windows", action="store_true",
+                   help="exact windows instead of ldsc's 50-SNP chunks (which add a few SNPs beyond the window)")
+    p.add_argument("--print-cm-maf", action="store_true", help="also write the CM and MAF columns")
+    p.add_argument("--out", required=True, help="output prefix (may hold {chrom})")
+    p.set_defaults(runner=_ldscore)
+    return p
+
+
 def get_parser(extra_commands=()) -> argparse.ArgumentParser:
     """The ``genostats`` parser.
 
@@ -630,6 +675,7 @@ def get_parser(extra_commands=()) -> argparse.ArgumentParser:
     add_classify_parser(sub)
     add_casecontrol_parser(sub)
     add_pics_parser(sub)
+    add_ldscore_parser(sub)
     for name, help_text, configure in extra_commands:
         configure(sub.add_parser(name, help=help_text, description=help_text))
     return parser
