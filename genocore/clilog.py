@@ -22,3 +22,21 @@ def configure(verbosity: int = 0) -> None:
         logging.getLogger(name).setLevel(level)
     if verbosity >= 2:
         logging.getLogger().setLevel(logging.DEBUG)
+
+
+BAD_INPUT = (ValueError, KeyError, FileNotFoundError, FileExistsError)
+
+
+def run_command(runner, args, *, verbosity: int = 0) -> int:
+    """Run a command's ``runner(args)``; bad input becomes one logged line and exit status 2.
+
+    The libraries raise these errors with a message that names the file and record; a traceback
+    would only hide it (``-vv`` re-raises, for debugging).
+    """
+    try:
+        return runner(args)
+    except BAD_INPUT as err:
+        if verbosity > 1:
+            raise
+        logging.getLogger("__main__").error("%s", err.args[0] if isinstance(err, KeyError) and err.args else err)
+        return 2

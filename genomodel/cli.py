@@ -609,14 +609,7 @@ def get_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = get_parser().parse_args(argv)
     clilog.configure(args.verbose)
-    try:
-        return args.runner(args)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError) as err:
-        if args.verbose > 1:
-            raise
-        # bad input: the message names the file and record; a traceback would only hide it
-        logger.error("%s", err.args[0] if isinstance(err, KeyError) and err.args else err)
-        return 2
+    return clilog.run_command(args.runner, args, verbosity=args.verbose)
 
 
 if __name__ == "__main__":

@@ -685,14 +685,7 @@ def main(argv=None, *, extra_commands=()) -> int:
     args = get_parser(extra_commands).parse_args(argv)
     args.argv = ["genostats"] + list(argv) if argv is not None else list(sys.argv)
     clilog.configure(args.verbose)
-    try:
-        return args.runner(args)
-    except (ValueError, KeyError, FileNotFoundError, FileExistsError) as err:
-        if args.verbose > 1:
-            raise
-        # bad input: one line naming the file and record; a traceback would only hide it
-        logger.error("%s", err.args[0] if isinstance(err, KeyError) and err.args else err)
-        return 2
+    return clilog.run_command(args.runner, args, verbosity=args.verbose)
 
 
 if __name__ == "__main__":
