@@ -79,11 +79,9 @@ def run(world_dir, out_dir, *, seed: int = 0, workers: int | None = None) -> dic
     build = json.loads((world_dir / "provenance.json").read_text()).get("genome_build") or "simworld1"
     inputs = write_inputs(world_dir, out_dir)
     lengths = pd.read_csv(world_dir / "genome" / "chrom.sizes", sep="\t", header=None)
-    client = None
-    if workers:
-        from distributed import Client, LocalCluster
+    from genocore.cluster import dask_client
 
-        client = Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True))
+    client = dask_client(workers=workers)
     try:
         table = sldp.run(bfile_chr=inputs["bfile_chr"], ld_blocks=inputs["ld_blocks"],
                          sumstats={t: world_dir / "gwas" / f"{t}.sumstats.gz" for t in TRAITS},

@@ -319,12 +319,9 @@ def _sad(args) -> int:
             raise ValueError("--shared-windows scores the forward strand without SED: drop --rc, --shifts and --gtf")
         pair = None
     parts = Path(str(args.out) + ".parts")
-    client = None
-    if args.scheduler or args.workers:
-        from distributed import Client, LocalCluster
+    from genocore.cluster import dask_client
 
-        client = (Client(args.scheduler) if args.scheduler
-                  else Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True)))
+    client = dask_client(scheduler=args.scheduler, workers=args.workers)
     try:
         with _progress_bar("chunks") as bar:
             scores = score_in_chunks(model_dir=args.model, genome_name=genome_name, fasta=args.fasta,

@@ -39,14 +39,9 @@ def _ld_decay(args) -> int:
 
 def _dask_client(args):
     """A dask.distributed Client for --scheduler / --workers, else None (run in-process)."""
-    if args.scheduler is None and not args.workers:
-        return None
-    from distributed import Client, LocalCluster
+    from genocore.cluster import dask_client
 
-    if args.scheduler is not None:
-        return Client(args.scheduler)
-    return Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None))
+    return dask_client(scheduler=args.scheduler, workers=args.workers)
 
 
 def _sldp(args) -> int:
