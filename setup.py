@@ -10,6 +10,8 @@ INSTALL_REQUIRES = [
     "pandas>=2.2,<3.2",
     "statsmodels>=0.14,<0.16",
     "scikit-learn>=1.5,<1.10",
+    # BLAS threads held at 1 around many small SVDs / fits (much faster on few, shared cores)
+    "threadpoolctl>=3.1,<4",
     "numba>=0.60,<0.69",
     "matplotlib>=3.8,<3.12",
     "h5py>=3.10,<3.15",
