@@ -1,0 +1,31 @@
+"""The covariate-regression analysis on the tiny world, through its command line."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from analyses import sim_covreg
+
+
+def test_cli_on_tiny_world(tiny_world, tmp_path):
+    out = tmp_path / "covreg"
+    assert sim_covreg.main(["--world", str(tiny_world), "--out", str(out), "--n-boot", "50", "--seed", "3"]) == 0
+    tissues = list(json.loads((tiny_world / "truth.json").read_text())["eqtl"])
+    summary = pd.read_csv(out / "covreg_summary.tsv", sep="\t")
+    assert len(summary) == len(tissues) * 3 * 2  # tissue x (true, shuffled, shuffled_in_gene) x (pair, snp)
+    assert set(summary["annotation"]) == {"true", "shuffled", "shuffled_in_gene"} and set(summary["unit"]) == {"pair", "snp"}
+    for col in ("ld_coef", "ld_t", "ld_p", "ld_tss_coef", "ld_tss_t", "ld_tss_p", "enrichment", "enrichment_lo",
+                "enrichment_hi"):
+        assert summary[col].notna().all(), col
+    q = pd.read_csv(out / "covreg_quantiles.tsv", sep="\t")
+    assert len(q) == len(summary) * 5
+    rec = json.loads((out / "summary.json").read_text())
+    assert rec["r2_max"] == 0.5 and len(rec["rows"]) == len(summary)
+    for t in tissues:
+        assert (out / f"covreg_{t}.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "covreg_panel.png").stat().st_size > 1000
+    # the true SED beats its shuffled control in every tissue
+    s = summary[summary.unit == "pair"].set_index(["tissue", "annotation"])
+    for t in tissues:
+        assert s.loc[(t, "true"), "ld_tss_t"] > 5 > abs(s.loc[(t, "shuffled"), "ld_tss_t"])
