@@ -89,10 +89,18 @@ def _truncate(u: np.ndarray, s: np.ndarray, spectrum_percent: float) -> LdSvd:
 def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:
     """Truncated eigen-decomposition of ``R_o = X_o^T X_o / n_ref`` (``preprocessrefpanel``'s ``.R.npz``).
 
-    SVD of ``X_o^T``; eigenvalues ``s = sv^2 / n_ref``; keeps ``k = argmax(cumsum(s)/sum(s) >= p/100)``
-    leading eigenvectors (so the one crossing the threshold is dropped, and a block whose first
-    eigenvalue holds ``p``% keeps none). Falls back to the SVD of ``X_o^T X_o`` when LAPACK fails, as
-    sldp does.
+    sldp takes the thin SVD of ``X_o^T``; eigenvalues ``s = sv^2 / n_ref``; keeps
+    ``k = argmax(cumsum(s)/sum(s) >= p/100)`` leading eigenvectors (so the one crossing the threshold is
+    dropped, and a block whose first eigenvalue holds ``p``% keeps none). The same numbers are computed
+    here from the symmetric eigen-decomposition (LAPACK ``syevd``) of the smaller Gram matrix: for
+    ``m >= n_ref`` of ``X_o X_o^T`` (``n_ref x n_ref``), whose eigenvalues are the ``min(n_ref, m)``
+    squared singular values and whose eigenvectors ``v`` give the left singular vectors
+    ``u = X_o^T v / sv``; for ``m < n_ref`` of ``X_o^T X_o`` directly. This is about 3x faster than the
+    SVD; the kept eigenvalues and ``u diag(.) u^T`` agree with it to rounding (eigenvectors are defined up
+    to sign, and to rotation within a repeated eigenvalue, which ``u diag(f(s)) u^T`` does not see). The
+    Gram route loses relative precision only for eigenvalues near ``eps * s_max``, far beyond the cut;
+    tiny negative rounding of zero eigenvalues is set to 0. Falls back to the SVD of ``X_o^T`` (and then
+    of ``X_o^T X_o``, as sldp does) when LAPACK fails.
 
     Parameters
     ----------
@@ -109,14 +117,39 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:
     if x.ndim != 2 or x.shape[1] == 0 or x.shape[0] == 0:
         raise ValueError(f"x_reg must be (n_ref, m) with n_ref, m > 0, got shape {x.shape}; a block "
                          "without regression SNPs has no SVD (pass svd=None to block_products)")
+    n_ref, m = x.shape
+    try:
+        return _ld_eigh(x, spectrum_percent)
+    except np.linalg.LinAlgError:
+        logger.warning("eigen-decomposition of the Gram matrix failed; using the SVD of X_o")
     try:
         u, sv, _ = np.linalg.svd(x.T, full_matrices=False)
-        s = sv ** 2 / x.shape[0]
+        s = sv ** 2 / n_ref
     except np.linalg.LinAlgError:
         logger.warning("SVD of X_o failed; using the SVD of X_o^T X_o (as sldp does)")
         u, s, _ = np.linalg.svd(x.T @ x)
-        s = s / x.shape[0]
+        s = s / n_ref
     return _truncate(u, s, spectrum_percent)
+
+
+def _ld_eigh(x: np.ndarray, spectrum_percent: float) -> LdSvd:
+    """:func:`ld_svd` through ``eigh`` of the smaller Gram matrix (see there)."""
+    n_ref, m = x.shape
+    wide = m >= n_ref
+    g = x @ x.T if wide else x.T @ x                 # numpy uses syrk: exactly symmetric
+    w, v = np.linalg.eigh(g)
+    w = np.maximum(w[::-1], 0.0)                     # descending; rounding below 0 -> 0 (sv^2 >= 0)
+    s = w / n_ref
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.cumsum(s) / s.sum()
+    k = int(np.argmax(frac >= spectrum_percent / 100.0))
+    vk = v[:, ::-1][:, :k]
+    if wide:
+        u = x.T @ vk
+        u /= np.sqrt(w[:k])
+    else:
+        u = np.ascontiguousarray(vk)
+    return LdSvd(u, np.ascontiguousarray(s[:k]))
 
 
 def ld2_svd(x_reg: np.ndarray, x_block: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:

@@ -172,12 +172,34 @@ class ChromosomeData:
     counts: dict = field(default_factory=dict)
 
 
-def _panel_maf(bed, cols: np.ndarray, batch: int = 4096) -> np.ndarray:
+#: bed-reader's int8 code of a missing genotype.
+_MISSING_INT8 = -127
+
+
+def _read_dosage(bed, cols) -> np.ndarray:
+    """Allele counts of SNP columns ``cols`` as float64 (NaN where missing); read as int8 (half the
+    decoding work of bed-reader's float64 read), exactly the same values."""
+    g = bed.read(index=np.s_[:, cols], dtype="int8")
+    x = g.astype(np.float64)
+    miss = g == _MISSING_INT8
+    if miss.any():
+        x[miss] = np.nan
+    return x
+
+
+def _panel_maf(bed, cols: np.ndarray, batch: int = 8192) -> np.ndarray:
     out = np.zeros(len(cols))
     for lo in range(0, len(cols), batch):
-        g = bed.read(index=np.s_[:, cols[lo:lo + batch]], dtype="float64")
-        with np.errstate(invalid="ignore"):
-            f = np.nanmean(g, axis=0) / 2 if g.shape[0] else np.full(g.shape[1], np.nan)
+        g = bed.read(index=np.s_[:, cols[lo:lo + batch]], dtype="int8")
+        miss = g == _MISSING_INT8
+        if miss.any():
+            gf = np.where(miss, 0, g).sum(axis=0, dtype=np.float64)
+            cnt = (~miss).sum(axis=0).astype(np.float64)
+        else:
+            gf = g.sum(axis=0, dtype=np.float64)
+            cnt = np.full(g.shape[1], float(g.shape[0]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = gf / cnt / 2
         out[lo:lo + batch] = np.where(np.isfinite(f), np.minimum(f, 1 - f), 0.0)
     return out
 
@@ -285,7 +307,7 @@ def _preprocess_chromosome(prefix, chrom, blocks, *, annotations, print_snps, sp
                 svds.append(None)
                 n_no_print += 1
                 continue
-            x = standardize_genotypes(bed.read(index=np.s_[:, rows[b0:b1]], dtype="float64"))
+            x = standardize_genotypes(_read_dosage(bed, rows[b0:b1]))
             svds.append(ld_svd(x[:, pm], spectrum_percent=spectrum_percent))
             if np.any(v[b0:b1] != 0):
                 rv[b0 + np.flatnonzero(pm)] = signed_ld_profile(x, v[b0:b1], rows=pm)

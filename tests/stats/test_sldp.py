@@ -450,3 +450,27 @@ def test_empty_block_and_bad_inputs(world, caplog):
     b = block_products(blk["rv"], blk["ahat"][:, [1]], n=blk["n"][:, [1]], sigma2g=[5e-5], svd=blk["svd"])
     np.testing.assert_allclose(a.num, b.num, rtol=1e-14)
     assert isinstance(blk["svd"], LdSvd)
+
+
+@pytest.mark.parametrize("n,m", [(120, 260), (150, 60), (80, 80)])
+def test_ld_svd_gram_route_matches_thin_svd(n, m):
+    """ld_svd's eigh of the smaller Gram matrix gives sldp's thin-SVD numbers: the same kept count,
+    the eigenvalues and U diag(f(s)) U^T (invariant to signs / rotations in repeated eigenvalues),
+    also with a monomorphic and a duplicated SNP (zero eigenvalues)."""
+    rng = np.random.default_rng(n + m)
+    z = rng.standard_normal((n, m)).cumsum(axis=1) * 0.3 + rng.standard_normal((n, m))
+    g = (z > 0).astype(float) + (np.roll(z, 1, axis=0) > 0.5)
+    g[:, 3] = 1.0
+    g[:, 9] = g[:, 8]
+    x = standardize_genotypes(g)
+    for pct in (50.0, 95.0, 99.9):
+        got = ld_svd(x, spectrum_percent=pct)
+        u, sv, _ = np.linalg.svd(x.T, full_matrices=False)
+        s = sv ** 2 / n
+        k = int(np.argmax(np.cumsum(s) / s.sum() >= pct / 100))
+        assert got.k == k and got.u.shape == (m, k)
+        np.testing.assert_allclose(got.s, s[:k], rtol=1e-12)
+        d = 1.0 / (1e-4 * s[:k] ** 2 + s[:k] / 5e4)
+        want = (u[:, :k] * d) @ u[:, :k].T
+        np.testing.assert_allclose((got.u * d) @ got.u.T, want, rtol=0, atol=1e-10 * np.abs(want).max())
+        np.testing.assert_allclose(got.u.T @ got.u, np.eye(k), atol=1e-10)
