@@ -166,7 +166,7 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
         ("clusters (GMM/ARI)", "true expression vs a noisy copy / a shuffled copy",
          f"ARI {c['noisy_ari']:.2f} (perm. p {c['noisy_p_permutation']:.2g}) / {c['shuffled_ari']:.2f} "
          f"(perm. p {c['shuffled_p_permutation']:.2g})"),
-        ("GWAS-catalog classifier", "|true effects| as features; true / permuted labels",
+        ("GWAS-catalog classifier", "absolute true effects as features; true / permuted labels",
          f"AUROC {k['auroc']:.3f} (perm. p {k['p_permutation']:.2g}) / {k['auroc_permuted_labels']:.3f}"),
         ("de novo case-control", f"brain tracks with cases lower (one-sided p < 0.05); family test on {cc['risk_dataset']}",
          f"{cc['brain_tracks_negative_p_less_0.05']} of {cc['brain_tracks']}; case worse in "
