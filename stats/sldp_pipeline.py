@@ -65,13 +65,13 @@ from stats.panel import panel_filesets
 from stats.signed_ld import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
                              standardize_genotypes, sum_info)
 from stats.signflip import N_DRAWS, entropy_of, signflip_test
-from stats.sldp import (BlockProducts, LdSvd, block_products, estimate_h2g, fit_sldp, ld_svd, sldp_table,
+from stats.sldp import (BlockProducts, LdSvd, block_products, estimate_h2g, fit_sldp, ld2_svd, ld_svd, sldp_table,
                         sum_chunks)
 
 logger = logging.getLogger(__name__)
 
 #: Weight modes sldp 1.1.5 can run (``preprocesspheno`` writes only these two to ``.pss.gz``).
-PIPELINE_WEIGHTS = ("Winv_ahat_h", "Winv_ahat_I")
+PIPELINE_WEIGHTS = ("Winv_ahat_h", "Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2")
 #: Columns of sldp's ``.gwresults``.
 GWRESULTS_COLUMNS = ("pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se(mu)", "h2g", "rf", "h2v/h2g",
                      "h2v", "supp(v)/M")
@@ -227,7 +227,7 @@ def _reconcile_annotations(snps: pd.DataFrame, files: Sequence[tuple[str, float]
 def preprocess_chromosome(prefix, chrom, blocks: pd.DataFrame, *, annotations: Sequence[tuple[str, float]],
                           print_snps: Sequence[str] | None = None, spectrum_percent: float = 95.0,
                           print_maf: float = DEFAULT_PRINT_MAF, rv_out=None,
-                          blas_threads: int | None = None) -> ChromosomeData:
+                          blas_threads: int | None = None, weights: str = "Winv_ahat_h") -> ChromosomeData:
     """Reference-panel preprocessing of one chromosome (sldp's ``preprocessrefpanel`` + ``preprocessannot``).
 
     Parameters
@@ -248,6 +248,9 @@ def preprocess_chromosome(prefix, chrom, blocks: pd.DataFrame, *, annotations: S
     rv_out : str or Path, optional
         When given, write ``{rv_out}{chrom}.RV.gz`` and ``{rv_out}{chrom}.info`` (sldp's layout, all
         annotations in one table).
+    weights : str
+        The weights the eigen-decomposition is for: that of ``R_o`` (``Winv_ahat_h``, ``_hlN``), of
+        ``(R^2)_o`` (``Winv_ahat_h2``; sldp's ``.R2.npz``), or none needed (``Winv_ahat_I``).
     blas_threads : int, optional
         Limit BLAS threads while computing (None: leave them).
 
@@ -265,11 +268,12 @@ def preprocess_chromosome(prefix, chrom, blocks: pd.DataFrame, *, annotations: S
     """
     with _blas_limit(blas_threads):
         return _preprocess_chromosome(prefix, chrom, blocks, annotations=annotations, print_snps=print_snps,
-                                      spectrum_percent=spectrum_percent, print_maf=print_maf, rv_out=rv_out)
+                                      spectrum_percent=spectrum_percent, print_maf=print_maf, rv_out=rv_out,
+                                      weights=weights)
 
 
 def _preprocess_chromosome(prefix, chrom, blocks, *, annotations, print_snps, spectrum_percent, print_maf,
-                           rv_out) -> ChromosomeData:
+                           rv_out, weights) -> ChromosomeData:
     chrom = normalize_chrom(chrom)
     bim = read_bim(prefix)
     n_ind = len(read_fam(prefix))
@@ -308,7 +312,8 @@ def _preprocess_chromosome(prefix, chrom, blocks, *, annotations, print_snps, sp
                 n_no_print += 1
                 continue
             x = standardize_genotypes(_read_dosage(bed, rows[b0:b1]))
-            svds.append(ld_svd(x[:, pm], spectrum_percent=spectrum_percent))
+            svds.append(ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent) if weights == "Winv_ahat_h2"
+                        else ld_svd(x[:, pm], spectrum_percent=spectrum_percent))
             if np.any(v[b0:b1] != 0):
                 rv[b0 + np.flatnonzero(pm)] = signed_ld_profile(x, v[b0:b1], rows=pm)
             else:
@@ -717,7 +722,9 @@ def run_pipeline(*, bfile_chr, ld_blocks, sumstats, sannot_chr, ldscores_chr, ba
         Genome build of the panel and blocks: ``hg19`` (default, sldp's MHC), ``hg38``, ``simworld*``.
     alpha, background_alpha : float or sequence of float
         MAF-scaling exponent per annotation set (sldp's ``preprocessannot --alpha``; -1: none).
-    weights : {"Winv_ahat_h", "Winv_ahat_I"}
+    weights : {"Winv_ahat_h", "Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2"}
+        sldp's weight modes (:func:`stats.sldp.weight_diagonal`); sldp 1.1.5's own pipeline can run only
+        the first two (its ``.pss`` files hold no others).
     spectrum_percent : float
     jk_blocks : int
         Target number of chunks (sldp's ``--jk-blocks``).
@@ -757,7 +764,7 @@ def run_pipeline(*, bfile_chr, ld_blocks, sumstats, sannot_chr, ldscores_chr, ba
         logged instead).
     """
     if weights not in PIPELINE_WEIGHTS:
-        raise ValueError(f"weights must be one of {PIPELINE_WEIGHTS} (what sldp 1.1.5 can run), got {weights!r}")
+        raise ValueError(f"weights must be one of {PIPELINE_WEIGHTS}, got {weights!r}")
     marg_sets, bg_sets = _as_list(sannot_chr), _as_list(background_sannot_chr)
     if not marg_sets:
         raise ValueError("no annotations to test (sannot_chr)")
@@ -782,7 +789,7 @@ def run_pipeline(*, bfile_chr, ld_blocks, sumstats, sannot_chr, ldscores_chr, ba
             pd.Index(pd.unique(pd.Series(list(print_snps), dtype=str)))
     # 1. reference panel, per chromosome
     kw = dict(annotations=ann_files, print_snps=print_ids, spectrum_percent=spectrum_percent, rv_out=rv_out,
-              blas_threads=blas_threads)
+              blas_threads=blas_threads, weights=weights)
     if client is not None:
         futs = [client.submit(preprocess_chromosome, str(p), c, blocks, pure=False, **kw) for c, p in files.items()]
         chrom_data = client.gather(futs)

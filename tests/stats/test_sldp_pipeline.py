@@ -158,3 +158,16 @@ def test_missing_panel_chromosome(tmp_path):
         shutil.copy(FIX / "refpanel" / f"panel.22.{ext}", tmp_path / f"p.22.{ext}")
     with pytest.raises(FileNotFoundError, match="chromosome 6"):
         run_pipeline(**_opts(bfile_chr=str(tmp_path / "p."), chroms=["6"]))
+
+
+@pytest.mark.parametrize("weights", ["Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2"])
+def test_every_weight_mode_finds_the_planted_annotation(weights):
+    """sldp's other weight modes (its 1.1.5 pipeline runs only _h and _I): the planted ANNOT1 is found
+    with the same sign as with the default weights, and the modes give different numbers."""
+    opts = _opts(chroms=["1", "6", "22"])
+    default = run_pipeline(**opts).table.set_index("annot")
+    other = run_pipeline(**{**opts, "weights": weights}).table.set_index("annot")
+    assert default.loc["ANNOT1.R", "z_fast"] > 2
+    assert other.loc["ANNOT1.R", "z_fast"] > 2 and other.loc["ANNOT1.R", "mu"] > 0
+    assert np.isfinite(other[["mu", "se(mu)"]].to_numpy()).all()
+    assert not np.isclose(other.loc["ANNOT1.R", "mu"], default.loc["ANNOT1.R", "mu"], rtol=1e-6)
