@@ -123,7 +123,8 @@ def add_sldp_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, nargs="+", default=[-1.0], help="MAF scaling per --sannot-chr set "
                    "(one value for all; -1: none)")
     p.add_argument("--background-alpha", type=float, nargs="+", default=[-1.0])
-    p.add_argument("--weights", default="Winv_ahat_h", choices=("Winv_ahat_h", "Winv_ahat_I"))
+    p.add_argument("--weights", default="Winv_ahat_h",
+                   choices=("Winv_ahat_h", "Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2"))
     p.add_argument("--spectrum-percent", type=float, default=95.0)
     p.add_argument("--jk-blocks", type=int, default=300, help="number of jackknife chunks")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the sign flips")
@@ -644,6 +645,106 @@ def add_ldscore_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
+# ------------------------------------------------------------------------------------------- covreg
+def _tissue_name(path: Path) -> str:
+    """``Whole_Blood.allpairs.txt.gz`` -> ``Whole_Blood`` (the file name up to its first dot)."""
+    return path.name.split(".")[0] or path.name
+
+
+def _pos_float(text: str) -> float:
+    v = float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+
+def _r2_threshold(text: str) -> float:
+    v = float(text)
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {v}")
+    return v
+
+
+def _covreg(args) -> int:
+    import numpy as np
+
+    from genocore.files import write_table
+    from stats import covreg
+
+    eqtl = {}
+    for f in args.eqtl:
+        name = _tissue_name(_existing(f, "--eqtl"))
+        if name in eqtl:
+            raise ValueError(f"--eqtl {f}: tissue {name!r} (the file name up to its first dot) is also "
+                             f"{eqtl[name]}; give each tissue one table")
+        eqtl[name] = Path(f)
+    _existing(args.ld_blocks, "--ld-blocks")
+    _existing(args.gtf, "--gtf")
+    sed = _read_tsv(args.sed, "--sed", required=("SNP", "A1", "A2", args.sed_column),
+                    dtype={"SNP": str, "A1": str, "A2": str, "gene_id": str})
+    sed = _numeric(sed, [args.sed_column], args.sed, "--sed")
+    if sed.empty:
+        raise ValueError(f"--sed {args.sed}: no rows")
+    from stats.tss import read_tss
+
+    with _Context(f"--gtf {args.gtf}"):
+        tss = read_tss(args.gtf)
+    with _Context(f"--sed {args.sed} / --bfile-chr {args.bfile_chr}"):
+        res = covreg.eqtl_enrichment(
+            eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
+            sed_column=args.sed_column, unit=args.unit, significant=args.significant_column, annotation="SED",
+            prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
+            n_boot=args.n_boot, rng=np.random.default_rng(args.seed))
+    out = {"covreg": _prefixed(args.out, ".covreg.tsv"), "quantiles": _prefixed(args.out, ".quantiles.tsv")}
+    summary = res.summary.merge(res.pruning, on="tissue", how="left")
+    write_table(out["covreg"], summary, float_format="%.6g")
+    write_table(out["quantiles"], res.quantiles, float_format="%.6g")
+    for tissue in eqtl:
+        out[f"figure_{tissue}"] = _prefixed(args.out, f".{tissue}.png")
+        covreg.tissue_figure(res.result(tissue), out[f"figure_{tissue}"])
+    out["panel"] = _prefixed(args.out, ".panel.png")
+    covreg.panel_figure([res.result(t) for t in eqtl], out["panel"], ncols=min(4, len(eqtl)))
+    inputs = {f"eqtl_{t}": p for t, p in eqtl.items()}
+    inputs.update({"sed": args.sed, "gtf": args.gtf, "ld_blocks": args.ld_blocks})
+    provenance.write(_prefixed(args.out, ".provenance.json"), provenance.record(
+        command=args.argv, config=_config(args), genome_build=args.build, inputs=inputs, outputs=out))
+    logger.info("covariate regression of %d tissue(s) per %s; wrote %s.*", len(eqtl), args.unit, args.out)
+    return 0
+
+
+def add_covreg_parser(sub) -> argparse.ArgumentParser:
+    """Register ``genostats covreg``; returns its parser."""
+    p = sub.add_parser("covreg", help="LD-score covariate regression of eQTL chi^2 on |SED-LD| and the quantile "
+                       "enrichment (Basenji 2018, Fig. 5)",
+                       description="Per tissue: eQTL pairs matched to the reference panel (position and alleles), "
+                       "SNPs LD-pruned (priority: largest chi^2), OLS of chi^2 on LD score and |SED-LD| (then with "
+                       "the TSS-distance LD scores), and the share of significant eQTLs by quintile of the "
+                       "fitted-value difference with a cluster bootstrap interval. Writes PREFIX.covreg.tsv, "
+                       "PREFIX.quantiles.tsv, PREFIX.<tissue>.png, PREFIX.panel.png and PREFIX.provenance.json.")
+    p.add_argument("--eqtl", required=True, nargs="+", type=Path, help="GTEx allpairs tables (gene_id, variant_id "
+                   "chr_pos_ref_alt_build, slope, slope_se, significant), one per tissue; tissue = file name up to "
+                   "its first dot")
+    p.add_argument("--bfile-chr", required=True, help="reference panel: per-chromosome PLINK prefix or {chrom} "
+                   "template")
+    p.add_argument("--ld-blocks", required=True, type=Path, help="LD blocks (BED: chr start end)")
+    p.add_argument("--build", required=True, help="genome build of panel and blocks: hg19, hg38, simworld1")
+    p.add_argument("--gtf", required=True, type=Path, help="gene annotation (TSSs for the TSS-distance LD scores)")
+    p.add_argument("--sed", required=True, type=Path, help="SED scores TSV: SNP A1 A2 [gene_id] SED (A1: the allele "
+                   "whose effect is given; with gene_id per SNP-gene pair, else per SNP)")
+    p.add_argument("--sed-column", default="SED", help="column of the SED scores (SED)")
+    p.add_argument("--unit", default="pair", choices=("pair", "snp"), help="regress per SNP-gene pair (default) or "
+                   "per SNP (max chi^2 and |SED-LD| over genes)")
+    p.add_argument("--significant-column", default="significant", help="eQTL column flagging significant eQTLs")
+    p.add_argument("--prune-r2", type=_r2_threshold, default=0.5, help="LD pruning threshold r^2 (0.5)")
+    p.add_argument("--prune-window-kb", type=_pos_float, default=1000.0, help="LD pruning window (kb; 1000)")
+    p.add_argument("--ld-wind-cm", type=_pos_float, default=1.0, help="LD score window (cM; 1)")
+    p.add_argument("--n-boot", type=_nonneg_int, default=1000, help="bootstrap replicates (1000; 0: none)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the bootstrap")
+    p.add_argument("--out", required=True, type=Path, help="output prefix")
+    p.set_defaults(runner=_covreg)
+    return p
+
+
 def get_parser(extra_commands=()) -> argparse.ArgumentParser:
     """The ``genostats`` parser.
 
@@ -655,7 +756,7 @@ def get_parser(extra_commands=()) -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog="genostats", description="Statistical genetics on variant "
                                      "scores: LD, signed LD profiles, SLDP, LD-score regression, cluster comparison, "
-                                     "classifiers, case-control tests, fine-mapping.")
+                                     "classifiers, case-control tests, fine-mapping, eQTL covariate regression.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("ld-decay", help="mean r^2 by distance in a PLINK reference panel",
@@ -671,6 +772,7 @@ def get_parser(extra_commands=()) -> argparse.ArgumentParser:
     add_casecontrol_parser(sub)
     add_pics_parser(sub)
     add_ldscore_parser(sub)
+    add_covreg_parser(sub)
     for name, help_text, configure in extra_commands:
         configure(sub.add_parser(name, help=help_text, description=help_text))
     return parser

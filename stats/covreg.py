@@ -503,6 +503,365 @@ def aggregate_to_snps(pairs: pd.DataFrame, *, snp: str = "SNP") -> pd.DataFrame:
     return out.drop(columns=drop).reset_index()
 
 
+# -- the whole per-tissue analysis: eQTL tables -> pruned variants -> LD scores, SED-LD -> regression --------
+
+#: Shuffled controls of the SED annotation understood by :func:`eqtl_enrichment`.
+CONTROLS = ("shuffled", "shuffled_in_gene")
+
+
+@dataclass(eq=False)
+class EqtlEnrichment:
+    """What :func:`eqtl_enrichment` returns.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per (annotation, unit, tissue): ``annotation, unit`` and :meth:`CovregResult.summary`.
+    quantiles : DataFrame
+        ``tissue, annotation, unit, quantile, n, n_significant, share, enrichment``.
+    results : dict of (tissue, annotation, unit) -> CovregResult
+    tables : dict of (tissue, annotation, unit) -> DataFrame
+        The regression tables (``SNP, [gene_id,] chi2, significant, SED_LD, L2`` and ``TSS_*L2``).
+    pruning : DataFrame
+        Per tissue: ``pairs`` (read), ``pairs_matched`` (to the panel), ``snps`` (matched), ``snps_kept``
+        (after LD pruning), ``pairs_kept``.
+    """
+
+    summary: pd.DataFrame
+    quantiles: pd.DataFrame
+    results: dict
+    tables: dict
+    pruning: pd.DataFrame
+
+    def result(self, tissue: str, annotation: str | None = None, unit: str | None = None) -> CovregResult:
+        """The result of one tissue (annotation / unit may be left out when there is only one)."""
+        hits = [k for k in self.results if k[0] == tissue and annotation in (None, k[1]) and unit in (None, k[2])]
+        if len(hits) != 1:
+            raise KeyError(f"{(tissue, annotation, unit)}: {len(hits)} results match (have {list(self.results)})")
+        return self.results[hits[0]]
+
+
+def eqtl_pairs(eqtl, bim: pd.DataFrame, *, significant: str = "significant", what: str | None = None
+               ) -> tuple[pd.DataFrame, int]:
+    """One tissue's eQTL pairs matched to the panel: ``SNP, gene_id, chi2, significant``.
+
+    Parameters
+    ----------
+    eqtl : DataFrame or path
+        A GTEx ``allpairs`` / fastQTL table (path, read by :func:`stats.io.gtex.read_eqtl_table`), or its
+        :func:`~stats.io.gtex.read_eqtl_table` output (``gene_id, chrom, pos, ref, alt, z`` ...).
+    bim : DataFrame
+        Panel SNPs (:func:`stats.panel.read_panel_bim`).
+    significant : str
+        Column of the significance flag (bool, 0/1 or ``True``/``False`` text).
+    what : str, optional
+        Name of the table in messages (default: the path).
+
+    Returns
+    -------
+    pairs : DataFrame
+        ``chi2 = z^2``; in the table's order.
+    n_read : int
+        Pairs in the table before matching.
+
+    Raises
+    ------
+    ValueError
+        A missing column, a significance column that is not boolean, or no variant matching the panel.
+    """
+    from stats.io.gtex import read_eqtl_table
+
+    if isinstance(eqtl, pd.DataFrame):
+        e, what = eqtl, what or "eQTL table"
+    else:
+        e, what = read_eqtl_table(eqtl), what or str(eqtl)
+    missing = [c for c in ("gene_id", "chrom", "pos", "ref", "alt", "z", significant) if c not in e.columns]
+    if missing:
+        raise ValueError(f"{what}: missing columns {missing} (have {list(e.columns)[:12]})")
+    m = match_eqtl_to_panel(e, bim, what=what)
+    sig = m[significant]
+    if sig.dtype != bool:
+        text = sig.astype(str).str.strip().str.lower()
+        bad = ~text.isin(["true", "false", "1", "0", "1.0", "0.0"])
+        if bad.any():
+            raise ValueError(f"{what}: column {significant!r} holds {sig[bad].iloc[0]!r}; expected True/False or 1/0")
+        sig = text.isin(["true", "1", "1.0"])
+    pairs = pd.DataFrame({"SNP": m["SNP"].astype(str), "gene_id": m["gene_id"].astype(str),
+                          "chi2": m["z"].to_numpy(np.float64) ** 2, "significant": sig.to_numpy(bool)})
+    return pairs, len(e)
+
+
+def _panel_prefixes(panel) -> list:
+    from stats.panel import panel_filesets
+
+    return list(dict.fromkeys(panel_filesets(panel).values()))
+
+
+def panel_ld_scores(panel, *, tss: pd.DataFrame | None = None, wind_cm: float = 1.0) -> pd.DataFrame:
+    """Per panel SNP: ``SNP, L2`` and (with ``tss``) the per-SNP TSS-distance LD scores, all chromosomes.
+
+    Parameters
+    ----------
+    panel : str or Path
+        Panel (template / prefix; :func:`stats.panel.panel_filesets`).
+    tss : DataFrame, optional
+        :func:`stats.tss.read_tss` table.
+    wind_cm : float
+        LD window (cM).
+    """
+    from stats.ldscore import ld_scores
+    from stats.tss import snp_tss_ld_scores
+
+    parts = []
+    for bfile in _panel_prefixes(panel):
+        t = ld_scores(bfile, wind_cm=wind_cm).table[["SNP", "L2"]]
+        if tss is not None:
+            s = snp_tss_ld_scores(bfile, tss, wind_cm=wind_cm).drop(columns=["CHR", "BP"])
+            t = t.merge(s, on="SNP", how="inner", validate="one_to_one")
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+def panel_pair_tss_scores(panel, pairs: pd.DataFrame, *, tss: pd.DataFrame, wind_cm: float = 1.0) -> pd.DataFrame:
+    """Per SNP-gene pair TSS-distance LD scores (``SNP, gene_id`` + 4 columns), all chromosomes.
+
+    Parameters
+    ----------
+    panel : str or Path
+    pairs : DataFrame
+        ``SNP`` (panel ids) and ``gene_id``.
+    tss : DataFrame
+        :func:`stats.tss.read_tss` table.
+    wind_cm : float
+    """
+    from stats.io.plink import read_bim
+    from stats.tss import pair_tss_ld_scores
+
+    u = pairs[["SNP", "gene_id"]].astype(str).drop_duplicates().reset_index(drop=True)
+    parts = []
+    for bfile in _panel_prefixes(panel):
+        on = u[u["SNP"].isin(set(read_bim(bfile)["snp"].astype(str)))].reset_index(drop=True)
+        if len(on):
+            parts.append(pd.concat([on, pair_tss_ld_scores(bfile, tss, on, wind_cm=wind_cm)], axis=1))
+    if not parts:
+        return u.iloc[:0]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _check_sed(sed: pd.DataFrame, value: str, what: str) -> pd.DataFrame:
+    missing = [c for c in ("SNP", "A1", "A2", value) if c not in sed.columns]
+    if missing:
+        raise ValueError(f"{what}: missing columns {missing} (have {list(sed.columns)})")
+    cols = ["SNP"] + (["gene_id"] if "gene_id" in sed.columns else []) + ["A1", "A2", value]
+    out = sed[cols].rename(columns={value: "SED"})
+    out["SNP"] = out["SNP"].astype(str)
+    if "gene_id" in out.columns:
+        out["gene_id"] = out["gene_id"].astype(str)
+    v = pd.to_numeric(out["SED"], errors="coerce")
+    if not np.isfinite(v.to_numpy(np.float64)).all():
+        i = int(np.flatnonzero(~np.isfinite(v.to_numpy(np.float64)))[0])
+        raise ValueError(f"{what}: row {i + 1} (SNP {out['SNP'].iat[i]}) has {value} = {sed[value].iat[i]!r}, "
+                         "not a finite number")
+    out["SED"] = v.to_numpy(np.float64)
+    return out
+
+
+def _controls(sed: pd.DataFrame, tested: pd.DataFrame, bim: pd.DataFrame, controls, rng) -> dict:
+    """Shuffled copies of ``sed`` over the tested pairs (per pair SED) or SNPs (per SNP SED)."""
+    per_gene = "gene_id" in sed.columns
+    keys = ["SNP", "gene_id"] if per_gene else ["SNP"]
+    full = tested[keys].drop_duplicates() if not per_gene else tested[keys]
+    full = full.merge(sed.drop(columns=["A1", "A2"]), on=keys, how="left")
+    full["SED"] = full["SED"].fillna(0.0)
+    # alleles: the SED table's, else the panel's
+    al = sed.drop_duplicates("SNP").set_index("SNP")[["A1", "A2"]]
+    pb = (bim.assign(SNP=bim["snp"].astype(str)).drop_duplicates("SNP").set_index("SNP")[["a1", "a2"]]
+          .set_axis(["A1", "A2"], axis=1))
+    al = pd.concat([al, pb[~pb.index.isin(al.index)]])
+    full = full.merge(al, left_on="SNP", right_index=True, how="left")
+    out = {}
+    for label in controls:
+        if label == "shuffled":
+            out[label] = full.assign(SED=rng.permutation(full["SED"].to_numpy()))
+        elif label == "shuffled_in_gene":
+            if not per_gene:
+                raise ValueError("control 'shuffled_in_gene' needs a per-pair SED table (with gene_id)")
+            v = full["SED"].to_numpy().copy()
+            for idx in full.groupby("gene_id", sort=True).indices.values():
+                v[idx] = rng.permutation(v[idx])
+            out[label] = full.assign(SED=v)
+        else:
+            raise ValueError(f"unknown control {label!r}; known: {CONTROLS}")
+    return out
+
+
+def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, tss, sed,
+                    sed_column: str = "SED", unit="pair", significant: str = "significant",
+                    annotation: str = "SED", controls=(), prune_r2: float = 0.5, prune_window_kb: float = 1000,
+                    ld_wind_cm: float = 1.0, n_boot: int = 1000, rng: np.random.Generator | None = None,
+                    lengths: dict | None = None, **options) -> EqtlEnrichment:
+    """The eQTL |SED-LD| covariate regression and quantile enrichment of many tissues, from files.
+
+    Per tissue: the eQTL table's pairs are matched to the panel by position and alleles (``chi2 = z^2``);
+    the SNPs are LD-pruned to ``r^2 <= prune_r2`` (:func:`stats.prune.prune_variants`; priority: the
+    SNP's largest chi^2 over genes); SED-LD is computed at the kept pairs (:func:`sed_ld`: gene by gene
+    when ``sed`` has ``gene_id``, else per SNP); LD scores and TSS-distance LD scores (per pair for
+    ``unit="pair"``, per SNP for ``unit="snp"``) come from the panel (``ld_wind_cm`` windows); then
+    :func:`covariate_regression`. With ``unit="snp"`` the pairs are aggregated per SNP
+    (:func:`aggregate_to_snps`: max chi^2, any significant, max |SED-LD|). The bootstrap of the
+    enrichment resamples genes (pairs) or LD blocks (SNPs), since significant eQTLs cluster; the
+    cluster-robust p of |SED-LD| uses the same clusters.
+
+    Parameters
+    ----------
+    eqtl_tables : mapping of str -> DataFrame or path
+        Tissue -> GTEx ``allpairs`` table (file, or :func:`stats.io.gtex.read_eqtl_table` output), with
+        the ``significant`` column.
+    bfile_chr : str or Path
+        Reference panel: per-chromosome template (``ref.{chrom}``), ldsc-style prefix or one fileset.
+    ld_blocks : str, Path or DataFrame
+        LD blocks (BED).
+    build : str
+        Genome build of panel and blocks (``hg19``, ``hg38``, ``simworld1``).
+    tss : DataFrame, str, Path or None
+        TSSs (:func:`stats.tss.read_tss` table) or a GTF to read them from; None: no TSS covariates
+        (model ``ld`` only).
+    sed : DataFrame or mapping of str -> DataFrame
+        SED scores ``SNP, A1, A2, [gene_id,] <sed_column>`` (A1: the allele whose effect is given); with
+        ``gene_id`` one value per SNP-gene pair, else per SNP. A mapping gives each tissue its own.
+    sed_column : str
+        Column of the SED scores.
+    unit : {"pair", "snp"} or sequence of them
+        Regress per SNP-gene pair, per SNP, or both.
+    significant : str
+        Column of the eQTL tables flagging significant eQTLs.
+    annotation : str
+        Label of ``sed`` in the output.
+    controls : sequence of {"shuffled", "shuffled_in_gene"}
+        Shuffled controls also analysed: ``shuffled`` permutes the SED values over all tested pairs (per
+        SNP SED: tested SNPs), zeros included; ``shuffled_in_gene`` permutes them among each gene's
+        tested pairs. Both use ``rng``.
+    prune_r2 : float
+        LD pruning threshold (Basenji 2018: 0.5).
+    prune_window_kb : float
+        Pruning window.
+    ld_wind_cm : float
+        LD score window.
+    n_boot : int
+        Bootstrap replicates of the enrichment interval (0: none).
+    rng : numpy.random.Generator, optional
+        Needed for ``n_boot > 0`` and ``controls``; used by the controls (tissue by tissue), then by the
+        bootstraps (in the order of :attr:`EqtlEnrichment.results`).
+    lengths : dict, optional
+        Chromosome lengths for the LD block check.
+    **options
+        Passed to :func:`covariate_regression` (``n_quantiles``, ``n_bottom``, ``ci``).
+
+    Returns
+    -------
+    EqtlEnrichment
+        Results keyed by ``(tissue, annotation, unit)``, in tissue, then annotation (``annotation``, then
+        the controls), then unit order.
+
+    Raises
+    ------
+    ValueError
+        An eQTL table whose variants match nothing in the panel (naming it), missing columns, a SED
+        table matching no panel SNP, an unknown unit or control, or a tissue too small to regress.
+    FileNotFoundError
+        A missing eQTL table, GTF or panel.
+    """
+    from stats.io.ldblocks import assign_blocks, read_ldblocks
+    from stats.panel import read_panel_bim
+    from stats.prune import prune_variants
+    from stats.tss import read_tss
+
+    units = [unit] if isinstance(unit, str) else list(unit)
+    bad = [u for u in units if u not in ("pair", "snp")]
+    if bad or not units:
+        raise ValueError(f"unit must be 'pair' or 'snp' (or both), got {unit!r}")
+    controls = list(controls)
+    for c in controls:
+        if c not in CONTROLS:
+            raise ValueError(f"unknown control {c!r}; known: {CONTROLS}")
+    if (controls or n_boot) and rng is None:
+        raise ValueError("controls and n_boot > 0 need rng (a numpy Generator)")
+    if not eqtl_tables:
+        raise ValueError("no eQTL tables")
+    if isinstance(sed, Mapping):
+        absent = [t for t in eqtl_tables if t not in sed]
+        if absent:
+            raise ValueError(f"sed: no SED table for tissue(s) {absent}")
+        seds = {t: _check_sed(sed[t], sed_column, f"SED table of {t}") for t in eqtl_tables}
+    else:
+        checked = _check_sed(sed, sed_column, "SED table")
+        seds = {t: checked for t in eqtl_tables}
+    if tss is not None and not isinstance(tss, pd.DataFrame):
+        tss = read_tss(tss)
+    bim = read_panel_bim(bfile_chr)
+    blocks = ld_blocks if isinstance(ld_blocks, pd.DataFrame) else read_ldblocks(ld_blocks)
+
+    # eQTL pairs per tissue, matched and pruned
+    tested, kept_pairs, pruning = {}, {}, []
+    for tissue, table in eqtl_tables.items():
+        pairs, n_read = eqtl_pairs(table, bim, significant=significant,
+                                   what=None if isinstance(table, pd.DataFrame) else str(table))
+        snp_chi2 = pairs.groupby("SNP", sort=False)["chi2"].max()
+        keep = prune_variants(bfile_chr, snp_chi2.index.to_numpy(), priority=snp_chi2.to_numpy(), r2_max=prune_r2,
+                              window_kb=prune_window_kb)
+        kept = set(snp_chi2.index[keep])
+        tested[tissue] = pairs
+        kept_pairs[tissue] = pairs[pairs["SNP"].isin(kept)].reset_index(drop=True)
+        pruning.append({"tissue": tissue, "pairs": n_read, "pairs_matched": len(pairs), "snps": len(snp_chi2),
+                        "snps_kept": len(kept), "pairs_kept": len(kept_pairs[tissue])})
+        logger.info("%s: %d SNPs kept of %d after LD pruning (r^2 <= %g); %d pairs", tissue, len(kept), len(snp_chi2),
+                    prune_r2, len(kept_pairs[tissue]))
+
+    # LD scores (per SNP) and the per-pair TSS LD scores of every tested pair (they depend on the pair only)
+    snp_scores = panel_ld_scores(bfile_chr, tss=tss if "snp" in units else None, wind_cm=ld_wind_cm)
+    pair_tss = None
+    if tss is not None and "pair" in units:
+        allp = pd.concat([p[["SNP", "gene_id"]] for p in tested.values()], ignore_index=True).drop_duplicates()
+        pair_tss = panel_pair_tss_scores(bfile_chr, allp, tss=tss, wind_cm=ld_wind_cm)
+
+    tables = {}
+    for tissue, pairs in kept_pairs.items():
+        s_ann = seds[tissue]
+        anns = {annotation: s_ann, **_controls(s_ann, tested[tissue], bim, controls, rng)}
+        for label, ann in anns.items():
+            ann = ann[ann["SED"] != 0]
+            s = sed_ld(bfile_chr, blocks, ann, build=build, targets=pairs, lengths=lengths)
+            t = pairs.assign(SED_LD=s).merge(snp_scores[["SNP", "L2"]], on="SNP", how="inner")
+            if pair_tss is not None:
+                t = t.merge(pair_tss, on=["SNP", "gene_id"], how="inner")
+            t = t[np.isfinite(t["SED_LD"])].reset_index(drop=True)
+            if "pair" in units:
+                tables[(tissue, label, "pair")] = t
+            if "snp" in units:
+                ts = aggregate_to_snps(t[["SNP", "gene_id", "chi2", "significant", "SED_LD", "L2"]])
+                tables[(tissue, label, "snp")] = ts.merge(snp_scores.drop(columns=["L2"]), on="SNP", how="inner")
+
+    block_of = pd.Series(assign_blocks(blocks, bim["chrom"].to_numpy(), bim["pos"].to_numpy()),
+                         index=bim["snp"].astype(str).to_numpy())
+    block_of = block_of[~block_of.index.duplicated()]
+    results, summaries, rows_q = {}, [], []
+    for (tissue, label, u), t in tables.items():
+        # bootstrap clusters: significant eQTLs cluster by gene (pairs) and by LD block (SNPs)
+        groups = t["gene_id"].to_numpy() if u == "pair" else block_of.reindex(t["SNP"]).to_numpy()
+        tss_cols = [c for c in t.columns if c.startswith("TSS_")]
+        res = covariate_regression(
+            t["chi2"].to_numpy(), t["L2"].to_numpy(), t["SED_LD"].to_numpy(), significant=t["significant"].to_numpy(),
+            tss_ld=t[tss_cols].to_numpy() if tss_cols else None, tissue=str(tissue), n_boot=n_boot, rng=rng,
+            groups=groups, **options)
+        results[(tissue, label, u)] = res
+        summaries.append({"annotation": label, "unit": u, **res.summary()})
+        rows_q.append(res.quantiles.assign(tissue=tissue, annotation=label, unit=u))
+    quantiles = pd.concat(rows_q, ignore_index=True)[["tissue", "annotation", "unit", "quantile", "n",
+                                                       "n_significant", "share", "enrichment"]]
+    return EqtlEnrichment(summary=pd.DataFrame(summaries), quantiles=quantiles, results=results, tables=tables,
+                          pruning=pd.DataFrame(pruning))
+
+
 # -- figures ------------------------------------------------------------------------------------------
 
 def _draw(ax, res: CovregResult) -> None:

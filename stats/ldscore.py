@@ -818,10 +818,11 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
                                            integer_products=np.dtype(dtype) == np.float32)
             M_by[kchrom[lo]] = kvalues[lo:hi].sum(axis=0)
             M550_by[kchrom[lo]] = kvalues[lo:hi][kmaf[lo:hi] > 0.05].sum(axis=0)
-    table = pd.DataFrame({"CHR": kchrom, "SNP": bim["snp"].to_numpy(str)[kept], "BP": bim["pos"].to_numpy()[kept],
-                          "CM": bim["cm"].to_numpy()[kept], "MAF": kmaf})
-    for k, c in enumerate(colnames):
-        table[c] = scores[:, k]
+    # one concat (not a column insert per annotation: many columns would fragment the frame)
+    table = pd.concat([pd.DataFrame({"CHR": kchrom, "SNP": bim["snp"].to_numpy(str)[kept],
+                                     "BP": bim["pos"].to_numpy()[kept], "CM": bim["cm"].to_numpy()[kept],
+                                     "MAF": kmaf}),
+                       pd.DataFrame(scores, columns=list(colnames))], axis=1)
     return LDScores(table=table, M=kvalues.sum(axis=0), M_5_50=kvalues[kmaf > 0.05].sum(axis=0),
                     ldscore_columns=colnames, counts_are_integers=integers, M_by_chrom=M_by, M_5_50_by_chrom=M550_by)
 
@@ -859,9 +860,10 @@ def write_ld_scores(out, scores: LDScores, *, with_cm_maf: bool = False, float_f
         groups = [(out, scores.table, scores.M, scores.M_5_50)]
     paths = []
     for pre, tab, M, M550 in groups:
-        tab = tab[cols].copy()
-        for c in scores.ldscore_columns:  # only the scores are rounded; CM and MAF keep full precision
-            tab[c] = np.char.mod(float_format, tab[c].to_numpy(np.float64))
+        # only the scores are rounded; CM and MAF keep full precision (one concat, not a column set per score)
+        sc = list(scores.ldscore_columns)
+        fmt = pd.DataFrame(np.char.mod(float_format, tab[sc].to_numpy(np.float64)), columns=sc, index=tab.index)
+        tab = pd.concat([tab[cols[:len(cols) - len(sc)]], fmt], axis=1)
         paths.append(write_table(f"{pre}.l2.ldscore.gz", tab))
         paths.append(write_text(f"{pre}.l2.M", _m_text(M, scores.counts_are_integers)))
         paths.append(write_text(f"{pre}.l2.M_5_50", _m_text(M550, scores.counts_are_integers)))

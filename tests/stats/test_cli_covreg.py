@@ -1,0 +1,104 @@
+"""``genostats covreg`` on the tiny world with the planted true SED, and its bad-input exits."""
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stats import cli
+
+
+def _args(world: Path, sed: Path, out: Path, eqtl=None) -> list[str]:
+    eqtl = eqtl or sorted((world / "eqtl").glob("*.allpairs.txt.gz"))
+    return (["covreg", "--eqtl", *map(str, eqtl), "--bfile-chr", str(world / "genotypes" / "ref_panel.chr{chrom}"),
+             "--ld-blocks", str(world / "genotypes" / "ldblocks.bed"), "--build", "simworld1",
+             "--gtf", str(world / "genome" / "genes.gtf"), "--sed", str(sed), "--n-boot", "50", "--seed", "1",
+             "--out", str(out)])
+
+
+@pytest.fixture(scope="module")
+def world_sed(tiny_world, tmp_path_factory):
+    """The true SED of Whole_Blood's cell type (per SNP-gene pair; A1 = ALT) as a --sed table."""
+    cell = json.loads((tiny_world / "truth.json").read_text())["eqtl"]["Whole_Blood"]["cell_type"]
+    eff = pd.read_csv(tiny_world / "truth" / "snp_gene_effects.tsv.gz", sep="\t")
+    al = pd.read_csv(tiny_world / "truth" / "snp_track_effects.tsv.gz", sep="\t", usecols=["snp", "ref", "alt"])
+    sed = eff.merge(al, on="snp", validate="many_to_one").rename(
+        columns={"snp": "SNP", "alt": "A1", "ref": "A2", cell: "SED"})[["SNP", "A1", "A2", "gene_id", "SED"]]
+    path = tmp_path_factory.mktemp("sed") / "sed.tsv.gz"
+    sed.to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_covreg_command_true_sed(tiny_world, world_sed, tmp_path):
+    out = tmp_path / "res"
+    tissues = ["Liver", "Whole_Blood"]
+    eqtl = [tiny_world / "eqtl" / f"{t}.allpairs.txt.gz" for t in tissues]
+    assert cli.main(_args(tiny_world, world_sed, out, eqtl)) == 0
+    summary = pd.read_csv(f"{out}.covreg.tsv", sep="\t")
+    assert summary["tissue"].tolist() == tissues
+    assert set(summary["annotation"]) == {"SED"} and set(summary["unit"]) == {"pair"}
+    assert (summary["snps_kept"] < summary["snps"]).all() and (summary["pairs_kept"] <= summary["pairs_matched"]).all()
+    # |SED-LD| of the true SED: significant with a positive coefficient, with and without the TSS covariates
+    for model in ("ld", "ld_tss"):
+        assert (summary[f"{model}_coef"] > 0).all() and (summary[f"{model}_p"] < 1e-6).all(), model
+    wb = summary.set_index("tissue").loc["Whole_Blood"]
+    assert wb["ld_tss_p_cluster"] < 0.05 and wb["enrichment"] > 1.3 and wb["enrichment_lo"] > 1
+    q = pd.read_csv(f"{out}.quantiles.tsv", sep="\t")
+    assert len(q) == 5 * len(tissues) and q["quantile"].tolist() == [1, 2, 3, 4, 5] * len(tissues)
+    for t in tissues:
+        assert Path(f"{out}.{t}.png").read_bytes()[:4] == b"\x89PNG"
+    assert Path(f"{out}.panel.png").stat().st_size > 1000
+    prov = json.loads(Path(f"{out}.provenance.json").read_text())
+    assert prov["config"]["prune_r2"] == 0.5 and prov["config"]["unit"] == "pair"
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_covreg_command_per_snp(tiny_world, world_sed, tmp_path):
+    """A per-SNP SED table (no gene_id) and --unit snp."""
+    sed = pd.read_csv(world_sed, sep="\t")
+    per_snp = sed.groupby(["SNP", "A1", "A2"], as_index=False)["SED"].sum()
+    path = tmp_path / "sed_snp.tsv"
+    per_snp.to_csv(path, sep="\t", index=False)
+    out = tmp_path / "snp"
+    eqtl = [tiny_world / "eqtl" / "Whole_Blood.allpairs.txt.gz"]
+    assert cli.main(_args(tiny_world, path, out, eqtl) + ["--unit", "snp", "--n-boot", "0"]) == 0
+    s = pd.read_csv(f"{out}.covreg.tsv", sep="\t")
+    assert s["unit"].tolist() == ["snp"] and s["n"].iat[0] == s["snps_kept"].iat[0]
+    assert s["ld_tss_coef"].iat[0] > 0
+
+
+def test_covreg_eqtl_matching_nothing_exits_2(tiny_world, world_sed, tmp_path, caplog):
+    src = tiny_world / "eqtl" / "Liver.allpairs.txt.gz"
+    bad = tmp_path / "Moved.allpairs.txt.gz"
+    with gzip.open(src, "rt") as f, gzip.open(bad, "wt") as g:
+        for i, line in enumerate(f):
+            if i:  # move every variant 7 bp away from the panel's positions
+                gene, var, rest = line.split("\t", 2)
+                chrom, pos, ref, alt, build = var.split("_", 4)
+                line = "\t".join([gene, "_".join([chrom, str(int(pos) + 7), ref, alt, build]), rest])
+            g.write(line)
+    out = tmp_path / "bad"
+    assert cli.main(_args(tiny_world, world_sed, out, [bad])) == 2
+    assert str(bad) in caplog.text and "matches a panel SNP" in caplog.text
+    assert not list(tmp_path.glob("bad*"))
+
+
+def test_covreg_sed_without_sed_column_exits_2(tiny_world, world_sed, tmp_path, caplog):
+    path = tmp_path / "nosed.tsv"
+    pd.read_csv(world_sed, sep="\t").rename(columns={"SED": "score"}).to_csv(path, sep="\t", index=False)
+    out = tmp_path / "x"
+    assert cli.main(_args(tiny_world, path, out)) == 2
+    assert str(path) in caplog.text and "'SED'" in caplog.text
+    assert not list(tmp_path.glob("x*"))
+    # the column can be named
+    assert cli.main(_args(tiny_world, path, out, [tiny_world / "eqtl" / "Liver.allpairs.txt.gz"])
+                    + ["--sed-column", "score", "--n-boot", "0"]) == 0
+
+
+def test_covreg_help_needs_no_data(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["covreg", "--help"])
+    assert e.value.code == 0 and "--sed-column" in capsys.readouterr().out
