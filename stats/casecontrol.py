@@ -187,6 +187,19 @@ def benjamini_hochberg(p) -> np.ndarray:
     return out
 
 
+def _checked_inputs(scores, is_case, names=None):
+    """Score matrix, dataset names and case mask, checked: one label per variant, finite scores, two
+    classes."""
+    x, names = _as_matrix(scores, names)
+    is_case = np.asarray(is_case, dtype=bool)
+    if is_case.shape != (x.shape[0],):
+        raise ValueError(f"is_case has shape {is_case.shape}; scores have {x.shape[0]} variants")
+    if not np.isfinite(x).all():
+        raise ValueError("scores contain NaN or infinite values")
+    _check_two_classes(is_case)
+    return x, names, is_case
+
+
 def _check_two_classes(is_case: np.ndarray) -> None:
     n_case = int(is_case.sum())
     if n_case == 0 or n_case == len(is_case):
@@ -233,13 +246,7 @@ def dataset_tests(scores, is_case, *, names=None, constant: str = "error") -> pd
     ValueError
         Shape mismatch, non-finite scores, a single class, or constant datasets (``constant='error'``).
     """
-    x, names = _as_matrix(scores, names)
-    is_case = np.asarray(is_case, dtype=bool)
-    if is_case.shape != (x.shape[0],):
-        raise ValueError(f"is_case has shape {is_case.shape}; scores have {x.shape[0]} variants")
-    if not np.isfinite(x).all():
-        raise ValueError("scores contain NaN or infinite values")
-    _check_two_classes(is_case)
+    x, names, is_case = _checked_inputs(scores, is_case, names)
     const = np.ptp(x, axis=0) == 0
     if const.any():
         bad = [names[j] for j in np.flatnonzero(const)]
@@ -291,13 +298,7 @@ def pca_test(scores, is_case, *, n_components: int = 10, transform: str | None =
         total variance), U, auc, p, p_less, p_greater (as :func:`dataset_tests`).
     projections : DataFrame, shape (n_variants, n_components): the PC scores of each variant.
     """
-    x, names = _as_matrix(scores)
-    is_case = np.asarray(is_case, dtype=bool)
-    if is_case.shape != (x.shape[0],):
-        raise ValueError(f"is_case has shape {is_case.shape}; scores have {x.shape[0]} variants")
-    if not np.isfinite(x).all():
-        raise ValueError("scores contain NaN or infinite values")
-    _check_two_classes(is_case)
+    x, names, is_case = _checked_inputs(scores, is_case)
     if transform == "asinh":
         x = np.arcsinh(x)
     elif transform is not None:
