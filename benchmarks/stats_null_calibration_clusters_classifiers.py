@@ -59,15 +59,20 @@ def ari_null(replicates: int, rng: np.random.Generator, n_perm: int):
     return pd.DataFrame(rows)
 
 
+def _null_snps(rng: np.random.Generator, idx: pd.Index, d: int):
+    """Chromosomes, 30% positive labels and two uninformative feature sets of d columns."""
+    n = len(idx)
+    chrom = pd.Series(rng.integers(1, 6, n), index=idx)
+    y = pd.Series((rng.random(n) < 0.3).astype(int), index=idx)
+    return chrom, y, pd.DataFrame(rng.normal(size=(n, d)), index=idx), pd.DataFrame(rng.normal(size=(n, d)), index=idx)
+
+
 def classifier_null(replicates: int, rng: np.random.Generator, n_boot: int):
     rows = []
     n, d = 300, 20
     idx = pd.Index([f"rs{i}" for i in range(n)])
     for _ in range(replicates):
-        chrom = pd.Series(rng.integers(1, 6, n), index=idx)
-        y = pd.Series((rng.random(n) < 0.3).astype(int), index=idx)
-        fa = pd.DataFrame(rng.normal(size=(n, d)), index=idx)
-        fb = pd.DataFrame(rng.normal(size=(n, d)), index=idx)
+        chrom, y, fa, fb = _null_snps(rng, idx, d)
         a = cf.evaluate_classifier(fa, y, chrom, rng=rng)
         b = cf.evaluate_classifier(fb, y, chrom, rng=rng)
         dl = cf.delong_test(y.to_numpy(), a.scores.to_numpy(), b.scores.to_numpy())
@@ -85,10 +90,8 @@ def classifier_permutation_null(replicates: int, rng: np.random.Generator, n_per
     n, d = 300, 20
     idx = pd.Index([f"rs{i}" for i in range(n)])
     for _ in range(replicates):
-        chrom = pd.Series(rng.integers(1, 6, n), index=idx)
-        y = pd.Series((rng.random(n) < 0.3).astype(int), index=idx)
-        sets = {"a": pd.DataFrame(rng.normal(size=(n, d)), index=idx),
-                "b": pd.DataFrame(rng.normal(size=(n, d)), index=idx)}
+        chrom, y, fa, fb = _null_snps(rng, idx, d)
+        sets = {"a": fa, "b": fb}
         res, _, pairs = cf.compare_feature_sets(sets, y, chrom, method="permutation", n_permutations=n_perm, rng=rng)
         rows.append({"auc_cv": res["a"].auc, "null_sd": res["a"].null_auc.std(ddof=1),
                      "p_delong_cv": res["a"].p_value, "p_perm_a": res["a"].p_permutation,
