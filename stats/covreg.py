@@ -160,8 +160,9 @@ def _fitted_difference(full: np.ndarray, base: np.ndarray, y: np.ndarray) -> np.
     return full @ bf - base @ bb
 
 
-def _design(ld_score, covariates):
-    cols = [np.ones(len(ld_score)), ld_score] + ([] if covariates is None else list(covariates.T))
+def _design(ld_score, covariates, cis_ld=None):
+    cols = ([np.ones(len(ld_score)), ld_score] + ([] if cis_ld is None else [cis_ld])
+            + ([] if covariates is None else list(covariates.T)))
     return np.column_stack(cols)
 
 
@@ -176,7 +177,7 @@ def _ols(y, x, groups=None):
 def covariate_regression(chi2, ld_score, sed_ld, *, significant, tss_ld=None, tissue: str = "",
                          n_quantiles: int = 5, n_bottom: int = 3, n_boot: int = 1000,
                          rng: np.random.Generator | None = None, ci: float = 0.95,
-                         absolute: bool = True, groups=None) -> CovregResult:
+                         absolute: bool = True, groups=None, cis_ld=None) -> CovregResult:
     """Regress eQTL chi^2 on LD score and |SED-LD| (then adding TSS-distance LD scores); quantile enrichment.
 
     Parameters
@@ -207,6 +208,11 @@ def covariate_regression(chi2, ld_score, sed_ld, *, significant, tss_ld=None, ti
         SED-LD values cluster by gene, which plain OLS ignores: with ``groups`` the bootstrap draws whole
         clusters with replacement, and cluster-robust (statsmodels ``cov_type="cluster"``) ``se_cluster,
         z_cluster, p_cluster`` are reported beside the plain OLS ``se, t, p`` (the paper's). Default: rows.
+    cis_ld : array_like, float, shape (n,), optional
+        The cis LD score of each pair (:func:`pair_cis_ld_scores`), added next to ``ld_score`` to both
+        models. The magnitude of SED-LD grows with it (``R v_g`` sums over the gene's cis SNPs), and so
+        does chi^2, which the window LD score does not capture for a pair (it ignores where the gene's
+        cis window ends).
 
     Returns
     -------
@@ -232,14 +238,15 @@ def covariate_regression(chi2, ld_score, sed_ld, *, significant, tss_ld=None, ti
     if tss_ld is not None:
         cov = np.asarray(tss_ld, dtype=np.float64)
         cov = cov[:, None] if cov.ndim == 1 else cov
-    for name, a in (("ld_score", l2), ("sed_ld", s), ("significant", sig)) + ((("tss_ld", cov),) if cov is not None
-                                                                               else ()):
+    cis = None if cis_ld is None else np.asarray(cis_ld, dtype=np.float64).ravel()
+    extra = ((("tss_ld", cov),) if cov is not None else ()) + ((("cis_ld", cis),) if cis is not None else ())
+    for name, a in (("ld_score", l2), ("sed_ld", s), ("significant", sig)) + extra:
         if len(a) != n:
             raise ValueError(f"{name} has {len(a)} rows but chi2 has {n}")
-    for name, a in (("chi2", y), ("ld_score", l2), ("sed_ld", s)) + ((("tss_ld", cov),) if cov is not None else ()):
+    for name, a in (("chi2", y), ("ld_score", l2), ("sed_ld", s)) + extra:
         if not np.isfinite(a).all():
             raise ValueError(f"{name}: {int((~np.isfinite(a)).sum())} non-finite values; drop those rows first")
-    p_max = 3 + (0 if cov is None else cov.shape[1])
+    p_max = 3 + (0 if cov is None else cov.shape[1]) + (0 if cis is None else 1)
     if n < max(p_max + 2, n_quantiles):
         raise ValueError(f"{tissue or 'covariate regression'}: {n} rows are too few for {p_max} parameters and "
                          f"{n_quantiles} quantiles")
@@ -256,7 +263,7 @@ def covariate_regression(chi2, ld_score, sed_ld, *, significant, tss_ld=None, ti
     rows, fits = {}, {}
     specs = [("ld", None)] + ([("ld_tss", cov)] if cov is not None else [])
     for model, c in specs:
-        base = _design(l2, c)
+        base = _design(l2, c, cis)
         full = np.column_stack([base, s])
         f_full, f_base = _ols(y, full), _ols(y, base)
         k = full.shape[1] - 1
@@ -480,6 +487,73 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
     return out
 
 
+def pair_cis_ld_scores(panel, blocks, targets: pd.DataFrame, *, cis: pd.DataFrame, build: str,
+                       lengths: dict | None = None, unbiased: bool = True) -> np.ndarray:
+    """Cis LD score of SNP-gene pairs: the sum of ``r^2`` of the pair's SNP with the gene's cis SNPs.
+
+    For target (SNP j, gene g): ``sum_k r^2_jk`` over the SNPs k paired with g in ``cis`` that share j's
+    LD block (the LD that :func:`sed_ld` uses; j itself included). ``|SED-LD|`` of pair (j, g) sums
+    ``r_jk v_gk`` over the same SNPs, so its magnitude grows with this score even for an annotation with
+    no relation to the eQTLs (a shuffled SED), and so does the expected chi^2 of the pair; the window LD
+    score ``L2`` counts the SNPs outside the gene's cis window too and does not capture it.
+
+    Parameters
+    ----------
+    panel : str or Path
+        Panel (template / prefix).
+    blocks : DataFrame or path
+        LD blocks.
+    targets : DataFrame
+        ``SNP, gene_id``: where the score is wanted.
+    cis : DataFrame
+        ``SNP, gene_id``: each gene's cis SNPs (e.g. all tested pairs of a tissue).
+    build : str
+    lengths : dict, optional
+    unbiased : bool
+        ldsc's adjustment ``r^2 - (1 - r^2) / (N - 2)`` (as in ``L2``).
+
+    Returns
+    -------
+    ndarray, float64, shape (len(targets),)
+        NaN where the target SNP is not in the panel (or monomorphic, or in no block); 0 for a gene with
+        no cis SNP in the block.
+    """
+    from stats.panel import iter_panel_blocks
+
+    for name, d in (("targets", targets), ("cis", cis)):
+        missing = [c for c in ("SNP", "gene_id") if c not in d.columns]
+        if missing:
+            raise ValueError(f"{name}: missing columns {missing}")
+    t_snp = targets["SNP"].astype(str).to_numpy()
+    t_gene = targets["gene_id"].astype(str).to_numpy()
+    c = pd.DataFrame({"SNP": cis["SNP"].astype(str).to_numpy(), "gene_id": cis["gene_id"].astype(str).to_numpy()})
+    c = c.drop_duplicates()
+    out = np.full(len(targets), np.nan)
+    wanted = set(t_snp)
+    t_index = pd.Index(t_snp)
+    for blk in iter_panel_blocks(panel, blocks, build=build, lengths=lengths):
+        ids = blk.snps["snp"].astype(str).to_numpy()
+        id_index = pd.Index(ids)
+        rows = np.flatnonzero(id_index.isin(wanted))
+        if len(rows) == 0:
+            continue
+        x = np.asarray(blk.x, dtype=np.float64)
+        n_ref = x.shape[0]
+        r2 = np.square(x[:, rows].T @ x / n_ref)  # (n_rows, m_b)
+        if unbiased:
+            r2 -= (1.0 - r2) / (n_ref - 2)
+        sub = c[c["SNP"].isin(set(ids))]
+        genes, gcol = np.unique(sub["gene_id"].to_numpy(), return_inverse=True)
+        member = np.zeros((len(ids), max(len(genes), 1)))
+        member[id_index.get_indexer(sub["SNP"].to_numpy()), gcol] = 1.0
+        score = r2 @ member  # (n_rows, n_genes)
+        tsel = np.flatnonzero(t_index.isin(set(ids[rows])))
+        r_of = pd.Index(ids[rows]).get_indexer(t_snp[tsel])
+        g_of = pd.Index(genes).get_indexer(t_gene[tsel]) if len(genes) else np.full(len(tsel), -1)
+        out[tsel] = np.where(g_of >= 0, score[r_of, np.maximum(g_of, 0)], 0.0)
+    return out
+
+
 def aggregate_to_snps(pairs: pd.DataFrame, *, snp: str = "SNP") -> pd.DataFrame:
     """Per-SNP rows from per-pair rows: max chi^2, any significant, max |SED-LD| over the SNP's genes.
 
@@ -491,6 +565,7 @@ def aggregate_to_snps(pairs: pd.DataFrame, *, snp: str = "SNP") -> pd.DataFrame:
     Returns
     -------
     DataFrame, one row per SNP (first-appearance order)
+        A ``CIS_L2`` column (:func:`pair_cis_ld_scores`) is also the max over the SNP's genes.
     """
     p = pairs.assign(_abs=np.abs(pairs["SED_LD"].to_numpy(np.float64)))
     g = p.groupby(snp, sort=False)
@@ -498,6 +573,8 @@ def aggregate_to_snps(pairs: pd.DataFrame, *, snp: str = "SNP") -> pd.DataFrame:
     out["chi2"] = g["chi2"].max()
     out["significant"] = g["significant"].any()
     out["SED_LD"] = g["_abs"].max()
+    if "CIS_L2" in p.columns:
+        out["CIS_L2"] = g["CIS_L2"].max()
     out["n_genes"] = g.size()
     drop = [c for c in ("gene_id", "_abs") if c in out.columns]
     return out.drop(columns=drop).reset_index()
@@ -699,7 +776,7 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
                     sed_column: str = "SED", unit="pair", significant: str = "significant",
                     annotation: str = "SED", controls=(), prune_r2: float = 0.5, prune_window_kb: float = 1000,
                     ld_wind_cm: float = 1.0, n_boot: int = 1000, rng: np.random.Generator | None = None,
-                    lengths: dict | None = None, **options) -> EqtlEnrichment:
+                    lengths: dict | None = None, cis_ld_covariate: bool = False, **options) -> EqtlEnrichment:
     """The eQTL |SED-LD| covariate regression and quantile enrichment of many tissues, from files.
 
     Per tissue: the eQTL table's pairs are matched to the panel by position and alleles (``chi2 = z^2``);
@@ -754,6 +831,9 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
         bootstraps (in the order of :attr:`EqtlEnrichment.results`).
     lengths : dict, optional
         Chromosome lengths for the LD block check.
+    cis_ld_covariate : bool
+        Add each pair's cis LD score (:func:`pair_cis_ld_scores`, the tissue's tested pairs as the genes'
+        cis SNPs; column ``CIS_L2``; per SNP: the max over its genes) to both models.
     **options
         Passed to :func:`covariate_regression` (``n_quantiles``, ``n_bottom``, ``ci``).
 
@@ -828,6 +908,10 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     for tissue, pairs in kept_pairs.items():
         s_ann = seds[tissue]
         anns = {annotation: s_ann, **_controls(s_ann, tested[tissue], bim, controls, rng)}
+        if cis_ld_covariate:
+            cis_l2 = pair_cis_ld_scores(bfile_chr, blocks, pairs, cis=tested[tissue], build=build, lengths=lengths)
+            pairs = pairs.assign(CIS_L2=cis_l2)
+            pairs = pairs[np.isfinite(pairs["CIS_L2"])].reset_index(drop=True)
         for label, ann in anns.items():
             ann = ann[ann["SED"] != 0]
             s = sed_ld(bfile_chr, blocks, ann, build=build, targets=pairs, lengths=lengths)
@@ -838,7 +922,8 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
             if "pair" in units:
                 tables[(tissue, label, "pair")] = t
             if "snp" in units:
-                ts = aggregate_to_snps(t[["SNP", "gene_id", "chi2", "significant", "SED_LD", "L2"]])
+                ts = aggregate_to_snps(t[["SNP", "gene_id", "chi2", "significant", "SED_LD", "L2"]
+                                         + (["CIS_L2"] if cis_ld_covariate else [])])
                 tables[(tissue, label, "snp")] = ts.merge(snp_scores.drop(columns=["L2"]), on="SNP", how="inner")
 
     block_of = pd.Series(assign_blocks(blocks, bim["chrom"].to_numpy(), bim["pos"].to_numpy()),
@@ -852,7 +937,7 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
         res = covariate_regression(
             t["chi2"].to_numpy(), t["L2"].to_numpy(), t["SED_LD"].to_numpy(), significant=t["significant"].to_numpy(),
             tss_ld=t[tss_cols].to_numpy() if tss_cols else None, tissue=str(tissue), n_boot=n_boot, rng=rng,
-            groups=groups, **options)
+            groups=groups, cis_ld=t["CIS_L2"].to_numpy() if "CIS_L2" in t.columns else None, **options)
         results[(tissue, label, u)] = res
         summaries.append({"annotation": label, "unit": u, **res.summary()})
         rows_q.append(res.quantiles.assign(tissue=tissue, annotation=label, unit=u))

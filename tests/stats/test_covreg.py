@@ -196,3 +196,73 @@ def test_simulated_world_true_sed_vs_shuffled(tiny_world):
         assert shuf["ld_tss_p_cluster"] > 0.01, t
         # not enriched: the interval reaches 1, or the fitted difference ranks *small* |SED-LD| first
         assert shuf["enrichment_lo"] < 1 or shuf["ld_tss_coef"] < 0, t
+
+
+def test_pair_cis_ld_scores_brute_force_and_covariate(tiny_world):
+    """Cis LD score of a pair = sum over the gene's cis SNPs in the SNP's LD block of the unbiased r^2;
+    as ``cis_ld`` it enters both models as one more covariate."""
+    from stats.io.ldblocks import assign_blocks, read_ldblocks
+    from stats.io.plink import read_bfile
+    from stats.ld import standardized
+
+    w = tiny_world
+    dos, bim, _ = read_bfile(w / "genotypes" / "ref_panel.chr1", dtype=np.float64)
+    snps = bim["snp"].to_numpy()
+    cis = pd.DataFrame({"SNP": np.concatenate([snps[:300], snps[100:500:2]]),
+                        "gene_id": ["g1"] * 300 + ["g2"] * 200})
+    targets = pd.DataFrame({"SNP": np.tile(snps[:400:37], 2), "gene_id": np.repeat(["g1", "g2"], len(snps[:400:37]))})
+    targets = pd.concat([targets, pd.DataFrame({"SNP": [snps[0]], "gene_id": ["none"]})], ignore_index=True)
+    got = covreg.pair_cis_ld_scores(w / "genotypes" / "ref_panel.chr{chrom}", w / "genotypes" / "ldblocks.bed",
+                                    targets, cis=cis, build="simworld1",
+                                    lengths=json.loads((w / "truth.json").read_text())["chromosomes"])
+    blocks = read_ldblocks(w / "genotypes" / "ldblocks.bed")
+    which = assign_blocks(blocks, bim["chrom"].to_numpy(), bim["pos"].to_numpy())
+    idx = pd.Index(snps)
+    n = dos.shape[0]
+    for k, (s, g) in enumerate(zip(targets.SNP, targets.gene_id)):
+        j = idx.get_loc(s)
+        cols = [c for c in idx.get_indexer(cis.SNP[cis.gene_id == g]) if which[c] == which[j]]
+        if not cols:
+            assert got[k] == 0.0
+            continue
+        x = standardized(dos[:, [j] + cols])
+        r2 = (x[:, 1:].T @ x[:, 0] / n) ** 2
+        np.testing.assert_allclose(got[k], np.sum(r2 - (1 - r2) / (n - 2)), rtol=1e-8)
+    assert got[-1] == 0.0 and (got[:-1] >= 1 - 1e-9).sum() > 0
+
+    rng = np.random.default_rng(3)
+    chi2, l2, s, tss, sig = _data(rng)
+    c = rng.gamma(2, 5, len(chi2))
+    res = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, cis_ld=c, n_boot=0)
+    for model, extra in (("ld", []), ("ld_tss", list(tss.T))):
+        x = np.column_stack([np.ones(len(chi2)), l2, c] + extra + [np.abs(s)])
+        f = sm.OLS(chi2, x).fit()
+        np.testing.assert_allclose(res.coefficients.loc[model, ["coef", "se", "p"]].to_numpy(float),
+                                   [f.params[-1], f.bse[-1], f.pvalues[-1]], rtol=1e-10)
+        assert res.coefficients.loc[model, "n_covariates"] == len(extra) + 2
+    with pytest.raises(ValueError, match="cis_ld"):
+        covariate_regression(chi2, l2, s, significant=sig, cis_ld=c[:-1], n_boot=0)
+
+
+def test_eqtl_enrichment_cis_ld_covariate(tiny_world):
+    """``cis_ld_covariate=True`` adds the CIS_L2 column (per pair; per SNP the max over its genes) to both models."""
+    from analyses.sim_covreg import true_sed
+
+    w = tiny_world
+    truth = json.loads((w / "truth.json").read_text())
+    tissue, info = next(iter(truth["eqtl"].items()))
+    sed = true_sed(w)[["SNP", "gene_id", "A1", "A2", info["cell_type"]]].rename(columns={info["cell_type"]: "SED"})
+    kw = dict(bfile_chr=w / "genotypes" / "ref_panel.chr{chrom}", ld_blocks=w / "genotypes" / "ldblocks.bed",
+              build="simworld1", tss=w / "genome" / "genes.gtf", sed=sed, unit=("pair", "snp"), n_boot=0,
+              lengths=truth["chromosomes"])
+    tables = {tissue: w / "eqtl" / f"{tissue}.allpairs.txt.gz"}
+    res = covreg.eqtl_enrichment(tables, cis_ld_covariate=True, **kw)
+    plain = covreg.eqtl_enrichment(tables, **kw)
+    tp, ts = res.tables[(tissue, "SED", "pair")], res.tables[(tissue, "SED", "snp")]
+    assert np.isfinite(tp["CIS_L2"]).all() and (tp["CIS_L2"] >= 1 - 1e-9).mean() > 0.9
+    np.testing.assert_allclose(ts.set_index("SNP")["CIS_L2"], tp.groupby("SNP")["CIS_L2"].max().reindex(ts["SNP"]))
+    assert "CIS_L2" not in plain.tables[(tissue, "SED", "pair")].columns
+    for u in ("pair", "snp"):
+        a, b = res.result(tissue, "SED", u).coefficients, plain.result(tissue, "SED", u).coefficients
+        assert (a["n_covariates"] == b["n_covariates"] + 1).all()
+        assert a.loc["ld_tss", "p"] < 1e-3
