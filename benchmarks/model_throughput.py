@@ -16,7 +16,7 @@ Usage (from the repository root)::
 
     /usr/bin/time -v .venv/bin/python benchmarks/model_throughput.py            # full model
     .venv/bin/python benchmarks/model_throughput.py --quick                     # 32,768 bp input
-    .venv/bin/python benchmarks/model_throughput.py --json /tmp/throughput.json
+    .venv/bin/python benchmarks/model_throughput.py --json throughput.json
 
 ``--quick`` builds the same trunk and head for a 32,768 bp input (128 output bins instead of 896),
 which is enough to check that the script works. The machine may be shared: compare ratios within

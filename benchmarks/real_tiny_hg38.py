@@ -21,7 +21,7 @@ One run:
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/real_tiny_hg38.py                       # 20 min of training
-    .venv/bin/python benchmarks/real_tiny_hg38.py --minutes 2 --out /tmp/rt
+    .venv/bin/python benchmarks/real_tiny_hg38.py --minutes 2 --out real_tiny_out
 
 Without the data folder the script prints ``skipped`` and exits with 0.
 """

@@ -6,7 +6,8 @@ LD profile of an annotation ``v`` is ``R v`` restricted to the block, reported a
 ("print") SNPs only. LD between blocks is ignored. Everything here works on arrays; readers of PLINK
 files, ``.sannot.gz`` tables and allele reconciliation live elsewhere (``stats.io``, ``stats.alleles``).
 
-Conventions copied from sldp (see ``/tmp/sldp_c/NOTES.md`` of the task that wrote this module):
+Conventions copied from sldp 1.1.5 (checked against its frozen numbers in
+``tests/stats/fixtures/sldp_1.1.5``):
 
 * genotypes are standardized as ``gprim.dataset.Dataset.stdX`` does it: pysnptools' ``Unit``
   standardization applied twice (population SD, ``ddof=0``; missing -> 0; monomorphic -> 0), which

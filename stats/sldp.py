@@ -1,7 +1,7 @@
 """Signed LD profile (SLDP) regression, the numerical core of sldp 1.1.5 (Reshef et al. 2018).
 
-Pipeline (every step mirrors a function of the reference; ``/tmp/sldp_c/NOTES.md`` of the task that
-wrote this module lists them):
+Pipeline (every step mirrors a function of the reference, named below; the agreement is tested against
+its frozen numbers in ``tests/stats/fixtures/sldp_1.1.5``):
 
 1. per LD block, once for all annotations and phenotypes: the truncated eigen-decomposition
    ``R_o ~ U diag(s) U^T`` of the LD among the block's regression SNPs (:func:`ld_svd`,
