@@ -11,9 +11,10 @@ TSS-distance LD scores from the reference panel (1 cM windows); SED-LD gene by g
 :func:`stats.covreg.covariate_regression` per pair and per SNP (max over genes), all assembled by
 :func:`stats.covreg.eqtl_enrichment` (also behind ``genostats covreg``), for the true SED and
 for two shuffled controls: ``shuffled`` (the SED vector over all tested pairs, zeros included,
-permuted) and ``shuffled_in_gene`` (permuted among each gene's tested pairs). The bootstrap
-interval of the enrichment resamples genes (pairs) or LD blocks (SNPs), since significant eQTLs
-cluster.
+permuted) and ``shuffled_in_gene`` (permuted among each gene's tested pairs). The cluster-robust p
+of |SED-LD| (t reference, G - 1 df) and the bootstrap interval of the enrichment use genes (pairs)
+or LD blocks (SNPs) as clusters by default (``--cluster block``: LD blocks for pairs too); the
+enrichment is 1 when the |SED-LD| coefficient is <= 0.
 
 Writes ``covreg_summary.tsv``, ``covreg_quantiles.tsv``, ``summary.json``, ``covreg_<tissue>.png``
 (true SED, per pair) and ``covreg_panel.png`` (all tissues, true and shuffled).
@@ -52,7 +53,7 @@ def true_sed(world_dir) -> pd.DataFrame:
 
 
 def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float = 0.5, window_kb: float = 1000,
-        wind_cm: float = 1.0, figures: bool = True) -> dict:
+        wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene") -> dict:
     """The whole analysis (:func:`stats.covreg.eqtl_enrichment` on the world's files, true SED and controls).
 
     Returns ``{"summary": DataFrame, "quantiles": DataFrame, "results": dict}`` (results keyed by
@@ -71,11 +72,11 @@ def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float 
         bfile_chr=world_dir / "genotypes" / "ref_panel.chr{chrom}", ld_blocks=world_dir / "genotypes" / "ldblocks.bed",
         build=build, tss=world_dir / "genome" / "genes.gtf", sed=seds, unit=("pair", "snp"), annotation="true",
         controls=("shuffled", "shuffled_in_gene"), prune_r2=r2_max, prune_window_kb=window_kb, ld_wind_cm=wind_cm,
-        n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths)
+        n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths, cluster=cluster)
     summary, quantiles, results = res.summary, res.quantiles, res.results
     write_table(out_dir / "covreg_summary.tsv", summary, float_format="%.6g")
     write_table(out_dir / "covreg_quantiles.tsv", quantiles, float_format="%.6g")
-    record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "r2_max": r2_max, "window_kb": window_kb,
+    record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "cluster": cluster, "r2_max": r2_max, "window_kb": window_kb,
               "ld_window_cm": wind_cm, "cell_types": {t: i["cell_type"] for t, i in truth["eqtl"].items()},
               "pruning": res.pruning.to_dict(orient="records"), "rows": summary.to_dict(orient="records")}
     write_text(out_dir / "summary.json", json.dumps(record, indent=2, default=float) + "\n")
@@ -97,12 +98,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffle and the bootstrap")
     parser.add_argument("--n-boot", type=int, default=1000, help="bootstrap replicates (default 1000)")
+    parser.add_argument("--cluster", choices=("block", "gene", "none"), default="gene",
+                        help="clusters of the robust p and the bootstrap: gene (default; per SNP: LD block), "
+                        "LD block, none")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
-    res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot)
-    cols = ["tissue", "annotation", "unit", "n", "ld_tss_coef", "ld_tss_t", "ld_tss_p", "enrichment",
+    res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot, cluster=args.cluster)
+    cols = ["tissue", "annotation", "unit", "n", "ld_tss_coef", "ld_tss_t", "ld_tss_p", "ld_tss_p_cluster",
+            "n_clusters", "enrichment",
             "enrichment_lo", "enrichment_hi"]
+    cols = [c for c in cols if c in res["summary"].columns]
     logger.info("covariate regression:\n%s", res["summary"][cols].to_string(index=False))
     return 0
 

@@ -1,6 +1,7 @@
 """Calibration of the shuffled-SED control of the eQTL |SED-LD| covariate regression (issue 6).
 
-``python benchmarks/covreg_shuffle_calibration.py --world W [--shuffles 50] [--n-boot 100] [--seed 0]``
+``python benchmarks/covreg_shuffle_calibration.py --world W [--shuffles 50] [--n-boot 100] [--seed 0]
+[--cluster block|gene|none]``
 
 On one simulated world (``analyses.world``), the per-pair analysis of :func:`stats.covreg.eqtl_enrichment`
 (the ``shuffled`` control: the tissue's SED vector over all tested pairs, zeros included, permuted) is run
@@ -10,7 +11,8 @@ per-pair cis LD scores (:func:`stats.covreg.pair_cis_ld_scores`); per shuffle on
 of a tissue in one pass over the LD blocks, each shuffle's genes as their own columns) and the regressions.
 
 Per tissue and model (``ld_tss``: chi2 ~ 1 + L2 + TSS L2s + |SED-LD|; ``+cis``: the pair's cis LD score
-added to both models) it prints the share of shuffles with cluster-robust p < 0.05 and with plain OLS
+added to both models) it prints the share of shuffles with cluster-robust p < 0.05 (clusters of
+``--cluster``: the LD block of the pair's SNP (default), its gene, or none; t reference with G - 1 df) and with plain OLS
 p < 0.05 (Clopper-Pearson 95% intervals), a KS test of the cluster-robust p against U(0, 1), the headline
 enrichment (median, 5-95%), the share of shuffles whose enrichment interval lies above 1, and the true-SED
 row for reference; then a diagnosis: how |SED-LD| of a shuffled SED tracks the cis LD score and the 1 cM
@@ -59,7 +61,12 @@ def prepare(world: Path, *, r2_max=0.5, window_kb=1000.0, wind_cm=1.0) -> dict:
     snp_scores = covreg.panel_ld_scores(panel, wind_cm=wind_cm)
     allp = pd.concat([p[["SNP", "gene_id"]] for p in tested.values()], ignore_index=True).drop_duplicates()
     pair_tss = covreg.panel_pair_tss_scores(panel, allp, tss=tss, wind_cm=wind_cm)
-    out = {"tissues": tissues, "panel": panel, "blocks": blocks, "build": build, "lengths": lengths, "bim": bim,
+    from stats.io.ldblocks import assign_blocks
+
+    block_of = pd.Series(assign_blocks(blocks, bim["chrom"].to_numpy(), bim["pos"].to_numpy()),
+                         index=bim["snp"].astype(str).to_numpy())
+    block_of = block_of[~block_of.index.duplicated()]
+    out = {"block_of": block_of, "tissues": tissues, "panel": panel, "blocks": blocks, "build": build, "lengths": lengths, "bim": bim,
            "tested": tested, "kept": kept, "seds": {}, "base": {}}
     for t in tissues:
         ct = truth["eqtl"][t]["cell_type"]
@@ -89,14 +96,17 @@ def sed_ld_many(prep: dict, tissue: str, anns: list) -> np.ndarray:
     return s.reshape(len(anns), len(pairs))
 
 
-def regress(base: pd.DataFrame, s_kept: np.ndarray, *, cis: bool, n_boot: int, rng) -> dict:
+def regress(base: pd.DataFrame, s_kept: np.ndarray, *, cis: bool, n_boot: int, rng, cluster: str = "block",
+            block_of: pd.Series | None = None) -> dict:
     """One regression of a tissue's table with the given SED-LD (aligned to the kept pairs)."""
     t = base.assign(SED_LD=s_kept[base["_row"].to_numpy()])
     t = t[np.isfinite(t["SED_LD"]) & np.isfinite(t["CIS_L2"])]
     tss_cols = [c for c in t.columns if c.startswith("TSS_")]
+    groups = (None if cluster == "none" else t["gene_id"].to_numpy() if cluster == "gene"
+              else covreg.snp_clusters(block_of, t["SNP"]))
     r = covreg.covariate_regression(
         t["chi2"].to_numpy(), t["L2"].to_numpy(), t["SED_LD"].to_numpy(), significant=t["significant"].to_numpy(),
-        tss_ld=t[tss_cols].to_numpy(), n_boot=n_boot, rng=rng, groups=t["gene_id"].to_numpy(),
+        tss_ld=t[tss_cols].to_numpy(), n_boot=n_boot, rng=rng, groups=groups, cluster=cluster,
         cis_ld=t["CIS_L2"].to_numpy() if cis else None)
     return r.summary()
 
@@ -134,11 +144,13 @@ def main(argv=None) -> int:
     ap.add_argument("--n-boot-true", type=int, default=1000, help="bootstrap draws of the true-SED rows")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=25, help="shuffles per SED-LD pass")
+    ap.add_argument("--cluster", choices=covreg.CLUSTERS, default="block",
+                    help="clusters of the robust p and the bootstrap (default: LD block of the pair's SNP)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     prep = prepare(args.world)
     print(f"world {args.world}; {args.shuffles} shuffles per tissue, n_boot {args.n_boot} per shuffle, seed "
-          f"{args.seed}; set-up (pairs, pruning, LD / TSS / cis LD scores) {time.perf_counter() - t0:.0f} s",
+          f"{args.seed}; clusters: {args.cluster}; set-up (pairs, pruning, LD / TSS / cis LD scores) {time.perf_counter() - t0:.0f} s",
           flush=True)
     ss = np.random.SeedSequence(args.seed)
     models = {"ld_tss": False, "ld_tss+cis": True}
@@ -154,7 +166,8 @@ def main(argv=None) -> int:
         vals = full["SED"].to_numpy()
         s_true = sed_ld_many(prep, tissue, [sed])[0]
         for name, cis in models.items():
-            true_rows.append({**regress(prep["base"][tissue], s_true, cis=cis, n_boot=args.n_boot_true, rng=r_true),
+            true_rows.append({**regress(prep["base"][tissue], s_true, cis=cis, n_boot=args.n_boot_true, rng=r_true,
+                                      cluster=args.cluster, block_of=prep["block_of"]),
                               "tissue": tissue, "model": name})
         s_all = []
         for start in range(0, args.shuffles, args.batch):
@@ -164,7 +177,8 @@ def main(argv=None) -> int:
         s_all = np.vstack(s_all)
         for i, s in enumerate(s_all):
             for name, cis in models.items():
-                rows.append({**regress(prep["base"][tissue], s, cis=cis, n_boot=args.n_boot, rng=r_boot),
+                rows.append({**regress(prep["base"][tissue], s, cis=cis, n_boot=args.n_boot, rng=r_boot,
+                                         cluster=args.cluster, block_of=prep["block_of"]),
                              "tissue": tissue, "model": name, "shuffle": i})
         diag[tissue] = diagnose(prep, tissue, s_all)
         print(f"  {tissue}: {len(prep['base'][tissue])} pairs, {args.shuffles} shuffles in "
@@ -172,13 +186,16 @@ def main(argv=None) -> int:
     res = pd.DataFrame(rows)
     tr = pd.DataFrame(true_rows)
 
-    print("\nShuffled SED, per SNP-gene pair; p of |SED-LD| in the last model (cluster-robust by gene; plain OLS)")
+    print(f"\nShuffled SED, per SNP-gene pair; p of |SED-LD| in the last model (cluster-robust by {args.cluster}, "
+          "t reference with G - 1 df; plain OLS); enrichment 1 when the coefficient is <= 0, bootstrap by "
+          f"{args.cluster}")
     for name in models:
         print(f"\n== model {name}: chi2 ~ 1 + L2 {'+ cis L2 ' if models[name] else ''}+ TSS L2 (4) + |SED-LD| ==")
         for tissue in prep["tissues"]:
             r = res[(res.tissue == tissue) & (res.model == name)]
             n = len(r)
-            pc, po = r["ld_tss_p_cluster"].to_numpy(), r["ld_tss_p"].to_numpy()
+            po = r["ld_tss_p"].to_numpy()
+            pc = r["ld_tss_p_cluster"].to_numpy() if "ld_tss_p_cluster" in r.columns else po
             ks = st.kstest(pc, "uniform")
             e = r["enrichment"].to_numpy()
             q5, q50, q95 = np.nanquantile(e, [0.05, 0.5, 0.95])
@@ -187,7 +204,8 @@ def main(argv=None) -> int:
             print(f"  p_OLS     < 0.05: {_ci(int((po < 0.05).sum()), n)}")
             print(f"  KS of p_cluster vs U(0,1): D = {ks.statistic:.3f}, p = {ks.pvalue:.3g}; median p_cluster "
                   f"{np.median(pc):.3f}; coef > 0 in {int((r['ld_tss_coef'] > 0).sum())}/{n}; mean z_cluster "
-                  f"{r['ld_tss_z_cluster'].mean():+.2f} (sd {r['ld_tss_z_cluster'].std():.2f})")
+                  f"{r.get('ld_tss_z_cluster', r['ld_tss_t']).mean():+.2f} (sd "
+                  f"{r.get('ld_tss_z_cluster', r['ld_tss_t']).std():.2f}); clusters {int(r['n_clusters'].median())}")
             print(f"  enrichment: median {q50:.2f} (5-95%: {q5:.2f}-{q95:.2f}); 'enriched' (interval lower bound "
                   f"> 1): {_ci(int((r['enrichment_lo'] > 1).sum()), n)}")
             enr = r["enrichment_lo"] > 1
@@ -196,12 +214,17 @@ def main(argv=None) -> int:
                   f"{int((enr & (r['ld_tss_coef'] < 0)).sum())}; median quintile enrichments (q1..q5): {qs}")
             t = tr[(tr.tissue == tissue) & (tr.model == name)].iloc[0]
             print(f"  true SED: coef {t['ld_tss_coef']:.3f}, t {t['ld_tss_t']:.1f}, p {t['ld_tss_p']:.2g}, p_cluster "
-                  f"{t['ld_tss_p_cluster']:.2g}; enrichment {t['enrichment']:.2f} [{t['enrichment_lo']:.2f}, "
-                  f"{t['enrichment_hi']:.2f}] ({args.n_boot_true} gene bootstrap draws)")
-        allp = res[res.model == name]["ld_tss_p_cluster"].to_numpy()
+                  f"{t.get('ld_tss_p_cluster', np.nan):.2g} ({int(t['n_clusters'])} clusters); enrichment "
+                  f"{t['enrichment']:.2f} [{t['enrichment_lo']:.2f}, {t['enrichment_hi']:.2f}] "
+                  f"({args.n_boot_true} {args.cluster} bootstrap draws)")
+        rm = res[res.model == name]
+        allp = (rm["ld_tss_p_cluster"] if "ld_tss_p_cluster" in rm.columns else rm["ld_tss_p"]).to_numpy()
         ks = st.kstest(allp, "uniform")
         print(f"all tissues: p_cluster < 0.05: {_ci(int((allp < 0.05).sum()), len(allp))}; KS D = "
               f"{ks.statistic:.3f}, p = {ks.pvalue:.3g}")
+        print(f"all tissues: 'enriched' (interval lower bound > 1): "
+              f"{_ci(int((rm['enrichment_lo'] > 1).sum()), len(rm))}; headline > 1: "
+              f"{_ci(int((rm['enrichment'] > 1).sum()), len(rm))}")
 
     print("\nDiagnosis (shuffled SED): Spearman rho of |SED-LD| with the pair's cis LD score and with the 1 cM LD "
           "score (median over shuffles); cluster-robust t of the cis LD score in OLS of mean-over-shuffles "

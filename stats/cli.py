@@ -694,7 +694,7 @@ def _covreg(args) -> int:
             eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
             sed_column=args.sed_column, unit=args.unit, significant=args.significant_column, annotation="SED",
             prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
-            n_boot=args.n_boot, rng=np.random.default_rng(args.seed))
+            n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster)
     out = {"covreg": _prefixed(args.out, ".covreg.tsv"), "quantiles": _prefixed(args.out, ".quantiles.tsv")}
     summary = res.summary.merge(res.pruning, on="tissue", how="left")
     write_table(out["covreg"], summary, float_format="%.6g")
@@ -719,7 +719,8 @@ def add_covreg_parser(sub) -> argparse.ArgumentParser:
                        description="Per tissue: eQTL pairs matched to the reference panel (position and alleles), "
                        "SNPs LD-pruned (priority: largest chi^2), OLS of chi^2 on LD score and |SED-LD| (then with "
                        "the TSS-distance LD scores), and the share of significant eQTLs by quintile of the "
-                       "fitted-value difference with a cluster bootstrap interval. Writes PREFIX.covreg.tsv, "
+                       "fitted-value difference with a cluster bootstrap interval (enrichment 1 when the |SED-LD| coefficient is "
+                       "<= 0). Writes PREFIX.covreg.tsv, "
                        "PREFIX.quantiles.tsv, PREFIX.<tissue>.png, PREFIX.panel.png and PREFIX.provenance.json.")
     p.add_argument("--eqtl", required=True, nargs="+", type=Path, help="GTEx allpairs tables (gene_id, variant_id "
                    "chr_pos_ref_alt_build, slope, slope_se, significant), one per tissue; tissue = file name up to "
@@ -739,6 +740,9 @@ def add_covreg_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--prune-window-kb", type=_pos_float, default=1000.0, help="LD pruning window (kb; 1000)")
     p.add_argument("--ld-wind-cm", type=_pos_float, default=1.0, help="LD score window (cM; 1)")
     p.add_argument("--n-boot", type=_nonneg_int, default=1000, help="bootstrap replicates (1000; 0: none)")
+    p.add_argument("--cluster", default="gene", choices=("block", "gene", "none"), help="clusters of the "
+                   "cluster-robust p of |SED-LD| (t reference, clusters - 1 df) and of the enrichment bootstrap: "
+                   "the gene of a pair (default; per SNP: the LD block), the LD block of the SNP, or none")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the bootstrap")
     p.add_argument("--out", required=True, type=Path, help="output prefix")
     p.set_defaults(runner=_covreg)

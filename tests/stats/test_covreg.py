@@ -92,6 +92,42 @@ def test_bootstrap_interval_and_determinism():
     assert np.isfinite(g.enrichment_ci).all() and g.enrichment_model == "ld"
 
 
+def test_negative_coefficient_is_not_enrichment():
+    """coef <= 0: the ranking would put the *least* |SED-LD| on top; the headline is 1 and the quantiles are
+    those of the residualized |SED-LD| (quantile 5 = most), as for a positive coefficient."""
+    chi2, l2, s, tss, sig = _data(np.random.default_rng(6), effect=-1.0)
+    sig = (chi2 > np.quantile(chi2, 0.8)) | (np.abs(s) < np.quantile(np.abs(s), 0.1))
+    res = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=100, rng=np.random.default_rng(1))
+    assert res.coefficients.loc["ld_tss", "coef"] < 0
+    assert res.enrichment == 1.0
+    base = np.column_stack([np.ones(len(chi2)), l2, tss])
+    r = np.abs(s) - base @ np.linalg.lstsq(base, np.abs(s), rcond=None)[0]
+    table, raw = quantile_enrichment(r, sig)
+    pd.testing.assert_frame_equal(res.quantiles, table)
+    assert raw < 1  # the un-gated headline of the residual ranking
+    assert (res.bootstrap == 1.0).mean() > 0.9 and not res.enrichment_ci[0] > 1
+
+
+def test_cluster_robust_t_reference():
+    """p_cluster: CR1 sandwich SE (statsmodels) with a t(G - 1) reference; cluster="none" ignores groups."""
+    from scipy import stats as st
+
+    chi2, l2, s, tss, sig = _data(np.random.default_rng(7))
+    g = np.arange(len(chi2)) % 12
+    res = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=0, groups=g, cluster="block")
+    x = np.column_stack([np.ones(len(chi2)), l2, tss, np.abs(s)])
+    f = sm.OLS(chi2, x).fit(cov_type="cluster", cov_kwds={"groups": g})
+    row = res.coefficients.loc["ld_tss"]
+    np.testing.assert_allclose(row["se_cluster"], f.bse[-1], rtol=1e-9)
+    np.testing.assert_allclose(row["p_cluster"], 2 * st.t.sf(abs(f.tvalues[-1]), 11), rtol=1e-9)
+    assert row["n_clusters"] == 12 and res.cluster == "block" and res.n_clusters == 12
+    assert row["p_cluster"] > f.pvalues[-1]  # t(11) tails are heavier than the normal's
+    none = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=0, groups=g, cluster="none")
+    assert "p_cluster" not in none.coefficients.columns and none.cluster == "none"
+    with pytest.raises(ValueError, match="needs groups"):
+        covariate_regression(chi2, l2, s, significant=sig, n_boot=0, cluster="block")
+
+
 def test_errors():
     chi2, l2, s, tss, sig = _data(np.random.default_rng(4), n=50)
     with pytest.raises(ValueError, match="ld_score has 49 rows"):
@@ -192,10 +228,12 @@ def test_simulated_world_true_sed_vs_shuffled(tiny_world):
         assert true["ld_tss_p"] < 1e-6 and true["ld_tss_coef"] > 0, t
         assert true["enrichment"] > 1.3 and true["enrichment_lo"] > 1, t
         assert true["ld_tss_p_cluster"] < 0.05 and true["ld_tss_t"] > 4 * abs(shuf["ld_tss_t"]), t
-        # plain OLS t is overdispersed under the shuffle (pairs cluster by gene); the cluster-robust p is not
-        assert shuf["ld_tss_p_cluster"] > 0.01, t
-        # not enriched: the interval reaches 1, or the fitted difference ranks *small* |SED-LD| first
-        assert shuf["enrichment_lo"] < 1 or shuf["ld_tss_coef"] < 0, t
+        # plain OLS t is overdispersed under the shuffle (pairs cluster by gene); the cluster-robust p less so
+        assert shuf["ld_tss_p_cluster"] > 0.01 and true["cluster"] == "gene", t
+        # not enriched: the interval reaches 1 (a coefficient <= 0 counts as enrichment 1)
+        assert not shuf["enrichment_lo"] > 1, t
+        if shuf["ld_tss_coef"] <= 0:
+            assert shuf["enrichment"] == 1.0, t
 
 
 def test_pair_cis_ld_scores_brute_force_and_covariate(tiny_world):
