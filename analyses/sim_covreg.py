@@ -53,8 +53,12 @@ def true_sed(world_dir) -> pd.DataFrame:
 
 
 def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float = 0.5, window_kb: float = 1000,
-        wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene") -> dict:
+        wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene", n_shuffles: int = 0) -> dict:
     """The whole analysis (:func:`stats.covreg.eqtl_enrichment` on the world's files, true SED and controls).
+
+    With ``n_shuffles`` each row also gets the permutation p of |SED-LD| (``p_shuffle``; the annotation's
+    t against ``n_shuffles`` shuffles of the SED over all tested pairs; see
+    :func:`stats.covreg.eqtl_enrichment`).
 
     Returns ``{"summary": DataFrame, "quantiles": DataFrame, "results": dict}`` (results keyed by
     ``(tissue, annotation, unit)``).
@@ -72,11 +76,11 @@ def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float 
         bfile_chr=world_dir / "genotypes" / "ref_panel.chr{chrom}", ld_blocks=world_dir / "genotypes" / "ldblocks.bed",
         build=build, tss=world_dir / "genome" / "genes.gtf", sed=seds, unit=("pair", "snp"), annotation="true",
         controls=("shuffled", "shuffled_in_gene"), prune_r2=r2_max, prune_window_kb=window_kb, ld_wind_cm=wind_cm,
-        n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths, cluster=cluster)
+        n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths, cluster=cluster, n_shuffles=n_shuffles)
     summary, quantiles, results = res.summary, res.quantiles, res.results
     write_table(out_dir / "covreg_summary.tsv", summary, float_format="%.6g")
     write_table(out_dir / "covreg_quantiles.tsv", quantiles, float_format="%.6g")
-    record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "cluster": cluster, "r2_max": r2_max, "window_kb": window_kb,
+    record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "n_shuffles": n_shuffles, "cluster": cluster, "r2_max": r2_max, "window_kb": window_kb,
               "ld_window_cm": wind_cm, "cell_types": {t: i["cell_type"] for t, i in truth["eqtl"].items()},
               "pruning": res.pruning.to_dict(orient="records"), "rows": summary.to_dict(orient="records")}
     write_text(out_dir / "summary.json", json.dumps(record, indent=2, default=float) + "\n")
@@ -101,12 +105,16 @@ def main(argv=None) -> int:
     parser.add_argument("--cluster", choices=("block", "gene", "none"), default="gene",
                         help="clusters of the robust p and the bootstrap: gene (default; per SNP: LD block), "
                         "LD block, none")
+    parser.add_argument("--shuffles", type=int, default=19,
+                        help="shuffled annotations per tissue for the permutation p of |SED-LD| (p_shuffle; "
+                        "default 19; 0: none)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
-    res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot, cluster=args.cluster)
+    res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot, cluster=args.cluster,
+              n_shuffles=args.shuffles)
     cols = ["tissue", "annotation", "unit", "n", "ld_tss_coef", "ld_tss_t", "ld_tss_p", "ld_tss_p_cluster",
-            "n_clusters", "enrichment",
+            "n_clusters", "p_shuffle", "enrichment",
             "enrichment_lo", "enrichment_hi"]
     cols = [c for c in cols if c in res["summary"].columns]
     logger.info("covariate regression:\n%s", res["summary"][cols].to_string(index=False))

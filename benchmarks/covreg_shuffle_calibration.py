@@ -83,17 +83,10 @@ def prepare(world: Path, *, r2_max=0.5, window_kb=1000.0, wind_cm=1.0) -> dict:
 
 
 def sed_ld_many(prep: dict, tissue: str, anns: list) -> np.ndarray:
-    """SED-LD at the tissue's kept pairs for several SED tables in one pass: shape (len(anns), n_kept)."""
-    pairs = prep["kept"][tissue]
-    parts, targets = [], []
-    for k, a in enumerate(anns):
-        a = a[a["SED"] != 0]
-        parts.append(a.assign(gene_id=a["gene_id"] + f"#{k}"))
-        targets.append(pd.DataFrame({"SNP": pairs["SNP"].to_numpy(), "gene_id": pairs["gene_id"] + f"#{k}"}))
-    s = covreg.sed_ld(prep["panel"], prep["blocks"], pd.concat(parts, ignore_index=True)[["SNP", "gene_id", "A1",
-                                                                                          "A2", "SED"]],
-                      build=prep["build"], targets=pd.concat(targets, ignore_index=True), lengths=prep["lengths"])
-    return s.reshape(len(anns), len(pairs))
+    """SED-LD at the tissue's kept pairs for several SED tables in one pass (:func:`stats.covreg.sed_ld_many`):
+    shape (len(anns), n_kept)."""
+    return covreg.sed_ld_many(prep["panel"], prep["blocks"], anns, build=prep["build"], targets=prep["kept"][tissue],
+                              lengths=prep["lengths"])
 
 
 def regress(base: pd.DataFrame, s_kept: np.ndarray, *, cis: bool, n_boot: int, rng, cluster: str = "block",

@@ -694,7 +694,8 @@ def _covreg(args) -> int:
             eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
             sed_column=args.sed_column, unit=args.unit, significant=args.significant_column, annotation="SED",
             prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
-            n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster)
+            n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster,
+            n_shuffles=args.shuffles)
     out = {"covreg": _prefixed(args.out, ".covreg.tsv"), "quantiles": _prefixed(args.out, ".quantiles.tsv")}
     summary = res.summary.merge(res.pruning, on="tissue", how="left")
     write_table(out["covreg"], summary, float_format="%.6g")
@@ -743,7 +744,9 @@ def add_covreg_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--cluster", default="gene", choices=("block", "gene", "none"), help="clusters of the "
                    "cluster-robust p of |SED-LD| (t reference, clusters - 1 df) and of the enrichment bootstrap: "
                    "the gene of a pair (default; per SNP: the LD block), the LD block of the SNP, or none")
-    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the bootstrap")
+    p.add_argument("--shuffles", type=_nonneg_int, default=0, help="annotations shuffled across pairs per tissue "
+                   "for a permutation p of |SED-LD| (column p_shuffle, one-sided; 0: none)")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the bootstrap (and the shuffles)")
     p.add_argument("--out", required=True, type=Path, help="output prefix")
     p.set_defaults(runner=_covreg)
     return p

@@ -199,6 +199,48 @@ def cluster_robust(y, x, groups) -> tuple[np.ndarray, np.ndarray, np.ndarray, in
     return np.asarray(f.bse, dtype=np.float64), t, p, g
 
 
+def last_t(y, x, groups=None) -> float:
+    """t statistic of the last column of ``x`` in the OLS of ``y``: cluster-robust (CR1, as
+    :func:`cluster_robust` / statsmodels ``cov_type="cluster"``) with ``groups``, plain OLS without; by
+    numpy (cheap enough for a permutation null).
+
+    Parameters
+    ----------
+    y : array_like, float, shape (n,)
+    x : array_like, float, shape (n, k)
+    groups : array_like, shape (n,), optional
+        Cluster labels.
+
+    Returns
+    -------
+    float
+    """
+    y = np.asarray(y, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    n, k = x.shape
+    xtx_inv = np.linalg.inv(x.T @ x)
+    b = xtx_inv @ (x.T @ y)
+    e = y - x @ b
+    a = xtx_inv[-1]
+    if groups is None:
+        var = (e @ e) / (n - k) * a[-1]
+    else:
+        codes = pd.factorize(pd.Series(np.asarray(groups)), sort=False)[0]
+        g = int(codes.max()) + 1
+        u = (x @ a) * e  # a' x_i e_i: the last coefficient's score per row
+        su = np.bincount(codes, weights=u, minlength=g)
+        var = (su @ su) * (g / max(g - 1, 1)) * ((n - 1) / (n - k))
+    return float(b[-1] / np.sqrt(var))
+
+
+def p_shuffle(t_obs: float, t_null) -> float:
+    """One-sided permutation p: ``(1 + #{t_null >= t_obs}) / (1 + len(t_null))`` (NaN without a null)."""
+    t_null = np.asarray(t_null, dtype=np.float64)
+    if len(t_null) == 0 or not np.isfinite(t_obs):
+        return float("nan")
+    return float((1 + np.sum(t_null >= t_obs)) / (1 + len(t_null)))
+
+
 def _design(ld_score, covariates, cis_ld=None):
     cols = ([np.ones(len(ld_score)), ld_score] + ([] if cis_ld is None else [cis_ld])
             + ([] if covariates is None else list(covariates.T)))
@@ -557,6 +599,52 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
     return out
 
 
+def sed_ld_many(panel, blocks, seds, *, build: str, targets: pd.DataFrame, value: str = "SED",
+                lengths: dict | None = None) -> np.ndarray:
+    """:func:`sed_ld` of several SED tables at the same targets in one pass over the LD blocks.
+
+    Each table's genes become their own columns (``gene_id`` suffixed ``#k``; a per-SNP table is one
+    pseudo-gene ``#k``), so the panel is read and standardized once for all of them (e.g. a batch of
+    shuffled annotations). Rows with a zero SED are dropped first (they add nothing to ``R v``).
+
+    Parameters
+    ----------
+    panel, blocks, build, value, lengths
+        As :func:`sed_ld`.
+    seds : sequence of DataFrame
+        SED tables ``SNP, A1, A2, <value>`` and optionally ``gene_id`` (all with it, or all without).
+    targets : DataFrame
+        ``SNP`` (and ``gene_id`` for per-gene tables).
+
+    Returns
+    -------
+    ndarray, float64, shape (len(seds), len(targets))
+        Row k equals ``sed_ld(panel, blocks, seds[k], targets=targets, ...)``.
+    """
+    seds = list(seds)
+    if not seds:
+        return np.zeros((0, len(targets)))
+    per_gene = {"gene_id" in a.columns for a in seds}
+    if len(per_gene) != 1:
+        raise ValueError("sed_ld_many: mix of per-gene and per-SNP SED tables")
+    per_gene = per_gene.pop()
+    t_snp = targets["SNP"].astype(str).to_numpy()
+    if per_gene and "gene_id" not in targets.columns:
+        raise ValueError("targets need SNP and gene_id")
+    t_gene = targets["gene_id"].astype(str).to_numpy() if per_gene else np.full(len(targets), "", dtype=object)
+    parts, tparts = [], []
+    for k, a in enumerate(seds):
+        a = a[a[value] != 0]
+        g = a["gene_id"].astype(str) if per_gene else pd.Series("", index=a.index)
+        parts.append(pd.DataFrame({"SNP": a["SNP"].astype(str).to_numpy(), "gene_id": (g + f"#{k}").to_numpy(),
+                                   "A1": a["A1"].to_numpy(), "A2": a["A2"].to_numpy(),
+                                   value: a[value].to_numpy(np.float64)}))
+        tparts.append(pd.DataFrame({"SNP": t_snp, "gene_id": pd.Series(t_gene).astype(str).to_numpy() + f"#{k}"}))
+    s = sed_ld(panel, blocks, pd.concat(parts, ignore_index=True), build=build,
+               targets=pd.concat(tparts, ignore_index=True), value=value, lengths=lengths)
+    return s.reshape(len(seds), len(targets))
+
+
 def pair_cis_ld_scores(panel, blocks, targets: pd.DataFrame, *, cis: pd.DataFrame, build: str,
                        lengths: dict | None = None, unbiased: bool = True) -> np.ndarray:
     """Cis LD score of SNP-gene pairs: the sum of ``r^2`` of the pair's SNP with the gene's cis SNPs.
@@ -672,6 +760,8 @@ class EqtlEnrichment:
     pruning : DataFrame
         Per tissue: ``pairs`` (read), ``pairs_matched`` (to the panel), ``snps`` (matched), ``snps_kept``
         (after LD pruning), ``pairs_kept``.
+    null_t : dict of (tissue, unit) -> ndarray
+        With ``n_shuffles``: the |SED-LD| t statistics (:func:`shuffle_t`) of the shuffled annotations.
     """
 
     summary: pd.DataFrame
@@ -679,6 +769,7 @@ class EqtlEnrichment:
     results: dict
     tables: dict
     pruning: pd.DataFrame
+    null_t: dict = field(default_factory=dict)
 
     def result(self, tissue: str, annotation: str | None = None, unit: str | None = None) -> CovregResult:
         """The result of one tissue (annotation / unit may be left out when there is only one)."""
@@ -845,6 +936,17 @@ def _controls(sed: pd.DataFrame, tested: pd.DataFrame, bim: pd.DataFrame, contro
 CLUSTERS = ("block", "gene", "none")
 
 
+def shuffle_t(table: pd.DataFrame, groups=None) -> float:
+    """The |SED-LD| t statistic of the last model of :func:`covariate_regression` on one regression table
+    of :func:`eqtl_enrichment` (``chi2 ~ 1 + L2 [+ CIS_L2] [+ TSS_*] + |SED_LD|``): cluster-robust with
+    ``groups`` (its ``z_cluster``), plain OLS (``t``) without (:func:`last_t`)."""
+    tss_cols = [c for c in table.columns if c.startswith("TSS_")]
+    cov = table[tss_cols].to_numpy(np.float64) if tss_cols else None
+    cis = table["CIS_L2"].to_numpy(np.float64) if "CIS_L2" in table.columns else None
+    x = np.column_stack([_design(table["L2"].to_numpy(np.float64), cov, cis), np.abs(table["SED_LD"].to_numpy())])
+    return last_t(table["chi2"].to_numpy(np.float64), x, groups)
+
+
 def snp_clusters(block_of: pd.Series, snps) -> np.ndarray:
     """LD block of each SNP (``block_of``: SNP id -> block row, -1 for none) as cluster labels; SNPs in
     no block (or absent) get a cluster of their own."""
@@ -859,7 +961,7 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
                     annotation: str = "SED", controls=(), prune_r2: float = 0.5, prune_window_kb: float = 1000,
                     ld_wind_cm: float = 1.0, n_boot: int = 1000, rng: np.random.Generator | None = None,
                     lengths: dict | None = None, cis_ld_covariate: bool = False, cluster: str = "gene",
-                    **options) -> EqtlEnrichment:
+                    n_shuffles: int = 0, shuffle_batch: int = 25, **options) -> EqtlEnrichment:
     """The eQTL |SED-LD| covariate regression and quantile enrichment of many tissues, from files.
 
     Per tissue: the eQTL table's pairs are matched to the panel by position and alleles (``chi2 = z^2``);
@@ -922,10 +1024,24 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
         (plain OLS p only, row bootstrap). Neither is calibrated on the default simulated world: with
         the SED shuffled across pairs, p < 0.05 in 24 of 180 shuffles (13.3%, 95% interval 8.7-19.2%)
         both by gene and by block (33 blocks; ``benchmarks/covreg_shuffle_calibration.py``), so read
-        ``p_cluster`` against the shuffled controls, not against 0.05.
+        ``p_cluster`` against the shuffled controls, not against 0.05, or ask ``n_shuffles`` for the
+        permutation p (``p_shuffle``).
     cis_ld_covariate : bool
         Add each pair's cis LD score (:func:`pair_cis_ld_scores`, the tissue's tested pairs as the genes'
         cis SNPs; column ``CIS_L2``; per SNP: the max over its genes) to both models.
+    n_shuffles : int
+        Permutation p-value (0: none). Per tissue, ``n_shuffles`` annotations shuffled like the
+        ``shuffled`` control (the SED vector over all tested pairs permuted; rng: one seed drawn from
+        ``rng`` per tissue, after the controls) get their SED-LD (:func:`sed_ld_many`, ``shuffle_batch``
+        at a time) and, per unit, the t statistic of |SED-LD| in the last model (cluster-robust with
+        ``cluster``, else plain OLS; :func:`shuffle_t`). Every annotation (the true one and the controls)
+        is reported with ``t_shuffle`` (its own statistic, the same function) and
+        ``p_shuffle = (1 + #{t_null >= t_obs}) / (1 + n_shuffles)`` (one-sided: a positive |SED-LD|
+        effect), and ``n_shuffles``. A shuffled control is exchangeable with the shuffles (it is not one
+        of them), so its ``p_shuffle`` is uniform on ``{1, ..., n_shuffles + 1} / (n_shuffles + 1)``
+        under the null, whatever the miscalibration of ``p_cluster``.
+    shuffle_batch : int
+        Shuffles per pass over the LD blocks.
     **options
         Passed to :func:`covariate_regression` (``n_quantiles``, ``n_bottom``, ``ci``).
 
@@ -958,8 +1074,10 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
             raise ValueError(f"unknown control {c!r}; known: {CONTROLS}")
     if cluster not in CLUSTERS:
         raise ValueError(f"cluster must be one of {CLUSTERS}, got {cluster!r}")
-    if (controls or n_boot) and rng is None:
-        raise ValueError("controls and n_boot > 0 need rng (a numpy Generator)")
+    if (controls or n_boot or n_shuffles) and rng is None:
+        raise ValueError("controls, n_boot > 0 and n_shuffles > 0 need rng (a numpy Generator)")
+    if n_shuffles < 0 or shuffle_batch < 1:
+        raise ValueError(f"n_shuffles must be >= 0 and shuffle_batch >= 1, got {n_shuffles}, {shuffle_batch}")
     if not eqtl_tables:
         raise ValueError("no eQTL tables")
     if isinstance(sed, Mapping):
@@ -998,7 +1116,29 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
         allp = pd.concat([p[["SNP", "gene_id"]] for p in tested.values()], ignore_index=True).drop_duplicates()
         pair_tss = panel_pair_tss_scores(bfile_chr, allp, tss=tss, wind_cm=ld_wind_cm)
 
-    tables = {}
+    def unit_tables(pairs, s) -> dict:
+        t = pairs.assign(SED_LD=s).merge(snp_scores[["SNP", "L2"]], on="SNP", how="inner")
+        if pair_tss is not None:
+            t = t.merge(pair_tss, on=["SNP", "gene_id"], how="inner")
+        t = t[np.isfinite(t["SED_LD"])].reset_index(drop=True)
+        out = {}
+        if "pair" in units:
+            out["pair"] = t
+        if "snp" in units:
+            ts = aggregate_to_snps(t[["SNP", "gene_id", "chi2", "significant", "SED_LD", "L2"]
+                                     + (["CIS_L2"] if cis_ld_covariate else [])])
+            out["snp"] = ts.merge(snp_scores.drop(columns=["L2"]), on="SNP", how="inner")
+        return out
+
+    block_of = pd.Series(assign_blocks(blocks, bim["chrom"].to_numpy(), bim["pos"].to_numpy()),
+                         index=bim["snp"].astype(str).to_numpy())
+    block_of = block_of[~block_of.index.duplicated()]
+
+    def groups_of(t, u):
+        return (None if cluster == "none" else t["gene_id"].to_numpy() if cluster == "gene" and u == "pair"
+                else snp_clusters(block_of, t["SNP"]))
+
+    tables, null_t = {}, {}
     for tissue, pairs in kept_pairs.items():
         s_ann = seds[tissue]
         anns = {annotation: s_ann, **_controls(s_ann, tested[tissue], bim, controls, rng)}
@@ -1009,36 +1149,44 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
         for label, ann in anns.items():
             ann = ann[ann["SED"] != 0]
             s = sed_ld(bfile_chr, blocks, ann, build=build, targets=pairs, lengths=lengths)
-            t = pairs.assign(SED_LD=s).merge(snp_scores[["SNP", "L2"]], on="SNP", how="inner")
-            if pair_tss is not None:
-                t = t.merge(pair_tss, on=["SNP", "gene_id"], how="inner")
-            t = t[np.isfinite(t["SED_LD"])].reset_index(drop=True)
-            if "pair" in units:
-                tables[(tissue, label, "pair")] = t
-            if "snp" in units:
-                ts = aggregate_to_snps(t[["SNP", "gene_id", "chi2", "significant", "SED_LD", "L2"]
-                                         + (["CIS_L2"] if cis_ld_covariate else [])])
-                tables[(tissue, label, "snp")] = ts.merge(snp_scores.drop(columns=["L2"]), on="SNP", how="inner")
+            for u, t in unit_tables(pairs, s).items():
+                tables[(tissue, label, u)] = t
+        if n_shuffles:
+            # the "shuffled" control's permutation, n_shuffles times, from one seed drawn from rng
+            srng = np.random.default_rng(int(rng.integers(2**63)))
+            full = _controls(s_ann, tested[tissue], bim, ["shuffled"], srng)["shuffled"]
+            vals = full["SED"].to_numpy()
+            nt = {u: [] for u in units}
+            for start in range(0, int(n_shuffles), int(shuffle_batch)):
+                k = min(int(shuffle_batch), int(n_shuffles) - start)
+                batch = [full.assign(SED=srng.permutation(vals)) for _ in range(k)]
+                for s in sed_ld_many(bfile_chr, blocks, batch, build=build, targets=pairs, lengths=lengths):
+                    for u, t in unit_tables(pairs, s).items():
+                        nt[u].append(shuffle_t(t, groups_of(t, u)))
+            for u in units:
+                null_t[(tissue, u)] = np.asarray(nt[u], dtype=np.float64)
+            logger.info("%s: %d shuffled annotations for the permutation p of |SED-LD|", tissue, n_shuffles)
 
-    block_of = pd.Series(assign_blocks(blocks, bim["chrom"].to_numpy(), bim["pos"].to_numpy()),
-                         index=bim["snp"].astype(str).to_numpy())
-    block_of = block_of[~block_of.index.duplicated()]
     results, summaries, rows_q = {}, [], []
     for (tissue, label, u), t in tables.items():
-        groups = (None if cluster == "none" else t["gene_id"].to_numpy() if cluster == "gene" and u == "pair"
-                  else snp_clusters(block_of, t["SNP"]))
+        groups = groups_of(t, u)
         tss_cols = [c for c in t.columns if c.startswith("TSS_")]
         res = covariate_regression(
             t["chi2"].to_numpy(), t["L2"].to_numpy(), t["SED_LD"].to_numpy(), significant=t["significant"].to_numpy(),
             tss_ld=t[tss_cols].to_numpy() if tss_cols else None, tissue=str(tissue), n_boot=n_boot, rng=rng,
             groups=groups, cluster=cluster, cis_ld=t["CIS_L2"].to_numpy() if "CIS_L2" in t.columns else None, **options)
         results[(tissue, label, u)] = res
-        summaries.append({"annotation": label, "unit": u, **res.summary()})
+        extra = {}
+        if n_shuffles:
+            t_obs = shuffle_t(t, groups)
+            extra = {"t_shuffle": t_obs, "p_shuffle": p_shuffle(t_obs, null_t[(tissue, u)]),
+                     "n_shuffles": int(n_shuffles)}
+        summaries.append({"annotation": label, "unit": u, **res.summary(), **extra})
         rows_q.append(res.quantiles.assign(tissue=tissue, annotation=label, unit=u))
     quantiles = pd.concat(rows_q, ignore_index=True)[["tissue", "annotation", "unit", "quantile", "n",
                                                        "n_significant", "share", "enrichment"]]
     return EqtlEnrichment(summary=pd.DataFrame(summaries), quantiles=quantiles, results=results, tables=tables,
-                          pruning=pd.DataFrame(pruning))
+                          pruning=pd.DataFrame(pruning), null_t=null_t)
 
 
 # -- figures ------------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from analyses import sim_covreg
 
 def test_cli_on_tiny_world(tiny_world, tmp_path):
     out = tmp_path / "covreg"
-    assert sim_covreg.main(["--world", str(tiny_world), "--out", str(out), "--n-boot", "50", "--seed", "3"]) == 0
+    assert sim_covreg.main(["--world", str(tiny_world), "--out", str(out), "--n-boot", "50", "--seed", "3",
+                            "--shuffles", "9"]) == 0
     tissues = list(json.loads((tiny_world / "truth.json").read_text())["eqtl"])
     summary = pd.read_csv(out / "covreg_summary.tsv", sep="\t")
     assert len(summary) == len(tissues) * 3 * 2  # tissue x (true, shuffled, shuffled_in_gene) x (pair, snp)
@@ -21,7 +22,11 @@ def test_cli_on_tiny_world(tiny_world, tmp_path):
     q = pd.read_csv(out / "covreg_quantiles.tsv", sep="\t")
     assert len(q) == len(summary) * 5
     rec = json.loads((out / "summary.json").read_text())
-    assert rec["r2_max"] == 0.5 and len(rec["rows"]) == len(summary)
+    assert rec["r2_max"] == 0.5 and len(rec["rows"]) == len(summary) and rec["n_shuffles"] == 9
+    # the permutation p of |SED-LD|: on the grid k / 10, smallest for the true SED per pair in most tissues
+    assert (summary["n_shuffles"] == 9).all() and summary["p_shuffle"].between(0.1, 1).all()
+    true_pair = summary[(summary.annotation == "true") & (summary.unit == "pair")]
+    assert (true_pair["p_shuffle"] == 0.1).sum() >= len(tissues) - 1
     for t in tissues:
         assert (out / f"covreg_{t}.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "covreg_panel.png").stat().st_size > 1000

@@ -304,3 +304,118 @@ def test_eqtl_enrichment_cis_ld_covariate(tiny_world):
         a, b = res.result(tissue, "SED", u).coefficients, plain.result(tissue, "SED", u).coefficients
         assert (a["n_covariates"] == b["n_covariates"] + 1).all()
         assert a.loc["ld_tss", "p"] < 1e-3
+
+
+# -- permutation p of |SED-LD| (n_shuffles) ----------------------------------------------------------------
+
+def test_last_t_matches_statsmodels():
+    """last_t: the cluster-robust (CR1) and plain OLS t of the last column, as covariate_regression's."""
+    rng = np.random.default_rng(4)
+    chi2, l2, s, tss, sig = _data(rng, n=300)
+    groups = rng.integers(0, 25, 300)
+    res = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=0, groups=groups)
+    x = np.column_stack([np.ones(300), l2, tss, np.abs(s)])
+    np.testing.assert_allclose(covreg.last_t(chi2, x, groups), res.coefficients.loc["ld_tss", "z_cluster"], rtol=1e-9)
+    np.testing.assert_allclose(covreg.last_t(chi2, x), res.coefficients.loc["ld_tss", "t"], rtol=1e-9)
+
+
+def test_p_shuffle_formula():
+    assert covreg.p_shuffle(3.0, [1, 2, 3, 4]) == pytest.approx(3 / 5)  # ties count against
+    assert covreg.p_shuffle(9.0, np.zeros(19)) == pytest.approx(1 / 20)
+    assert covreg.p_shuffle(-9.0, np.zeros(19)) == 1.0
+    assert np.isnan(covreg.p_shuffle(1.0, []))
+
+
+def _clustered(rng, n_genes=30, per_gene=8):
+    """Pairs clustered by gene: chi2 and the annotation's magnitude share a gene effect (the cluster-robust p
+    is then not exactly calibrated, the permutation p is)."""
+    n = n_genes * per_gene
+    gene = np.repeat(np.arange(n_genes), per_gene)
+    l2 = rng.gamma(3, 10, n)
+    chi2 = 1 + 0.02 * l2 + rng.gamma(0.5, 2, n_genes)[gene] + rng.chisquare(1, n)
+    ann = rng.standard_t(3, n) * rng.gamma(1, 1, n_genes)[gene]
+    return gene, l2, chi2, ann
+
+
+def test_p_shuffle_of_a_null_control_is_uniform():
+    """Over many cheap synthetic replicates a shuffled control's p_shuffle (against N other shuffles) is
+    uniform on {1..N+1}/(N+1); the true annotation with an effect gets the smallest value."""
+    from scipy import stats as st
+
+    rng = np.random.default_rng(11)
+    n_shuf, reps = 19, 400
+    ps, p_true = [], []
+    for _ in range(reps):
+        gene, l2, chi2, ann = _clustered(rng)
+        x0 = np.column_stack([np.ones(len(l2)), l2])
+
+        def t_of(a):
+            return covreg.last_t(chi2, np.column_stack([x0, np.abs(a)]), gene)
+
+        control = t_of(rng.permutation(ann))
+        null = [t_of(rng.permutation(ann)) for _ in range(n_shuf)]
+        ps.append(covreg.p_shuffle(control, null))
+        eff = chi2 + 1.5 * np.abs(ann)
+        t_eff = covreg.last_t(eff, np.column_stack([x0, np.abs(ann)]), gene)
+        null_eff = [covreg.last_t(eff, np.column_stack([x0, np.abs(rng.permutation(ann))]), gene) for _ in range(n_shuf)]
+        p_true.append(covreg.p_shuffle(t_eff, null_eff))
+    ps = np.asarray(ps)
+    k = np.rint(ps * (n_shuf + 1)).astype(int)
+    np.testing.assert_allclose(ps, k / (n_shuf + 1))
+    assert k.min() >= 1 and k.max() <= n_shuf + 1
+    counts = np.bincount(k - 1, minlength=n_shuf + 1)
+    assert st.chisquare(counts).pvalue > 0.001, counts
+    # the level: P(p_shuffle <= 0.05) = 1/20 (binomial 99.9% band)
+    lo, hi = st.binom.ppf([0.0005, 0.9995], reps, 1 / (n_shuf + 1))
+    assert lo <= (ps <= 0.05).sum() <= hi
+    assert np.mean(np.asarray(p_true) == 1 / (n_shuf + 1)) > 0.9
+
+
+def test_sed_ld_many_equals_sed_ld(tiny_world):
+    """The batch SED-LD (one pass, shuffles as their own genes) equals sed_ld of each table, per pair and per SNP."""
+    w = tiny_world
+    eff = pd.read_csv(w / "truth" / "snp_gene_effects.tsv.gz", sep="\t")
+    al = pd.read_csv(w / "truth" / "snp_track_effects.tsv.gz", sep="\t", usecols=["snp", "ref", "alt"])
+    sed = eff.merge(al, on="snp").rename(columns={"snp": "SNP", "alt": "A1", "ref": "A2", "immune_tcell": "SED"})
+    sed = sed[["SNP", "A1", "A2", "gene_id", "SED"]]
+    rng = np.random.default_rng(2)
+    panel, blocks = w / "genotypes" / "ref_panel.chr{chrom}", w / "genotypes" / "ldblocks.bed"
+    lengths = json.loads((w / "truth.json").read_text())["chromosomes"]
+    targets = sed.sample(300, random_state=1)[["SNP", "gene_id"]].reset_index(drop=True)
+    for tabs in ([sed, sed.assign(SED=rng.permutation(sed["SED"].to_numpy()))],
+                 [sed.groupby(["SNP", "A1", "A2"], as_index=False)["SED"].sum()] * 2):
+        tabs = [tabs[0], tabs[1].assign(SED=rng.permutation(tabs[1]["SED"].to_numpy()))]
+        many = covreg.sed_ld_many(panel, blocks, tabs, build="simworld1", targets=targets, lengths=lengths)
+        assert many.shape == (2, len(targets))
+        for k, a in enumerate(tabs):
+            one = covreg.sed_ld(panel, blocks, a[a["SED"] != 0], build="simworld1", targets=targets, lengths=lengths)
+            np.testing.assert_allclose(many[k], one, rtol=1e-10, atol=1e-14)
+
+
+def test_eqtl_enrichment_p_shuffle_tiny_world(tiny_world):
+    """n_shuffles: the true SED is beyond every shuffle (p_shuffle = 1/(1+N)) in Brain_Cortex and Liver; the
+    shuffled control is not (p_shuffle > 0.05) in any tissue; t_shuffle is the reported z_cluster."""
+    from analyses.sim_covreg import run
+
+    n = 19
+    res = run(tiny_world, tiny_world.parent / "covreg_shuffle_test", seed=0, n_boot=0, figures=False, n_shuffles=n)
+    s = res["summary"].set_index(["tissue", "annotation", "unit"])
+    np.testing.assert_allclose(s["t_shuffle"], s["ld_tss_z_cluster"], rtol=1e-8)
+    assert (s["n_shuffles"] == n).all()
+    k = np.rint(s["p_shuffle"] * (n + 1))
+    np.testing.assert_allclose(s["p_shuffle"], k / (n + 1))
+    for t in ("Brain_Cortex", "Liver"):
+        assert s.loc[(t, "true", "pair"), "p_shuffle"] == pytest.approx(1 / (n + 1)), t
+    # Whole_Blood, the weakest tissue (z_cluster about 2.4 on this world): one shuffle of 19 reaches it
+    assert s.loc[("Whole_Blood", "true", "pair"), "p_shuffle"] <= 0.1
+    for t in json.loads((tiny_world / "truth.json").read_text())["eqtl"]:
+        assert s.loc[(t, "shuffled", "pair"), "p_shuffle"] > 0.05, t
+    # deterministic in the seed
+    again = run(tiny_world, tiny_world.parent / "covreg_shuffle_test2", seed=0, n_boot=0, figures=False, n_shuffles=n)
+    np.testing.assert_array_equal(again["summary"]["p_shuffle"], res["summary"]["p_shuffle"])
+
+
+def test_eqtl_enrichment_n_shuffles_needs_rng(tiny_world):
+    with pytest.raises(ValueError, match="rng"):
+        covreg.eqtl_enrichment({"x": pd.DataFrame()}, bfile_chr=tiny_world, ld_blocks=tiny_world, build="simworld1",
+                               tss=None, sed=pd.DataFrame(), n_boot=0, n_shuffles=5)
