@@ -39,7 +39,6 @@ def prepare(world: Path, *, r2_max=0.5, window_kb=1000.0, wind_cm=1.0) -> dict:
     """The annotation-free part of :func:`stats.covreg.eqtl_enrichment`, per pair, computed once."""
     from stats.io.ldblocks import read_ldblocks
     from stats.panel import read_panel_bim
-    from stats.prune import prune_variants
     from stats.tss import read_tss
 
     truth, build, lengths = _world_meta(world)
@@ -49,15 +48,8 @@ def prepare(world: Path, *, r2_max=0.5, window_kb=1000.0, wind_cm=1.0) -> dict:
     bim = read_panel_bim(panel)
     tss = read_tss(world / "genome" / "genes.gtf")
     effects = true_sed(world)
-    tested, kept = {}, {}
-    for t in tissues:
-        pairs, _ = covreg.eqtl_pairs(world / "eqtl" / f"{t}.allpairs.txt.gz", bim)
-        snp_chi2 = pairs.groupby("SNP", sort=False)["chi2"].max()
-        keep = prune_variants(panel, snp_chi2.index.to_numpy(), priority=snp_chi2.to_numpy(), r2_max=r2_max,
-                              window_kb=window_kb)
-        ks = set(snp_chi2.index[keep])
-        tested[t] = pairs
-        kept[t] = pairs[pairs["SNP"].isin(ks)].reset_index(drop=True)
+    tested, kept, _ = covreg.pruned_eqtl_pairs({t: world / "eqtl" / f"{t}.allpairs.txt.gz" for t in tissues}, bim,
+                                               bfile_chr=panel, prune_r2=r2_max, prune_window_kb=window_kb)
     snp_scores = covreg.panel_ld_scores(panel, wind_cm=wind_cm)
     allp = pd.concat([p[["SNP", "gene_id"]] for p in tested.values()], ignore_index=True).drop_duplicates()
     pair_tss = covreg.panel_pair_tss_scores(panel, allp, tss=tss, wind_cm=wind_cm)

@@ -956,6 +956,44 @@ def snp_clusters(block_of: pd.Series, snps) -> np.ndarray:
     return lab
 
 
+def pruned_eqtl_pairs(eqtl_tables: Mapping, bim: pd.DataFrame, *, bfile_chr, significant: str = "significant",
+                      prune_r2: float = 0.5, prune_window_kb: float = 1000.0) -> tuple[dict, dict, list]:
+    """Each tissue's eQTL pairs matched to the panel, and those of the SNPs kept by LD pruning (the
+    strongest chi2 of a SNP over its genes first).
+
+    Parameters
+    ----------
+    eqtl_tables : mapping of tissue -> path or DataFrame
+        As :func:`eqtl_pairs` reads them.
+    bim : DataFrame
+        The panel's SNPs (:func:`stats.panel.read_panel_bim` of ``bfile_chr``).
+
+    Returns
+    -------
+    tested, kept : dict of tissue -> DataFrame
+        All matched pairs, and the pairs of the kept SNPs.
+    pruning : list of dict
+        Per tissue: pairs read, matched, SNPs, SNPs kept, pairs kept.
+    """
+    from stats.prune import prune_variants
+
+    tested, kept_pairs, pruning = {}, {}, []
+    for tissue, table in eqtl_tables.items():
+        pairs, n_read = eqtl_pairs(table, bim, significant=significant,
+                                   what=None if isinstance(table, pd.DataFrame) else str(table))
+        snp_chi2 = pairs.groupby("SNP", sort=False)["chi2"].max()
+        keep = prune_variants(bfile_chr, snp_chi2.index.to_numpy(), priority=snp_chi2.to_numpy(), r2_max=prune_r2,
+                              window_kb=prune_window_kb)
+        kept = set(snp_chi2.index[keep])
+        tested[tissue] = pairs
+        kept_pairs[tissue] = pairs[pairs["SNP"].isin(kept)].reset_index(drop=True)
+        pruning.append({"tissue": tissue, "pairs": n_read, "pairs_matched": len(pairs), "snps": len(snp_chi2),
+                        "snps_kept": len(kept), "pairs_kept": len(kept_pairs[tissue])})
+        logger.info("%s: %d SNPs kept of %d after LD pruning (r^2 <= %g); %d pairs", tissue, len(kept), len(snp_chi2),
+                    prune_r2, len(kept_pairs[tissue]))
+    return tested, kept_pairs, pruning
+
+
 def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, tss, sed,
                     sed_column: str = "SED", unit="pair", significant: str = "significant",
                     annotation: str = "SED", controls=(), prune_r2: float = 0.5, prune_window_kb: float = 1000,
@@ -1061,7 +1099,6 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     """
     from stats.io.ldblocks import assign_blocks, read_ldblocks
     from stats.panel import read_panel_bim
-    from stats.prune import prune_variants
     from stats.tss import read_tss
 
     units = [unit] if isinstance(unit, str) else list(unit)
@@ -1093,21 +1130,8 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     bim = read_panel_bim(bfile_chr)
     blocks = ld_blocks if isinstance(ld_blocks, pd.DataFrame) else read_ldblocks(ld_blocks)
 
-    # eQTL pairs per tissue, matched and pruned
-    tested, kept_pairs, pruning = {}, {}, []
-    for tissue, table in eqtl_tables.items():
-        pairs, n_read = eqtl_pairs(table, bim, significant=significant,
-                                   what=None if isinstance(table, pd.DataFrame) else str(table))
-        snp_chi2 = pairs.groupby("SNP", sort=False)["chi2"].max()
-        keep = prune_variants(bfile_chr, snp_chi2.index.to_numpy(), priority=snp_chi2.to_numpy(), r2_max=prune_r2,
-                              window_kb=prune_window_kb)
-        kept = set(snp_chi2.index[keep])
-        tested[tissue] = pairs
-        kept_pairs[tissue] = pairs[pairs["SNP"].isin(kept)].reset_index(drop=True)
-        pruning.append({"tissue": tissue, "pairs": n_read, "pairs_matched": len(pairs), "snps": len(snp_chi2),
-                        "snps_kept": len(kept), "pairs_kept": len(kept_pairs[tissue])})
-        logger.info("%s: %d SNPs kept of %d after LD pruning (r^2 <= %g); %d pairs", tissue, len(kept), len(snp_chi2),
-                    prune_r2, len(kept_pairs[tissue]))
+    tested, kept_pairs, pruning = pruned_eqtl_pairs(eqtl_tables, bim, bfile_chr=bfile_chr, significant=significant,
+                                                    prune_r2=prune_r2, prune_window_kb=prune_window_kb)
 
     # LD scores (per SNP) and the per-pair TSS LD scores of every tested pair (they depend on the pair only)
     snp_scores = panel_ld_scores(bfile_chr, tss=tss if "snp" in units else None, wind_cm=ld_wind_cm)
