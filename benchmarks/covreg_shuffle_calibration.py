@@ -1,7 +1,7 @@
 """Calibration of the shuffled-SED control of the eQTL |SED-LD| covariate regression (issue 6).
 
 ``python benchmarks/covreg_shuffle_calibration.py --world W [--shuffles 50] [--n-boot 100] [--seed 0]
-[--cluster block|gene|none]``
+[--cluster block|gene|none] [--models ld_tss ld_tss+cis ld_tss_sqrt]``
 
 On one simulated world (``analyses.world``), the per-pair analysis of :func:`stats.covreg.eqtl_enrichment`
 (the ``shuffled`` control: the tissue's SED vector over all tested pairs, zeros included, permuted) is run
@@ -10,10 +10,11 @@ eQTL pairs matched to the panel, the LD pruning, the LD scores, the per-pair TSS
 per-pair cis LD scores (:func:`stats.covreg.pair_cis_ld_scores`); per shuffle only SED-LD (all shuffles
 of a tissue in one pass over the LD blocks, each shuffle's genes as their own columns) and the regressions.
 
-Per tissue and model (``ld_tss``: chi2 ~ 1 + L2 + TSS L2s + |SED-LD|; ``+cis``: the pair's cis LD score
-added to both models) it prints the share of shuffles with cluster-robust p < 0.05 (clusters of
-``--cluster``: the LD block of the pair's SNP (default), its gene, or none; t reference with G - 1 df) and with plain OLS
-p < 0.05 (Clopper-Pearson 95% intervals), a KS test of the cluster-robust p against U(0, 1), the headline
+Per tissue and model (``--models``; ``ld_tss``: chi2 ~ 1 + L2 + TSS L2s + |SED-LD|; ``ld_tss+cis``: the
+pair's cis LD score added to both models; ``ld_tss_sqrt``: sqrt(|SED-LD|) as the regressor) it prints the
+share of shuffles with one-sided (coefficient > 0) and with two-sided cluster-robust p < 0.05 (clusters of
+``--cluster``: the LD block of the pair's SNP (default), its gene, or none; t reference with G - 1 df) and
+with plain OLS p < 0.05 (Clopper-Pearson 95% intervals), a KS test of the cluster-robust p against U(0, 1), the headline
 enrichment (median, 5-95%), the share of shuffles whose enrichment interval lies above 1, and the true-SED
 row for reference; then a diagnosis: how |SED-LD| of a shuffled SED tracks the cis LD score and the 1 cM
 LD score, and how chi2 tracks the cis LD score beyond the covariates.
@@ -82,8 +83,10 @@ def sed_ld_many(prep: dict, tissue: str, anns: list) -> np.ndarray:
 
 
 def regress(base: pd.DataFrame, s_kept: np.ndarray, *, cis: bool, n_boot: int, rng, cluster: str = "block",
-            block_of: pd.Series | None = None) -> dict:
-    """One regression of a tissue's table with the given SED-LD (aligned to the kept pairs)."""
+            block_of: pd.Series | None = None, sqrt: bool = False) -> dict:
+    """One regression of a tissue's table with the given SED-LD (aligned to the kept pairs); ``sqrt``: the
+    regressor is sqrt(|SED-LD|) instead of |SED-LD|."""
+    s_kept = np.sqrt(np.abs(s_kept)) if sqrt else s_kept
     t = base.assign(SED_LD=s_kept[base["_row"].to_numpy()])
     t = t[np.isfinite(t["SED_LD"]) & np.isfinite(t["CIS_L2"])]
     tss_cols = [c for c in t.columns if c.startswith("TSS_")]
@@ -131,6 +134,10 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=25, help="shuffles per SED-LD pass")
     ap.add_argument("--cluster", choices=covreg.CLUSTERS, default="block",
                     help="clusters of the robust p and the bootstrap (default: LD block of the pair's SNP)")
+    ap.add_argument("--models", nargs="+", choices=("ld_tss", "ld_tss+cis", "ld_tss_sqrt"),
+                    default=["ld_tss", "ld_tss+cis"],
+                    help="models to run (default ld_tss and ld_tss+cis; ld_tss+cis adds the pair's cis LD score, "
+                    "ld_tss_sqrt regresses on sqrt(|SED-LD|))")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     prep = prepare(args.world)
@@ -138,7 +145,9 @@ def main(argv=None) -> int:
           f"{args.seed}; clusters: {args.cluster}; set-up (pairs, pruning, LD / TSS / cis LD scores) {time.perf_counter() - t0:.0f} s",
           flush=True)
     ss = np.random.SeedSequence(args.seed)
-    models = {"ld_tss": False, "ld_tss+cis": True}
+    # model -> (cis LD score covariate, sqrt(|SED-LD|) regressor)
+    models = {"ld_tss": (False, False), "ld_tss+cis": (True, False), "ld_tss_sqrt": (False, True)}
+    models = {k: v for k, v in models.items() if k in args.models}
     rows = []
     true_rows = []
     diag = {}
@@ -150,8 +159,8 @@ def main(argv=None) -> int:
         full = covreg._controls(sed, prep["tested"][tissue], prep["bim"], ["shuffled"], r_shuf)["shuffled"]
         vals = full["SED"].to_numpy()
         s_true = sed_ld_many(prep, tissue, [sed])[0]
-        for name, cis in models.items():
-            true_rows.append({**regress(prep["base"][tissue], s_true, cis=cis, n_boot=args.n_boot_true, rng=r_true,
+        for name, (cis, sq) in models.items():
+            true_rows.append({**regress(prep["base"][tissue], s_true, cis=cis, sqrt=sq, n_boot=args.n_boot_true, rng=r_true,
                                       cluster=args.cluster, block_of=prep["block_of"]),
                               "tissue": tissue, "model": name})
         s_all = []
@@ -161,8 +170,8 @@ def main(argv=None) -> int:
             s_all.append(sed_ld_many(prep, tissue, anns))
         s_all = np.vstack(s_all)
         for i, s in enumerate(s_all):
-            for name, cis in models.items():
-                rows.append({**regress(prep["base"][tissue], s, cis=cis, n_boot=args.n_boot, rng=r_boot,
+            for name, (cis, sq) in models.items():
+                rows.append({**regress(prep["base"][tissue], s, cis=cis, sqrt=sq, n_boot=args.n_boot, rng=r_boot,
                                          cluster=args.cluster, block_of=prep["block_of"]),
                              "tissue": tissue, "model": name, "shuffle": i})
         diag[tissue] = diagnose(prep, tissue, s_all)
@@ -175,7 +184,8 @@ def main(argv=None) -> int:
           "t reference with G - 1 df; plain OLS); enrichment 1 when the coefficient is <= 0, bootstrap by "
           f"{args.cluster}")
     for name in models:
-        print(f"\n== model {name}: chi2 ~ 1 + L2 {'+ cis L2 ' if models[name] else ''}+ TSS L2 (4) + |SED-LD| ==")
+        print(f"\n== model {name}: chi2 ~ 1 + L2 {'+ cis L2 ' if models[name][0] else ''}+ TSS L2 (4) + "
+              f"{'sqrt(|SED-LD|)' if models[name][1] else '|SED-LD|'} ==")
         for tissue in prep["tissues"]:
             r = res[(res.tissue == tissue) & (res.model == name)]
             n = len(r)
@@ -185,8 +195,11 @@ def main(argv=None) -> int:
             e = r["enrichment"].to_numpy()
             q5, q50, q95 = np.nanquantile(e, [0.05, 0.5, 0.95])
             print(f"{tissue}:")
-            print(f"  p_cluster < 0.05: {_ci(int((pc < 0.05).sum()), n)}")
-            print(f"  p_OLS     < 0.05: {_ci(int((po < 0.05).sum()), n)}")
+            pc1 = r["ld_tss_p_cluster_pos"].to_numpy() if "ld_tss_p_cluster_pos" in r.columns else r["ld_tss_p_pos"]
+            print(f"  one-sided (coefficient > 0) p_cluster_pos < 0.05: {_ci(int((pc1 < 0.05).sum()), n)}; "
+                  f"p_pos (OLS) < 0.05: {_ci(int((r['ld_tss_p_pos'] < 0.05).sum()), n)}")
+            print(f"  two-sided p_cluster < 0.05: {_ci(int((pc < 0.05).sum()), n)}; "
+                  f"p_OLS < 0.05: {_ci(int((po < 0.05).sum()), n)}")
             print(f"  KS of p_cluster vs U(0,1): D = {ks.statistic:.3f}, p = {ks.pvalue:.3g}; median p_cluster "
                   f"{np.median(pc):.3f}; coef > 0 in {int((r['ld_tss_coef'] > 0).sum())}/{n}; mean z_cluster "
                   f"{r.get('ld_tss_z_cluster', r['ld_tss_t']).mean():+.2f} (sd "
@@ -199,13 +212,19 @@ def main(argv=None) -> int:
                   f"{int((enr & (r['ld_tss_coef'] < 0)).sum())}; median quintile enrichments (q1..q5): {qs}")
             t = tr[(tr.tissue == tissue) & (tr.model == name)].iloc[0]
             print(f"  true SED: coef {t['ld_tss_coef']:.3f}, t {t['ld_tss_t']:.1f}, p {t['ld_tss_p']:.2g}, p_cluster "
-                  f"{t.get('ld_tss_p_cluster', np.nan):.2g} ({int(t['n_clusters'])} clusters); enrichment "
+                  f"{t.get('ld_tss_p_cluster', np.nan):.2g}, one-sided {t.get('ld_tss_p_cluster_pos', np.nan):.2g} "
+                  f"({int(t['n_clusters'])} clusters); z_cluster {t.get('ld_tss_z_cluster', np.nan):.2f} beyond "
+                  f"{int((r.get('ld_tss_z_cluster', r['ld_tss_t']) < t.get('ld_tss_z_cluster', t['ld_tss_t'])).sum())}"
+                  f"/{n} shuffles; enrichment "
                   f"{t['enrichment']:.2f} [{t['enrichment_lo']:.2f}, {t['enrichment_hi']:.2f}] "
                   f"({args.n_boot_true} {args.cluster} bootstrap draws)")
         rm = res[res.model == name]
         allp = (rm["ld_tss_p_cluster"] if "ld_tss_p_cluster" in rm.columns else rm["ld_tss_p"]).to_numpy()
         ks = st.kstest(allp, "uniform")
-        print(f"all tissues: p_cluster < 0.05: {_ci(int((allp < 0.05).sum()), len(allp))}; KS D = "
+        allp1 = (rm["ld_tss_p_cluster_pos"] if "ld_tss_p_cluster_pos" in rm.columns else rm["ld_tss_p_pos"]).to_numpy()
+        print(f"all tissues: one-sided p_cluster_pos < 0.05: {_ci(int((allp1 < 0.05).sum()), len(allp1))}; "
+              f"< 0.01: {_ci(int((allp1 < 0.01).sum()), len(allp1))}")
+        print(f"all tissues: two-sided p_cluster < 0.05: {_ci(int((allp < 0.05).sum()), len(allp))}; KS D = "
               f"{ks.statistic:.3f}, p = {ks.pvalue:.3g}")
         print(f"all tissues: 'enriched' (interval lower bound > 1): "
               f"{_ci(int((rm['enrichment_lo'] > 1).sum()), len(rm))}; headline > 1: "

@@ -721,7 +721,10 @@ def add_covreg_parser(sub) -> argparse.ArgumentParser:
                        "SNPs LD-pruned (priority: largest chi^2), OLS of chi^2 on LD score and |SED-LD| (then with "
                        "the TSS-distance LD scores), and the share of significant eQTLs by quintile of the "
                        "fitted-value difference with a cluster bootstrap interval (enrichment 1 when the |SED-LD| coefficient is "
-                       "<= 0). Writes PREFIX.covreg.tsv, "
+                       "<= 0). The test of |SED-LD| to read is one-sided (column ld_tss_p_cluster_pos: cluster-"
+                       "robust, a positive coefficient); --shuffles N adds the exact permutation p (p_shuffle) and "
+                       "shuffles_p05, the share of N shuffled annotations that p_cluster_pos calls significant (a "
+                       "check of its calibration on these data). Writes PREFIX.covreg.tsv, "
                        "PREFIX.quantiles.tsv, PREFIX.<tissue>.png, PREFIX.panel.png and PREFIX.provenance.json.")
     p.add_argument("--eqtl", required=True, nargs="+", type=Path, help="GTEx allpairs tables (gene_id, variant_id "
                    "chr_pos_ref_alt_build, slope, slope_se, significant), one per tissue; tissue = file name up to "
@@ -745,7 +748,8 @@ def add_covreg_parser(sub) -> argparse.ArgumentParser:
                    "cluster-robust p of |SED-LD| (t reference, clusters - 1 df) and of the enrichment bootstrap: "
                    "the gene of a pair (default; per SNP: the LD block), the LD block of the SNP, or none")
     p.add_argument("--shuffles", type=_nonneg_int, default=0, help="annotations shuffled across pairs per tissue "
-                   "for a permutation p of |SED-LD| (column p_shuffle, one-sided; 0: none)")
+                   "for a permutation p of |SED-LD| (columns p_shuffle, one-sided, and shuffles_p05; 0: none; 99 "
+                   "resolves p to 0.01)")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the bootstrap (and the shuffles)")
     p.add_argument("--out", required=True, type=Path, help="output prefix")
     p.set_defaults(runner=_covreg)

@@ -122,6 +122,13 @@ def test_cluster_robust_t_reference():
     np.testing.assert_allclose(row["p_cluster"], 2 * st.t.sf(abs(f.tvalues[-1]), 11), rtol=1e-9)
     assert row["n_clusters"] == 12 and res.cluster == "block" and res.n_clusters == 12
     assert row["p_cluster"] > f.pvalues[-1]  # t(11) tails are heavier than the normal's
+    # one-sided p of a positive coefficient: the upper tail of the same t(G - 1), and of OLS's t(n - k)
+    np.testing.assert_allclose(row["p_cluster_pos"], st.t.sf(f.tvalues[-1], 11), rtol=1e-9)
+    ols = sm.OLS(chi2, x).fit()
+    np.testing.assert_allclose(row["p_pos"], st.t.sf(ols.tvalues[-1], ols.df_resid), rtol=1e-9)
+    half = row["p_cluster"] / 2
+    assert row["p_cluster_pos"] == pytest.approx(half if row["z_cluster"] > 0 else 1 - half, rel=1e-9)
+    assert res.summary()["ld_tss_p_cluster_pos"] == row["p_cluster_pos"]
     none = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=0, groups=g, cluster="none")
     assert "p_cluster" not in none.coefficients.columns and none.cluster == "none"
     with pytest.raises(ValueError, match="needs groups"):
@@ -228,8 +235,9 @@ def test_simulated_world_true_sed_vs_shuffled(tiny_world):
         assert true["ld_tss_p"] < 1e-6 and true["ld_tss_coef"] > 0, t
         assert true["enrichment"] > 1.3 and true["enrichment_lo"] > 1, t
         assert true["ld_tss_p_cluster"] < 0.05 and true["ld_tss_t"] > 4 * abs(shuf["ld_tss_t"]), t
+        assert true["ld_tss_p_cluster_pos"] == pytest.approx(true["ld_tss_p_cluster"] / 2), t  # z > 0
         # plain OLS t is overdispersed under the shuffle (pairs cluster by gene); the cluster-robust p less so
-        assert shuf["ld_tss_p_cluster"] > 0.01 and true["cluster"] == "gene", t
+        assert shuf["ld_tss_p_cluster"] > 0.01 and shuf["ld_tss_p_cluster_pos"] > 0.05 and true["cluster"] == "gene", t
         # not enriched: the interval reaches 1 (a coefficient <= 0 counts as enrichment 1)
         assert not shuf["enrichment_lo"] > 1, t
         if shuf["ld_tss_coef"] <= 0:
@@ -402,6 +410,12 @@ def test_eqtl_enrichment_p_shuffle_tiny_world(tiny_world):
     s = res["summary"].set_index(["tissue", "annotation", "unit"])
     np.testing.assert_allclose(s["t_shuffle"], s["ld_tss_z_cluster"], rtol=1e-8)
     assert (s["n_shuffles"] == n).all()
+    # shuffles_p05: the share of the shuffles with one-sided p_cluster_pos < 0.05, from their t values
+    from scipy import stats as st
+
+    for (t, u), tn in res["null_t"].items():
+        want = np.mean(st.t.sf(tn, s.loc[(t, "true", u), "n_clusters"] - 1) < 0.05)
+        np.testing.assert_allclose(s.xs((t, u), level=(0, 2))["shuffles_p05"], want, err_msg=f"{t} {u}")
     k = np.rint(s["p_shuffle"] * (n + 1))
     np.testing.assert_allclose(s["p_shuffle"], k / (n + 1))
     for t in ("Brain_Cortex", "Liver"):
