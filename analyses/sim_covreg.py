@@ -60,7 +60,8 @@ def true_sed(world_dir) -> pd.DataFrame:
 
 
 def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float = 0.5, window_kb: float = 1000,
-        wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene", n_shuffles: int = 0) -> dict:
+        wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene", n_shuffles: int = 0,
+        scale: str = "abs") -> dict:
     """The whole analysis (:func:`stats.covreg.eqtl_enrichment` on the world's files, true SED and controls).
 
     With ``n_shuffles`` each row also gets the permutation p of |SED-LD| (``p_shuffle``; the annotation's
@@ -83,11 +84,13 @@ def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float 
         bfile_chr=world_dir / "genotypes" / "ref_panel.chr{chrom}", ld_blocks=world_dir / "genotypes" / "ldblocks.bed",
         build=build, tss=world_dir / "genome" / "genes.gtf", sed=seds, unit=("pair", "snp"), annotation="true",
         controls=("shuffled", "shuffled_in_gene"), prune_r2=r2_max, prune_window_kb=window_kb, ld_wind_cm=wind_cm,
-        n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths, cluster=cluster, n_shuffles=n_shuffles)
+        n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths, cluster=cluster, n_shuffles=n_shuffles,
+        scale=scale)
     summary, quantiles, results = res.summary, res.quantiles, res.results
     write_table(out_dir / "covreg_summary.tsv", summary, float_format="%.6g")
     write_table(out_dir / "covreg_quantiles.tsv", quantiles, float_format="%.6g")
-    record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "n_shuffles": n_shuffles, "cluster": cluster, "r2_max": r2_max, "window_kb": window_kb,
+    record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "n_shuffles": n_shuffles, "cluster": cluster,
+              "scale": scale, "r2_max": r2_max, "window_kb": window_kb,
               "ld_window_cm": wind_cm, "cell_types": {t: i["cell_type"] for t, i in truth["eqtl"].items()},
               "pruning": res.pruning.to_dict(orient="records"), "rows": summary.to_dict(orient="records")}
     write_text(out_dir / "summary.json", json.dumps(record, indent=2, default=float) + "\n")
@@ -115,11 +118,13 @@ def main(argv=None) -> int:
     parser.add_argument("--shuffles", type=int, default=99,
                         help="shuffled annotations per tissue for the permutation p of |SED-LD| (p_shuffle; "
                         "default 99; 0: none)")
+    parser.add_argument("--scale", choices=("abs", "sqrt"), default="abs",
+                        help="the regressor: |SED-LD| (default, Basenji 2018) or sqrt(|SED-LD|)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
     res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot, cluster=args.cluster,
-              n_shuffles=args.shuffles)
+              n_shuffles=args.shuffles, scale=args.scale)
     cols = ["tissue", "annotation", "unit", "n", "ld_tss_coef", "ld_tss_t", "ld_tss_z_cluster", "ld_tss_p_cluster_pos",
             "n_clusters", "p_shuffle", "shuffles_p05", "enrichment", "enrichment_lo", "enrichment_hi"]
     cols = [c for c in cols if c in res["summary"].columns]

@@ -86,7 +86,6 @@ def regress(base: pd.DataFrame, s_kept: np.ndarray, *, cis: bool, n_boot: int, r
             block_of: pd.Series | None = None, sqrt: bool = False) -> dict:
     """One regression of a tissue's table with the given SED-LD (aligned to the kept pairs); ``sqrt``: the
     regressor is sqrt(|SED-LD|) instead of |SED-LD|."""
-    s_kept = np.sqrt(np.abs(s_kept)) if sqrt else s_kept
     t = base.assign(SED_LD=s_kept[base["_row"].to_numpy()])
     t = t[np.isfinite(t["SED_LD"]) & np.isfinite(t["CIS_L2"])]
     tss_cols = [c for c in t.columns if c.startswith("TSS_")]
@@ -95,7 +94,7 @@ def regress(base: pd.DataFrame, s_kept: np.ndarray, *, cis: bool, n_boot: int, r
     r = covreg.covariate_regression(
         t["chi2"].to_numpy(), t["L2"].to_numpy(), t["SED_LD"].to_numpy(), significant=t["significant"].to_numpy(),
         tss_ld=t[tss_cols].to_numpy(), n_boot=n_boot, rng=rng, groups=groups, cluster=cluster,
-        cis_ld=t["CIS_L2"].to_numpy() if cis else None)
+        cis_ld=t["CIS_L2"].to_numpy() if cis else None, scale="sqrt" if sqrt else "abs")
     return r.summary()
 
 

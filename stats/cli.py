@@ -695,7 +695,7 @@ def _covreg(args) -> int:
             sed_column=args.sed_column, unit=args.unit, significant=args.significant_column, annotation="SED",
             prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
             n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster,
-            n_shuffles=args.shuffles)
+            n_shuffles=args.shuffles, scale=args.scale)
     out = {"covreg": _prefixed(args.out, ".covreg.tsv"), "quantiles": _prefixed(args.out, ".quantiles.tsv")}
     summary = res.summary.merge(res.pruning, on="tissue", how="left")
     write_table(out["covreg"], summary, float_format="%.6g")
@@ -750,6 +750,9 @@ def add_covreg_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--shuffles", type=_nonneg_int, default=0, help="annotations shuffled across pairs per tissue "
                    "for a permutation p of |SED-LD| (columns p_shuffle, one-sided, and shuffles_p05; 0: none; 99 "
                    "resolves p to 0.01)")
+    p.add_argument("--scale", default="abs", choices=("abs", "sqrt"), help="the regressor: |SED-LD| (default, "
+                   "Basenji 2018) or sqrt(|SED-LD|) (tempers the few extreme pairs; more powerful and better "
+                   "calibrated on the simulated world)")
     p.add_argument("--seed", type=_nonneg_int, default=0, help="seed of the bootstrap (and the shuffles)")
     p.add_argument("--out", required=True, type=Path, help="output prefix")
     p.set_defaults(runner=_covreg)

@@ -64,9 +64,11 @@ def test_covreg_command_per_snp(tiny_world, world_sed, tmp_path):
     per_snp.to_csv(path, sep="\t", index=False)
     out = tmp_path / "snp"
     eqtl = [tiny_world / "eqtl" / "Whole_Blood.allpairs.txt.gz"]
-    assert cli.main(_args(tiny_world, path, out, eqtl) + ["--unit", "snp", "--n-boot", "0", "--shuffles", "9"]) == 0
+    assert cli.main(_args(tiny_world, path, out, eqtl) + ["--unit", "snp", "--n-boot", "0", "--shuffles", "9",
+                                                          "--scale", "sqrt"]) == 0
     s = pd.read_csv(f"{out}.covreg.tsv", sep="\t")
     assert s["unit"].tolist() == ["snp"] and s["n"].iat[0] == s["snps_kept"].iat[0]
+    assert s["scale"].iat[0] == "sqrt" and json.loads(Path(f"{out}.provenance.json").read_text())["config"]["scale"] == "sqrt"
     assert s["ld_tss_coef"].iat[0] > 0
     # --shuffles: the permutation p of |SED-LD| (per-SNP SED shuffled over the tested SNPs)
     assert s["n_shuffles"].iat[0] == 9 and s["t_shuffle"].iat[0] == pytest.approx(s["ld_tss_z_cluster"].iat[0])

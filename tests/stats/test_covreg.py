@@ -433,3 +433,45 @@ def test_eqtl_enrichment_n_shuffles_needs_rng(tiny_world):
     with pytest.raises(ValueError, match="rng"):
         covreg.eqtl_enrichment({"x": pd.DataFrame()}, bfile_chr=tiny_world, ld_blocks=tiny_world, build="simworld1",
                                tss=None, sed=pd.DataFrame(), n_boot=0, n_shuffles=5)
+
+
+def test_scale_sed_ld():
+    s = np.array([-4.0, 0.0, 2.25, -0.01])
+    np.testing.assert_array_equal(covreg.scale_sed_ld(s, "abs"), [4.0, 0.0, 2.25, 0.01])
+    np.testing.assert_allclose(covreg.scale_sed_ld(s, "sqrt"), [2.0, 0.0, 1.5, 0.1])
+    np.testing.assert_array_equal(covreg.scale_sed_ld(s, "signed"), s)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        covreg.scale_sed_ld(s, "log")
+
+
+def test_covariate_regression_sqrt_scale_is_the_sqrt_regressor():
+    """scale="sqrt" is the same regression as scale="abs" on sqrt(|SED-LD|), bootstrap included."""
+    chi2, l2, s, tss, sig = _data(np.random.default_rng(11))
+    g = np.arange(len(chi2)) % 17
+    a = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=30, rng=np.random.default_rng(2),
+                             groups=g, scale="sqrt")
+    b = covariate_regression(chi2, l2, np.sqrt(np.abs(s)), significant=sig, tss_ld=tss, n_boot=30,
+                             rng=np.random.default_rng(2), groups=g)
+    pd.testing.assert_frame_equal(a.coefficients, b.coefficients)
+    np.testing.assert_array_equal(a.bootstrap, b.bootstrap)
+    c = covariate_regression(chi2, l2, s, significant=sig, tss_ld=tss, n_boot=0, groups=g)
+    assert not np.isclose(a.coefficients.loc["ld_tss", "t"], c.coefficients.loc["ld_tss", "t"])
+
+
+def test_eqtl_enrichment_sqrt_scale_tiny_world(tiny_world):
+    """sqrt(|SED-LD|): the true SED significant (one-sided, cluster-robust) and enriched per pair in every
+    tissue, the shuffled control neither; the shuffles' t use the same scale (t_shuffle = z_cluster)."""
+    from analyses.sim_covreg import run
+
+    res = run(tiny_world, tiny_world.parent / "covreg_sqrt_test", seed=0, n_boot=100, figures=False, n_shuffles=9,
+              scale="sqrt")
+    s = res["summary"].set_index(["tissue", "annotation", "unit"])
+    assert (s["scale"] == "sqrt").all()
+    np.testing.assert_allclose(s["t_shuffle"], s["ld_tss_z_cluster"], rtol=1e-8)
+    for t in json.loads((tiny_world / "truth.json").read_text())["eqtl"]:
+        true, shuf = s.loc[(t, "true", "pair")], s.loc[(t, "shuffled", "pair")]
+        assert true["ld_tss_p_cluster_pos"] < 0.05 and true["enrichment_lo"] > 1, t
+        assert shuf["ld_tss_p_cluster_pos"] > 0.05 and not shuf["enrichment_lo"] > 1, t
+    with pytest.raises(ValueError, match="scale must be one of"):
+        covreg.eqtl_enrichment({"x": pd.DataFrame()}, bfile_chr=tiny_world, ld_blocks=tiny_world, build="simworld1",
+                               tss=None, sed=pd.DataFrame({"SNP": [], "A1": [], "A2": [], "SED": []}), scale="log")
