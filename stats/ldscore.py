@@ -446,6 +446,7 @@ def _band_chunk(planes, buf0, mu, scale, has_miss, lefts, annot, j0, j1, n, d, a
     cmx = np.empty(width, dtype=np.uint64)
     cmm = np.empty(width, dtype=np.uint64)
     r2 = np.empty(width)
+    tots = np.empty(na)
     for j in range(j0, j1):
         jr = j - buf0
         lo = lefts[j]
@@ -494,13 +495,24 @@ def _band_chunk(planes, buf0, mu, scale, has_miss, lefts, annot, j0, j1, n, d, a
                 r = (float(cx[t]) - nf * mu[i] * muj) * (scale[i] * sj)
                 r2[t] = r * r * c1 - c0
         r2[cnt - 1] *= 0.5  # the diagonal pair enters once, through both sums below
-        for q in range(na):
-            ajq = annot[j, q]
-            tot = 0.0
+        if na <= 8:  # few columns: vector loops along the window
+            for q in range(na):
+                ajq = annot[j, q]
+                tot = 0.0
+                for t in range(cnt):
+                    tot += r2[t] * annot[lo + t, q]
+                    acc[lo + t - acc0, q] += r2[t] * ajq
+                acc[j - acc0, q] += tot
+        else:  # many columns (e.g. genes x TSS bins): walk rows, so annot and acc are read contiguously
+            tots[:na] = 0.0
             for t in range(cnt):
-                tot += r2[t] * annot[lo + t, q]
-                acc[lo + t - acc0, q] += r2[t] * ajq
-            acc[j - acc0, q] += tot
+                rt = r2[t]
+                row = lo + t
+                for q in range(na):
+                    tots[q] += rt * annot[row, q]
+                    acc[row - acc0, q] += rt * annot[j, q]
+            for q in range(na):
+                acc[j - acc0, q] += tots[q]
 
 
 def _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out):
