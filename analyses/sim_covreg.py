@@ -23,8 +23,10 @@ shuffles that the analytic one-sided p calls significant at 0.05. ``shuffled_in_
 control: it keeps which genes carry large SED (and so large |SED-LD| at all their pairs), which tracks
 how strongly each gene is regulated; part of the signal survives it by design.
 
-Writes ``covreg_summary.tsv``, ``covreg_quantiles.tsv``, ``summary.json``, ``covreg_<tissue>.png``
-(true SED, per pair) and ``covreg_panel.png`` (all tissues, true and shuffled).
+Every analysis runs twice (``--scale``): with the paper's regressor |SED-LD| and with sqrt(|SED-LD|),
+which tempers the few pairs of extreme |SED-LD| (see :func:`stats.covreg.scale_sed_ld`). Writes
+``covreg_summary.tsv``, ``covreg_quantiles.tsv``, ``summary.json``, ``covreg_<tissue>.png`` (true SED,
+per pair) and ``covreg_panel.png`` (all tissues, true and shuffled), and the same with ``_sqrt``.
 """
 from __future__ import annotations
 
@@ -87,22 +89,23 @@ def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float 
         n_boot=n_boot, rng=np.random.default_rng(seed), lengths=lengths, cluster=cluster, n_shuffles=n_shuffles,
         scale=scale)
     summary, quantiles, results = res.summary, res.quantiles, res.results
-    write_table(out_dir / "covreg_summary.tsv", summary, float_format="%.6g")
-    write_table(out_dir / "covreg_quantiles.tsv", quantiles, float_format="%.6g")
+    sfx = "" if scale == "abs" else f"_{scale}"  # the paper's |SED-LD| keeps the plain names
+    write_table(out_dir / f"covreg_summary{sfx}.tsv", summary, float_format="%.6g")
+    write_table(out_dir / f"covreg_quantiles{sfx}.tsv", quantiles.assign(scale=scale), float_format="%.6g")
     record = {"world": str(world_dir), "seed": seed, "n_boot": n_boot, "n_shuffles": n_shuffles, "cluster": cluster,
               "scale": scale, "r2_max": r2_max, "window_kb": window_kb,
               "ld_window_cm": wind_cm, "cell_types": {t: i["cell_type"] for t, i in truth["eqtl"].items()},
               "pruning": res.pruning.to_dict(orient="records"), "rows": summary.to_dict(orient="records")}
-    write_text(out_dir / "summary.json", json.dumps(record, indent=2, default=float) + "\n")
+    write_text(out_dir / f"summary{sfx}.json", json.dumps(record, indent=2, default=float) + "\n")
     if figures:
         for tissue in tissues:
-            covreg.tissue_figure(results[(tissue, "true", "pair")], out_dir / f"covreg_{tissue}.png")
+            covreg.tissue_figure(results[(tissue, "true", "pair")], out_dir / f"covreg_{tissue}{sfx}.png")
         panel_res = []
         for label in ("true", "shuffled"):
             for tissue in tissues:
                 r = results[(tissue, label, "pair")]
-                panel_res.append(type(r)(**{**r.__dict__, "tissue": f"{tissue} ({label} SED)"}))
-        covreg.panel_figure(panel_res, out_dir / "covreg_panel.png", ncols=len(tissues))
+                panel_res.append(type(r)(**{**r.__dict__, "tissue": f"{tissue} ({label} SED, {scale})"}))
+        covreg.panel_figure(panel_res, out_dir / f"covreg_panel{sfx}.png", ncols=len(tissues))
     return {"summary": summary, "quantiles": quantiles, "results": results, "null_t": res.null_t}
 
 
@@ -118,17 +121,20 @@ def main(argv=None) -> int:
     parser.add_argument("--shuffles", type=int, default=99,
                         help="shuffled annotations per tissue for the permutation p of |SED-LD| (p_shuffle; "
                         "default 99; 0: none)")
-    parser.add_argument("--scale", choices=("abs", "sqrt"), default="abs",
-                        help="the regressor: |SED-LD| (default, Basenji 2018) or sqrt(|SED-LD|)")
+    parser.add_argument("--scale", choices=("abs", "sqrt"), nargs="+", default=["abs", "sqrt"],
+                        help="the regressor(s), one analysis each: |SED-LD| (Basenji 2018; files covreg_*) and "
+                        "sqrt(|SED-LD|) (files covreg_*_sqrt); default both")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
-    res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot, cluster=args.cluster,
-              n_shuffles=args.shuffles, scale=args.scale)
     cols = ["tissue", "annotation", "unit", "n", "ld_tss_coef", "ld_tss_t", "ld_tss_z_cluster", "ld_tss_p_cluster_pos",
             "n_clusters", "p_shuffle", "shuffles_p05", "enrichment", "enrichment_lo", "enrichment_hi"]
-    cols = [c for c in cols if c in res["summary"].columns]
-    logger.info("covariate regression:\n%s", res["summary"][cols].to_string(index=False))
+    for scale in dict.fromkeys(args.scale):
+        res = run(args.world, args.out, seed=args.seed, n_boot=args.n_boot, cluster=args.cluster,
+                  n_shuffles=args.shuffles, scale=scale)
+        shown = [c for c in cols if c in res["summary"].columns]
+        logger.info("covariate regression, regressor %s:\n%s", "|SED-LD|" if scale == "abs" else "sqrt(|SED-LD|)",
+                    res["summary"][shown].to_string(index=False))
     return 0
 
 

@@ -11,7 +11,8 @@ from analyses import sim_covreg
 def test_cli_on_tiny_world(tiny_world, tmp_path):
     out = tmp_path / "covreg"
     assert sim_covreg.main(["--world", str(tiny_world), "--out", str(out), "--n-boot", "50", "--seed", "3",
-                            "--shuffles", "9"]) == 0
+                            "--shuffles", "9", "--scale", "abs"]) == 0
+    assert not list(out.glob("*_sqrt*"))
     tissues = list(json.loads((tiny_world / "truth.json").read_text())["eqtl"])
     summary = pd.read_csv(out / "covreg_summary.tsv", sep="\t")
     assert len(summary) == len(tissues) * 3 * 2  # tissue x (true, shuffled, shuffled_in_gene) x (pair, snp)
@@ -34,3 +35,16 @@ def test_cli_on_tiny_world(tiny_world, tmp_path):
     s = summary[summary.unit == "pair"].set_index(["tissue", "annotation"])
     for t in tissues:
         assert s.loc[(t, "true"), "ld_tss_t"] > 5 > abs(s.loc[(t, "shuffled"), "ld_tss_t"])
+
+
+def test_cli_both_scales(tiny_world, tmp_path):
+    """The default runs |SED-LD| and sqrt(|SED-LD|), same controls (one seed), files apart."""
+    out = tmp_path / "both"
+    assert sim_covreg.main(["--world", str(tiny_world), "--out", str(out), "--n-boot", "0", "--shuffles", "0"]) == 0
+    a = pd.read_csv(out / "covreg_summary.tsv", sep="\t")
+    b = pd.read_csv(out / "covreg_summary_sqrt.tsv", sep="\t")
+    assert set(a["scale"]) == {"abs"} and set(b["scale"]) == {"sqrt"} and len(a) == len(b)
+    assert (a[["tissue", "annotation", "unit", "n"]].to_numpy() == b[["tissue", "annotation", "unit", "n"]].to_numpy()).all()
+    assert json.loads((out / "summary_sqrt.json").read_text())["scale"] == "sqrt"
+    for name in ("covreg_panel.png", "covreg_panel_sqrt.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
