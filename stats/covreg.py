@@ -1283,12 +1283,15 @@ def _draw(ax, res: CovregResult) -> None:
     ax.axhline(overall, color="black", ls="--", lw=0.8, label=f"overall {overall:.3f}")
     lo, hi = res.enrichment_ci
     row = res.coefficients.loc[res.enrichment_model]
-    ax.set_title(f"{res.tissue}\ntop/bottom-3 {res.enrichment:.2f}x [{lo:.2f}, {hi:.2f}]; t={row['t']:.1f}",
-                 fontsize=8)
+    # the cluster-robust one-sided test when there are clusters (plain OLS t overstates it many-fold)
+    test = (f"z={row['z_cluster']:.1f}, p={row['p_cluster_pos']:.2g} ({res.cluster})" if "p_cluster_pos" in row.index
+            else f"t={row['t']:.1f}, p={row['p_pos']:.2g}")
+    ci = f" [{lo:.2f}, {hi:.2f}]" if np.isfinite(lo) else ""
+    ax.set_title(f"{res.tissue}\ntop/bottom-3 {res.enrichment:.2f}x{ci}; {test}", fontsize=8)
     ax.set_xticks(list(q["quantile"]))
     ax.set_xlabel("|SED-LD| fitted-value quantile", fontsize=8)
     ax.set_ylabel("share of significant eQTLs", fontsize=8)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
 
 
 def tissue_figure(result: CovregResult, path, *, dpi: int = 100):
