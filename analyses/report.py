@@ -120,7 +120,7 @@ def markdown_table(df: pd.DataFrame) -> str:
 def _fmt(v) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
-    return str(v)
+    return str(v).replace("|", "\\|")  # a pipe inside a cell (|SED-LD|) would end the cell
 
 
 def model_tracks_figure(arrays: dict, table: pd.DataFrame, *, windows: list, tracks: list, pool_width: int):

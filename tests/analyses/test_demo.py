@@ -17,6 +17,8 @@ def test_demo_writes_report_and_reuses_world(tmp_path):
         assert f"figures/{png}.png" in text
     assert "Planted truth" in text and '"version"' in text
     assert "## Signed LD profile regression" in text and (tmp_path / "sldp" / "sldp.png").exists()
+    assert "## eQTL enrichment along the SED-LD profile" in text and "sqrt(|SED-LD|)" in text
+    assert (tmp_path / "covreg" / "covreg_panel_sqrt.png").exists() and "covreg/covreg_panel.png" in text
     assert "## Other methods against the planted truth" in text and (tmp_path / "methods" / "summary.json").exists()
     assert world_is_complete(tmp_path / "world", 3, world_config("tiny"))
     assert not world_is_complete(tmp_path / "world", 4, world_config("tiny"))
