@@ -552,7 +552,7 @@ def match_eqtl_to_panel(eqtl: pd.DataFrame, bim: pd.DataFrame, *, what: str = "e
 
 
 def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFrame, value: str = "SED",
-           lengths: dict | None = None) -> np.ndarray:
+           lengths: dict | None = None, quiet: bool = False) -> np.ndarray:
     """SED-LD: the signed LD profile of SED scores, per SNP or gene by gene, at target SNPs / pairs.
 
     Per LD block of the panel (:func:`stats.panel.iter_panel_blocks`), the SED scores of the block's
@@ -578,6 +578,8 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
         Column of SED scores.
     lengths : dict, optional
         Chromosome lengths for the block check.
+    quiet : bool
+        Log the panel's per-chromosome counts at DEBUG, not INFO (repeated passes over one panel).
 
     Returns
     -------
@@ -606,7 +608,8 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
     wanted = set(t_snp)
     sed_by_snp = sed.groupby("SNP", sort=False).indices
     n_aligned = n_dropped = 0
-    for blk in iter_panel_blocks(panel, blocks, build=build, lengths=lengths):
+    for blk in iter_panel_blocks(panel, blocks, build=build, lengths=lengths,
+                                 log_level=logging.DEBUG if quiet else logging.INFO):
         ids = blk.snps["snp"].astype(str).to_numpy()
         rows = np.flatnonzero(pd.Index(ids).isin(wanted))
         if len(rows) == 0:
@@ -638,15 +641,16 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
         else:
             out[tsel] = rv[r_of, 0]
     if n_dropped:
-        logger.info("SED scores: %d aligned to the panel, %d dropped (ambiguous or mismatched alleles)", n_aligned,
-                    n_dropped)
+        logger.log(logging.DEBUG if quiet else logging.INFO,
+                   "SED scores: %d aligned to the panel, %d dropped (ambiguous or mismatched alleles)", n_aligned,
+                   n_dropped)
     if n_aligned == 0:
         raise ValueError("SED table: none of its SNPs matches a panel SNP in an LD block (ids and alleles)")
     return out
 
 
 def sed_ld_many(panel, blocks, seds, *, build: str, targets: pd.DataFrame, value: str = "SED",
-                lengths: dict | None = None) -> np.ndarray:
+                lengths: dict | None = None, quiet: bool = False) -> np.ndarray:
     """:func:`sed_ld` of several SED tables at the same targets in one pass over the LD blocks.
 
     Each table's genes become their own columns (``gene_id`` suffixed ``#k``; a per-SNP table is one
@@ -655,7 +659,7 @@ def sed_ld_many(panel, blocks, seds, *, build: str, targets: pd.DataFrame, value
 
     Parameters
     ----------
-    panel, blocks, build, value, lengths
+    panel, blocks, build, value, lengths, quiet
         As :func:`sed_ld`.
     seds : sequence of DataFrame
         SED tables ``SNP, A1, A2, <value>`` and optionally ``gene_id`` (all with it, or all without).
@@ -687,7 +691,7 @@ def sed_ld_many(panel, blocks, seds, *, build: str, targets: pd.DataFrame, value
                                    value: a[value].to_numpy(np.float64)}))
         tparts.append(pd.DataFrame({"SNP": t_snp, "gene_id": pd.Series(t_gene).astype(str).to_numpy() + f"#{k}"}))
     s = sed_ld(panel, blocks, pd.concat(parts, ignore_index=True), build=build,
-               targets=pd.concat(tparts, ignore_index=True), value=value, lengths=lengths)
+               targets=pd.concat(tparts, ignore_index=True), value=value, lengths=lengths, quiet=quiet)
     return s.reshape(len(seds), len(targets))
 
 
@@ -1241,7 +1245,8 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
             for start in range(0, int(n_shuffles), int(shuffle_batch)):
                 k = min(int(shuffle_batch), int(n_shuffles) - start)
                 batch = [full.assign(SED=srng.permutation(vals)) for _ in range(k)]
-                for s in sed_ld_many(bfile_chr, blocks, batch, build=build, targets=pairs, lengths=lengths):
+                for s in sed_ld_many(bfile_chr, blocks, batch, build=build, targets=pairs, lengths=lengths,
+                                     quiet=True):
                     for u, t in unit_tables(pairs, s).items():
                         nt[u].append(shuffle_t(t, groups_of(t, u), scale=scale))
             for u in units:

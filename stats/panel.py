@@ -141,7 +141,8 @@ def read_panel_bim(panel, *, chroms=None) -> pd.DataFrame:
 
 def iter_panel_blocks(panel, blocks, *, build: str, chroms=None, snps=None, exclude_mhc: bool = True,
                       min_maf: float = 0.0, dtype=np.float64, check_build: bool = True,
-                      lengths: dict | None = None, min_fraction: float = 0.5) -> Iterator[PanelBlock]:
+                      lengths: dict | None = None, min_fraction: float = 0.5,
+                      log_level: int = logging.INFO) -> Iterator[PanelBlock]:
     """Stream a reference panel one LD block at a time.
 
     Parameters
@@ -170,6 +171,8 @@ def iter_panel_blocks(panel, blocks, *, build: str, chroms=None, snps=None, excl
         Chromosome lengths for the build check (e.g. a simulated world's).
     min_fraction : float
         For the build check: least share of a chromosome's panel SNPs that must fall into blocks.
+    log_level : int
+        Level of the per-chromosome counts (e.g. ``logging.DEBUG`` for repeated passes).
 
     Yields
     ------
@@ -237,9 +240,9 @@ def iter_panel_blocks(panel, blocks, *, build: str, chroms=None, snps=None, excl
         chrom_blocks = np.flatnonzero((blocks["chrom"] == chrom).to_numpy())
         with_snps = np.unique(which)
         n_empty = len(chrom_blocks) - len(with_snps)
-        logger.info("chr%s of %s: %d SNPs; %d in the MHC (%s) left out, %d not in the SNP subset, %d in no LD "
-                    "block; %d SNPs in %d of %d LD blocks (%d blocks hold none)", chrom, prefix, len(sub), n_mhc,
-                    build, n_not_subset, n_outside, len(rows), len(with_snps), len(chrom_blocks), n_empty)
+        logger.log(log_level, "chr%s of %s: %d SNPs; %d in the MHC (%s) left out, %d not in the SNP subset, %d in "
+                   "no LD block; %d SNPs in %d of %d LD blocks (%d blocks hold none)", chrom, prefix, len(sub), n_mhc,
+                   build, n_not_subset, n_outside, len(rows), len(with_snps), len(chrom_blocks), n_empty)
         n_mono = n_low = 0
         with open_bed(prefix, n_individuals=n_ind, n_snps=len(bim)) as bed:
             for b in with_snps:
