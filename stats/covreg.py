@@ -245,7 +245,7 @@ def scale_sed_ld(sed_ld, scale: str = "abs") -> np.ndarray:
     which otherwise carry the fit and make the cluster-robust t heavy-tailed: on the default simulated
     world it gives the planted SED a cluster-robust z of 5.6-5.9 instead of 2.5-2.8, and shuffled
     annotations a one-sided rejection rate of 4.8% instead of 6.2% (``benchmarks/covreg_shuffle_calibration.py
-    --models ld_tss ld_tss_sqrt``).
+    --cluster gene --models ld_tss ld_tss_sqrt``).
 
     Parameters
     ----------

@@ -261,7 +261,8 @@ def iter_panel_blocks(panel, blocks, *, build: str, chroms=None, snps=None, excl
                                  end=int(blocks["end"].iat[b]), snps=snps_b, x=x, maf=maf[ok],
                                  n_monomorphic=int(mono.sum()), n_low_maf=int(low.sum()))
         if n_mono or n_low:
-            logger.info("chr%s: dropped %d monomorphic SNPs and %d with MAF < %g", chrom, n_mono, n_low, min_maf)
+            logger.log(log_level, "chr%s: dropped %d monomorphic SNPs and %d with MAF < %g", chrom, n_mono, n_low,
+                       min_maf)
     if subset is not None:
-        logger.info("%d of %d subset SNPs found in the panel", n_subset_found, len(subset))
+        logger.log(log_level, "%d of %d subset SNPs found in the panel", n_subset_found, len(subset))
 

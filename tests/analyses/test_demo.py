@@ -17,7 +17,9 @@ def test_demo_writes_report_and_reuses_world(tmp_path):
         assert f"figures/{png}.png" in text
     assert "Planted truth" in text and '"version"' in text
     assert "## Signed LD profile regression" in text and (tmp_path / "sldp" / "sldp.png").exists()
-    assert "## eQTL enrichment along the SED-LD profile" in text and "sqrt(|SED-LD|)" in text
+    assert "## eQTL enrichment along the SED-LD profile" in text
+    # table rows of both regressors (cells escape the pipes)
+    assert "| \\|SED-LD\\| | Liver | true SED |" in text and "| sqrt(\\|SED-LD\\|) | Liver | shuffled |" in text
     assert (tmp_path / "covreg" / "covreg_panel_sqrt.png").exists() and "covreg/covreg_panel.png" in text
     assert "## Other methods against the planted truth" in text and (tmp_path / "methods" / "summary.json").exists()
     assert world_is_complete(tmp_path / "world", 3, world_config("tiny"))
