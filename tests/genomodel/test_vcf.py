@@ -1,10 +1,10 @@
-import gzip
 import logging
 import re
 
 import numpy as np
 import pytest
 
+from genocore.files import write_text
 from genomodel import dna
 from genomodel.io import vcf as vcfmod
 from genomodel.io.fasta import write_fasta
@@ -31,13 +31,7 @@ def other(base, k=1):
 
 def write_vcf(tmp_path, rows, *, name="in.vcf", header=HEADER, gz=False):
     text = header + "".join("\t".join(map(str, r)) + "\t.\tPASS\t.\n" for r in rows)
-    path = tmp_path / name
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
+    return write_text(tmp_path / name, text, compress=gz)
 
 
 def test_reads_snps_with_ids_lines_dtypes_and_counts(tmp_path, genome, caplog):

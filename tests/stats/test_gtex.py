@@ -1,12 +1,11 @@
 """GTEx eQTL tables, the multi-gene per-SNP summary and the gene-set enrichment statistic."""
 from __future__ import annotations
 
-import gzip
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from genocore.files import write_text
 from stats.gtex import geneset_enrichment, genes_per_block, multigene_sumstats
 from stats.io.gtex import parse_variant_ids, read_eqtl_table
 
@@ -14,9 +13,7 @@ HEADER = "gene_id\tvariant_id\ttss_distance\tmaf\tpval_nominal\tslope\tslope_se\
 
 
 def _write(path, rows, header=HEADER):
-    with gzip.open(path, "wt") as fh:
-        fh.write(header + "".join("\t".join(map(str, r)) + "\n" for r in rows))
-    return path
+    return write_text(path, header + "".join("\t".join(map(str, r)) + "\n" for r in rows), compress=True)
 
 
 def test_read_table_z_alleles_and_dropped_pairs(tmp_path, caplog):

@@ -6,16 +6,12 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from genocore.files import write_text
 from stats.io.sumstats import detect_columns, read_sumstats, read_text_table, write_sumstats
 
 
 def _write(path, text, *, gz=False):
-    if gz:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
-    return path
+    return write_text(path, text, compress=gz)
 
 
 LDSC = "SNP\tA1\tA2\tN\tZ\nrs1\tA\tG\t1000\t1.5\nrs2\tc\tt\t1000.0\t-2.25\nrs3\tA\tC\t999\t0\n"
