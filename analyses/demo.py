@@ -22,7 +22,7 @@ from genocore import clilog, provenance
 from genocore import config as cfgmod
 from genocore.files import sha256, write_text
 from stats.io.plink import read_bfile
-from stats.ld import ld_matrix, r2_decay
+from stats.ld.matrix import ld_matrix, r2_decay
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ true SED of that cell type (``truth/snp_gene_effects.tsv.gz``, ALT vs REF) is th
 Per tissue: chi^2 = z^2 per SNP-gene pair, matched to the reference panel by position and alleles;
 SNPs LD-pruned to r^2 <= 0.5 (priority: the SNP's largest chi^2 over genes, 1 Mb window); LD scores and
 TSS-distance LD scores from the reference panel (1 cM windows); SED-LD gene by gene per LD block;
-:func:`stats.covreg.covariate_regression` per pair and per SNP (max over genes), all assembled by
-:func:`stats.covreg.eqtl_enrichment` (also behind ``genostats covreg``), for the true SED and
+:func:`stats.eqtl.covreg.covariate_regression` per pair and per SNP (max over genes), all assembled by
+:func:`stats.eqtl.covreg.eqtl_enrichment` (also behind ``genostats covreg``), for the true SED and
 for two shuffled controls: ``shuffled`` (the SED vector over all tested pairs, zeros included,
 permuted) and ``shuffled_in_gene`` (permuted among each gene's tested pairs). The cluster-robust p
 of |SED-LD| (t reference, G - 1 df) and the bootstrap interval of the enrichment use genes (pairs)
@@ -24,7 +24,7 @@ control: it keeps which genes carry large SED (and so large |SED-LD| at all thei
 how strongly each gene is regulated; part of the signal survives it by design.
 
 Every analysis runs twice (``--scale``): with the paper's regressor |SED-LD| and with sqrt(|SED-LD|),
-which tempers the few pairs of extreme |SED-LD| (see :func:`stats.covreg.scale_sed_ld`). Writes
+which tempers the few pairs of extreme |SED-LD| (see :func:`stats.eqtl.covreg.scale_sed_ld`). Writes
 ``covreg_summary.tsv``, ``covreg_quantiles.tsv``, ``summary.json``, ``covreg_<tissue>.png`` (true SED,
 per pair) and ``covreg_panel.png`` (all tissues, true and shuffled), and the same with ``_sqrt``.
 """
@@ -64,16 +64,16 @@ def true_sed(world_dir) -> pd.DataFrame:
 def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float = 0.5, window_kb: float = 1000,
         wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene", n_shuffles: int = 0,
         scale: str = "abs") -> dict:
-    """The whole analysis (:func:`stats.covreg.eqtl_enrichment` on the world's files, true SED and controls).
+    """The whole analysis (:func:`stats.eqtl.covreg.eqtl_enrichment` on the world's files, true SED and controls).
 
     With ``n_shuffles`` each row also gets the permutation p of |SED-LD| (``p_shuffle``; the annotation's
     t against ``n_shuffles`` shuffles of the SED over all tested pairs; see
-    :func:`stats.covreg.eqtl_enrichment`).
+    :func:`stats.eqtl.covreg.eqtl_enrichment`).
 
     Returns ``{"summary": DataFrame, "quantiles": DataFrame, "results": dict, "null_t": dict}`` (results
     keyed by ``(tissue, annotation, unit)``; ``null_t``: the shuffles' t per ``(tissue, unit)``).
     """
-    from stats import covreg
+    from stats.eqtl import covreg
 
     world_dir, out_dir = Path(world_dir), Path(out_dir)
     truth, build, lengths = _world_meta(world_dir)

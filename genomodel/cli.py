@@ -319,7 +319,7 @@ def _sad(args) -> int:
             raise ValueError("--shared-windows scores the forward strand without SED: drop --rc, --shifts and --gtf")
         pair = None
     parts = Path(str(args.out) + ".parts")
-    from genocore.cluster import dask_client
+    from genocore.dask_client import dask_client
 
     client = dask_client(scheduler=args.scheduler, workers=args.workers)
     try:

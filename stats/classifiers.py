@@ -10,7 +10,7 @@ compared on the same SNPs by DeLong's paired test or a paired bootstrap.
 Inference. DeLong and the bootstrap treat the pooled out-of-fold scores as a fixed score, but the
 folds are correlated (each model is trained on the other folds' SNPs), so on cross-validated scores
 their SEs, CIs and p-values are descriptive only (anti-conservative under the null: 17.5% of DeLong
-p-values below 0.05 in ``benchmarks/stats_null_calibration_clusters_classifiers.py``). The calibrated
+p-values below 0.05 in ``validation/stats_null_calibration_clusters_classifiers.py``). The calibrated
 tests are label permutations that refit every fold: labels are permuted within chromosome (so every
 fold keeps its class counts and the grouping is kept), ``p = (1 + #{AUC* >= AUC}) / (1 + N)``
 (:func:`evaluate_classifier` with ``n_permutations``), and for two feature sets the same permutations
@@ -492,7 +492,7 @@ def evaluate_classifier(features: pd.DataFrame, labels: pd.Series, chrom: pd.Ser
     The DeLong SE treats the pooled out-of-fold scores as a fixed score. Cross-validation folds are
     correlated (each fold's model is trained on the other folds' data), so under the null the
     pooled AUROC varies more than that SE says: in
-    ``benchmarks/stats_null_calibration_clusters_classifiers.py`` (300 SNPs, 5 chromosomes) the
+    ``validation/stats_null_calibration_clusters_classifiers.py`` (300 SNPs, 5 chromosomes) the
     null SD was 0.050 against a DeLong SE of about 0.036 and 17.5% of p-values fell below 0.05.
     Treat ``p_value``/CI as descriptive; the label-permutation test (``n_permutations``), which
     refits the folds, is calibrated.

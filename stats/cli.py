@@ -21,7 +21,7 @@ def _ld_decay(args) -> int:
 
     from genocore.files import write_table
     from stats.io.plink import read_bfile
-    from stats.ld import r2_decay
+    from stats.ld.matrix import r2_decay
 
     dosage, bim, _ = read_bfile(args.bfile)
     rng = np.random.default_rng(args.seed)
@@ -39,14 +39,14 @@ def _ld_decay(args) -> int:
 
 def _dask_client(args):
     """A dask.distributed Client for --scheduler / --workers, else None (run in-process)."""
-    from genocore.cluster import dask_client
+    from genocore.dask_client import dask_client
 
     return dask_client(scheduler=args.scheduler, workers=args.workers)
 
 
 def _sldp(args) -> int:
     from genocore.files import write_table, write_text
-    from stats.sldp_pipeline import run_pipeline
+    from stats.sldp import run
 
     if args.out.is_dir():
         raise ValueError(f"--out {args.out}: is a folder; give the .gwresults file to write")
@@ -57,7 +57,7 @@ def _sldp(args) -> int:
                 raise FileNotFoundError(f"{flag} {f}: no such file")
     client = _dask_client(args)
     try:
-        res = run_pipeline(bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, sumstats=args.sumstats,
+        res = run(bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, sumstats=args.sumstats,
                            sannot_chr=args.sannot_chr, background_sannot_chr=args.background_sannot_chr or (),
                            ldscores_chr=args.ldscores_chr, print_snps=args.print_snps, build=args.build,
                            alpha=args.alpha, background_alpha=args.background_alpha, weights=args.weights,
@@ -249,7 +249,7 @@ def _read_expression(path, flag: str):
 
 def _clusters(args) -> int:
     from genocore.files import write_table
-    from stats import clusters as cl
+    from stats import expression_clusters as cl
 
     obs = _read_expression(args.observed, "--observed")
     pred = _read_expression(args.predicted, "--predicted")
@@ -520,7 +520,7 @@ def _pics(args) -> int:
     import pandas as pd
 
     from genocore.files import atomic_dir, write_table
-    from stats import finemap
+    from stats.finemap import pics as finemap
 
     ss = _read_tsv(args.sumstats, "--sumstats", required=("SNP", "P"), dtype={"SNP": str, "CHR": str})
     ss = _numeric(ss, ["P"], args.sumstats, "--sumstats")
@@ -601,7 +601,7 @@ def add_pics_parser(sub) -> argparse.ArgumentParser:
 
 
 def _ldscore(args) -> int:
-    from stats.ldscore import ld_scores, write_ld_scores
+    from stats.ld.scores import ld_scores, write_ld_scores
 
     for suffix in (".bed", ".bim", ".fam"):
         if not Path(str(args.bfile) + suffix).exists():
@@ -669,7 +669,7 @@ def _covreg(args) -> int:
     import numpy as np
 
     from genocore.files import write_table
-    from stats import covreg
+    from stats.eqtl import covreg
 
     eqtl = {}
     for f in args.eqtl:
@@ -685,7 +685,7 @@ def _covreg(args) -> int:
     sed = _numeric(sed, [args.sed_column], args.sed, "--sed")
     if sed.empty:
         raise ValueError(f"--sed {args.sed}: no rows")
-    from stats.tss import read_tss
+    from stats.eqtl.tss import read_tss
 
     with _Context(f"--gtf {args.gtf}"):
         tss = read_tss(args.gtf)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from stats.ld import standardized
+from stats.ld.matrix import standardized
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from genomodel import dna
 from genomodel.model.seqnn import build_model
 from genomodel.predict import predict
 from genomodel.variants import SAD_STATS, read_sad_h5, score_variants, write_sad_h5
-from test_model import tiny_params
+from _tiny_model import tiny_params
 
 SEQ = 256
 

@@ -255,7 +255,7 @@ def test_pics_with_panel_template_and_ld_table(tmp_path):
     prov = json.loads((out / "provenance.json").read_text())
     assert "bed_1" in prov["inputs"] and prov["config"]["coverage"] == 0.9
     # the same r as an LD table (PLINK --r style) gives the same probabilities
-    from stats.finemap import r_from_bfile
+    from stats.finemap.pics import r_from_bfile
 
     r = r_from_bfile(tmp_path / "panel.1", "rs5")
     pd.DataFrame({"SNP_A": "rs5", "SNP_B": r.index, "R": r.to_numpy()}).to_csv(tmp_path / "ld.tsv", sep="\t",
