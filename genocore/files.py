@@ -10,6 +10,28 @@ import tempfile
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process's file-mode creation mask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no other portable way to read it; set it straight back
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp, *, directory: bool = False) -> None:
+    """Give a temporary file or folder the mode a plain ``open`` / ``mkdir`` would have given it.
+
+    ``mkstemp`` and ``mkdtemp`` create 0600 / 0700 so that nobody reads a half-written output; once it
+    is complete it follows the user's umask (0644 / 0755 by default), so a lab group can read results.
+    """
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
@@ -22,6 +44,7 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
+        _publish(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -43,6 +66,7 @@ def atomic_dir(path, *, overwrite: bool = False):
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        _publish(tmp, directory=True)
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
