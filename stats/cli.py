@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from genocore import clilog, provenance
+from genocore import __version__, clilog, provenance
 
 logger = logging.getLogger(__name__)
 
@@ -772,6 +772,7 @@ def get_parser(extra_commands=()) -> argparse.ArgumentParser:
                                      "scores: LD, signed LD profiles, SLDP, LD-score regression, cluster comparison, "
                                      "classifiers, case-control tests, fine-mapping, eQTL covariate regression.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     p = sub.add_parser("ld-decay", help="mean r^2 by distance in a PLINK reference panel",
                        description="Mean r^2 between SNP pairs in distance bins, per chromosome.")
