@@ -5,17 +5,18 @@ The pipeline (:func:`write_dataset`)
 1. Read ``targets.txt`` (basenji layout) and check every input up front: files exist, chromosome names
    of every BigWig / bedGraph / BED are in the FASTA (with a specific message when they differ by a
    ``chr`` prefix), BigWig chromosome lengths equal the FASTA's.
-2. Tile windows of ``seq_length`` bp with ``stride`` along each chromosome; skip windows with more
-   than ``max_n_fraction`` N bases (from the sequence) or more than ``max_unmappable_fraction`` bases in
-   the gaps / blacklist BED.
+2. Tile windows of ``seq_length`` bp with ``stride`` along each chromosome (:func:`tile_windows`); skip
+   windows with more than ``max_n_fraction`` N bases (from the sequence) or more than
+   ``max_unmappable_fraction`` bases in the gaps / blacklist BED.
 3. Split windows into train / valid / test: held-out chromosomes, seeded random fractions, or the
-   Basenji2 homology-aware procedure (:func:`split_by_homology`).
+   Basenji2 homology-aware procedure (:func:`split_by_homology`); training windows are written in a
+   seeded random order (:func:`split_windows`).
 4. For every window and track: per-base coverage (missing data = 0; an explicit NaN is an error),
    blacklist handling, crop, pooling and the per-track transforms of ``targets.txt``
-   (:func:`transform_coverage`), stored as float16.
-5. Write ``tfrecords/{split}-{i}.tfr``, ``sequences.bed``, ``statistics.json``, ``targets.txt`` and
-   ``provenance.json`` into a temporary folder beside ``out_dir`` that is renamed at the end, so a
-   failed run leaves no output folder.
+   (:func:`window_targets`, :func:`transform_coverage`), stored as float16 (:func:`write_records`).
+5. Write ``tfrecords/{split}-{i}.tfr``, ``sequences.bed``, ``statistics.json``
+   (:func:`dataset_statistics`), ``targets.txt`` and ``provenance.json`` into a temporary folder beside
+   ``out_dir`` that is renamed at the end, so a failed run leaves no output folder.
 
 Target transforms and their source
 ----------------------------------
@@ -454,26 +455,12 @@ def read_bed(path) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns chrom (str), start, end (int64), and ``line`` (1-based line in the file).
+    DataFrame with columns chrom (str), start, end (int64, 0-based half-open), and ``line`` (1-based
+    line in the file); read by :func:`genocore.bed.read_bed`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"BED file {path} does not exist")
-    rows = []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip() or line.startswith(("#", "track", "browser")):
-                continue
-            f = line.split()
-            if len(f) < 3:
-                raise ValueError(f"{path} line {i}: expected chrom start end, got {line.strip()!r}")
-            try:
-                rows.append((f[0], int(f[1]), int(f[2]), i))
-            except ValueError:
-                raise ValueError(f"{path} line {i}: start/end are not integers: {line.strip()!r}") from None
-    df = pd.DataFrame(rows, columns=["chrom", "start", "end", "line"])
-    return df.astype({"chrom": str, "start": np.int64, "end": np.int64, "line": np.int64})
+    from genocore.bed import read_bed as _read_bed
+
+    return _read_bed(path)[["chrom", "start", "end", "line"]]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -758,10 +745,212 @@ def window_targets(tracks: list, targets: pd.DataFrame, chrom: str, start: int, 
     return out
 
 
+def _used_chromosomes(cfg: DataConfig, sizes: dict, fasta_path) -> list:
+    """The chromosomes to tile (``cfg.chroms`` or the whole FASTA), after checking that every one named exists."""
+    for c in list(cfg.chroms) + list(cfg.test_chroms) + list(cfg.valid_chroms):
+        if c not in sizes:
+            hint = (f" (the FASTA has {_alt_name(c)!r}: the names differ by a 'chr' prefix)"
+                    if _alt_name(c) in sizes else "")
+            raise ValueError(f"DataConfig names chromosome {c!r} but the FASTA {fasta_path} has no such "
+                             f"sequence{hint}; fix DataConfig.chroms / test_chroms / valid_chroms")
+    return list(cfg.chroms) if cfg.chroms else list(sizes)
+
+
+def _open_tracks(tdf: pd.DataFrame, sizes: dict, fasta_path, used: list, restricted: bool) -> list:
+    """Readers of the targets' files, in their order, checked against the FASTA (all closed when one fails)."""
+    tracks = []
+    try:
+        for row in tdf.itertuples(index=False):
+            tr = open_track(row.file)
+            tracks.append(tr)
+            src = f"{row.file} (targets.txt line {row.line}, identifier {row.identifier!r})"
+            if isinstance(tr, _BigWig):
+                _check_names(src, tr.chrom_sizes, fasta_path, sizes, used, restricted)
+                for c in used:
+                    if c in tr.chrom_sizes and tr.chrom_sizes[c] != sizes[c]:
+                        rel = "shorter" if tr.chrom_sizes[c] < sizes[c] else "longer"
+                        raise ValueError(f"{src}: chromosome {c} is {tr.chrom_sizes[c]} bp, {rel} than in the "
+                                         f"FASTA {fasta_path} ({sizes[c]} bp); the files are of different "
+                                         "genome builds. Use coverage made against this FASTA.")
+                absent = [c for c in used if c not in tr.chrom_sizes]
+                if absent:
+                    logger.warning("%s has no chromosome %s; its coverage there is 0", row.file, ", ".join(absent))
+            else:
+                _check_names(src, tr.by_chrom, fasta_path, sizes, used, restricted)
+                tr.check_lengths(fasta_path, sizes)
+    except BaseException:
+        for tr in tracks:
+            tr.close()
+        raise
+    return tracks
+
+
+def _read_beds(gaps, blacklist, sizes: dict, fasta_path, used: list, restricted: bool) -> dict:
+    """The gaps and blacklist BEDs given ("gaps", "blacklist" -> DataFrame on ``used`` chromosomes), checked."""
+    beds = {}
+    for name, p in (("gaps", gaps), ("blacklist", blacklist)):
+        if p is None:
+            continue
+        bed = read_bed(p)
+        _check_names(f"{name} BED {p}", bed["chrom"], fasta_path, sizes, used, restricted)
+        over = bed[bed["chrom"].isin(list(sizes)) & (bed["end"] > bed["chrom"].map(sizes).fillna(np.inf))]
+        if len(over):
+            r = over.iloc[0]
+            raise ValueError(f"{name} BED {p} line {r.line}: {r.chrom}:{r.start}-{r.end} ends past the end of "
+                             f"{r.chrom} in the FASTA {fasta_path} ({sizes[r.chrom]} bp); use a BED of this "
+                             "genome build")
+        beds[name] = bed[bed["chrom"].isin(used)]
+    return beds
+
+
+def _dataset_windows(windows: pd.DataFrame | None, genome: _Genome, used: list, cfg: DataConfig, unmappable: dict
+                     ) -> tuple[pd.DataFrame, dict]:
+    """The given windows, checked, or the tiled windows within the N and unmappable limits (chrom, start,
+    end); and the counts ``windows_tiled``, ``skipped_n``, ``skipped_unmappable``."""
+    if windows is not None:
+        w = _check_windows(windows, genome.sizes, cfg, genome.path)
+        return w, {"windows_tiled": len(w), "skipped_n": 0, "skipped_unmappable": 0}
+    w = tile_windows({c: genome.sizes[c] for c in used}, config=cfg, codes=genome.codes, unmappable=unmappable)
+    skipped_n = int((w["n_fraction"] > cfg.max_n_fraction).sum())
+    skipped_u = int(((w["n_fraction"] <= cfg.max_n_fraction)
+                     & (w["unmappable_fraction"] > cfg.max_unmappable_fraction)).sum())
+    kept = w[w["keep"]].reset_index(drop=True)[["chrom", "start", "end"]]
+    logger.info("%d windows tiled; %d skipped for N, %d for unmappable; %d kept", len(w), skipped_n,
+                skipped_u, len(kept))
+    return kept, {"windows_tiled": len(w), "skipped_n": skipped_n, "skipped_unmappable": skipped_u}
+
+
+def split_windows(windows: pd.DataFrame, *, config: DataConfig, alignment=None, source: str = "") -> pd.DataFrame:
+    """Windows with a ``split`` label, in the order their records are written.
+
+    Parameters
+    ----------
+    windows : DataFrame
+        n_windows rows with chrom, start, end (bp, 0-based half-open) and, optionally, ``split``; an
+        existing ``split`` column is kept, otherwise labels come from :func:`genomodel.splits.assign_splits`.
+    config : DataConfig
+        ``split_mode`` and its options, and ``seed`` for the order of the training windows.
+    alignment : str, Path or DataFrame, optional
+        For ``split_mode="homology"``: a chain / pairs file (its first genome is ``config.genome``, the
+        second is named ``"aligned"``) or blocks from :func:`genomodel.splits.read_alignments`.
+    source : str
+        Named in error messages (e.g. the FASTA).
+
+    Returns
+    -------
+    DataFrame
+        The same windows and columns plus ``split``, index reset: train, then valid, then test. Training
+        windows are in a seeded random order, as basenji writes them (the reader shuffles only through a
+        buffer, so genome order would give batches of neighbouring windows); valid and test keep their order.
+
+    Raises
+    ------
+    ValueError
+        A split label other than train / valid / test, or an empty split (see ``assign_splits``).
+    """
+    cfg = config
+    w = windows
+    if "split" not in w.columns:
+        blocks = alignment
+        if cfg.split_mode == "homology" and alignment is not None and not isinstance(alignment, pd.DataFrame):
+            blocks = read_alignments(alignment, genome1=cfg.genome, genome2="aligned")
+        w = w.assign(split=assign_splits(w, config=cfg, alignment=blocks, source=source))
+    order = {"train": 0, "valid": 1, "test": 2}
+    bad = set(w["split"]) - set(order)
+    if bad:
+        raise ValueError(f"windows have split labels {sorted(bad)}; use train / valid / test")
+    rank = np.random.default_rng([cfg.seed, 7]).permutation(len(w))
+    w = w.assign(_o=w["split"].map(order), _r=np.where(w["split"].to_numpy() == "train", rank, 0))
+    w = w.sort_values(["_o", "_r"], kind="stable").drop(columns=["_o", "_r"])
+    return w.reset_index(drop=True)
+
+
+def write_records(folder, windows: pd.DataFrame, *, codes, tracks: list, targets: pd.DataFrame, config: DataConfig,
+                  blacklist: dict | None = None, progress=None) -> dict:
+    """Write the TFRecord shards of every split: one record (sequence, targets) per window.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The dataset folder; shards go to ``tfrecords/{split}-{i}.tfr`` with ``config.records_per_shard``
+        records each.
+    windows : DataFrame
+        n_windows rows with chrom, start, end, split (e.g. from :func:`split_windows`), written in this
+        order within each split.
+    codes : callable
+        ``codes(chrom) -> ndarray uint8`` base codes of a whole chromosome.
+    tracks, targets, config, blacklist
+        As for :func:`window_targets`.
+    progress : callable, optional
+        Called as ``progress(done, n_windows)`` after each record.
+
+    Returns
+    -------
+    dict of str -> int
+        Records written per split (``train``, ``valid``, ``test``).
+    """
+    counts, done, total = {}, 0, len(windows)
+    for split in ("train", "valid", "test"):
+        sw = windows[windows["split"] == split]
+        with tfrecord.RecordWriter(folder, split, records_per_shard=config.records_per_shard) as writer:
+            for chrom, start, end in zip(sw["chrom"], sw["start"], sw["end"]):
+                seq = codes(chrom)[start:end]
+                y = window_targets(tracks, targets, chrom, int(start), int(end), config=config, blacklist=blacklist)
+                writer.write(seq, y)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+        counts[split] = writer.n_records
+    return counts
+
+
+def dataset_statistics(*, config: DataConfig, num_targets: int, counts: dict) -> dict:
+    """The content of ``statistics.json``: basenji's keys plus the encoding, transform and split settings.
+
+    Parameters
+    ----------
+    config : DataConfig
+    num_targets : int
+        Number of tracks (rows of ``targets.txt``).
+    counts : dict of str -> int
+        Records per split, as :func:`write_records` returns.
+
+    Returns
+    -------
+    dict
+        Lengths (``seq_length``, ``target_length``, bp and bins), ``pool_width`` and ``crop_bp`` (bp),
+        ``{split}_seqs`` counts, ``genome``, ``seq_encoding``, ``target_dtype``, ``transform``, ``stride`` (bp)
+        and ``split_mode``.
+    """
+    cfg = config
+    return {"num_targets": num_targets, "seq_length": cfg.seq_length, "seq_1hot": True,
+            "pool_width": cfg.pool_width, "crop_bp": cfg.crop_bp, "target_length": cfg.target_length,
+            "train_seqs": counts["train"], "valid_seqs": counts["valid"], "test_seqs": counts["test"],
+            "genome": cfg.genome, "seq_encoding": "base_index", "target_dtype": "float16",
+            "transform": cfg.transform, "stride": cfg.step, "split_mode": cfg.split_mode}
+
+
+def _write_metadata(folder: Path, windows: pd.DataFrame, tdf: pd.DataFrame, stats: dict, cfg: DataConfig,
+                    inputs: dict) -> None:
+    """``sequences.bed``, ``statistics.json``, ``targets.txt`` and ``provenance.json`` of a dataset folder."""
+    tfrecord.write_sequences_bed(folder, windows)
+    tfrecord.write_statistics(folder, stats)
+    write_text(folder / "targets.txt", _targets_text(tdf))
+    inputs = dict(inputs)
+    inputs.update({f"track_{i}": Path(f) for i, f in zip(tdf["index"], tdf["file"])})
+    provenance.write(folder / "provenance.json", provenance.record(
+        command="genomodel.data.write_dataset", config=to_dict(cfg), inputs=inputs,
+        extra={"statistics": stats}))
+
+
 def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config: DataConfig,
                   alignment=None, windows: pd.DataFrame | None = None, progress=None,
                   overwrite: bool = False) -> dict:
     """Make a basenji / baskerville training-data folder from a FASTA and coverage tracks.
+
+    The stages, in order: check the inputs against the FASTA, :func:`tile_windows` (or check the given
+    windows), :func:`split_windows`, :func:`write_records`, then ``sequences.bed``,
+    :func:`dataset_statistics`, ``targets.txt`` and ``provenance.json``.
 
     Parameters
     ----------
@@ -809,114 +998,25 @@ def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config:
     tracks = []
     try:
         sizes = genome.sizes
-        used = list(cfg.chroms) if cfg.chroms else list(sizes)
-        for c in list(cfg.chroms) + list(cfg.test_chroms) + list(cfg.valid_chroms):
-            if c not in sizes:
-                hint = (f" (the FASTA has {_alt_name(c)!r}: the names differ by a 'chr' prefix)"
-                        if _alt_name(c) in sizes else "")
-                raise ValueError(f"DataConfig names chromosome {c!r} but the FASTA {genome.path} has no such "
-                                 f"sequence{hint}; fix DataConfig.chroms / test_chroms / valid_chroms")
-        restricted = bool(cfg.chroms)
-
-        for row in tdf.itertuples(index=False):
-            tr = open_track(row.file)
-            tracks.append(tr)
-            src = f"{row.file} (targets.txt line {row.line}, identifier {row.identifier!r})"
-            if isinstance(tr, _BigWig):
-                _check_names(src, tr.chrom_sizes, genome.path, sizes, used, restricted)
-                for c in used:
-                    if c in tr.chrom_sizes and tr.chrom_sizes[c] != sizes[c]:
-                        rel = "shorter" if tr.chrom_sizes[c] < sizes[c] else "longer"
-                        raise ValueError(f"{src}: chromosome {c} is {tr.chrom_sizes[c]} bp, {rel} than in the "
-                                         f"FASTA {genome.path} ({sizes[c]} bp); the files are of different "
-                                         "genome builds. Use coverage made against this FASTA.")
-                absent = [c for c in used if c not in tr.chrom_sizes]
-                if absent:
-                    logger.warning("%s has no chromosome %s; its coverage there is 0", row.file, ", ".join(absent))
-            else:
-                _check_names(src, tr.by_chrom, genome.path, sizes, used, restricted)
-                tr.check_lengths(genome.path, sizes)
-
-        beds = {}
-        for name, p in (("gaps", gaps), ("blacklist", blacklist)):
-            if p is None:
-                continue
-            bed = read_bed(p)
-            _check_names(f"{name} BED {p}", bed["chrom"], genome.path, sizes, used, restricted)
-            over = bed[bed["chrom"].isin(list(sizes)) & (bed["end"] > bed["chrom"].map(sizes).fillna(np.inf))]
-            if len(over):
-                r = over.iloc[0]
-                raise ValueError(f"{name} BED {p} line {r.line}: {r.chrom}:{r.start}-{r.end} ends past the end of "
-                                 f"{r.chrom} in the FASTA {genome.path} ({sizes[r.chrom]} bp); use a BED of this "
-                                 "genome build")
-            beds[name] = bed[bed["chrom"].isin(used)]
+        used = _used_chromosomes(cfg, sizes, genome.path)
+        tracks = _open_tracks(tdf, sizes, genome.path, used, bool(cfg.chroms))
+        beds = _read_beds(gaps, blacklist, sizes, genome.path, used, bool(cfg.chroms))
         black_iv = interval_dict(beds.get("blacklist"), buffer=cfg.blacklist_buffer)
         unmap_iv = _union(interval_dict(beds.get("gaps")), interval_dict(beds.get("blacklist")))
-
-        tiled = skipped_n = skipped_u = 0
-        if windows is None:
-            w = tile_windows({c: sizes[c] for c in used}, config=cfg, codes=genome.codes, unmappable=unmap_iv)
-            tiled = len(w)
-            skipped_n = int((w["n_fraction"] > cfg.max_n_fraction).sum())
-            skipped_u = int(((w["n_fraction"] <= cfg.max_n_fraction)
-                             & (w["unmappable_fraction"] > cfg.max_unmappable_fraction)).sum())
-            w = w[w["keep"]].reset_index(drop=True)[["chrom", "start", "end"]]
-            logger.info("%d windows tiled; %d skipped for N, %d for unmappable; %d kept", tiled, skipped_n,
-                        skipped_u, len(w))
-        else:
-            w = _check_windows(windows, sizes, cfg, genome.path)
-            tiled = len(w)
-        if "split" not in w.columns:
-            blocks = alignment
-            if cfg.split_mode == "homology" and alignment is not None and not isinstance(alignment, pd.DataFrame):
-                blocks = read_alignments(alignment, genome1=cfg.genome, genome2="aligned")
-            w = w.assign(split=assign_splits(w, config=cfg, alignment=blocks, source=f"FASTA {genome.path}"))
-        order = {"train": 0, "valid": 1, "test": 2}
-        bad = set(w["split"]) - set(order)
-        if bad:
-            raise ValueError(f"windows have split labels {sorted(bad)}; use train / valid / test")
-        # training windows in a seeded random order, as basenji writes them: the reader shuffles only
-        # through a buffer, so genome order would give batches of neighbouring windows
-        rank = np.random.default_rng([cfg.seed, 7]).permutation(len(w))
-        w = w.assign(_o=w["split"].map(order), _r=np.where(w["split"].to_numpy() == "train", rank, 0))
-        w = w.sort_values(["_o", "_r"], kind="stable").drop(columns=["_o", "_r"])
-        w = w.reset_index(drop=True)
-        total = len(w)
-
-        counts = {}
+        w, tiling = _dataset_windows(windows, genome, used, cfg, unmap_iv)
+        w = split_windows(w, config=cfg, alignment=alignment, source=f"FASTA {genome.path}")
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-            done = 0
-            for split in ("train", "valid", "test"):
-                sw = w[w["split"] == split]
-                with tfrecord.RecordWriter(tmp, split, records_per_shard=cfg.records_per_shard) as writer:
-                    for chrom, start, end in zip(sw["chrom"], sw["start"], sw["end"]):
-                        codes = genome.codes(chrom)[start:end]
-                        y = window_targets(tracks, tdf, chrom, int(start), int(end), config=cfg, blacklist=black_iv)
-                        writer.write(codes, y)
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
-                counts[split] = writer.n_records
-            tfrecord.write_sequences_bed(tmp, w)
-            stats = {"num_targets": len(tdf), "seq_length": cfg.seq_length, "seq_1hot": True,
-                     "pool_width": cfg.pool_width, "crop_bp": cfg.crop_bp, "target_length": cfg.target_length,
-                     "train_seqs": counts["train"], "valid_seqs": counts["valid"], "test_seqs": counts["test"],
-                     "genome": cfg.genome, "seq_encoding": "base_index", "target_dtype": "float16",
-                     "transform": cfg.transform, "stride": cfg.step, "split_mode": cfg.split_mode}
-            tfrecord.write_statistics(tmp, stats)
-            write_text(tmp / "targets.txt", _targets_text(tdf))
+            counts = write_records(tmp, w, codes=genome.codes, tracks=tracks, targets=tdf, config=cfg,
+                                   blacklist=black_iv, progress=progress)
+            stats = dataset_statistics(config=cfg, num_targets=len(tdf), counts=counts)
             inputs = {"fasta": genome.path, "targets": targets_path}
-            inputs.update({f"track_{i}": Path(f) for i, f in zip(tdf["index"], tdf["file"])})
             inputs.update({k: Path(v) for k, v in (("gaps", gaps), ("blacklist", blacklist)) if v is not None})
-            provenance.write(tmp / "provenance.json", provenance.record(
-                command="genomodel.data.write_dataset", config=to_dict(cfg), inputs=inputs,
-                extra={"statistics": stats}))
+            _write_metadata(tmp, w, tdf, stats, cfg, inputs)
     finally:
         for tr in tracks:
             tr.close()
         genome.close()
-    summary = {"out_dir": str(out_dir), "windows_tiled": tiled, "skipped_n": skipped_n,
-               "skipped_unmappable": skipped_u, "train_seqs": counts["train"], "valid_seqs": counts["valid"],
+    summary = {"out_dir": str(out_dir), **tiling, "train_seqs": counts["train"], "valid_seqs": counts["valid"],
                "test_seqs": counts["test"], "num_targets": len(tdf), "seq_length": cfg.seq_length,
                "target_length": cfg.target_length}
     logger.info("wrote %s: %s", out_dir, json.dumps({k: v for k, v in summary.items() if k != "out_dir"}))
@@ -944,5 +1044,6 @@ def float16_round(x) -> np.ndarray:
 
 
 __all__ = ["DataConfig", "read_targets", "transform_coverage", "clip_blacklisted", "read_bed", "open_track",
-           "tile_windows", "window_targets", "write_dataset",
+           "tile_windows", "window_targets", "split_windows", "write_records", "dataset_statistics",
+           "write_dataset",
            "float16_round", "SUM_STATS", "TRANSFORMS", "SPLIT_MODES"]

@@ -5,8 +5,8 @@ so it serves any model (or none: a baseline, a replicate) and never imports Tens
 
 - :class:`TrackAccumulator` / :func:`track_metrics`: per-track Pearson R and R^2 over all bins, raw and
   on log2(x + 1), from running sums, so that an evaluation over many batches keeps bounded memory.
-- :func:`gene_metrics` (+ :func:`tss_from_gtf`): predicted and observed signal summed at genes' TSS bins,
-  then Pearson R over genes (Basenji 2018, Fig. 2-3).
+- :func:`gene_metrics` (TSSs from :func:`genomodel.io.gtf.model_tss`): predicted and observed signal summed
+  at genes' TSS bins, then Pearson R over genes (Basenji 2018, Fig. 2-3).
 - :func:`call_peaks` / :func:`peak_auprc`: Poisson peaks with Benjamini-Hochberg FDR, and how well the
   predictions rank them (average precision), as in basenji's ``basenji_test.py``.
 - :func:`evaluate_all` and :func:`write_report`: one per-track table, ``acc.tsv`` and figures.
@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from genocore.files import sha256, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrackAccumulator", "track_metrics", "GeneValues", "gene_metrics", "tss_from_gtf",
+__all__ = ["TrackAccumulator", "track_metrics", "GeneValues", "gene_metrics",
            "call_peaks", "peak_auprc", "Evaluation", "evaluate_all", "write_report", "assay_of"]
 
 #: Column order of the per-track table written as ``acc.tsv``.
@@ -291,49 +290,6 @@ def track_metrics(pred, target, *, target_ids=None, descriptions=None, batch_win
 # gene-level accuracy
 
 
-_GENE_ID = re.compile(r'gene_id "([^"]*)"')
-
-
-def tss_from_gtf(path, *, feature: str = "transcript") -> pd.DataFrame:
-    """Transcription start sites from a GTF (GENCODE / Ensembl), one row per distinct gene TSS.
-
-    Parameters
-    ----------
-    path : path-like
-        GTF, optionally gzipped (``.gz``). Chromosome names are kept as written.
-    feature : str
-        Rows whose third column equals this give the starts (``"transcript"``; use ``"gene"`` for
-        GTFs without transcript rows).
-
-    Returns
-    -------
-    DataFrame, columns ``gene_id`` (str), ``chrom`` (str), ``tss`` (int64, 0-based), ``strand`` (str)
-        The 0-based TSS is ``start - 1`` for ``+`` strand rows and ``end - 1`` for ``-`` strand rows
-        (GTF is 1-based inclusive). Duplicates (several transcripts sharing a start) are dropped;
-        sorted by chrom, tss, gene_id.
-    """
-    cols = ["chrom", "source", "feature", "start", "end", "score", "strand", "frame", "attribute"]
-    gtf = pd.read_csv(path, sep="\t", header=None, names=cols, dtype=str, quoting=3, comment=None,
-                      keep_default_na=False, compression="infer")
-    gtf = gtf[~gtf["chrom"].str.startswith("#") & (gtf["feature"] == feature)]
-    if gtf.empty:
-        logger.warning("no %r rows in %s: no TSSs", feature, path)
-        return pd.DataFrame({"gene_id": pd.Series(dtype=str), "chrom": pd.Series(dtype=str),
-                             "tss": pd.Series(dtype=np.int64), "strand": pd.Series(dtype=str)})
-    gene_id = gtf["attribute"].str.extract(_GENE_ID, expand=False)
-    bad = gene_id.isna() | ~gtf["strand"].isin(["+", "-"])
-    if bad.any():
-        logger.warning("%s: %d %s rows without gene_id or strand +/- were skipped", path, int(bad.sum()), feature)
-    gtf, gene_id = gtf[~bad], gene_id[~bad]
-    plus = (gtf["strand"] == "+").to_numpy()
-    tss = np.where(plus, gtf["start"].astype(np.int64).to_numpy() - 1, gtf["end"].astype(np.int64).to_numpy() - 1)
-    out = pd.DataFrame({"gene_id": gene_id.to_numpy(), "chrom": gtf["chrom"].to_numpy(), "tss": tss,
-                        "strand": gtf["strand"].to_numpy()})
-    out = out.drop_duplicates(["gene_id", "chrom", "tss"]).sort_values(["chrom", "tss", "gene_id"], kind="stable")
-    logger.info("%s: %d TSSs of %d genes", path, len(out), out["gene_id"].nunique())
-    return out.reset_index(drop=True)
-
-
 @dataclasses.dataclass(frozen=True)
 class GeneValues:
     """Predicted and observed signal per gene (summed over its TSS bins).
@@ -392,7 +348,7 @@ def gene_metrics(pred, target, *, windows: pd.DataFrame, tss: pd.DataFrame, pool
     windows : DataFrame, columns ``chrom, start, end`` (0-based, end exclusive), n_windows rows
         The input sequence of each window, in the order of the arrays' first axis.
     tss : DataFrame, columns ``gene_id, chrom, tss`` (0-based position)
-        Several rows per gene allowed (alternative TSSs), e.g. from :func:`tss_from_gtf`.
+        Several rows per gene allowed (alternative TSSs), e.g. from :func:`genomodel.io.gtf.model_tss`.
     pool_width : int
         Base pairs per bin.
     crop_bp : int

@@ -1,4 +1,5 @@
-"""Prediction with reverse-complement / shift ensembles, for arrays, BED regions and FASTA sequences.
+"""Prediction with reverse-complement / shift ensembles, for arrays, BED regions, FASTA sequences and
+the records of a split (with their accuracy).
 
 An ensemble averages the model over shifted copies of each sequence (zero-padded, as in training)
 and, with ``rc=True``, over their reverse complements, whose predictions are reversed along the bins
@@ -6,8 +7,9 @@ and have stranded tracks swapped back (``strand_pair``) before averaging.
 """
 from __future__ import annotations
 
-import io
+import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -93,22 +95,6 @@ def _batched(model, x, batch_size):
     return np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.output.shape[1:]), np.float32)
 
 
-def read_regions(path) -> pd.DataFrame:
-    """chrom, start, end (and name if present) of a BED file."""
-    try:
-        lines = [ln for ln in Path(path).read_text().splitlines()
-                 if ln.strip() and not ln.startswith(("#", "track", "browser"))]
-        bed = pd.read_csv(io.StringIO("\n".join(lines)), sep="\t", header=None, dtype={0: str})
-    except pd.errors.EmptyDataError:
-        raise ValueError(f"{path}: no regions") from None
-    if bed.shape[1] < 3:
-        raise ValueError(f"{path}: a BED needs chrom, start and end columns")
-    out = bed.iloc[:, :3].copy()
-    out.columns = ["chrom", "start", "end"]
-    out["name"] = bed.iloc[:, 3].astype(str) if bed.shape[1] > 3 else [f"{c}:{s}-{e}" for c, s, e in out.itertuples(False)]
-    return out
-
-
 def region_sequences(fasta, regions: pd.DataFrame, seq_length: int) -> tuple[np.ndarray, pd.DataFrame]:
     """Codes of ``seq_length``-bp windows centred on each region (N beyond the chromosome ends).
 
@@ -158,12 +144,213 @@ def fasta_sequences(fasta, seq_length: int) -> tuple[np.ndarray, list]:
     return codes, names
 
 
+def input_sequences(seq_length: int, *, bed=None, fasta=None, fasta_seqs=None) -> tuple:
+    """The sequences a prediction reads: BED regions of a genome, or the sequences of a FASTA.
+
+    Parameters
+    ----------
+    seq_length : int
+        The model's input length in bp.
+    bed, fasta : path-like, optional
+        Regions (0-based half-open, :func:`genocore.bed.read_bed`) and the genome they refer to;
+        a window of ``seq_length`` is centred on each region.
+    fasta_seqs : path-like, optional
+        Sequences to predict, each centred and N-padded or trimmed (used when ``bed`` is not given).
+
+    Returns
+    -------
+    codes : ndarray, uint8, shape (n, seq_length)
+    windows : DataFrame or None
+        chrom, start, end of each window (None for ``fasta_seqs``).
+    names : list of str
+        The BED's names (``chrom:start-end`` where it has none) or the FASTA's sequence names.
+    """
+    from genocore.bed import read_bed
+
+    if bed is not None:
+        if fasta is None:
+            raise ValueError("BED regions need the FASTA of their genome (--fasta)")
+        regions = read_bed(bed)
+        if regions.empty:
+            raise ValueError(f"{bed}: no regions")
+        codes, windows = region_sequences(fasta, regions, seq_length)
+        return codes, windows, regions.name.tolist()
+    if fasta_seqs is None:
+        raise ValueError("give BED regions with their genome's FASTA (--bed, --fasta), or sequences (--fasta-seqs)")
+    codes, names = fasta_sequences(fasta_seqs, seq_length)
+    return codes, None, names
+
+
+def predict_records(model, data_dir, *, split: str = "test", rc: bool = False, shifts=(0,),
+                    strand_pair: np.ndarray | None = None, batch_size: int = 4, progress=None) -> tuple:
+    """Ensemble predictions for every record of one split, with the records' targets.
+
+    Parameters
+    ----------
+    model : keras.Model
+        One head's model.
+    data_dir : path-like
+        A records folder (:mod:`genomodel.io.tfrecord`).
+    rc, shifts, strand_pair, batch_size
+        See :func:`predict`.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch (``total`` None when ``statistics.json`` lacks the count).
+
+    Returns
+    -------
+    pred, target : ndarray, float32, shape (n_records, target_length, n_targets)
+    """
+    from genomodel.io import tfrecord
+
+    n = int(tfrecord.read_statistics(data_dir).get(f"{split}_seqs", 0)) or None
+    total = None if n is None else -(-n // batch_size)
+    preds, targets = [], []
+    for x, y in tfrecord.dataset(data_dir, split, batch_size=batch_size):
+        preds.append(predict(model, x.numpy(), rc=rc, shifts=shifts, strand_pair=strand_pair, batch_size=batch_size))
+        targets.append(y.numpy())
+        if progress is not None:
+            progress(len(preds), total)
+    if not preds:
+        raise ValueError(f"{data_dir}: the {split} split is empty")
+    return np.concatenate(preds), np.concatenate(targets)
+
+
+def evaluate_records(model, data_dir, *, split: str = "test", gtf=None, rc: bool = False, shifts=(0,),
+                     batch_size: int = 4, progress=None) -> tuple:
+    """Accuracy of a model on the records of one split (:func:`genomodel.evaluate.evaluate_all`).
+
+    Parameters
+    ----------
+    model : keras.Model
+    data_dir : path-like
+        Records folder with ``targets.txt`` (names, strand pairs) and ``sequences.bed`` (windows).
+    gtf : path-like, optional
+        Genes for gene-level accuracy at their TSS bins.
+    rc, shifts, batch_size, progress
+        See :func:`predict_records`.
+
+    Returns
+    -------
+    result : genomodel.evaluate.Evaluation
+    pred, target : ndarray, float32, shape (n_records, target_length, n_targets)
+    """
+    from genomodel import evaluate
+    from genomodel.io import tfrecord
+    from genomodel.io.gtf import model_tss
+    from genomodel.train import targets_info
+
+    tinfo = targets_info(data_dir)
+    pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
+    pred, target = predict_records(model, data_dir, split=split, rc=rc, shifts=shifts, strand_pair=pair,
+                                   batch_size=batch_size, progress=progress)
+    gene_kw = {}
+    if gtf is not None:
+        beds = tfrecord.read_sequences_bed(data_dir)
+        windows = beds[beds.split == split].reset_index(drop=True)
+        if len(windows) != len(pred):
+            raise ValueError(f"{data_dir}/sequences.bed lists {len(windows)} {split} windows but the "
+                             f"records hold {len(pred)}")
+        pool, crop = geometry(model)
+        gene_kw = {"windows": windows, "tss": model_tss(gtf), "pool_width": pool, "crop_bp": crop}
+    result = evaluate.evaluate_all(pred, target, target_ids=tinfo.get("identifier"),
+                                   descriptions=tinfo.get("description"), **gene_kw)
+    t = result.tracks
+    logger.info("%s split: mean Pearson R %.4f (log %.4f) over %d tracks", split, t.pearson_r.mean(),
+                t.pearson_r_log.mean(), len(t))
+    for assay, sub in t.groupby("assay") if "assay" in t.columns else ():
+        logger.info("  %s: Pearson R %.4f, log %.4f (%d tracks)", assay, sub.pearson_r.mean(),
+                    sub.pearson_r_log.mean(), len(sub))
+    return result, pred, target
+
+
+def evaluate_model(head, data_dir, out_dir, *, split: str = "test", gtf=None, rc: bool = False, shifts=(0,),
+                   batch_size: int = 4, progress=None, command=None):
+    """Evaluate one head of a saved model on a split of records (:func:`evaluate_records`) and write the
+    report (:func:`genomodel.evaluate.write_report`) into ``out_dir``, with its provenance (``command``,
+    the options and the SHA-256 of the model and of the records' statistics).
+
+    Returns
+    -------
+    genomodel.evaluate.Evaluation
+    """
+    from genocore import provenance
+    from genomodel.evaluate import write_report
+
+    result, pred, target = evaluate_records(head.model, data_dir, split=split, gtf=gtf, rc=rc, shifts=shifts,
+                                            batch_size=batch_size, progress=progress)
+    rec = provenance.record(command=command, config={"model": str(head.model_dir), "split": split, "rc": rc,
+                                                     "shifts": list(shifts)},
+                            inputs={"params.json": head.model_dir / "params.json", "model.weights.h5": head.weights,
+                                    "statistics.json": Path(data_dir) / "statistics.json"})
+    write_report(out_dir, result, pred=pred, target=target, provenance=rec)
+    return result
+
+
+@dataclass
+class Predictions:
+    """Ensemble predictions of sequences, with what is needed to place and name them.
+
+    Attributes
+    ----------
+    pred : ndarray, float32, shape (n, target_length, n_targets)
+    windows : DataFrame or None
+        chrom, start, end (0-based half-open) of each input window; None for FASTA sequences.
+    names : list of str, length n
+    target_ids : list of str, length n_targets
+    target_labels : list of str or None
+    pool_width, crop_bp : int
+        Output geometry (:func:`geometry`).
+    """
+
+    pred: np.ndarray
+    windows: pd.DataFrame | None
+    names: list
+    target_ids: list
+    target_labels: list | None
+    pool_width: int
+    crop_bp: int
+
+    def write(self, out, *, fasta=None, provenance: dict | None = None) -> Path:
+        """To an HDF5 file (``out`` ending in ``.h5``/``.hdf5``, :func:`write_predictions_h5`) or to a
+        folder of one BigWig per track (:func:`write_predictions_bigwig`, chromosome sizes from ``fasta``)
+        with ``provenance.json``."""
+        logger.info("predicted %d sequences x %d bins x %d tracks -> %s", *self.pred.shape, out)
+        if str(out).endswith((".h5", ".hdf5")):
+            return write_predictions_h5(out, self.pred, windows=self.windows, names=self.names,
+                                        target_ids=self.target_ids, target_labels=self.target_labels,
+                                        pool_width=self.pool_width, crop_bp=self.crop_bp, provenance=provenance)
+        if self.windows is None or fasta is None:
+            raise ValueError("BigWig output needs genomic regions (--bed); write FASTA predictions to a .h5")
+        import pyfaidx
+
+        from genocore import provenance as prov
+
+        sizes = {k: len(v) for k, v in pyfaidx.Fasta(str(fasta)).items()}
+        write_predictions_bigwig(out, self.pred, self.windows, chrom_sizes=sizes, target_ids=self.target_ids,
+                                 pool_width=self.pool_width, crop_bp=self.crop_bp)
+        if provenance is not None:
+            prov.write(Path(out) / "provenance.json", provenance)
+        return Path(out)
+
+
+def predict_sequences(head, *, bed=None, fasta=None, fasta_seqs=None, rc: bool = False, shifts=(0,),
+                      batch_size: int = 4) -> Predictions:
+    """Predict BED regions of a genome or the sequences of a FASTA (:func:`input_sequences`) with one
+    head of a saved model (:func:`genomodel.model.seqnn.load_head`); ``rc``, ``shifts`` and ``batch_size``
+    as :func:`predict`, with the head's strand pairs."""
+    model = head.model
+    codes, windows, names = input_sequences(int(model.input.shape[1]), bed=bed, fasta=fasta, fasta_seqs=fasta_seqs)
+    pred = predict(model, dna.one_hot(codes, dtype=np.float32), rc=rc, shifts=shifts, strand_pair=head.strand_pair,
+                   batch_size=batch_size)
+    pool, crop = geometry(model)
+    return Predictions(pred=pred, windows=windows, names=names, target_ids=head.target_ids,
+                       target_labels=head.target_labels, pool_width=pool, crop_bp=crop)
+
+
 def write_predictions_h5(path, preds: np.ndarray, *, windows: pd.DataFrame | None = None, names=None,
                          target_ids=None, target_labels=None, pool_width: int, crop_bp: int,
                          provenance: dict | None = None) -> Path:
     """Write predictions (float16, windows x bins x targets) with coordinates, atomically."""
-    import json
-
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as h5:

@@ -196,6 +196,17 @@ class SimGenome:
         return [f"{assay}:{c}" for c in self.cell_types for assay in ("DNASE", "CAGE")]
 
 
+@dataclass
+class SimChromosome:
+    """One simulated chromosome (:func:`simulate_chromosome`); intervals are 0-based half-open."""
+
+    codes: np.ndarray  # uint8 base codes, shape (chromosome_length,)
+    genes: list  # Gene
+    elements: list  # (chrom, start, end, kind, program, gene_id), kind "promoter" or "enhancer"
+    gaps: list  # (chrom, start, end) N runs: both telomeres and the central gap
+    blacklist: list  # (chrom, start, end)
+
+
 def _random_pwm(rng: np.random.Generator, length: int) -> np.ndarray:
     # sparse Dirichlet columns give informative motifs; a small floor keeps every base possible
     p = rng.dirichlet(np.full(4, 0.25), size=length)
@@ -294,6 +305,9 @@ def _plant_cluster(codes, occ, rng, lo, hi, motifs, n_sites) -> bool:
 def simulate_genome(cfg: GenomeConfig, *, seed: int | np.random.SeedSequence) -> SimGenome:
     """Simulate chromosomes, genes with TSSs, promoters and enhancers built from motif instances.
 
+    The seed is spawned into one stream for the model (motifs, activities) and one per chromosome
+    (:func:`simulate_chromosome`), so a chromosome's sequence does not depend on the ones before it.
+
     Parameters
     ----------
     cfg : GenomeConfig
@@ -308,69 +322,14 @@ def simulate_genome(cfg: GenomeConfig, *, seed: int | np.random.SeedSequence) ->
     rng_model, *rng_chroms = [np.random.default_rng(s) for s in ss.spawn(1 + cfg.n_chromosomes)]
     motifs, core = make_motifs(cfg, rng_model)
     activity = make_activity(cfg, motifs, rng_model)
-    by_role = {}
-    for m in motifs:
-        by_role.setdefault(m.role, []).append(m)
-
     sequences, genes, elements, gaps, blacklist = {}, [], [], [], []
     for chrom, rng in zip(cfg.chromosomes, rng_chroms):
-        n = cfg.chromosome_length
-        codes = _background(cfg, rng, n)
-        mid = n // 2
-        n_runs = [(0, cfg.telomere_n), (mid - cfg.central_gap // 2, mid + cfg.central_gap // 2),
-                  (n - cfg.telomere_n, n)]
-        for a, b in n_runs:
-            codes[a:b] = dna.N_CODE
-            gaps.append((chrom, a, b))
-        occ = _Occupancy(n)
-        for a, b in n_runs:
-            occ.take(a, b)
-
-        margin = cfg.telomere_n + cfg.enhancer_max_distance + 1_000
-        pos = margin
-        while True:
-            pos += int(cfg.gene_spacing * rng.uniform(0.6, 1.4))
-            if pos > n - margin:
-                break
-            if abs(pos - mid) < cfg.central_gap // 2 + cfg.enhancer_max_distance + 1_000:
-                continue
-            gene = _make_gene(cfg, rng, chrom, pos, len(genes))
-            if not occ.free(min(gene.tss) - 600, max(gene.tss) + 600):
-                continue
-            # CpG island: GC-rich, undepleted sequence around each TSS
-            for t in gene.tss:
-                k = 1000
-                gc_island = rng.random(k) < 0.62
-                codes[t - 500:t + 500] = np.where(gc_island, rng.integers(1, 3, k), rng.choice([0, 3], k))
-            for t in gene.tss:
-                _plant(codes, t - core.length // 2, core, rng, strand=gene.strand)
-                occ.take(t - core.length // 2, t - core.length // 2 + core.length)
-            genes.append(gene)
-            # promoter: TF sites upstream of the primary TSS
-            t0 = gene.tss[0]
-            lo, hi = (t0 - 250, t0 - 10) if gene.strand == "+" else (t0 + 10, t0 + 250)
-            program = ENHANCER_PROGRAMS[int(rng.choice(4, p=ENHANCER_PROGRAM_WEIGHTS))]
-            prom_tfs = by_role["ubiquitous"] + (by_role[program] if program != "ubiquitous" else [])
-            if rng.random() < 0.25 and "repressor" in by_role:
-                prom_tfs = prom_tfs + by_role["repressor"]
-            if _plant_cluster(codes, occ, rng, lo, hi, prom_tfs, int(rng.integers(2, 5))):
-                elements.append((chrom, lo, hi, "promoter", program, gene.gene_id))
-            for _ in range(max(1, int(rng.poisson(cfg.enhancers_per_gene)))):
-                program = ENHANCER_PROGRAMS[int(rng.choice(4, p=ENHANCER_PROGRAM_WEIGHTS))]
-                tfs = by_role[program] + ([by_role["ubiquitous"][0]] if program != "ubiquitous" else [])
-                d = int(rng.integers(cfg.enhancer_min_distance, cfg.enhancer_max_distance))
-                centre = t0 + d * (1 if rng.random() < 0.5 else -1)
-                lo, hi = centre - 100, centre + 100
-                if occ.free(lo, hi) and _plant_cluster(codes, occ, rng, lo, hi, tfs, int(rng.integers(3, 6))):
-                    elements.append((chrom, lo, hi, "enhancer", program, gene.gene_id))
-        for _ in range(cfg.blacklist_per_chromosome):
-            for _try in range(100):
-                a = int(rng.integers(cfg.telomere_n, n - cfg.telomere_n - cfg.blacklist_length))
-                if occ.free(a, a + cfg.blacklist_length):
-                    occ.take(a, a + cfg.blacklist_length)
-                    blacklist.append((chrom, a, a + cfg.blacklist_length))
-                    break
-        sequences[chrom] = codes
+        ch = simulate_chromosome(cfg, chrom, rng=rng, motifs=motifs, core=core, first_gene=len(genes))
+        sequences[chrom] = ch.codes
+        genes += ch.genes
+        elements += ch.elements
+        gaps += ch.gaps
+        blacklist += ch.blacklist
 
     cols = ["chrom", "start", "end"]
     elem = pd.DataFrame(elements, columns=cols + ["kind", "program", "gene_id"])
@@ -379,6 +338,106 @@ def simulate_genome(cfg: GenomeConfig, *, seed: int | np.random.SeedSequence) ->
     return SimGenome(config=cfg, sequences=sequences, genes=genes, elements=elem, motifs=motifs,
                      core_motif=core, activity=activity, gaps=pd.DataFrame(gaps, columns=cols),
                      blacklist=pd.DataFrame(blacklist, columns=cols))
+
+
+def simulate_chromosome(cfg: GenomeConfig, chrom: str, *, rng: np.random.Generator, motifs: list, core: Motif,
+                        first_gene: int = 0) -> SimChromosome:
+    """Simulate one chromosome: background sequence, N runs, genes with their elements, blacklist regions.
+
+    Parameters
+    ----------
+    cfg : GenomeConfig
+    chrom : str
+        Its name.
+    rng : numpy.random.Generator
+        This chromosome's stream; it is advanced.
+    motifs : list of Motif
+        The TFs (:func:`make_motifs`); promoters and enhancers are planted from them by role.
+    core : Motif
+        The core-promoter motif, planted at every TSS on the gene's strand.
+    first_gene : int
+        Number of genes on earlier chromosomes; gene IDs continue from it (``GSIM{first_gene + 1:05d}``).
+
+    Returns
+    -------
+    SimChromosome
+    """
+    by_role = {}
+    for m in motifs:
+        by_role.setdefault(m.role, []).append(m)
+    n = cfg.chromosome_length
+    codes = _background(cfg, rng, n)
+    mid = n // 2
+    gaps = [(0, cfg.telomere_n), (mid - cfg.central_gap // 2, mid + cfg.central_gap // 2), (n - cfg.telomere_n, n)]
+    occ = _Occupancy(n)
+    for a, b in gaps:
+        codes[a:b] = dna.N_CODE
+        occ.take(a, b)
+    genes, elements = [], []
+    margin = cfg.telomere_n + cfg.enhancer_max_distance + 1_000
+    pos = margin
+    while True:
+        pos += int(cfg.gene_spacing * rng.uniform(0.6, 1.4))
+        if pos > n - margin:
+            break
+        if abs(pos - mid) < cfg.central_gap // 2 + cfg.enhancer_max_distance + 1_000:
+            continue
+        gene = _make_gene(cfg, rng, chrom, pos, first_gene + len(genes))
+        if not occ.free(min(gene.tss) - 600, max(gene.tss) + 600):
+            continue
+        _plant_tss(codes, occ, rng, gene, core)
+        genes.append(gene)
+        elements += _plant_gene_elements(cfg, codes, occ, rng, gene, by_role)
+    blacklist = []
+    for _ in range(cfg.blacklist_per_chromosome):
+        for _try in range(100):
+            a = int(rng.integers(cfg.telomere_n, n - cfg.telomere_n - cfg.blacklist_length))
+            if occ.free(a, a + cfg.blacklist_length):
+                occ.take(a, a + cfg.blacklist_length)
+                blacklist.append((chrom, a, a + cfg.blacklist_length))
+                break
+    return SimChromosome(codes=codes, genes=genes, elements=elements, gaps=[(chrom, a, b) for a, b in gaps],
+                         blacklist=blacklist)
+
+
+def _plant_tss(codes: np.ndarray, occ: _Occupancy, rng: np.random.Generator, gene: Gene, core: Motif):
+    """A CpG island (GC-rich, undepleted) of 1 kb around each TSS, then a core motif on the gene's strand."""
+    for t in gene.tss:
+        k = 1000
+        gc_island = rng.random(k) < 0.62
+        codes[t - 500:t + 500] = np.where(gc_island, rng.integers(1, 3, k), rng.choice([0, 3], k))
+    for t in gene.tss:
+        _plant(codes, t - core.length // 2, core, rng, strand=gene.strand)
+        occ.take(t - core.length // 2, t - core.length // 2 + core.length)
+
+
+def _plant_gene_elements(cfg: GenomeConfig, codes: np.ndarray, occ: _Occupancy, rng: np.random.Generator,
+                         gene: Gene, by_role: dict) -> list:
+    """Plant a gene's promoter (TF sites upstream of the primary TSS) and enhancers; the element rows placed.
+
+    A promoter binds the ubiquitous TFs plus one program's (sometimes the repressors too); an enhancer
+    binds its program's TFs plus the first ubiquitous one, at ``enhancer_min_distance`` to
+    ``enhancer_max_distance`` bp either side of the primary TSS. An element whose sites could not be
+    placed is not listed.
+    """
+    elements = []
+    t0 = gene.tss[0]
+    lo, hi = (t0 - 250, t0 - 10) if gene.strand == "+" else (t0 + 10, t0 + 250)
+    program = ENHANCER_PROGRAMS[int(rng.choice(4, p=ENHANCER_PROGRAM_WEIGHTS))]
+    prom_tfs = by_role["ubiquitous"] + (by_role[program] if program != "ubiquitous" else [])
+    if rng.random() < 0.25 and "repressor" in by_role:
+        prom_tfs = prom_tfs + by_role["repressor"]
+    if _plant_cluster(codes, occ, rng, lo, hi, prom_tfs, int(rng.integers(2, 5))):
+        elements.append((gene.chrom, lo, hi, "promoter", program, gene.gene_id))
+    for _ in range(max(1, int(rng.poisson(cfg.enhancers_per_gene)))):
+        program = ENHANCER_PROGRAMS[int(rng.choice(4, p=ENHANCER_PROGRAM_WEIGHTS))]
+        tfs = by_role[program] + ([by_role["ubiquitous"][0]] if program != "ubiquitous" else [])
+        d = int(rng.integers(cfg.enhancer_min_distance, cfg.enhancer_max_distance))
+        centre = t0 + d * (1 if rng.random() < 0.5 else -1)
+        lo, hi = centre - 100, centre + 100
+        if occ.free(lo, hi) and _plant_cluster(codes, occ, rng, lo, hi, tfs, int(rng.integers(3, 6))):
+            elements.append((gene.chrom, lo, hi, "enhancer", program, gene.gene_id))
+    return elements
 
 
 def _make_gene(cfg: GenomeConfig, rng, chrom: str, tss: int, index: int) -> Gene:

@@ -30,10 +30,11 @@ import pandas as pd
 import tensorflow as tf
 import keras
 
+from genocore import provenance
 from genocore.files import write_table
 from genomodel.config import Params, TrainConfig
 from genomodel.io import tfrecord
-from genomodel.model.seqnn import SeqNN, save_model
+from genomodel.model.seqnn import SeqNN, build_model, save_model
 
 logger = logging.getLogger(__name__)
 
@@ -316,77 +317,95 @@ class Trainer:
             ``progress(epoch, None, n_steps, logs)`` at the end of each epoch.
         """
         genomes = list(genomes or self.data)
-        cfg = self.cfg
-        max_epochs = epochs if epochs is not None else cfg.train_epochs_max
+        max_epochs = epochs if epochs is not None else self.cfg.train_epochs_max
         log_path = self.out_dir / "train_log.csv"
-        history = []
-        if resume and self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            if log_path.exists():
-                history = pd.read_csv(log_path).to_dict("records")
-                history = [h for h in history if h["epoch"] < int(self.epoch.numpy())]
-            logger.info("resumed from %s at epoch %d", self.manager.latest_checkpoint, int(self.epoch.numpy()))
-        n_train = np.array([self.data[g].n("train") for g in genomes], dtype=float)
-        share = n_train / n_train.sum()
+        history = self._restore(log_path) if resume else []
         n_steps = self.steps_per_epoch(genomes)
         best_dir = self.out_dir / model_dir_name
         started, epoch_times = time.perf_counter(), []
         while int(self.epoch.numpy()) < max_epochs:
             epoch = int(self.epoch.numpy())
-            if epoch >= cfg.train_epochs_min and int(self.wait.numpy()) >= cfg.patience:
+            if self._should_stop(epoch, time.perf_counter() - started, epoch_times, max_seconds):
                 break
-            if max_seconds is not None and epoch_times:
-                elapsed = time.perf_counter() - started
-                if elapsed + np.mean(epoch_times) > max_seconds:
-                    logger.info("time budget of %.0f s reached after %d epochs", max_seconds, len(epoch_times))
-                    break
             t_epoch = time.perf_counter()
-            rng = np.random.default_rng([cfg.seed, epoch])
-            order = rng.choice(len(genomes), size=n_steps, p=share)
-            iters = {g: iter(self._dataset(g, "train", epoch=epoch, repeat=True)) for g in genomes}
-            total, seen = 0.0, 0
-            for step in range(n_steps):
-                g = genomes[order[step]]
-                x, y = next(iters[g])
-                seed = tf.constant([cfg.seed * 100_003 + epoch, step], dtype=tf.int64)
-                total += float(self._train_steps[g](x, y, seed))
-                seen += self._global_batch()
-                if progress is not None:
-                    progress(epoch, step, n_steps, total / seen)
-            valid_r = self.validate(genomes, with_r=True)
-            valid = {g: v[0] for g, v in valid_r.items()}
-            n_valid = np.array([self.data[g].n("valid") for g in genomes], dtype=float)
-            valid_loss = float(np.dot([valid[g] for g in genomes], n_valid) / n_valid.sum())
-            train_loss = total / max(seen, 1)
-            if not np.isfinite(train_loss):
-                raise FloatingPointError(f"training loss is {train_loss} at epoch {epoch}; lower the learning "
-                                         "rate or set clip_norm")
-            improved = valid_loss < float(self.best_loss.numpy())
-            if improved:
-                self.best_loss.assign(valid_loss)
-                self.wait.assign(0)
-                # the best model is written before the checkpoint that records it: a kill in between
-                # redoes this epoch on resume and rewrites the same best model
-                save_model(self.seqnn, self.params, best_dir,
-                           extra={**self.model_info, "epoch": epoch, "valid_loss": valid_loss})
-            else:
-                self.wait.assign_add(1)
-            logs = {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
-                    **{f"valid_loss_{g}": valid[g] for g in genomes},
-                    **{f"valid_r_{g}": valid_r[g][1] for g in genomes}, "best": improved,
-                    "learning_rate": float(self.optimizer.learning_rate.numpy()) if hasattr(
-                        self.optimizer.learning_rate, "numpy") else cfg.learning_rate}
+            train_loss = self._train_epoch(genomes, epoch, n_steps, progress)
+            logs = self._end_epoch(genomes, epoch, train_loss, best_dir)
             history.append(logs)
             write_table(log_path, pd.DataFrame(history), sep=",", float_format="%.6g")
             self.epoch.assign_add(1)
             self.manager.save()
-            logger.info("epoch %d: train %.5f valid %.5f%s", epoch, train_loss, valid_loss, " (best)" if improved else "")
+            logger.info("epoch %d: train %.5f valid %.5f%s", epoch, train_loss, logs["valid_loss"],
+                        " (best)" if logs["best"] else "")
             epoch_times.append(time.perf_counter() - t_epoch)
             if progress is not None:
                 progress(epoch, None, n_steps, logs)
         if (best_dir / "model.weights.h5").exists():
             self.seqnn.combined.load_weights(str(best_dir / "model.weights.h5"))
         return pd.DataFrame(history)
+
+    def _restore(self, log_path: Path) -> list:
+        """Restore the latest checkpoint, if any; the logged epochs it covers (a list of dicts)."""
+        history = []
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            if log_path.exists():
+                history = pd.read_csv(log_path).to_dict("records")
+                history = [h for h in history if h["epoch"] < int(self.epoch.numpy())]
+            logger.info("resumed from %s at epoch %d", self.manager.latest_checkpoint, int(self.epoch.numpy()))
+        return history
+
+    def _should_stop(self, epoch: int, elapsed: float, epoch_times: list, max_seconds: float | None) -> bool:
+        """Early stopping (patience), or a time budget the next epoch would overrun."""
+        if epoch >= self.cfg.train_epochs_min and int(self.wait.numpy()) >= self.cfg.patience:
+            return True
+        if max_seconds is not None and epoch_times and elapsed + np.mean(epoch_times) > max_seconds:
+            logger.info("time budget of %.0f s reached after %d epochs", max_seconds, len(epoch_times))
+            return True
+        return False
+
+    def _train_epoch(self, genomes: list, epoch: int, n_steps: int, progress) -> float:
+        """One epoch of steps, each on a batch of a genome drawn in proportion to its training sequences;
+        the mean training loss per sequence."""
+        cfg = self.cfg
+        n_train = np.array([self.data[g].n("train") for g in genomes], dtype=float)
+        rng = np.random.default_rng([cfg.seed, epoch])
+        order = rng.choice(len(genomes), size=n_steps, p=n_train / n_train.sum())
+        iters = {g: iter(self._dataset(g, "train", epoch=epoch, repeat=True)) for g in genomes}
+        total, seen = 0.0, 0
+        for step in range(n_steps):
+            g = genomes[order[step]]
+            x, y = next(iters[g])
+            seed = tf.constant([cfg.seed * 100_003 + epoch, step], dtype=tf.int64)
+            total += float(self._train_steps[g](x, y, seed))
+            seen += self._global_batch()
+            if progress is not None:
+                progress(epoch, step, n_steps, total / seen)
+        return total / max(seen, 1)
+
+    def _end_epoch(self, genomes: list, epoch: int, train_loss: float, best_dir: Path) -> dict:
+        """Validate, keep the model if it is the best so far, and return the epoch's log row."""
+        valid_r = self.validate(genomes, with_r=True)
+        valid = {g: v[0] for g, v in valid_r.items()}
+        n_valid = np.array([self.data[g].n("valid") for g in genomes], dtype=float)
+        valid_loss = float(np.dot([valid[g] for g in genomes], n_valid) / n_valid.sum())
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"training loss is {train_loss} at epoch {epoch}; lower the learning "
+                                     "rate or set clip_norm")
+        improved = valid_loss < float(self.best_loss.numpy())
+        if improved:
+            self.best_loss.assign(valid_loss)
+            self.wait.assign(0)
+            # the best model is written before the checkpoint that records it: a kill in between
+            # redoes this epoch on resume and rewrites the same best model
+            save_model(self.seqnn, self.params, best_dir,
+                       extra={**self.model_info, "epoch": epoch, "valid_loss": valid_loss})
+        else:
+            self.wait.assign_add(1)
+        return {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss,
+                **{f"valid_loss_{g}": valid[g] for g in genomes},
+                **{f"valid_r_{g}": valid_r[g][1] for g in genomes}, "best": improved,
+                "learning_rate": float(self.optimizer.learning_rate.numpy()) if hasattr(
+                    self.optimizer.learning_rate, "numpy") else self.cfg.learning_rate}
 
 
 def _mean_pearson(m) -> float:
@@ -414,3 +433,129 @@ def write_summary(out_dir, history: pd.DataFrame) -> Path:
     doc = {"epochs": int(len(history)), "best_epoch": int(best.epoch) if best is not None else None,
            "best_valid_loss": float(best.valid_loss) if best is not None else None}
     return write_text(Path(out_dir) / "train_summary.json", json.dumps(doc, indent=2) + "\n")
+
+
+def default_strategy():
+    """``MirroredStrategy`` over every GPU when there are several, else TensorFlow's default strategy."""
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        logger.info("training on %d GPUs with MirroredStrategy", len(gpus))
+        return tf.distribute.MirroredStrategy()
+    logger.info("training on %s", "1 GPU" if gpus else "the CPU")
+    return tf.distribute.get_strategy()
+
+
+def fine_tune(seqnn: SeqNN, params: Params, data: dict, out_dir, *, strategy=None, model_info: dict | None = None,
+              resume: bool = True, progress=None) -> dict:
+    """Fine-tune the jointly trained model on each genome alone (``fine_tune_epochs``, Basenji2).
+
+    Each genome starts from the joint run's best weights (``out_dir/model``) and trains its head and
+    the trunk into ``out_dir/fine_tune_<genome>``.
+
+    Returns
+    -------
+    dict of str -> DataFrame
+        The history of each genome's fine-tuning.
+    """
+    out = {}
+    for g in data:
+        seqnn.combined.load_weights(str(Path(out_dir) / "model" / "model.weights.h5"))
+        ft = Trainer(seqnn, params, {g: data[g]}, Path(out_dir) / f"fine_tune_{g}", strategy=strategy,
+                     model_info=model_info)
+        out[g] = ft.fit(genomes=[g], epochs=params.train.fine_tune_epochs, resume=resume, progress=progress)
+    return out
+
+
+def parse_data_dirs(specs, genomes) -> dict:
+    """Records folder of each head from ``DIR`` (a model with one head) or ``GENOME=DIR`` specs.
+
+    Parameters
+    ----------
+    specs : sequence of str
+    genomes : sequence of str
+        The heads of the params (``Params.genomes``).
+
+    Returns
+    -------
+    dict of str -> Path
+    """
+    out = {}
+    for v in specs:
+        g, d = v.split("=", 1) if "=" in v else (genomes[0] if len(genomes) == 1 else None, v)
+        if g is None:
+            raise ValueError(f"the params have heads {list(genomes)}: give --data GENOME=DIR for each")
+        if g not in genomes:
+            raise ValueError(f"--data {v}: the params have no head_{g} (heads: {list(genomes)})")
+        out[g] = Path(d)
+    return out
+
+
+class _StepProgress:
+    """:meth:`Trainer.fit`'s ``progress(epoch, step, n_steps, loss)`` as ``progress(step, n_steps, status)``
+    (the end of an epoch, ``step`` None, is logged by the trainer instead)."""
+
+    def __init__(self, progress):
+        self.progress = progress
+
+    def __call__(self, epoch, step, n_steps, value):
+        if step is not None:
+            self.progress(step + 1, n_steps, f"epoch {epoch}, loss {value:.4f}")
+
+
+def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None = None, resume: bool = True,
+                max_seconds: float | None = None, progress=None, strategy=None, command=None,
+                config: dict | None = None) -> pd.DataFrame:
+    """Build a model from its params and train it on the records of each genome (then fine-tune per genome
+    when the params ask for it and there are several).
+
+    Parameters
+    ----------
+    params : Params
+    data_dirs : dict of str -> path
+        Records folder of each head to train (``genomodel data`` output).
+    out_dir : path
+        Gets ``model/`` (the best weights), ``checkpoint/``, ``train_log.csv``, ``train_summary.json``
+        and, when fine-tuned, ``fine_tune_<genome>/``.
+    epochs, resume, max_seconds
+        See :meth:`Trainer.fit` (``max_seconds`` bounds the joint run only).
+    progress : callable, optional
+        ``progress(step, n_steps, status)`` after every training step, ``status`` naming the epoch and
+        its running loss; ``step`` starts again from 1 with each epoch.
+    strategy : tf.distribute.Strategy, optional
+        Default: :func:`default_strategy`.
+    command, config
+        Recorded in ``out_dir/provenance.json`` (:func:`genocore.provenance.record`) with the SHA-256 of
+        the records' statistics and of the model.
+
+    Returns
+    -------
+    DataFrame
+        The joint run's history (one row per epoch; empty when a finished run had nothing left to do).
+    """
+    strategy = strategy or default_strategy()
+    progress = None if progress is None else _StepProgress(progress)
+    data = {g: GenomeData.open(g, d) for g, d in data_dirs.items()}
+    stats = {g: tfrecord.read_statistics(d) for g, d in data_dirs.items()}
+    with strategy.scope():
+        seqnn = build_model(params.model, seed=params.train.seed)
+        info = {"targets": {g: targets_info(d) for g, d in data_dirs.items()},
+                "data": {g: {k: stats[g].get(k) for k in ("pool_width", "crop_bp", "genome", "genome_build")}
+                         for g in data_dirs}}
+        trainer = Trainer(seqnn, params, data, out_dir, strategy=strategy, model_info=info)
+    total, trainable = seqnn.count_params()
+    logger.info("model: %s parameters (%s trainable); heads %s", f"{total:,}", f"{trainable:,}", list(data_dirs))
+    hist = trainer.fit(epochs=epochs, resume=resume, progress=progress, max_seconds=max_seconds)
+    write_summary(out_dir, hist)
+    if params.train.fine_tune_epochs and len(data) > 1:
+        fine_tune(seqnn, params, data, out_dir, strategy=strategy, model_info=info, resume=resume, progress=progress)
+    run = Path(out_dir)
+    provenance.write(run / "provenance.json", provenance.record(
+        command=command, config=config, root=run,
+        inputs={f"{g}/statistics.json": Path(d) / "statistics.json" for g, d in data_dirs.items()},
+        outputs={k: run / k for k in ("model/params.json", "model/model.weights.h5", "train_log.csv")}))
+    if hist.empty:
+        logger.info("no epoch was run (the run in %s had already stopped)", out_dir)
+    else:
+        best = hist.loc[hist.valid_loss.idxmin()]
+        logger.info("best epoch %d: valid loss %.5f; model in %s", best.epoch, best.valid_loss, Path(out_dir) / "model")
+    return hist

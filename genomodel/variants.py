@@ -15,26 +15,26 @@ averaged over reverse complements and shifts (:func:`genomodel.predict.predict`)
 Variants at the same position share one reference prediction. Swapping REF and ALT negates SAD and
 SED exactly (the same two predictions, subtracted the other way round).
 
-This is the straightforward path (two full forward passes per variant).
+This is the straightforward path (two full forward passes per variant). The scores are written and
+read by :mod:`genocore.scores` (basenji's ``sad.h5`` layout and the SED table).
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
-from genocore.files import atomic_path
+from genocore import provenance
+from genocore.files import atomic_path, sha256
+from genocore.scores import SAD_STATS
 from genomodel import dna
+from genomodel.config import params_to_dict
 from genomodel.predict import geometry, predict
 
 logger = logging.getLogger(__name__)
-
-SAD_STATS = ("SAD", "SAR", "REF", "ALT", "LOG2MAX")
 
 
 @dataclass
@@ -49,11 +49,43 @@ class VariantScores:
     sed : DataFrame or None
         One row per (variant, gene): ``variant`` (row of ``variants``), ``gene_id``, ``n_tss_bins``
         and one column per target (SED).
+    target_ids, target_labels : list of str, length n_targets, optional
+        Names of the scored targets (set by :func:`score_vcf` and :func:`sed_vcf`).
+    vcf_counts : dict, optional
+        What reading the VCF kept and dropped (:func:`genomodel.io.vcf.read_vcf`).
+    provenance : dict, optional
+        How the scores were made (:func:`genocore.provenance.record`), stored with them by :meth:`write`.
     """
 
     variants: pd.DataFrame
     stats: dict
     sed: pd.DataFrame | None = None
+    target_ids: list | None = None
+    target_labels: list | None = None
+    vcf_counts: dict | None = None
+    provenance: dict | None = None
+
+    def write(self, path) -> Path:
+        """Write the scores with :mod:`genocore.scores`: a ``.tsv`` path gets the SAD table, any other
+        basenji's ``sad.h5`` (with SED when scored, and the provenance)."""
+        from genocore.scores import write_sad_h5, write_sad_table
+
+        logger.info("scored %d variants x %d targets -> %s", len(self.variants), len(self.target_ids), path)
+        if str(path).endswith(".tsv"):
+            return write_sad_table(path, self.variants, self.stats["SAD"], target_ids=self.target_ids)
+        return write_sad_h5(path, self.variants, self.stats, sed=self.sed, target_ids=self.target_ids,
+                            target_labels=self.target_labels, provenance=self.provenance)
+
+    def write_sed(self, path) -> Path:
+        """Write the SED table (:func:`genocore.scores.write_sed_table`) and, beside it,
+        ``<path>.provenance.json`` with the table's SHA-256."""
+        from genocore.scores import write_sed_table
+
+        path = write_sed_table(path, self.variants, self.sed, target_ids=self.target_ids)
+        logger.info("SED of %d variant-gene pairs x %d targets -> %s", len(self.sed), len(self.target_ids), path)
+        rec = {**(self.provenance or {}), "outputs": {"sed": {"path": str(path), "sha256": sha256(path)}}}
+        provenance.write(str(path) + ".provenance.json", rec)
+        return path
 
 
 def _window_codes(genome: dict, chrom: str, start: int, length: int) -> np.ndarray:
@@ -122,6 +154,39 @@ def _position_stats(preds: np.ndarray, rows, stats: dict, sed_rows: list, pseudo
             sed_rows.append((i, gid, len(bins), *(alt[bins] - ref[bins]).sum(axis=0)))
 
 
+def _target_indices(model, targets) -> np.ndarray:
+    """Indices of the kept targets (all by default), checked against the model's outputs."""
+    n_all = int(model.output.shape[-1])
+    keep = np.arange(n_all) if targets is None else np.asarray(targets, dtype=int)
+    if len(keep) and (keep.min() < 0 or keep.max() >= n_all):
+        raise ValueError(f"target indices must be in [0, {n_all}): the model predicts {n_all} targets")
+    return keep
+
+
+def _check_snps(v: pd.DataFrame) -> None:
+    """Raise for the first variant that is not a SNP."""
+    bad = (v.ref.str.len() != 1) | (v.alt.str.len() != 1)
+    if bad.any():
+        r = v[bad].iloc[0]
+        raise ValueError(f"variant {r.snp} ({r.chrom}:{r.pos} {r.ref}>{r.alt}) is not a SNP; only SNPs are scored")
+
+
+def _position_sequences(genome: dict, v: pd.DataFrame, chrom: str, pos: int, rows, seq_length: int) -> tuple:
+    """(chrom, window start, rows, codes) of one position: the reference window, then one per alternative."""
+    half = seq_length // 2
+    if chrom not in genome:
+        raise ValueError(f"variant {v.snp[rows[0]]}: chromosome {chrom!r} is not in the genome")
+    start = int(pos) - 1 - half
+    ref_codes = _window_codes(genome, chrom, start, seq_length)
+    if int(pos) > len(genome[chrom]):
+        raise ValueError(f"variant {v.snp[rows[0]]}: position {pos} is past the end of {chrom} "
+                         f"({len(genome[chrom])} bp)")
+    _check_ref(ref_codes, [half] * len(rows), v.ref[rows], v.snp[rows], chrom, [pos] * len(rows))
+    seqs = np.repeat(ref_codes[None], len(rows) + 1, axis=0)
+    seqs[np.arange(1, len(rows) + 1), half] = dna.encode("".join(v.alt[rows]).upper())
+    return chrom, start, rows, seqs
+
+
 def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = False, shifts=(0,),
                    strand_pair: np.ndarray | None = None, targets: np.ndarray | None = None,
                    tss: pd.DataFrame | None = None, pseudocount: float = 1.0, batch_size: int = 4,
@@ -157,16 +222,9 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     seq_length = int(model.input.shape[1])
     pool, crop = geometry(model)
     n_bins = int(model.output.shape[1])
-    n_all = int(model.output.shape[-1])
-    keep = np.arange(n_all) if targets is None else np.asarray(targets, dtype=int)
-    if len(keep) and (keep.min() < 0 or keep.max() >= n_all):
-        raise ValueError(f"target indices must be in [0, {n_all}): the model predicts {n_all} targets")
+    keep = _target_indices(model, targets)
     v = variants.reset_index(drop=True)
-    bad = (v.ref.str.len() != 1) | (v.alt.str.len() != 1)
-    if bad.any():
-        r = v[bad].iloc[0]
-        raise ValueError(f"variant {r.snp} ({r.chrom}:{r.pos} {r.ref}>{r.alt}) is not a SNP; only SNPs are scored")
-    half = seq_length // 2
+    _check_snps(v)
     stats = {s: np.zeros((len(v), len(keep)), np.float32) for s in SAD_STATS}
     sed_rows = []
     groups = list(v.groupby(["chrom", "pos"], sort=False).indices.items())
@@ -191,17 +249,7 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
         block.clear()
 
     for (chrom, pos), rows in groups:
-        if chrom not in genome:
-            raise ValueError(f"variant {v.snp[rows[0]]}: chromosome {chrom!r} is not in the genome")
-        start = int(pos) - 1 - half
-        ref_codes = _window_codes(genome, chrom, start, seq_length)
-        if int(pos) > len(genome[chrom]):
-            raise ValueError(f"variant {v.snp[rows[0]]}: position {pos} is past the end of {chrom} "
-                             f"({len(genome[chrom])} bp)")
-        _check_ref(ref_codes, [half] * len(rows), v.ref[rows], v.snp[rows], chrom, [pos] * len(rows))
-        seqs = np.repeat(ref_codes[None], len(rows) + 1, axis=0)
-        seqs[np.arange(1, len(rows) + 1), half] = dna.encode("".join(v.alt[rows]).upper())
-        block.append((chrom, start, rows, seqs))
+        block.append(_position_sequences(genome, v, chrom, pos, rows, seq_length))
         if sum(len(b[3]) for b in block) >= batch_size:
             flush()
     flush()
@@ -209,47 +257,6 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     if tss is not None:
         sed = pd.DataFrame(sed_rows, columns=["variant", "gene_id", "n_tss_bins"] + [f"t{j}" for j in keep])
     return VariantScores(variants=v[["snp", "chrom", "pos", "ref", "alt"]].copy(), stats=stats, sed=sed)
-
-
-def write_sad_h5(path, scores: VariantScores, *, target_ids, target_labels, provenance: dict | None = None) -> Path:
-    """Write scores in basenji's ``sad.h5`` layout, atomically.
-
-    Datasets: ``snp, chr, pos, ref_allele, alt_allele`` (variants), ``target_ids, target_labels``
-    and one float16 dataset per statistic, shape (n_variants, n_targets); provenance as a JSON
-    attribute. SED, when present, goes in group ``sed`` (``variant, gene_id, n_tss_bins, SED``).
-    """
-    path = Path(path)
-    v = scores.variants
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        h5.create_dataset("snp", data=np.array(v.snp, dtype="S"))
-        h5.create_dataset("chr", data=np.array(v.chrom, dtype="S"))
-        h5.create_dataset("pos", data=v.pos.to_numpy(np.int64))
-        h5.create_dataset("ref_allele", data=np.array(v.ref, dtype="S"))
-        h5.create_dataset("alt_allele", data=np.array(v.alt, dtype="S"))
-        h5.create_dataset("target_ids", data=np.array(list(target_ids), dtype="S"))
-        h5.create_dataset("target_labels", data=np.array(list(target_labels), dtype="S"))
-        f16 = float(np.finfo(np.float16).max)
-        for name, x in scores.stats.items():
-            h5.create_dataset(name, data=np.clip(x, -f16, f16).astype(np.float16))
-        if scores.sed is not None:
-            g = h5.create_group("sed")
-            s = scores.sed
-            g.create_dataset("variant", data=s.variant.to_numpy(np.int64))
-            g.create_dataset("gene_id", data=np.array(s.gene_id, dtype="S"))
-            g.create_dataset("n_tss_bins", data=s.n_tss_bins.to_numpy(np.int64))
-            g.create_dataset("SED", data=s[[c for c in s.columns if c.startswith("t")]].to_numpy(np.float32))
-        if provenance:
-            h5.attrs["provenance"] = json.dumps(provenance, sort_keys=True)
-    return path
-
-
-def read_sad_h5(path) -> tuple[pd.DataFrame, dict]:
-    """Variants and per-statistic arrays (float32) of a ``sad.h5``."""
-    with h5py.File(path, "r") as h5:
-        v = pd.DataFrame({"snp": h5["snp"][:].astype(str), "chrom": h5["chr"][:].astype(str), "pos": h5["pos"][:],
-                          "ref": h5["ref_allele"][:].astype(str), "alt": h5["alt_allele"][:].astype(str)})
-        stats = {k: h5[k][:].astype(np.float32) for k in SAD_STATS if k in h5}
-    return v, stats
 
 
 # chunked, resumable, distributable scoring ----------------------------------------------------------
@@ -396,6 +403,112 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
             if progress is not None:
                 progress(len(chunks) - len(todo) + n, len(chunks))
     return merge_parts(v, chunks, paths)
+
+
+def _scoring_inputs(head, vcf, fasta, *, gtf=None, genes=None, targets_file=None, ref_policy: str = "error",
+                    indels: str = "refuse") -> tuple:
+    """(kept target indices, variants, VCF counts, 0-based TSSs or None) of a scoring run."""
+    from genomodel.io.gtf import model_tss
+    from genomodel.io.targets import read_target_subset
+    from genomodel.io.vcf import read_vcf
+
+    keep = (read_target_subset(targets_file, head.target_ids) if targets_file is not None
+            else np.arange(int(head.model.output.shape[-1])))
+    variants, counts = read_vcf(vcf, fasta=fasta, ref_policy=ref_policy, indels=indels)
+    tss = model_tss(gtf, genes=genes) if gtf is not None else None
+    return keep, variants, counts, tss
+
+
+def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file=None, ref_policy: str = "error",
+              indels: str = "refuse", rc: bool = False, shifts=(0,), batch_size: int = 4, chunk_size: int = 1000,
+              resume: bool = False, scheduler: str | None = None, workers: int | None = None, shared: bool = False,
+              progress=None, command=None) -> VariantScores:
+    """SAD, SAR, REF, ALT, LOG2MAX (and SED with ``gtf``) of the SNPs of a VCF, chunk by chunk.
+
+    Parameters
+    ----------
+    head : genomodel.model.seqnn.Head
+        The saved model's head (workers reload it from ``head.model_dir``).
+    vcf, fasta : path-like
+        Sites, and the genome whose reference alleles they must match (``ref_policy``, ``indels``:
+        :func:`genomodel.io.vcf.read_vcf`).
+    parts_dir : path-like
+        Where finished chunks go (:func:`score_in_chunks`; ``chunk_size``, ``resume``).
+    scheduler, workers : optional
+        Score the chunks on the Dask cluster at this scheduler address, or on a local cluster of this
+        many workers (:func:`genocore.dask_client.dask_client`); in this process by default.
+    gtf, genes : optional
+        SED for the genes (all, or those listed) with a TSS in a variant's predicted span.
+    targets_file : path-like, optional
+        targets.txt-like table naming the targets to score (:func:`genomodel.io.targets.read_target_subset`).
+    rc, shifts, batch_size
+        The ensemble (:func:`genomodel.predict.predict`; the head's strand pairs swap stranded tracks).
+    shared : bool
+        Score neighbouring variants in shared windows (:func:`sad_shared_windows`: forward strand, no SED).
+    progress : callable, optional
+        ``progress(done, total)`` after each chunk.
+    command : str or list, optional
+        The call that asked for the scores, for their provenance.
+
+    Returns
+    -------
+    VariantScores
+        With ``target_ids``, ``target_labels``, ``vcf_counts`` and ``provenance`` (the SHA-256 of the
+        VCF, FASTA and model weights, the options and the model's params) set.
+    """
+    keep, variants, counts, tss = _scoring_inputs(head, vcf, fasta, gtf=gtf, genes=genes, targets_file=targets_file,
+                                                  ref_policy=ref_policy, indels=indels)
+    if shared and (rc or tuple(shifts) != (0,) or tss is not None):
+        raise ValueError("--shared-windows scores the forward strand without SED: drop --rc, --shifts and --gtf")
+    from genocore.dask_client import dask_client
+
+    client = dask_client(scheduler=scheduler, workers=workers)
+    try:
+        scores = score_in_chunks(model_dir=head.model_dir, genome_name=head.genome, fasta=fasta, variants=variants,
+                                 parts_dir=parts_dir, chunk_size=chunk_size, resume=resume, client=client, tss=tss,
+                                 progress=progress, rc=rc, shifts=shifts, targets=keep, batch_size=batch_size,
+                                 strand_pair=None if shared else head.strand_pair, shared=shared)
+    finally:
+        if client is not None:
+            client.close()
+    labels = head.target_labels or head.target_ids
+    scores.target_ids = [head.target_ids[t] for t in keep]
+    scores.target_labels = [labels[t] for t in keep]
+    scores.vcf_counts = counts
+    scores.provenance = provenance.record(
+        command=command, genome_build=head.genome_build,
+        config={"rc": rc, "shifts": list(shifts), "shared_windows": shared, "ref_policy": ref_policy,
+                "params": params_to_dict(head.params)},
+        inputs={"vcf": vcf, "fasta": fasta, "model.weights.h5": head.weights},
+        extra={"vcf_counts": counts, "model_sha256": sha256(head.weights)})
+    return scores
+
+
+def sed_vcf(head, vcf, fasta, *, gtf, genes=None, targets_file=None, ref_policy: str = "error",
+            indels: str = "refuse", fast: bool = True, max_distance: int | None = None,
+            batch_size: int = 4, command=None) -> VariantScores:
+    """SED of the SNPs of a VCF in gene-centred windows (:func:`sed_gene_windows`), one reference pass per gene.
+
+    Parameters as :func:`score_vcf`; ``fast`` and ``max_distance`` as :func:`sed_gene_windows`.
+
+    Returns
+    -------
+    VariantScores
+        ``sed`` set (``stats`` empty), with ``target_ids``, ``target_labels``, ``vcf_counts`` and
+        ``provenance``; :meth:`VariantScores.write_sed` writes them.
+    """
+    keep, variants, counts, tss = _scoring_inputs(head, vcf, fasta, gtf=gtf, genes=genes, targets_file=targets_file,
+                                                  ref_policy=ref_policy, indels=indels)
+    genome = genome_codes(fasta, set(variants.chrom) & set(tss.chrom))
+    sed = sed_gene_windows(head.model, genome, variants, tss, targets=keep, fast=fast, max_distance=max_distance,
+                           batch_size=batch_size)
+    labels = head.target_labels or head.target_ids
+    rec = provenance.record(command=command, config={"fast": fast, "max_distance": max_distance},
+                            inputs={"vcf": vcf, "fasta": fasta, "gtf": gtf, "model.weights.h5": head.weights},
+                            extra={"vcf_counts": counts, "model_sha256": sha256(head.weights)})
+    return VariantScores(variants=variants.reset_index(drop=True), stats={}, sed=sed,
+                         target_ids=[head.target_ids[t] for t in keep], target_labels=[labels[t] for t in keep],
+                         vcf_counts=counts, provenance=rec)
 
 
 # SED in gene-centred windows (basenji_sed's layout) ------------------------------------------------

@@ -300,12 +300,17 @@ def write_sequences_bed(data_dir, windows) -> Path:
 
 
 def read_sequences_bed(data_dir):
-    """``sequences.bed`` as a DataFrame with columns chrom, start, end, split."""
-    import pandas as pd
+    """``sequences.bed`` of a records folder: one window per record, 0-based half-open.
 
-    return pd.read_csv(Path(data_dir) / "sequences.bed", sep="\t", header=None,
-                       names=["chrom", "start", "end", "split"], usecols=range(4),
-                       dtype={"chrom": str, "start": np.int64, "end": np.int64, "split": str})
+    Returns
+    -------
+    DataFrame
+        ``chrom`` (str), ``start``, ``end`` (int64), ``split`` (str: the BED's name column), in record order.
+    """
+    from genocore.bed import read_bed
+
+    bed = read_bed(Path(data_dir) / "sequences.bed")
+    return bed[["chrom", "start", "end", "name"]].rename(columns={"name": "split"})
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from genocore.files import write_text
 from genomodel.config import ModelConfig, Params, params_from_dict, params_to_dict
@@ -168,3 +169,67 @@ def load_model(model_dir, *, seq_length: int | None = None) -> tuple[SeqNN, Para
         raise ValueError(f"{wfile} does not fit the architecture in {pfile}: {err}") from None
     return seqnn, params, info
 
+
+
+@dataclass(frozen=True)
+class Head:
+    """One genome's head of a saved model, with the names of its outputs.
+
+    Attributes
+    ----------
+    seqnn : SeqNN
+    params : Params
+    info : dict
+        The ``info`` of ``params.json`` (targets and data statistics per head).
+    genome : str
+        The head's name.
+    model : keras.Model
+        DNA ``(batch, seq_length, 4)`` -> ``(batch, target_length, n_targets)``.
+    target_ids : list of str, length n_targets
+        ``t0, t1, ...`` when the model does not name its outputs.
+    target_labels : list of str or None
+        Target descriptions (``"CAGE:liver"``), when known.
+    strand_pair : ndarray of int, shape (n_targets,), or None
+        Opposite-strand partner of each target, when known.
+    model_dir : Path
+    """
+
+    seqnn: SeqNN
+    params: Params
+    info: dict
+    genome: str
+    model: keras.Model
+    target_ids: list
+    target_labels: list | None
+    strand_pair: np.ndarray | None
+    model_dir: Path
+
+    @property
+    def weights(self) -> Path:
+        """The weight file (its SHA-256 identifies the model in provenance records)."""
+        return self.model_dir / WEIGHTS_FILE
+
+    @property
+    def genome_build(self) -> str | None:
+        """Genome build of the records the head was trained on, when they recorded one."""
+        return (self.info.get("data", {}).get(self.genome) or {}).get("genome_build")
+
+
+def load_head(model_dir, *, genome: str | None = None) -> Head:
+    """Load a saved model and pick one head: ``genome``, or the only one.
+
+    Raises
+    ------
+    ValueError
+        No ``genome`` given for a model with several heads.
+    """
+    seqnn, params, info = load_model(model_dir)
+    genome = genome or (params.genomes[0] if len(params.genomes) == 1 else None)
+    if genome is None:
+        raise ValueError(f"the model has heads {list(params.genomes)}: choose one with --genome")
+    model = seqnn.model(genome)
+    tinfo = info.get("targets", {}).get(genome, {})
+    ids = tinfo.get("identifier") or [f"t{i}" for i in range(int(model.output.shape[-1]))]
+    pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
+    return Head(seqnn=seqnn, params=params, info=info, genome=genome, model=model, target_ids=list(ids),
+                target_labels=tinfo.get("description"), strand_pair=pair, model_dir=Path(model_dir))

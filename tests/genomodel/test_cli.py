@@ -1,11 +1,14 @@
 """The genomodel command line: subcommands, clean errors, and a data -> train -> test -> predict run."""
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
 
+from genocore.files import sha256
 from genomodel import cli
 from genomodel.io.bigwig import write_bigwig
 from _tiny_genome import make_tiny_genome
@@ -15,8 +18,25 @@ def test_help_lists_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
-    for sub in ("simulate-genome", "data", "train", "test", "predict", "sad", "saliency", "ism"):
+    for sub in ("simulate-genome", "data", "train", "test", "predict", "sad", "sed", "saliency", "ism"):
         assert sub in out
+
+
+def test_version(capsys):
+    from genocore import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and __version__ in capsys.readouterr().out
+
+
+def test_the_parser_is_built_from_small_functions():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(cli))
+    assert len(inspect.getsource(cli).splitlines()) <= 300
+    assert max(f.end_lineno - f.lineno + 1 for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)) <= 80
 
 
 def test_bad_input_is_a_clear_error_and_leaves_nothing(tmp_path, caplog):
@@ -65,6 +85,8 @@ def test_data_train_test_predict(tmp_path, caplog):
         assert h5["preds"].shape == (2, 24, 3)
         assert [s.decode() for s in h5["name"][:]] == ["a", "b"]
         assert h5["start"][1] == 150 - 1024  # centred; the window runs off the chromosome start
+        inputs = json.loads(h5.attrs["provenance"])["inputs"]
+        assert inputs["fasta"]["sha256"] == sha256(g.fasta) and inputs["bed"]["sha256"] == sha256(bed)
     bw_dir = tmp_path / "bw"
     assert cli.main(["predict", "--model", str(run / "model"), "--bed", str(bed), "--fasta", str(g.fasta),
                      "--out", str(bw_dir)]) == 0
@@ -125,7 +147,11 @@ def test_data_train_test_predict(tmp_path, caplog):
                          str(g.fasta), "--gtf", str(gtf), *flag, "--out", str(tmp_path / name)]) == 0
     fast = pd.read_csv(tmp_path / "sed_fast.tsv", sep="\t")
     naive = pd.read_csv(tmp_path / "sed_naive.tsv", sep="\t")
-    assert list(fast.columns[:3]) == ["snp", "gene_id", "n_tss_bins"] and set(fast.gene_id) == {"gA"}
+    assert list(fast.columns[:7]) == ["chrom", "pos", "ref", "alt", "snp", "gene_id", "n_tss_bins"]
+    assert set(fast.gene_id) == {"gA"} and fast[["chrom", "pos"]].values.tolist() == [["chr1", 3000], ["chr1", 3001]]
+    from genocore.scores import read_sed
+
+    pd.testing.assert_frame_equal(read_sed(tmp_path / "sed_fast.tsv"), fast, check_dtype=False)
     assert len(fast) == 2  # the two chr1 SNPs; the chr2 one is outside gA's window
     cols = [c for c in fast.columns if c.startswith("SED_")]
     np.testing.assert_allclose(fast[cols].to_numpy(), naive[cols].to_numpy(), rtol=1e-4, atol=1e-6)
@@ -136,12 +162,14 @@ def test_data_train_test_predict(tmp_path, caplog):
                      "--targets", "0", "--out", str(tmp_path / "sal")]) == 0
     with h5py.File(tmp_path / "sal" / "saliency.h5") as h5:
         assert h5["saliency"].shape[0] == 2
+        assert set(json.loads(h5.attrs["provenance"])["inputs"]) >= {"fasta", "bed", "model.weights.h5"}
     assert (tmp_path / "sal" / "saliency.png").read_bytes()[:4] == b"\x89PNG"
     assert cli.main(["ism", "--model", str(run / "model"), "--fasta", str(g.fasta), "--site", "chr1:5,000",
                      "--width", "20", "--targets", "1", "--out", str(tmp_path / "ism")]) == 0
     with h5py.File(tmp_path / "ism" / "ism.h5") as h5:
         # the site (5,000) sits at offset width // 2 of the mutated stretch
         assert h5["ism"].shape == (20, 4, 1) and h5.attrs["start_1based"] + 10 == 5000
+        assert json.loads(h5.attrs["provenance"])["inputs"]["fasta"]["sha256"] == sha256(g.fasta)
     assert (tmp_path / "ism" / "ism.png").read_bytes()[:4] == b"\x89PNG"
     assert cli.main(["ism", "--model", str(run / "model"), "--fasta", str(g.fasta), "--site", "chr1-5000",
                      "--out", str(tmp_path / "ism2")]) == 2

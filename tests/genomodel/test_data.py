@@ -466,6 +466,61 @@ def test_write_dataset_homology_mode(tiny, tmp_path):
     assert set(bed["split"]) == {"train", "valid", "test"}
 
 
+# ------------------------------------------------------------------ the pipeline's stages on their own
+
+
+def _windows(n1=10, n2=5):
+    starts = np.r_[np.arange(n1), np.arange(n2)] * 2048
+    return pd.DataFrame({"chrom": ["chr1"] * n1 + ["chr2"] * n2, "start": starts, "end": starts + 4096})
+
+
+def test_split_windows_orders_train_valid_test_with_seeded_train_order():
+    w = _windows()
+    out = data.split_windows(w, config=_tiny_config(), source="test windows")
+    expect = splits.assign_splits(w, config=_tiny_config())
+    n = {k: int((expect == k).sum()) for k in ("train", "valid", "test")}
+    assert out["split"].tolist() == ["train"] * n["train"] + ["valid"] * n["valid"] + ["test"] * 5
+    assert out.index.tolist() == list(range(15)) and list(out.columns) == ["chrom", "start", "end", "split"]
+    # valid and test keep their order; only train is shuffled
+    assert out.loc[out.split == "test", "start"].tolist() == list(range(0, 5 * 2048, 2048))
+    assert out.loc[out.split == "valid", "start"].tolist() == w.loc[expect == "valid", "start"].tolist()
+    assert sorted(out.loc[out.split == "train", "start"]) == sorted(w.loc[expect == "train", "start"])
+    again = data.split_windows(w, config=_tiny_config())
+    other = data.split_windows(w, config=_tiny_config(seed=4))
+    assert again.equals(out)
+    assert other.loc[other.split == "train", "start"].tolist() != out.loc[out.split == "train", "start"].tolist()
+    given = w.assign(split=["valid", "train", "test"] + ["train"] * 12)
+    kept = data.split_windows(given, config=_tiny_config())
+    assert kept["split"].tolist() == ["train"] * 13 + ["valid", "test"]
+    with pytest.raises(ValueError, match=r"split labels \['dev'\]"):
+        data.split_windows(given.assign(split="dev"), config=_tiny_config())
+
+
+def test_write_records_and_statistics_match_window_targets(tiny, written, tmp_path):
+    out, summary = written
+    cfg = _tiny_config()
+    t = data.read_targets(tiny.targets)
+    tracks = [data.open_track(f) for f in t["file"]]
+    w = tfrecord.read_sequences_bed(out).groupby("split", sort=False).head(2).reset_index(drop=True)
+    calls = []
+    counts = data.write_records(tmp_path, w, codes=tiny.codes.__getitem__, tracks=tracks, targets=t, config=cfg,
+                                progress=lambda done, total: calls.append((done, total)))
+    assert counts == {"train": 2, "valid": 2, "test": 2} and calls == [(i, 6) for i in range(1, 7)]
+    # the records' shapes are read from statistics.json
+    tfrecord.write_statistics(tmp_path, data.dataset_statistics(config=cfg, num_targets=len(t), counts=counts))
+    for split in ("train", "valid", "test"):
+        rows = w[w.split == split]
+        for r, (codes, y) in zip(rows.itertuples(), tfrecord.iterate_records(tmp_path, split)):
+            np.testing.assert_array_equal(codes, tiny.codes[r.chrom][r.start:r.end])
+            want = data.window_targets(tracks, t, r.chrom, r.start, r.end, config=cfg)
+            np.testing.assert_array_equal(y, data.float16_round(want))
+    seqs = {k: summary[f"{k}_seqs"] for k in ("train", "valid", "test")}
+    stats = data.dataset_statistics(config=cfg, num_targets=len(t), counts=seqs)
+    assert stats == tfrecord.read_statistics(out)
+    for tr in tracks:
+        tr.close()
+
+
 # ------------------------------------------------------------------ the simulated world
 
 

@@ -1,5 +1,4 @@
 """Evaluation metrics, each checked against scipy / scikit-learn or a slow, obvious loop."""
-import gzip
 import json
 import logging
 import sys
@@ -187,32 +186,6 @@ def test_gene_metrics_bins_first_window_and_shared_bins():
     assert dict(zip(each.genes["gene_id"], each.pred[:, 0])) == {"A": 4.0, "B": 30.0}
     with pytest.raises(ValueError, match="pool_width"):
         ev.gene_metrics(pred, target, windows=windows, tss=tss, pool_width=8, crop_bp=5)
-
-
-def test_tss_from_gtf(tmp_path):
-    rows = [
-        "##description: tiny",
-        "#!genome-build test",
-        'chr1\tt\tgene\t101\t500\t.\t+\t.\tgene_id "G1"; gene_name "g1";',
-        'chr1\tt\ttranscript\t101\t300\t.\t+\t.\tgene_id "G1"; transcript_id "G1.1"; note "a#b";',
-        'chr1\tt\ttranscript\t101\t500\t.\t+\t.\tgene_id "G1"; transcript_id "G1.2";',
-        'chr1\tt\ttranscript\t151\t500\t.\t+\t.\tgene_id "G1"; transcript_id "G1.3";',
-        'chr1\tt\texon\t101\t200\t.\t+\t.\tgene_id "G1"; transcript_id "G1.1";',
-        'chr2\tt\ttranscript\t1001\t2000\t.\t-\t.\tgene_id "G2"; transcript_id "G2.1";',
-        'chr2\tt\ttranscript\t1001\t1800\t.\t-\t.\tgene_id "G2"; transcript_id "G2.2";',
-    ]
-    path = tmp_path / "tiny.gtf"
-    path.write_text("\n".join(rows) + "\n")
-    got = ev.tss_from_gtf(path)
-    expect = pd.DataFrame({"gene_id": ["G1", "G1", "G2", "G2"], "chrom": ["chr1", "chr1", "chr2", "chr2"],
-                           "tss": [100, 150, 1799, 1999], "strand": ["+", "+", "-", "-"]})
-    pd.testing.assert_frame_equal(got, expect, check_dtype=False)
-    assert got["tss"].dtype == np.int64
-    gz = tmp_path / "tiny.gtf.gz"
-    gz.write_bytes(gzip.compress(path.read_bytes()))
-    pd.testing.assert_frame_equal(ev.tss_from_gtf(gz), got)
-    genes = ev.tss_from_gtf(path, feature="gene")
-    assert genes["tss"].tolist() == [100]
 
 
 # ----------------------------------------------------------------------------------------------- peaks

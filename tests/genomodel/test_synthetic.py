@@ -118,3 +118,20 @@ def test_same_seed_same_genome():
     c = syn.simulate_genome(cfg, seed=6)
     assert np.array_equal(a.sequences["chr1"], b.sequences["chr1"])
     assert not np.array_equal(a.sequences["chr1"], c.sequences["chr1"])
+
+
+def test_simulate_chromosome_is_the_genome_s_chromosome_from_its_own_stream():
+    cfg = syn.GenomeConfig(n_chromosomes=2, chromosome_length=300_000, gene_spacing=30_000)
+    g = syn.simulate_genome(cfg, seed=5)
+    # the same spawning as simulate_genome: the model's stream first, then one per chromosome
+    rng_model, _, rng2 = [np.random.default_rng(s) for s in np.random.SeedSequence(5).spawn(3)]
+    motifs, core = syn.make_motifs(cfg, rng_model)
+    n1 = sum(x.chrom == "chr1" for x in g.genes)
+    ch = syn.simulate_chromosome(cfg, "chr2", rng=rng2, motifs=motifs, core=core, first_gene=n1)
+    assert np.array_equal(ch.codes, g.sequences["chr2"])
+    assert [x.__dict__ for x in ch.genes] == [x.__dict__ for x in g.genes if x.chrom == "chr2"]
+    assert ch.genes and ch.genes[0].gene_id == f"GSIM{n1 + 1:05d}"
+    assert sorted(ch.elements) == sorted(map(tuple, g.elements[g.elements.chrom == "chr2"].values.tolist()))
+    assert ch.gaps == [tuple(r) for r in g.gaps[g.gaps.chrom == "chr2"].values.tolist()]
+    assert ch.blacklist == [tuple(r) for r in g.blacklist[g.blacklist.chrom == "chr2"].values.tolist()]
+    assert all((ch.codes[a:b] == dna.N_CODE).all() for _, a, b in ch.gaps)

@@ -1,6 +1,8 @@
 """Training on tiny records: it learns, it resumes as if never stopped, augmentation is exact."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -118,6 +120,40 @@ def test_two_genomes_share_the_trunk(records, tmp_path):
     assert trainer.steps_per_epoch(["toy", "mouse"]) == 6 + 2
     hist = trainer.fit(epochs=1)
     assert {"valid_loss_toy", "valid_loss_mouse"} <= set(hist.columns)
+
+
+def test_train_model_fine_tunes_each_genome_and_records_provenance(records, tmp_path):
+    import json
+
+    from genomodel.train import train_model
+
+    other = make_records(tmp_path / "other", n_train=16, n_valid=4, seed=5)
+    p = params_from_dict({"train": {"batch_size": 8, "learning_rate": 0.01, "optimizer": "adam", "seed": 1,
+                                    "fine_tune_epochs": 1},
+                          "model": {**_model_dict(small_params()), "head_mouse": {"name": "final", "units": 2,
+                                                                                  "activation": "softplus"}}})
+    calls = []
+    hist = train_model(p, {"toy": records, "mouse": other}, tmp_path / "run", epochs=1, command="test",
+                       progress=lambda *a: calls.append(a))
+    assert len(hist) == 1 and calls[0] == (1, 8, f"epoch 0, loss {calls[0][2].split()[-1]}")
+    # the joint run's 8 steps, then one epoch of each genome alone
+    assert [c[1] for c in calls] == [8] * 8 + [6] * 6 + [2] * 2
+    for g in ("toy", "mouse"):
+        assert (tmp_path / "run" / f"fine_tune_{g}" / "model" / "model.weights.h5").exists()
+    prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert prov["command"] == "test" and set(prov["inputs"]) == {"toy/statistics.json", "mouse/statistics.json"}
+    assert "model/model.weights.h5" in prov["outputs"]
+
+
+def test_data_dirs_name_the_heads():
+    from genomodel.train import parse_data_dirs
+
+    assert parse_data_dirs(["d"], ("human",)) == {"human": Path("d")}
+    assert parse_data_dirs(["mouse=m", "human=h"], ("human", "mouse")) == {"mouse": Path("m"), "human": Path("h")}
+    with pytest.raises(ValueError, match="GENOME=DIR"):
+        parse_data_dirs(["d"], ("human", "mouse"))
+    with pytest.raises(ValueError, match="no head_rat"):
+        parse_data_dirs(["rat=r"], ("human",))
 
 
 def _model_dict(p):

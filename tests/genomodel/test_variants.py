@@ -11,7 +11,8 @@ import pytest
 from genomodel import dna
 from genomodel.model.seqnn import build_model
 from genomodel.predict import predict
-from genomodel.variants import SAD_STATS, read_sad_h5, score_variants, write_sad_h5
+from genocore.scores import SAD_STATS, read_sad_h5, read_sed, write_sad_h5
+from genomodel.variants import score_variants
 from _tiny_model import tiny_params
 
 SEQ = 256
@@ -98,16 +99,22 @@ def test_sed_sums_a_genes_tss_bins_once(model, genome):
 
 def test_sad_h5_layout_round_trips(model, genome, tmp_path):
     v = _variants(genome, [("chr1", 300, _alt_base(genome, "chr1", 300)), ("chr2", 400, _alt_base(genome, "chr2", 400))])
-    s = score_variants(model, genome, v, targets=np.array([2, 0]))
-    path = write_sad_h5(tmp_path / "sad.h5", s, target_ids=["c", "a"], target_labels=["C:c", "A:a"],
-                        provenance={"version": "x"})
+    tss = pd.DataFrame({"gene_id": ["g", "h"], "chrom": ["chr1", "chr2"], "tss": [310, 390]})
+    s = score_variants(model, genome, v, targets=np.array([2, 0]), tss=tss)
+    path = write_sad_h5(tmp_path / "sad.h5", s.variants, s.stats, sed=s.sed, target_ids=["c", "a"],
+                        target_labels=["C:c", "A:a"], provenance={"version": "x"})
     with h5py.File(path) as h5:
         assert {"snp", "chr", "pos", "ref_allele", "alt_allele", "target_ids", "target_labels", *SAD_STATS} <= set(h5)
         assert h5["SAD"].shape == (2, 2) and h5["SAD"].dtype == np.float16
         assert '"version"' in h5.attrs["provenance"]
-    v2, stats = read_sad_h5(path)
-    assert v2.snp.tolist() == v.snp.tolist() and v2.pos.tolist() == [300, 400]
-    np.testing.assert_allclose(stats["SAD"], s.stats["SAD"], rtol=1e-3, atol=1e-3)
+    back = read_sad_h5(path)
+    assert back.variants.snp.tolist() == v.snp.tolist() and back.variants.pos.tolist() == [300, 400]
+    assert back.target_ids == ["c", "a"] and back.provenance == {"version": "x"}
+    np.testing.assert_allclose(back.stats["SAD"], s.stats["SAD"], rtol=1e-3, atol=1e-3)
+    # SED of the genes in each variant's span, matched back to the variant by chrom, pos and alleles
+    sed = read_sed(path)
+    assert sed[["chrom", "pos", "gene_id"]].values.tolist() == [["chr1", 300, "g"], ["chr2", 400, "h"]]
+    np.testing.assert_array_equal(sed[["SED_c", "SED_a"]].to_numpy(), s.sed[["t2", "t0"]].to_numpy(np.float32))
 
 
 def test_bad_variants_are_named(model, genome):

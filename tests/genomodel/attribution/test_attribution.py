@@ -58,3 +58,17 @@ def test_fast_ism_equals_naive():
     fast = ism(model, x, start=100, end=140, targets=[0, 2], bins=[4, 5, 6], fast=True, batch_size=12)
     np.testing.assert_allclose(fast, naive, rtol=1e-4, atol=1e-5 * np.abs(naive).max())
     assert np.abs(naive).max() > 0
+
+
+def test_sites_and_indices_are_checked():
+    import pytest
+
+    from genomodel.attribution.ism import check_indices, parse_site
+
+    assert parse_site("chr1:1,234,567") == ("chr1", 1234567) and parse_site("HLA:A:5") == ("HLA:A", 5)
+    for bad in ("chr1-5000", ":5", "chr1:x"):
+        with pytest.raises(ValueError, match="CHROM:POS"):
+            parse_site(bad)
+    check_indices(None, 3, "targets")
+    with pytest.raises(ValueError, match=r"--bins \[3, -1\] out of range: the model has 3 bins"):
+        check_indices([0, 3, -1], 3, "bins")

@@ -2,6 +2,7 @@ import logging
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from genocore.files import write_text
@@ -261,3 +262,61 @@ def test_bad_options_and_missing_files(tmp_path, genome):
         read_vcf(tmp_path / "nope.vcf", fasta=fa)
     with pytest.raises(FileNotFoundError, match="FASTA"):
         read_vcf(path, fasta=tmp_path / "nope.fa")
+
+
+# ------------------------------------------------------------------ the stages on their own
+
+
+def test_parse_vcf_records_one_row_per_alt_with_kinds(tmp_path):
+    path = write_vcf(tmp_path, [("1", 5, "rs1", "a", "c,<DEL>"), ("chrX", 9, ".", "AC", "A")])
+    df, n_records = vcfmod.parse_vcf_records(path)
+    assert n_records == 2
+    assert list(df.columns) == ["vcf_chrom", "pos", "id", "ref", "alt", "kind", "line"]
+    assert df["vcf_chrom"].tolist() == ["1", "1", "chrX"] and df["pos"].dtype == np.int64
+    assert df["id"].tolist() == ["rs1", "rs1", None]
+    assert df["ref"].tolist() == ["A", "A", "AC"] and df["alt"].tolist() == ["C", "<DEL>", "A"]
+    assert df["kind"].dtype == np.int8 and df["kind"].tolist() == [0, 2, 1]
+    assert df["line"].tolist() == [N_HEADER + 1, N_HEADER + 1, N_HEADER + 2]
+
+
+def _alleles(rows):
+    """Parsed-allele rows (vcf_chrom, pos, id, ref, alt, kind, line) with ``chrom`` = ``vcf_chrom``."""
+    df = pd.DataFrame(rows, columns=["vcf_chrom", "pos", "id", "ref", "alt", "kind", "line"])
+    return df.assign(chrom=df["vcf_chrom"])
+
+
+def test_apply_indel_policy_refuses_or_drops():
+    df = _alleles([("chr1", 3, None, "A", "C", 0, 7), ("chr1", 4, "rsD", "A", "<DEL>", 2, 8)])
+    snps, n = vcfmod.apply_indel_policy(df, indels="skip", path="x.vcf")
+    assert n == 1 and snps["alt"].tolist() == ["C"] and snps.index.tolist() == [0]
+    with pytest.raises(ValueError, match=re.escape("VCF x.vcf line 8 (chr1:4 A><DEL>, ID rsD) is a symbolic")):
+        vcfmod.apply_indel_policy(df, indels="refuse", path="x.vcf")
+    same, n = vcfmod.apply_indel_policy(df.iloc[:1], indels="refuse", path="x.vcf")
+    assert n == 0 and same.equals(df.iloc[:1])
+
+
+def test_apply_ref_policy_on_given_genome_bases():
+    df = _alleles([("chr1", 1, "ok", "A", "C", 0, 1), ("chr1", 2, "swap", "G", "T", 0, 2),
+                   ("chr1", 3, "none", "C", "G", 0, 3)])
+    genome = np.frombuffer(b"ATA", dtype=np.uint8)
+    kept, counts = vcfmod.apply_ref_policy(df, genome, ref_policy="flip", path="x.vcf", fasta="g.fa")
+    assert kept["id"].tolist() == ["ok", "swap"] and kept["flipped"].tolist() == [False, True]
+    assert kept[["ref", "alt"]].values.tolist() == [["A", "C"], ["T", "G"]]
+    assert counts == dict(ref_match=1, ref_mismatch_skipped=0, flipped=1, unmatched_dropped=1)
+    assert df["ref"].tolist() == ["A", "G", "C"] and "flipped" not in df  # the input is left alone
+    kept, counts = vcfmod.apply_ref_policy(df, genome, ref_policy="skip", path="x.vcf", fasta="g.fa")
+    assert kept["id"].tolist() == ["ok"] and counts["ref_mismatch_skipped"] == 2
+    with pytest.raises(ValueError, match=r"line 2 \(chr1:2 G>T, ID swap\): REF G does not match the genome "
+                                         r"base T at chr1:2 in the FASTA g.fa \(2 of 3 SNP alleles mismatch\)"):
+        vcfmod.apply_ref_policy(df, genome, ref_policy="error", path="x.vcf", fasta="g.fa")
+
+
+def test_drop_duplicate_alleles_keeps_first(caplog):
+    df = _alleles([("chr1", 5, "a", "A", "C", 0, 10), ("chr1", 5, "b", "A", "G", 0, 11),
+                   ("chr1", 5, "c", "A", "C", 0, 12)])
+    with caplog.at_level(logging.WARNING, logger="genomodel.io.vcf"):
+        out, n = vcfmod.drop_duplicate_alleles(df, path="x.vcf")
+    assert n == 1 and out["id"].tolist() == ["a", "b"] and out.index.tolist() == [0, 1]
+    assert "chr1:5 A>C on lines 10 and 12" in caplog.text
+    same, n = vcfmod.drop_duplicate_alleles(out, path="x.vcf")
+    assert n == 0 and same.equals(out)
