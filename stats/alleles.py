@@ -270,12 +270,7 @@ def align_to_reference(table: pd.DataFrame, reference: pd.DataFrame, *, signed=(
         _column(table, c, what)
     _unique_ids(t_ids, what)
     _unique_ids(r_ids, ref_what)
-    t_ok = t_ids.notna().to_numpy()  # rows without an ID match nothing
-    ok_rows = np.flatnonzero(t_ok)
-    hit = pd.Index(t_ids.to_numpy()[t_ok]).get_indexer(r_ids.to_numpy())
-    hit[r_ids.isna().to_numpy()] = -1
-    table_row = np.full(len(reference), -1, dtype=np.int64)
-    table_row[hit >= 0] = ok_rows[hit[hit >= 0]]
+    table_row, t_ok = _table_rows(t_ids, r_ids)
     present = table_row >= 0
     rows = table_row[present]
 
@@ -290,22 +285,80 @@ def align_to_reference(table: pd.DataFrame, reference: pd.DataFrame, *, signed=(
     code[present] = m.code
     names = np.asarray(CATEGORIES + (MISSING,))
     category = names[np.where(code < 0, len(CATEGORIES), code)]
+    values = _aligned_values(table, reference.index, signed=signed, unsigned=unsigned, table_row=table_row,
+                             sign=sign)
+    counts = {"reference": n_ref, "table": len(table), "common": int(present.sum()), **m.counts(),
+              "missing": int((~present).sum()),
+              "not_in_reference": int(t_ok.sum() - present.sum()),
+              "kept": int((sign != 0).sum()), "flipped": int((sign < 0).sum()),
+              "dropped": int(present.sum() - (sign != 0).sum())}
+    _log_alignment(counts, strand_flip=strand_flip, ambiguous=ambiguous, what=what, ref_what=ref_what)
+    return Alignment(values=values, sign=sign, category=category, table_row=table_row, counts=counts)
 
-    values = pd.DataFrame(index=reference.index)
-    for c in cols:
-        v = np.full(n_ref, np.nan)
+
+def _table_rows(t_ids: pd.Series, r_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The table row of every reference SNP, matched by ID.
+
+    Parameters
+    ----------
+    t_ids : Series of str, shape (n_table,)
+        The table's SNP IDs (unique where present).
+    r_ids : Series of str, shape (n_reference,)
+        The reference's SNP IDs (unique where present).
+
+    Returns
+    -------
+    table_row : ndarray, int64, shape (n_reference,)
+        0-based table row of each reference SNP, -1 when the table lacks it.
+    t_ok : ndarray, bool, shape (n_table,)
+        Table rows with an ID (rows without one match nothing).
+    """
+    t_ok = t_ids.notna().to_numpy()
+    ok_rows = np.flatnonzero(t_ok)
+    hit = pd.Index(t_ids.to_numpy()[t_ok]).get_indexer(r_ids.to_numpy())
+    hit[r_ids.isna().to_numpy()] = -1
+    table_row = np.full(len(r_ids), -1, dtype=np.int64)
+    table_row[hit >= 0] = ok_rows[hit[hit >= 0]]
+    return table_row, t_ok
+
+
+def _aligned_values(table: pd.DataFrame, index: pd.Index, *, signed, unsigned, table_row: np.ndarray,
+                    sign: np.ndarray) -> pd.DataFrame:
+    """The value columns of ``table`` on the reference's rows, oriented by ``sign``.
+
+    Parameters
+    ----------
+    table : DataFrame
+    index : Index, length n_reference
+        The reference's index, for the result.
+    signed, unsigned : sequence of str
+        Columns multiplied by ``sign`` / carried over.
+    table_row : ndarray, int64, shape (n_reference,)
+        From :func:`_table_rows`.
+    sign : ndarray, int8, shape (n_reference,)
+
+    Returns
+    -------
+    DataFrame, float64, shape (n_reference, n_columns)
+        NaN where ``sign`` is 0.
+    """
+    present = table_row >= 0
+    rows = table_row[present]
+    values = pd.DataFrame(index=index)
+    for c in list(signed) + list(unsigned):
+        v = np.full(len(index), np.nan)
         col = pd.to_numeric(table[c], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
         v[present] = col[rows]
         if c in signed:
             v = v * sign
         v[sign == 0] = np.nan
         values[c] = v
+    return values
 
-    counts = {"reference": n_ref, "table": len(table), "common": int(present.sum()), **m.counts(),
-              "missing": int((~present).sum()),
-              "not_in_reference": int(t_ok.sum() - present.sum()),
-              "kept": int((sign != 0).sum()), "flipped": int((sign < 0).sum()),
-              "dropped": int(present.sum() - (sign != 0).sum())}
+
+def _log_alignment(counts: dict, *, strand_flip: bool, ambiguous: str, what: str, ref_what: str) -> None:
+    """Log the outcome of :func:`align_to_reference` from its ``counts``."""
+    n_ref = counts["reference"]
     amb_note = "dropped" if ambiguous == "drop" else "kept assuming the same strand"
     n_sf = counts["strand_flip"] + counts["strand_flip_swap"]
     flip_note = "" if strand_flip else f"; {n_sf} strand flips dropped"
@@ -316,4 +369,67 @@ def align_to_reference(table: pd.DataFrame, reference: pd.DataFrame, *, signed=(
                 counts["flipped"], n_sf if strand_flip else 0, counts["ambiguous"],
                 amb_note, counts["mismatch"], counts["invalid"], flip_note, counts["missing"], what,
                 counts["not_in_reference"], what, ref_what)
-    return Alignment(values=values, sign=sign, category=category, table_row=table_row, counts=counts)
+
+
+def match_by_position(table: pd.DataFrame, panel: pd.DataFrame, *, a1: str = "alt", a2: str = "ref",
+                      chrom: str = "chrom", pos: str = "pos", signed=(), what: str = "table") -> pd.DataFrame:
+    """Attach panel SNPs to the rows of a table by chromosome, position and alleles.
+
+    This is how rows of the two halves of the suite meet (a model's variant scores, an eQTL table,
+    a reference panel): never by an ID column alone. Chromosome names are compared normalized
+    (``chr1`` = ``1``), so the two sides may spell them differently.
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per variant with ``chrom``, ``pos`` (1-based) and the allele columns ``a1`` (the allele
+        the signed columns refer to) and ``a2``.
+    panel : DataFrame
+        Panel SNPs with ``chrom, snp, pos, a1, a2`` (a bim as :class:`stats.io.panel.ReferencePanel`
+        gives it; ``a1`` is the counted allele).
+    a1, a2, chrom, pos : str
+        Column names in ``table``.
+    signed : sequence of str
+        Columns of ``table`` re-oriented to the panel's ``a1`` (multiplied by the allele sign).
+    what : str
+        Name of the table in messages.
+
+    Returns
+    -------
+    DataFrame
+        The matched rows of ``table`` in their order (index reset), plus ``SNP``, ``panel_a1``,
+        ``panel_a2`` (the panel's ID and alleles) and ``allele_sign`` (+1 / -1: the table's ``a1`` is the
+        panel's ``a1`` / ``a2``). A row matches the
+        first panel SNP at its position whose alleles agree (swaps and strand flips resolved as in
+        :func:`match_alleles`); strand-ambiguous, mismatched and unmatched rows are dropped and logged.
+
+    Raises
+    ------
+    ValueError
+        When no row matches (naming an example from each side and asking about the build).
+    """
+    from genocore.genome import normalize_chrom
+
+    t = table.copy()
+    t["_chrom"] = np.asarray(normalize_chrom(t[chrom].astype(str).to_numpy()), dtype=str)
+    b = panel[["chrom", "snp", "pos", "a1", "a2"]].rename(columns={"snp": "_psnp", "a1": "_p1", "a2": "_p2",
+                                                                    "pos": "_pos"})
+    b["_chrom"] = np.asarray(normalize_chrom(b["chrom"].astype(str).to_numpy()), dtype=str)
+    t["_row"] = np.arange(len(t))
+    t["_pos"] = t[pos]
+    m = t.merge(b[["_chrom", "_pos", "_psnp", "_p1", "_p2"]], on=["_chrom", "_pos"], how="inner")
+    am = match_alleles(m[a1].to_numpy(), m[a2].to_numpy(), m["_p1"].to_numpy(), m["_p2"].to_numpy())
+    m = m[am.sign != 0].assign(allele_sign=am.sign[am.sign != 0]).drop_duplicates(["_row"])
+    if len(m) == 0:
+        ex_t = f"{t[chrom].iat[0]}:{t[pos].iat[0]} {t[a1].iat[0]}/{t[a2].iat[0]}" if len(t) else "?"
+        ex_b = f"{b['chrom'].iat[0]}:{b['_pos'].iat[0]} {b['_p1'].iat[0]}/{b['_p2'].iat[0]}" if len(b) else "?"
+        raise ValueError(f"{what}: none of its {len(t)} rows (e.g. {ex_t}) matches a panel SNP by chromosome, "
+                         f"position and alleles (panel: e.g. {ex_b}; chromosomes {sorted(set(b['_chrom']))[:5]}); "
+                         "is it the same genome build?")
+    logger.info("%s: %d of %d rows matched to the panel by position and alleles", what, len(m), len(t))
+    out = m.sort_values("_row")
+    out["SNP"] = out.pop("_psnp")
+    out["panel_a1"], out["panel_a2"] = out.pop("_p1"), out.pop("_p2")
+    for col in signed:
+        out[col] = out[col] * out["allele_sign"]
+    return out.drop(columns=["_chrom", "_row", "_pos"]).reset_index(drop=True)

@@ -56,20 +56,12 @@ def read_scores(path, *, stat: str = "SAD") -> pd.DataFrame:
     """
     path = Path(path)
     if path.suffix.lower() in (".h5", ".hdf5"):
-        import h5py
+        from genocore.scores import read_sad_h5
 
-        with h5py.File(path, "r") as h5:
-            for key in ("snp", stat):
-                if key not in h5:
-                    raise ValueError(f"{path}: no dataset {key!r} (sad.h5 layout needs 'snp', 'target_labels' and "
-                                     f"one dataset per statistic; found {sorted(h5.keys())})")
-            ids = h5["snp"][:].astype(str)
-            x = h5[stat][:].astype(np.float64)
-            lab_key = "target_labels" if "target_labels" in h5 else "target_ids" if "target_ids" in h5 else None
-            labels = (h5[lab_key][:].astype(str) if lab_key else np.array([f"t{j}" for j in range(x.shape[1])]))
-        if x.ndim != 2 or x.shape != (len(ids), len(labels)):
-            raise ValueError(f"{path}: {stat} has shape {x.shape} but there are {len(ids)} snps and "
-                             f"{len(labels)} target labels")
+        scores = read_sad_h5(path, stats=[stat], dtype=np.float64)  # names a missing dataset or bad shape
+        x = scores.stats[stat]
+        ids = scores.variants["snp"].to_numpy()
+        labels = scores.target_labels or scores.target_ids or [f"t{j}" for j in range(x.shape[1])]
         df = pd.DataFrame(x, index=pd.Index(ids, name="variant_id"), columns=list(labels))
     else:
         df = pd.read_csv(path, sep="\t", index_col=0)
@@ -545,3 +537,21 @@ def volcano_plot(tests: pd.DataFrame, path, *, fdr: float = 0.05, group=None, la
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return save_png(fig, path)
+
+
+def casecontrol_outputs(res: dict, *, group=None):
+    """The output folder of :func:`analyze`: ``datasets.tsv``, ``pca.tsv``, ``risk.tsv``,
+    ``family_pairs.tsv``, ``summary.json`` and ``volcano.png``.
+
+    Returns
+    -------
+    genocore.outputs.OutputFolder
+    """
+    from genocore.outputs import OutputFolder
+
+    out = OutputFolder(tables={f"{k}.tsv": res[k] for k in ("datasets", "pca", "risk", "family_pairs")},
+                       figures={"volcano.png": lambda path: volcano_plot(res["datasets"], path, group=group)})
+    out.add_json("summary.json", {"risk_dataset": res["risk_dataset"], "group": res["group"],
+                                  "family": res["family"], "n_individuals": int(len(res["risk"])),
+                                  "n_datasets": int(len(res["datasets"]))})
+    return out

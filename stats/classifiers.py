@@ -59,17 +59,13 @@ def features_from_sad_h5(path, *, stat: str = "LOG2MAX", absolute: bool = True,
     -------
     DataFrame, float64, shape (n_variants, n_targets), indexed by ``snp``.
     """
-    import h5py
+    from genocore.scores import read_sad_h5
 
-    with h5py.File(path, "r") as h5:
-        if stat not in h5:
-            raise KeyError(f"{path} has no statistic {stat!r}; it holds {sorted(k for k in h5.keys())}")
-        x = h5[stat][:].astype(np.float64)
-        snps = h5["snp"][:].astype(str)
-        names = (h5[target_names][:].astype(str) if target_names in h5
-                 else np.array([f"t{j}" for j in range(x.shape[1])]))
-    if x.ndim != 2 or x.shape[0] != len(snps):
-        raise ValueError(f"{stat} in {path} has shape {x.shape}, expected ({len(snps)}, n_targets)")
+    scores = read_sad_h5(path, stats=[stat], dtype=np.float64)  # KeyError naming the statistic if absent
+    x = scores.stats[stat]
+    names = {"target_ids": scores.target_ids, "target_labels": scores.target_labels}.get(target_names)
+    names = np.array(names if names is not None else [f"t{j}" for j in range(x.shape[1])])
+    snps = scores.variants["snp"].to_numpy()
     df = pd.DataFrame(np.abs(x) if absolute else x, index=pd.Index(snps, name="snp"), columns=names)
     return _check_unique(df, str(path))
 
@@ -589,6 +585,32 @@ def compare_feature_sets(feature_sets: dict, labels: pd.Series, chrom: pd.Series
             p = float((1 + np.sum(null[:, i] >= results[k].auc)) / (1 + n_permutations))
             results[k] = replace(results[k], null_auc=null[:, i].copy(), p_permutation=p)
     table = pd.DataFrame([{"name": k, **r.summary()} for k, r in results.items()])
+    pairs = _compare_pairs(results, method=method, null=null, n_permutations=n_permutations,
+                           n_bootstrap=n_bootstrap, rng=rng)
+    return results, table, pairs
+
+
+def _compare_pairs(results: dict, *, method: str, null: np.ndarray | None, n_permutations: int,
+                   n_bootstrap: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The pairwise rows of :func:`compare_feature_sets`, every pair in the order of ``results``.
+
+    Parameters
+    ----------
+    results : dict of name -> ClassifierResult
+        Evaluated on the same SNPs.
+    method : {'delong', 'bootstrap', 'permutation'}
+    null : ndarray, float64, shape (n_permutations, n_sets), or None
+        Null AUROCs of every set under shared label permutations (needed for 'permutation').
+    n_permutations, n_bootstrap : int
+    rng : numpy.random.Generator
+        Consumed by 'bootstrap', pair by pair.
+
+    Returns
+    -------
+    DataFrame
+        One row per pair, columns as :func:`compare_feature_sets` documents.
+    """
+    names = list(results)
     rows = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
@@ -609,7 +631,7 @@ def compare_feature_sets(feature_sets: dict, labels: pd.Series, chrom: pd.Series
                        else paired_bootstrap(y, a.scores.to_numpy(), sb, n_bootstrap=n_bootstrap, rng=rng))
                 kind = "descriptive"
             rows.append({"a": names[i], "b": names[j], **res, "method": method, "kind": kind})
-    return results, table, pd.DataFrame(rows)
+    return pd.DataFrame(rows)
 
 
 def roc_figure(y, scores: dict, *, path=None, title: str | None = None, dpi: int = 100):
@@ -707,3 +729,133 @@ def maf_matched_negatives(candidates: pd.DataFrame, positives: pd.DataFrame, *, 
     out = pool.iloc[idx].copy()
     out["maf_bin"] = cbin[idx]
     return out
+
+
+# -- files in, an output folder out -----------------------------------------------------------------
+
+def read_labels(path, *, what: str = "labels") -> pd.DataFrame:
+    """Labelled SNPs: a TSV with ``snp, chrom, label`` (0/1); returns it indexed by ``snp``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and line of a label that is not 0 or 1, or a duplicated SNP.
+    """
+    from stats.io.tables import numeric, read_tsv
+
+    lab = read_tsv(path, what, required=("snp", "chrom", "label"), dtype={"snp": str, "chrom": str})
+    raw = lab.label.astype(str).to_numpy()
+    lab = numeric(lab, ["label"], path=path, what=what)
+    bad = ~lab.label.isin([0, 1])
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise ValueError(f"{what} {path}, line {i + 2}: label {raw[i]} is not 0 or 1")
+    return _unique_snps(lab.assign(label=lab.label.astype(int)))
+
+
+def matched_labels(positives, candidates, *, negatives_per_positive: int = 3, rng=None,
+                   what: str = "positives / candidates") -> pd.DataFrame:
+    """Positive SNPs (label 1) and MAF-matched negatives drawn from candidates (label 0).
+
+    Parameters
+    ----------
+    positives, candidates : path-like
+        TSVs with ``snp, chrom, maf``.
+    negatives_per_positive : int
+    rng : numpy.random.Generator or int
+
+    Returns
+    -------
+    DataFrame indexed by ``snp`` with ``chrom, label``.
+    """
+    from stats.io.tables import read_numeric_tsv
+
+    kw = dict(columns=["maf"], required=("snp", "chrom"), dtype={"snp": str, "chrom": str})
+    pos = read_numeric_tsv(positives, "positives", **kw)
+    cand = read_numeric_tsv(candidates, "candidates", **kw)
+    try:
+        neg = maf_matched_negatives(cand, pos, per_positive=negatives_per_positive, rng=rng)
+    except ValueError as err:
+        raise ValueError(f"{what} {positives} / {candidates}: {err}") from err
+    logger.info("%d positives, %d MAF-matched negatives", len(pos), len(neg))
+    return _unique_snps(pd.concat([pos[["snp", "chrom"]].assign(label=1), neg[["snp", "chrom"]].assign(label=0)],
+                                  ignore_index=True))
+
+
+def _unique_snps(lab: pd.DataFrame) -> pd.DataFrame:
+    if lab.snp.duplicated().any():
+        raise ValueError(f"labelled SNPs: duplicate snp {lab.snp[lab.snp.duplicated()].iloc[0]!r}")
+    return lab.set_index("snp")
+
+
+def read_features(path, *, stat: str = "LOG2MAX", what: str = "features") -> pd.DataFrame:
+    """One feature set: a ``sad.h5`` (statistic ``stat``, by :func:`features_from_sad_h5`) or a TSV
+    with ``snp`` and numeric columns (:func:`features_from_frame`)."""
+    from stats.io.tables import existing, read_tsv
+
+    path = existing(path, what)
+    try:
+        if path.suffix.lower() in (".h5", ".hdf5"):
+            return features_from_sad_h5(path, stat=stat)
+        return features_from_frame(read_tsv(path, what, required=("snp",), dtype={"snp": str}))
+    except (KeyError, ValueError) as err:
+        msg = err.args[0] if err.args else err
+        raise ValueError(msg if str(path) in str(msg) else f"{what} {path}: {msg}") from err
+
+
+def feature_sets(features, external=(), *, stat: str = "LOG2MAX") -> dict:
+    """Named feature sets, each external set evaluated alone and joined onto every plain set.
+
+    Parameters
+    ----------
+    features, external : sequence of (name, path)
+        Model feature sets and external per-SNP features (e.g. DeepSEA).
+
+    Returns
+    -------
+    dict of str -> DataFrame
+        ``name`` for every set and ``base+external`` for every join.
+    """
+    sets = {}
+    for name, path in features:
+        if name in sets:
+            raise ValueError(f"--features: name {name!r} given twice")
+        sets[name] = read_features(path, stat=stat, what=f"--features {name}=")
+    for name, path in external:
+        if name in sets:
+            raise ValueError(f"--external: name {name!r} is already a feature set")
+        ext = read_features(path, stat=stat, what=f"--external {name}=")
+        for base in [k for k in sets if "+" not in k]:
+            sets[f"{base}+{name}"] = join_features(sets[base], ext)
+        sets[name] = ext
+    return sets
+
+
+PAIR_COLUMNS = ["a", "b", "auc_a", "auc_b", "diff", "se", "ci_low", "ci_high", "p_value", "method", "kind"]
+
+
+def classification_outputs(results: dict, table: pd.DataFrame, pairs: pd.DataFrame, chrom: pd.Series):
+    """The output folder of :func:`compare_feature_sets`: ``auroc.tsv``, ``pairs.tsv``, ``folds.tsv``,
+    ``scores.tsv`` (cross-validated score per SNP and set) and ``roc.png``.
+
+    Returns
+    -------
+    genocore.outputs.OutputFolder
+    """
+    from genocore.outputs import OutputFolder
+
+    first = next(iter(results.values()))
+    snps = first.scores.index
+    scores = pd.DataFrame({"snp": snps, "chrom": chrom.loc[snps].to_numpy(), "label": first.labels.loc[snps].to_numpy()})
+    for k, r in results.items():
+        scores[k] = r.scores.loc[snps].to_numpy(np.float64)
+    folds = pd.concat([r.fold_auc.assign(name=k) for k, r in results.items()], ignore_index=True)
+
+    def roc(path):
+        roc_figure(scores.label.to_numpy(), {k: scores[k].to_numpy() for k in results}, path=path,
+                   title=f"{len(snps)} SNPs, CV grouped by chromosome")
+
+    return OutputFolder(tables={"auroc.tsv": table, "pairs.tsv": pairs if not pairs.empty else
+                               pd.DataFrame(columns=PAIR_COLUMNS),
+                               "folds.tsv": folds[["name", "fold", "groups", "n_pos", "n_neg", "auc"]],
+                               "scores.tsv": scores}, figures={"roc.png": roc})

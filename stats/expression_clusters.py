@@ -224,6 +224,56 @@ def compare_clusters(observed, predicted, *, n_genes: int = 2000, sample_size: i
     ClusterComparison
     """
     rng = np.random.default_rng(rng)
+    obs, pred, genes = _selected_matrices(observed, predicted, n_genes=n_genes, sample_size=sample_size,
+                                          n_components=n_components, n_bootstrap=n_bootstrap, replace=replace,
+                                          normalize=normalize)
+    logger.info("cluster comparison: %d genes x %d samples, %d bootstrap samples of %d, k=%d",
+                n_genes, obs.shape[1], n_bootstrap, sample_size, n_components)
+
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=blas_threads):
+        ari, obs_labels, null, draws = _bootstrap_fits(obs, pred, rng, n_genes=n_genes, sample_size=sample_size,
+                                                       replace=replace, n_bootstrap=n_bootstrap,
+                                                       n_permutations=n_permutations, n_components=n_components,
+                                                       covariance_type=covariance_type)
+    mean, sd = float(ari.mean()), float(ari.std(ddof=1))
+    if sd > 0:
+        z = mean / sd
+    else:
+        z = np.inf * np.sign(mean) if mean != 0 else 0.0
+    p = float(sps.norm.sf(z))
+    p_perm = None if null is None else float((1 + np.sum(null >= mean)) / (1 + n_permutations))
+    params = {"n_genes": n_genes, "sample_size": sample_size, "n_components": n_components,
+              "replace": replace, "normalize": normalize, "covariance_type": covariance_type}
+    return ClusterComparison(ari=ari, mean=mean, sd=sd, z=float(z), p_value=p, genes=genes,
+                             null_ari=null, p_permutation=p_perm, params=params)
+
+
+def _selected_matrices(observed, predicted, *, n_genes: int, sample_size: int, n_components: int,
+                       n_bootstrap: int, replace: bool, normalize: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Check the inputs of :func:`compare_clusters`, normalize, and keep the most variable genes.
+
+    Parameters
+    ----------
+    observed, predicted : array_like or DataFrame, shape (n_genes_total, n_samples)
+        DataFrames with different gene indexes are reduced to their shared genes.
+    n_genes, sample_size, n_components, n_bootstrap, replace, normalize
+        As in :func:`compare_clusters`.
+
+    Returns
+    -------
+    obs, pred : ndarray, float64, shape (n_genes, n_samples)
+        The selected rows (of the quantile-normalized matrices when ``normalize``).
+    genes : ndarray, int64, shape (n_genes,)
+        Their rows in the (aligned) inputs.
+
+    Raises
+    ------
+    ValueError
+        For matrices of different gene counts, impossible bootstrap settings, or selected genes
+        that are constant in the predicted matrix.
+    """
     if isinstance(observed, pd.DataFrame) and isinstance(predicted, pd.DataFrame):
         if not observed.index.equals(predicted.index):
             common = observed.index.intersection(predicted.index)
@@ -246,27 +296,7 @@ def compare_clusters(observed, predicted, *, n_genes: int = 2000, sample_size: i
     n_const = int(np.sum(pred.var(axis=1) <= 0))
     if n_const:
         raise ValueError(f"{n_const} of the selected genes are constant across samples in the predicted matrix")
-    logger.info("cluster comparison: %d genes x %d samples, %d bootstrap samples of %d, k=%d",
-                n_genes, obs.shape[1], n_bootstrap, sample_size, n_components)
-
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=blas_threads):
-        ari, obs_labels, null, draws = _bootstrap_fits(obs, pred, rng, n_genes=n_genes, sample_size=sample_size,
-                                                       replace=replace, n_bootstrap=n_bootstrap,
-                                                       n_permutations=n_permutations, n_components=n_components,
-                                                       covariance_type=covariance_type)
-    mean, sd = float(ari.mean()), float(ari.std(ddof=1))
-    if sd > 0:
-        z = mean / sd
-    else:
-        z = np.inf * np.sign(mean) if mean != 0 else 0.0
-    p = float(sps.norm.sf(z))
-    p_perm = None if null is None else float((1 + np.sum(null >= mean)) / (1 + n_permutations))
-    params = {"n_genes": n_genes, "sample_size": sample_size, "n_components": n_components,
-              "replace": replace, "normalize": normalize, "covariance_type": covariance_type}
-    return ClusterComparison(ari=ari, mean=mean, sd=sd, z=float(z), p_value=p, genes=genes,
-                             null_ari=null, p_permutation=p_perm, params=params)
+    return obs, pred, genes
 
 
 def _bootstrap_fits(obs, pred, rng, *, n_genes, sample_size, replace, n_bootstrap, n_permutations,
@@ -384,3 +414,90 @@ def cluster_heatmaps(observed, predicted, *, path=None, sample_names=None, metho
 
         save_png(fig, path, dpi=dpi)
     return fig, orders
+
+
+# -- files in, an output folder out -----------------------------------------------------------------
+
+def read_expression(path, *, what: str = "expression") -> pd.DataFrame:
+    """A genes x samples expression TSV (``gene_id`` + one numeric column per sample).
+
+    Returns
+    -------
+    DataFrame, float64, shape (n_genes, n_samples), index ``gene_id``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and line, gene and sample): duplicated genes, fewer than 2 samples, a
+        non-numeric, missing or infinite value.
+    """
+    from stats.io.tables import numeric, read_tsv
+
+    df = read_tsv(path, what, required=("gene_id",), dtype={"gene_id": str})
+    if df.gene_id.duplicated().any():
+        raise ValueError(f"{what} {path}: duplicate gene_id {df.gene_id[df.gene_id.duplicated()].iloc[0]!r}")
+    samples = [c for c in df.columns if c != "gene_id"]
+    if len(samples) < 2:
+        raise ValueError(f"{what} {path}: needs gene_id and at least 2 sample columns, has {list(df.columns)}")
+    df = numeric(df, samples, path=path, what=what)
+    bad = ~np.isfinite(df[samples].to_numpy())
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(f"{what} {path}, line {i + 2}: gene {df.gene_id.iloc[i]!r}, sample {samples[j]!r} is "
+                         "missing or not finite")
+    return df.set_index("gene_id")[samples]
+
+
+def join_expression(observed: pd.DataFrame, predicted: pd.DataFrame, *,
+                    what: str = "observed / predicted") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Observed and predicted expression on their shared genes, predicted's samples in observed's order.
+
+    Raises
+    ------
+    ValueError
+        When the two have different samples.
+    """
+    if set(observed.columns) != set(predicted.columns):
+        only_o = sorted(set(observed.columns) - set(predicted.columns))
+        only_p = sorted(set(predicted.columns) - set(observed.columns))
+        raise ValueError(f"{what} have different samples (only observed: {only_o[:5]}, only predicted: "
+                         f"{only_p[:5]})")
+    genes = observed.index.intersection(predicted.index)
+    if len(genes) < len(observed) or len(genes) < len(predicted):
+        logger.info("joined on gene_id: %d shared genes (observed %d, predicted %d)", len(genes), len(observed),
+                    len(predicted))
+    return observed.loc[genes], predicted.loc[genes, list(observed.columns)]
+
+
+def comparison_outputs(result: ClusterComparison, observed: pd.DataFrame, predicted: pd.DataFrame, *,
+                       normalize: bool = True):
+    """The output folder of a comparison: ``summary.tsv``, ``ari.tsv`` (bootstrap and permutation
+    ARIs) and ``heatmap.png`` (the kept genes, clustered).
+
+    Parameters
+    ----------
+    result : ClusterComparison
+    observed, predicted : DataFrame, shape (n_genes, n_samples)
+        The joined inputs of :func:`compare_clusters`.
+    normalize : bool
+        Whether the comparison quantile-normalized them (the heatmap shows what was compared).
+
+    Returns
+    -------
+    genocore.outputs.OutputFolder
+    """
+    from genocore.outputs import OutputFolder
+
+    o, p = observed.to_numpy(np.float64), predicted.to_numpy(np.float64)
+    if normalize:
+        o, p = quantile_normalize(o), quantile_normalize(p)
+    ari = pd.DataFrame({"kind": "bootstrap", "replicate": np.arange(len(result.ari)), "ari": result.ari})
+    if result.null_ari is not None:
+        ari = pd.concat([ari, pd.DataFrame({"kind": "permutation", "replicate": np.arange(len(result.null_ari)),
+                                            "ari": result.null_ari})], ignore_index=True)
+    summary = result.summary().assign(n_genes_input=len(observed), n_samples=observed.shape[1])
+
+    def heatmap(path):
+        cluster_heatmaps(o[result.genes], p[result.genes], path=path, sample_names=list(observed.columns))
+
+    return OutputFolder(tables={"summary.tsv": summary, "ari.tsv": ari}, figures={"heatmap.png": heatmap})

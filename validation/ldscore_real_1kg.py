@@ -8,9 +8,11 @@ Usage::
 The panel's .bim has no genetic map (cM all 0), so the published file's ``CM`` column (HapMap map, by
 bp) is interpolated onto the panel's positions and written to a copy of the .bim in ``DIR`` (the .bed
 and .fam are linked); LD scores are then computed with a 1 cM window, as ``eur_w_ld_chr`` was, and
-also with a 1000 kb window on the original .bim. Variants sharing a position are dropped (first
-kept). The panel is a SNP array subset (HumanHap550 sites, 169 EUR individuals) while the published
-scores come from the full 1000 Genomes phase 1 EUR panel, so expect correlation, not equality.
+also with a 1000 kb window on the original .bim. The panel is opened once
+(:class:`stats.io.panel.ReferencePanel`): its .bim and .fam are parsed once for the SNP filter, the cM
+copy and the 1000 kb scores. Variants sharing a position are dropped (first kept). The panel is a SNP
+array subset (HumanHap550 sites, 169 EUR individuals) while the published scores come from the full
+1000 Genomes phase 1 EUR panel, so expect correlation, not equality.
 Prints the shared SNP count, Pearson and Spearman correlations and the slope; writes a scatter PNG.
 """
 from __future__ import annotations
@@ -26,12 +28,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stats.io.plink import read_bim  # noqa: E402
+from stats.io.panel import ReferencePanel  # noqa: E402
 from stats.ld.scores import ld_scores  # noqa: E402
 
 
-def _with_cm(panel: Path, published: pd.DataFrame, workdir: Path) -> Path:
-    bim = read_bim(panel)
+def _with_cm(panel: ReferencePanel, published: pd.DataFrame, workdir: Path) -> Path:
+    fileset = Path(panel.source)  # a single fileset (checked by main)
+    bim = panel.fileset_bim(fileset)
     pub = published.sort_values("BP")
     bim["cm"] = np.interp(bim["pos"].to_numpy(), pub["BP"].to_numpy(), pub["CM"].to_numpy())
     workdir.mkdir(parents=True, exist_ok=True)
@@ -40,7 +43,7 @@ def _with_cm(panel: Path, published: pd.DataFrame, workdir: Path) -> Path:
         link = Path(f"{prefix}{ext}")
         if link.exists() or link.is_symlink():
             link.unlink()
-        os.symlink(Path(f"{panel}{ext}").resolve(), link)
+        os.symlink(Path(f"{fileset}{ext}").resolve(), link)
     bim.to_csv(f"{prefix}.bim", sep="\t", header=False, index=False)
     return prefix
 
@@ -58,13 +61,16 @@ def main(argv=None) -> int:
     p.add_argument("--png", type=Path, default=None, help="scatter plot (default WORKDIR/ldscore_1kg_chr1.png)")
     args = p.parse_args(argv)
     published = pd.read_csv(args.published, sep="\t", dtype={"CHR": str})
-    bim = read_bim(args.panel)
+    panel = ReferencePanel(args.panel)
+    if panel.kind != "single":
+        p.error(f"--panel {args.panel}: no PLINK fileset {args.panel}.bed")
+    bim = panel.fileset_bim(panel.source)
     keep = ~bim.duplicated(["chrom", "pos"], keep="first").to_numpy()
     print(f"panel: {len(bim)} SNPs ({int((~keep).sum())} sharing a position dropped); published: {len(published)} SNPs")
     results = {}
-    for label, prefix, kw in (("1 cM (interpolated map)", _with_cm(args.panel, published, args.workdir),
+    for label, prefix, kw in (("1 cM (interpolated map)", _with_cm(panel, published, args.workdir),
                                {"wind_cm": 1.0}),
-                              ("1000 kb", args.panel, {"wind_kb": 1000.0})):
+                              ("1000 kb", panel, {"wind_kb": 1000.0})):
         t = time.perf_counter()
         scores = ld_scores(prefix, snps=keep, **kw)
         dt = time.perf_counter() - t

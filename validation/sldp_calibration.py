@@ -2,10 +2,12 @@
 
     python validation/sldp_calibration.py [--seed 1] [--n-null 500] [--n-planted 200] [--no-cohort]
 
-Uses only the array-level API: :mod:`stats.ld.signed_profile` (standardized genotypes, signed LD profiles,
-MAF scaling), :mod:`stats.sldp.regression` (``ld_svd``, ``estimate_h2g``, ``block_products``, ``sum_chunks``,
-``fit_sldp``) and :mod:`stats.sldp.signflip` (``signflip_test``), on genotypes from
-:func:`stats.simulate.simulate_chromosome` (msprime) and effects from :func:`stats.simulate.gwas_effects`.
+Calls the array-level stages of the suite, never a copy of them: :mod:`stats.ld.signed_profile` (standardized
+genotypes, block ranges, signed LD profiles, MAF scaling), :func:`stats.ld.scores.l2_unbiased` (LD scores),
+:mod:`stats.sldp.regression` (``ld_svd``, ``estimate_h2g``, ``block_products`` and ``fit_blocks``: chunks, fit,
+sign flips and the results table, as the pipeline's :func:`stats.sldp.pipeline.fit_grid` runs them), on
+genotypes from :func:`stats.simulate.simulate_chromosome` (msprime) and effects from
+:func:`stats.simulate.gwas_effects`.
 
 World
 -----
@@ -79,10 +81,10 @@ import scipy.stats as st
 from threadpoolctl import threadpool_limits
 
 from stats.ld.matrix import standardized
+from stats.ld.scores import l2_unbiased
 from stats.ld.signed_profile import scale_by_maf, signed_ld_profile, sldp_block_ranges, standardize_genotypes
-from stats.sldp.signflip import signflip_test
 from stats.simulate import PanelConfig, gwas_effects, simulate_chromosome
-from stats.sldp.regression import block_products, estimate_h2g, fit_sldp, ld_svd, sum_chunks
+from stats.sldp.regression import block_products, estimate_h2g, fit_blocks, ld_svd
 
 ANNOTATIONS = ("dense", "sparse_maf")
 BACKGROUND = ("derived",)
@@ -156,9 +158,7 @@ def _blocks(x_blocks, gw_blocks, v, v_bg, offsets, n_ref) -> list:
     blocks = []
     for i, x in enumerate(x_blocks):
         sl = slice(offsets[i], offsets[i + 1])
-        r = x.T @ x / n_ref
-        r2 = r ** 2
-        l2 = (r2 - (1 - r2) / (n_ref - 2)).sum(axis=1)
+        l2 = l2_unbiased(x.T @ x / n_ref, n_ref).sum(axis=1)
         blocks.append(Block(x=x, svd=ld_svd(x), l2=l2, rv=signed_ld_profile(x, v[sl]),
                             rv_bg=signed_ld_profile(x, v_bg[sl]), gwas=gw_blocks[i]))
     return blocks
@@ -229,20 +229,24 @@ class SldpRun:
 
 
 def run_sldp_arrays(world: World, z: np.ndarray, *, n: float, seed: int, draws: int = 20_000) -> SldpRun:
-    """SLDP for every trait (column of ``z``) and annotation, through the array-level core."""
+    """SLDP for every trait (column of ``z``) and annotation, through the array-level stages: h2g, block
+    products, then :func:`stats.sldp.regression.fit_blocks` (300 chunks, fit, ``draws`` sign flips in one
+    block of draws, the results table)."""
     p = z.shape[1]
     l2 = np.concatenate([b.l2 for b in world.blocks])
     m_5_50 = float((world.maf >= 0.05).sum())
     h2 = [estimate_h2g(z[:, j], np.full(len(z), float(n)), l2, m=m_5_50) for j in range(p)]
     sigma2g = np.array([e.sigma2g for e in h2])
+    h2g = np.array([e.h2g for e in h2])
     ahat = z / np.sqrt(n)
     prods = [block_products(b.rv, ahat[world.offsets[i]:world.offsets[i + 1]], n=float(n), sigma2g=sigma2g,
                             rv_background=b.rv_bg, svd=b.svd)
              for i, b in enumerate(world.blocks)]
-    fit = fit_sldp(sum_chunks(prods, n_chunks=300), background_names=list(BACKGROUND),
-                   annotation_names=list(ANNOTATIONS))
-    sf = signflip_test(fit.q, rng=seed, n_draws=draws, block=draws)
-    return SldpRun(mu=fit.mu, se=fit.se, p=sf.p, p_fast=fit.p_fast, h2g=np.array([e.h2g for e in h2]))
+    table, fit = fit_blocks(prods, h2g=h2g, sigma2g=sigma2g, sqnorm=(world.v ** 2).sum(axis=0),
+                            supp=(world.v != 0).sum(axis=0), m=world.m, annotation_names=list(ANNOTATIONS),
+                            phenotype_names=[f"trait{j}" for j in range(p)], background_names=list(BACKGROUND),
+                            n_chunks=300, rng=seed, n_draws=draws, draw_block=draws)
+    return SldpRun(mu=fit.mu, se=fit.se, p=table["p"].to_numpy().reshape(p, -1), p_fast=fit.p_fast, h2g=h2g)
 
 
 # -- summaries ------------------------------------------------------------------------------------------

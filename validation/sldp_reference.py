@@ -142,10 +142,45 @@ def _standardize(g):
 
 def simulate_world(seed: int) -> dict:
     """The panel, blocks and annotations (annotation values in the panel's A1 orientation)."""
-    from scipy.special import ndtri
-
     rng = np.random.default_rng(seed)
-    blocks, dosages = [], []
+    blocks = _layout_blocks(rng)
+    G, chrom, pos, maf = _block_dosages(rng, blocks)
+    M = G.shape[1]
+
+    # alleles: mostly unambiguous pairs, some strand-ambiguous
+    ambiguous = rng.random(M) < 0.03
+    pairs = np.where(ambiguous, rng.choice(AMBIGUOUS, M), rng.choice(UNAMBIGUOUS, M))
+    snp = np.array([f"rs{c}{i:06d}" for i, c in enumerate(chrom)])
+    bim = pd.DataFrame(dict(CHR=chrom, SNP=snp, CM=0.0, BP=pos, A1=[s[0] for s in pairs],
+                            A2=[s[1] for s in pairs]))
+    bed, block_of, in_mhc, special = _block_table(blocks, chrom, pos)
+    bim["block"] = block_of
+    bim["MAF"] = maf
+
+    # print (regression) SNPs: ~75% of the panel, all of the tiny block, none of the no-print block
+    printsnp = rng.random(M) < 0.75
+    printsnp[special[TINY_BLOCK]] = True
+    printsnp[special[NO_PRINT_BLOCK]] = False
+    bim["print"] = printsnp
+
+    # annotations in the panel's A1 orientation
+    bg = np.where(rng.random(M) < 0.5, 1.0, -1.0) * (0.5 + rng.random(M))
+    mask1 = rng.random(M) < 0.3
+    annot1 = np.where(mask1, 0.5 * bg + rng.standard_normal(M), 0.0)
+    annot2 = np.where(rng.random(M) < 0.2, rng.standard_normal(M), 0.0)
+    annotm = np.where(rng.random(M) < 0.4, np.where(rng.random(M) < 0.5, 1.0, -1.0), 0.0)
+    for a in (bg, annot1, annot2, annotm):
+        a[special[ZERO_ANNOT_BLOCK]] = 0.0
+    annots = pd.DataFrame(dict(BG=bg, ANNOT1=annot1, ANNOT2=annot2, ANNOTM=annotm))
+
+    # how each annotation file and each sumstats file presents a SNP relative to the panel
+    return dict(G=G, bim=bim, bed=bed, annots=annots, in_mhc=in_mhc, special=special, rng=rng)
+
+
+def _layout_blocks(rng) -> list:
+    """LD blocks per chromosome (``LAYOUT``) with their SNP positions, plus singleton pseudo-blocks for the
+    SNPs outside every block, sorted by chromosome and first position."""
+    blocks = []
     for c in CHROMS:
         lay = LAYOUT[c]
         start = lay["start"]
@@ -173,8 +208,17 @@ def simulate_world(seed: int) -> dict:
             for p in extra:
                 blocks.append(dict(chrom=c, start=None, end=None, index=None, pos=np.array([p])))
     blocks.sort(key=lambda d: (d["chrom"], d["pos"][0]))
+    return blocks
+
+
+def _block_dosages(rng, blocks: list) -> tuple:
+    """Panel dosages ``G`` (N_REF x M, count of A1), block-correlated haplotypes independent between
+    blocks, with the SNPs' chromosome, position and MAF, SNPs with fewer than 4 minor alleles dropped.
+    Adds the SNP count ``m`` to every block."""
+    from scipy.special import ndtri
 
     n_hap = 2 * N_REF
+    dosages = []
     for blk in blocks:
         pos = blk["pos"]
         m = len(pos)
@@ -198,17 +242,13 @@ def simulate_world(seed: int) -> dict:
     freq = G.mean(axis=0) / 2
     maf = np.minimum(freq, 1 - freq)
     keep = (maf * 2 * N_REF >= 4)
-    G, chrom, pos, freq, maf = G[:, keep], chrom[keep], pos[keep], freq[keep], maf[keep]
-    M = G.shape[1]
+    return G[:, keep], chrom[keep], pos[keep], maf[keep]
 
-    # alleles: mostly unambiguous pairs, some strand-ambiguous
-    ambiguous = rng.random(M) < 0.03
-    pairs = np.where(ambiguous, rng.choice(AMBIGUOUS, M), rng.choice(UNAMBIGUOUS, M))
-    snp = np.array([f"rs{c}{i:06d}" for i, c in enumerate(chrom)])
-    bim = pd.DataFrame(dict(CHR=chrom, SNP=snp, CM=0.0, BP=pos, A1=[s[0] for s in pairs],
-                            A2=[s[1] for s in pairs]))
 
-    # LD blocks table (BED) with a block index per SNP (-1 outside)
+def _block_table(blocks: list, chrom: np.ndarray, pos: np.ndarray) -> tuple:
+    """The LD blocks table (BED rows with their index within the chromosome), the block of every SNP
+    (-1 outside), the MHC SNPs and a mask of each special block."""
+    M = len(pos)
     bed_rows = []
     for b in blocks:
         if b["index"] is not None:
@@ -218,8 +258,6 @@ def simulate_world(seed: int) -> dict:
     for i, r in bed.iterrows():
         sel = (chrom == r.chrom) & (pos >= r.start) & (pos < r.end)
         block_of[sel] = i
-    bim["block"] = block_of
-    bim["MAF"] = maf
     in_mhc = np.zeros(M, bool)
     for i, r in bed.iterrows():
         if r.chrom == 6 and r.end > MHC[0] and r.start < MHC[1]:
@@ -230,25 +268,7 @@ def simulate_world(seed: int) -> dict:
 
     special = {key: np.array([is_block(i, key) for i in block_of]) for key in
                (TINY_BLOCK, NO_PRINT_BLOCK, NO_TYPED_BLOCK, ZERO_ANNOT_BLOCK)}
-
-    # print (regression) SNPs: ~75% of the panel, all of the tiny block, none of the no-print block
-    printsnp = rng.random(M) < 0.75
-    printsnp[special[TINY_BLOCK]] = True
-    printsnp[special[NO_PRINT_BLOCK]] = False
-    bim["print"] = printsnp
-
-    # annotations in the panel's A1 orientation
-    bg = np.where(rng.random(M) < 0.5, 1.0, -1.0) * (0.5 + rng.random(M))
-    mask1 = rng.random(M) < 0.3
-    annot1 = np.where(mask1, 0.5 * bg + rng.standard_normal(M), 0.0)
-    annot2 = np.where(rng.random(M) < 0.2, rng.standard_normal(M), 0.0)
-    annotm = np.where(rng.random(M) < 0.4, np.where(rng.random(M) < 0.5, 1.0, -1.0), 0.0)
-    for a in (bg, annot1, annot2, annotm):
-        a[special[ZERO_ANNOT_BLOCK]] = 0.0
-    annots = pd.DataFrame(dict(BG=bg, ANNOT1=annot1, ANNOT2=annot2, ANNOTM=annotm))
-
-    # how each annotation file and each sumstats file presents a SNP relative to the panel
-    return dict(G=G, bim=bim, bed=bed, annots=annots, in_mhc=in_mhc, special=special, rng=rng)
+    return bed, block_of, in_mhc, special
 
 
 def _present(rng, bim, n, p_missing):
@@ -291,15 +311,37 @@ def reconciled_values(bim, code, values):
 
 def write_world(world: dict, wdir: Path, seed: int) -> dict:
     """Write sldp's inputs under ``wdir``; return the truth and bookkeeping."""
-    from bed_reader import to_bed
-
     rng = world["rng"]
     G, bim, bed, annots = world["G"], world["bim"], world["bed"], world["annots"]
     M = len(bim)
     for sub in ("refpanel", "refpanel_reg", "annot", "sumstats", "ldscores"):
         (wdir / sub).mkdir(parents=True, exist_ok=True)
+    _write_panel(G, bim, wdir)
+    _write_blocks(bed, wdir)
 
-    # reference panel per chromosome (the .bed counts the bim's A1); .frq with full-precision MAF
+    # true standardized effects -> per-SNP LD-aware marginal effects, per block (LD between blocks 0)
+    X = _standardize(G)
+    ann_code = {stem: _present(rng, bim, M, 0.05) for stem in ("A", "M", "BG")}
+    groups = [np.flatnonzero(bim.block.to_numpy() == i) for i in range(len(bed))]
+    groups += [np.array([i]) for i in np.flatnonzero(bim.block.to_numpy() < 0)]
+    truth = _write_sumstats(rng, world, X, ann_code, groups, wdir)
+    _write_annotations(bim, annots, ann_code, wdir)
+    _write_ldscores(rng, bim, X, groups, wdir)
+
+    summary = dict(seed=seed, n_ref=N_REF, n_snps=int(M), n_print=int(bim["print"].sum()),
+                   n_blocks=int(len(bed)), chroms=list(CHROMS), traits=truth,
+                   special_blocks={k: f"chr{v[0]} block {v[1]}" for k, v in dict(
+                       tiny=TINY_BLOCK, boundary=BOUNDARY_BLOCK, no_print=NO_PRINT_BLOCK,
+                       no_typed=NO_TYPED_BLOCK, zero_annot=ZERO_ANNOT_BLOCK).items()})
+    (wdir / "world.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+def _write_panel(G: np.ndarray, bim: pd.DataFrame, wdir: Path) -> None:
+    """PLINK filesets per chromosome, .frq files, the regression-SNP .bim files and print_snps.txt."""
+    from bed_reader import to_bed
+
+    # the .bed counts the bim's A1; .frq with full-precision MAF
     iid = [f"ind{i:04d}" for i in range(N_REF)]
     for c in CHROMS:
         sel = (bim.CHR == c).to_numpy()
@@ -318,7 +360,9 @@ def write_world(world: dict, wdir: Path, seed: int) -> dict:
                                                           header=False, index=False)
     bim.loc[bim["print"], ["SNP"]].to_csv(wdir / "print_snps.txt", header=False, index=False)
 
-    # LD blocks BED, with two blocks of a chromosome that has no data (chr2) between chr1 and chr6
+
+def _write_blocks(bed: pd.DataFrame, wdir: Path) -> None:
+    """The LD blocks BED, with two blocks of a chromosome that has no data (chr2) between chr1 and chr6."""
     rows = []
     for c in CHROMS:
         rows += [(f"chr{c}", r.start, r.end) for r in bed[bed.chrom == c].itertuples()]
@@ -326,18 +370,19 @@ def write_world(world: dict, wdir: Path, seed: int) -> dict:
             rows += [("chr2", 1_000_000, 2_000_000), ("chr2", 2_000_000, 3_500_000)]
     pd.DataFrame(rows).to_csv(wdir / "ldblocks.bed", sep="\t", header=False, index=False)
 
-    # true standardized effects -> per-SNP LD-aware marginal effects, per block (LD between blocks 0)
-    X = _standardize(G)
-    ann_code = {stem: _present(rng, bim, M, 0.05) for stem in ("A", "M", "BG")}
+
+def _write_sumstats(rng, world: dict, X: np.ndarray, ann_code: dict, groups: list, wdir: Path) -> dict:
+    """Each trait's ``.sumstats.gz``: effects along the annotations as the sumstats see them, per-block
+    marginal Z with the panel's LD, presented with swapped / flipped alleles, missing Z and extra SNPs.
+    Returns the traits' truth."""
+    bim, annots = world["bim"], world["annots"]
+    M = len(bim)
     ann_seen = pd.DataFrame({
         "BG": reconciled_values(bim, ann_code["BG"], annots.BG.to_numpy()),
         "ANNOT1": reconciled_values(bim, ann_code["A"], annots.ANNOT1.to_numpy()),
         "ANNOT2": reconciled_values(bim, ann_code["A"], annots.ANNOT2.to_numpy()),
         "ANNOTM": reconciled_values(bim, ann_code["M"], annots.ANNOTM.to_numpy()),
     })
-    groups = [np.flatnonzero(bim.block.to_numpy() == i) for i in range(len(bed))]
-    groups += [np.array([i]) for i in np.flatnonzero(bim.block.to_numpy() < 0)]
-
     truth = {}
     typed_code = _present(rng, bim, M, 0.0)
     not_typed = ~bim["print"].to_numpy() | world["special"][NO_TYPED_BLOCK] | (rng.random(M) < 0.08)
@@ -367,8 +412,11 @@ def write_world(world: dict, wdir: Path, seed: int) -> dict:
                  ss.to_csv(sep="\t", index=False, na_rep="NA", float_format="%.6f"))
         truth[name] = dict(**t, h2_true=float(np.sum(beta ** 2)),
                            h2_annot1=float(np.sum((t["c_annot1"] * ann_seen.ANNOT1.to_numpy()) ** 2)))
+    return truth
 
-    # signed annotations, one file per chromosome and stem, in their own allele orientation
+
+def _write_annotations(bim: pd.DataFrame, annots: pd.DataFrame, ann_code: dict, wdir: Path) -> None:
+    """Signed annotations, one file per chromosome and stem, in their own allele orientation."""
     cols = {"A": ["ANNOT1", "ANNOT2"], "M": ["ANNOTM"], "BG": ["BG"]}
     for stem, names in cols.items():
         code = ann_code[stem]
@@ -386,13 +434,17 @@ def write_world(world: dict, wdir: Path, seed: int) -> dict:
             part = pd.concat([part, extra], ignore_index=True)
             _gz_text(wdir / "annot" / f"{stem}.{c}.sannot.gz", part.to_csv(sep="\t", index=False, float_format="%.6g"))
 
-    # LD scores (in-block, r^2 bias-corrected) at the print SNPs, ~2% of them missing; chromosomes
-    # without data get header-only files (sldp reads chromosomes 1..22 whatever --chroms says)
+
+def _write_ldscores(rng, bim: pd.DataFrame, X: np.ndarray, groups: list, wdir: Path) -> None:
+    """LD scores (in-block, r^2 bias-corrected) at the print SNPs, ~2% of them missing; chromosomes
+    without data get header-only files (sldp reads chromosomes 1..22 whatever --chroms says)."""
+    from stats.ld.scores import l2_unbiased
+
+    M = len(bim)
     l2 = np.ones(M)
     for idx in groups:
         xb = X[:, idx]
-        r2 = (xb.T @ xb / N_REF) ** 2
-        l2[idx] = (r2 - (1 - r2) / (N_REF - 2)).sum(axis=1)
+        l2[idx] = l2_unbiased(xb.T @ xb / N_REF, N_REF).sum(axis=1)
     has_l2 = bim["print"].to_numpy() & (rng.random(M) >= 0.02)
     for c in range(1, 23):
         sel = (bim.CHR == c).to_numpy()
@@ -401,14 +453,6 @@ def write_world(world: dict, wdir: Path, seed: int) -> dict:
         _gz_text(wdir / "ldscores" / f"{c}.l2.ldscore.gz", ld.to_csv(sep="\t", index=False, float_format="%.4f"))
         (wdir / "ldscores" / f"{c}.l2.M").write_text(f"{int(sel.sum())}\n")
         (wdir / "ldscores" / f"{c}.l2.M_5_50").write_text(f"{int((sel & (bim.MAF.to_numpy() >= 0.05)).sum())}\n")
-
-    summary = dict(seed=seed, n_ref=N_REF, n_snps=int(M), n_print=int(bim["print"].sum()),
-                   n_blocks=int(len(bed)), chroms=list(CHROMS), traits=truth,
-                   special_blocks={k: f"chr{v[0]} block {v[1]}" for k, v in dict(
-                       tiny=TINY_BLOCK, boundary=BOUNDARY_BLOCK, no_print=NO_PRINT_BLOCK,
-                       no_typed=NO_TYPED_BLOCK, zero_annot=ZERO_ANNOT_BLOCK).items()})
-    (wdir / "world.json").write_text(json.dumps(summary, indent=1) + "\n")
-    return summary
 
 
 # ------------------------------------------------------------------------------------- reference
@@ -438,7 +482,30 @@ def _num(x):
 
 
 def run_reference(venv: Path, wdir: Path, rdir: Path) -> dict:
+    """Run sldp 1.1.5's commands on a copy of the world in ``rdir``; collect its numbers (see ``KEYS``)."""
     py = venv / "bin" / "python"
+    versions = _reference_versions(py, venv)
+    print("reference environment:", versions)
+    if rdir.exists():
+        shutil.rmtree(rdir)
+    rdir.mkdir(parents=True)
+    # sldp writes next to its inputs: work on a copy of the world
+    shutil.copytree(wdir, rdir / "world")
+    (rdir / "logs").mkdir()
+    t0 = time.perf_counter()
+    commands = _run_preprocessing(py, rdir)
+    sldp_commands, runs = _run_sldp(py, rdir)
+    commands += sldp_commands
+    print(f"reference commands: {time.perf_counter() - t0:.0f} s", flush=True)
+    ref = dict(versions=versions, commands=commands, runs=runs,
+               patches=dict(**{k: [[o, n] for o, n, _ in v] for k, v in PATCHES.items()},
+                            **{"nobg_runs_only:" + k: [[o, n] for o, n, _ in v] for k, v in NOBG_PATCH.items()}))
+    _collect_outputs(ref, rdir)
+    return ref
+
+
+def _reference_versions(py: Path, venv: Path) -> dict:
+    """Versions of sldp and what it runs on in ``venv``; exits unless sldp is ``SLDP_VERSION``."""
     ver = subprocess.run([str(py), "-c", "import importlib.metadata as m; import numpy, pandas, scipy;"
                           "print(m.version('sldp'), m.version('gprim'), m.version('ypy'), m.version('pysnptools'),"
                           " numpy.__version__, pandas.__version__, scipy.__version__, m.version('bitarray'))"],
@@ -446,20 +513,16 @@ def run_reference(venv: Path, wdir: Path, rdir: Path) -> dict:
     versions = dict(zip(["sldp", "gprim", "ypy", "pysnptools", "numpy", "pandas", "scipy", "bitarray"], ver))
     if versions["sldp"] != SLDP_VERSION:
         raise SystemExit(f"{venv} has sldp {versions['sldp']}, need {SLDP_VERSION}")
-    print("reference environment:", versions)
-    if rdir.exists():
-        shutil.rmtree(rdir)
-    rdir.mkdir(parents=True)
-    # sldp writes next to its inputs: work on a copy of the world
-    w = rdir / "world"
-    shutil.copytree(wdir, w)
+    return versions
+
+
+def _run_preprocessing(py: Path, rdir: Path) -> list:
+    """preprocessrefpanel, preprocessannot (A + BG with alpha -1, M with alpha 0), preprocesspheno per trait."""
     logs = rdir / "logs"
-    logs.mkdir()
     chroms = [str(c) for c in CHROMS]
     common = ["--ld-blocks", "world/ldblocks.bed", "--print-snps", "world/print_snps.txt"]
     bfile = ["--bfile-chr", "world/refpanel/panel."]
     commands = []
-    t0 = time.perf_counter()
     commands.append(_run(py, "sldp.preprocessrefpanel", ["--svd-stem", "svd/"] + bfile + common
                          + ["--spectrum-percent", "95", "--chroms"] + chroms,
                          patches={}, cwd=rdir, log=logs / "preprocessrefpanel.log"))
@@ -476,6 +539,14 @@ def run_reference(venv: Path, wdir: Path, rdir: Path) -> dict:
                              + ["--chroms"] + chroms,
                              patches={"sldp.preprocesspheno": PATCHES["sldp.preprocesspheno"]}, cwd=rdir,
                              log=logs / f"preprocesspheno_{trait}.log"))
+    return commands
+
+
+def _run_sldp(py: Path, rdir: Path) -> tuple[list, dict]:
+    """sldp per trait with the background (20 jackknife blocks, seed 0) and without (300, seed 1)."""
+    logs = rdir / "logs"
+    chroms = [str(c) for c in CHROMS]
+    commands = []
     runs = {}
     run_specs = []
     for trait in TRAITS:
@@ -498,10 +569,13 @@ def run_reference(venv: Path, wdir: Path, rdir: Path) -> dict:
         commands.append(cmd)
         runs[run_name] = collect_run(rdir, run_name, trait, with_bg=with_bg, jk_blocks=int(jk), seed=int(seed),
                                      command=cmd)
-    print(f"reference commands: {time.perf_counter() - t0:.0f} s", flush=True)
-    ref = dict(versions=versions, commands=commands, runs=runs,
-               patches=dict(**{k: [[o, n] for o, n, _ in v] for k, v in PATCHES.items()},
-                            **{"nobg_runs_only:" + k: [[o, n] for o, n, _ in v] for k, v in NOBG_PATCH.items()}))
+    return commands, runs
+
+
+def _collect_outputs(ref: dict, rdir: Path) -> None:
+    """Add the preprocessing outputs to ``ref``: phenotype and annotation info, SVD ranks, RV values and
+    processed sumstats (a few SNPs, and every print SNP as arrays)."""
+    w = rdir / "world"
     ref["pheno_info"] = {t: {k: (_num(v) if k != "pheno" else v) for k, v in
                              pd.read_csv(w / "sumstats" / f"{t}.KG3.95" / "info", sep="\t").iloc[0].items()}
                          for t in TRAITS}
@@ -537,7 +611,6 @@ def run_reference(venv: Path, wdir: Path, rdir: Path) -> dict:
         ref["pss_examples"][t] = {s: {k: _num(v) for k, v in r.items()} for s, r in pss.set_index("SNP").loc[pick].iterrows()}
         ref.setdefault("pss_all", {})[t] = {"Winv_ahat_h": [_num(v) for v in pss.Winv_ahat_h],
                                             "N": [_num(v) for v in pss.N]}
-    return ref
 
 
 def collect_run(rdir: Path, run_name: str, trait: str, *, with_bg: bool, jk_blocks: int, seed: int,

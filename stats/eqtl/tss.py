@@ -1,7 +1,7 @@
 """Distance to transcription start sites (TSSs) as indicator annotations, and their LD scores.
 
-The TSSs come from a GTF read with pyranges: one per transcript (its 5' end on its strand), or one
-per gene when the GTF has no transcript rows. Positions are 1-based, as in a .bim and in GTEx ids:
+The TSSs come from a GTF read by :func:`genocore.genes.read_tss`: one per transcript (its 5' end on
+its strand), or one per gene when the GTF has no transcript rows. Positions are 1-based, as in a .bim and in GTEx ids:
 a ``+`` strand TSS is the GTF ``start``, a ``-`` strand TSS the GTF ``end``.
 
 Distance bins (Basenji 2018, Fig. 5): ``|pos - tss|`` in ``[0, 500)``, ``[500, 2000)``,
@@ -11,7 +11,7 @@ Distance bins (Basenji 2018, Fig. 5): ``|pos - tss|`` in ``[0, 500)``, ``[500, 2
 * per SNP-gene pair: distance to that gene's nearest TSS (:func:`gene_tss_distance`).
 
 Their LD scores, ``l_c(j) = sum_k r~2_jk a_c(k)`` (:mod:`stats.ld.scores`), are the covariates of the
-eQTL covariate regression (:mod:`stats.eqtl.covreg`). For a pair (j, g) the annotation depends on the
+eQTL covariate regression (:mod:`stats.eqtl.regression`). For a pair (j, g) the annotation depends on the
 gene: ``l_c(j, g) = sum_k r~2_jk a_c(k, g)`` with ``a_c(k, g)`` the bin of SNP k's distance to g's
 TSS (:func:`pair_tss_ld_scores`).
 """
@@ -22,7 +22,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from stats.io.ldblocks import normalize_chrom
+from genocore.genome import normalize_chrom
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def read_tss(gtf, *, feature: str | None = None) -> pd.DataFrame:
     Parameters
     ----------
     gtf : str or Path
-        GTF file (plain or gzipped), read with ``pyranges.read_gtf``.
+        GTF file (plain or gzipped), read with :func:`genocore.genes.read_tss`.
     feature : {"transcript", "gene"}, optional
         Which rows give TSSs; default ``transcript`` when the GTF has transcript rows, else ``gene``.
 
@@ -53,29 +53,11 @@ def read_tss(gtf, *, feature: str | None = None) -> pd.DataFrame:
     ValueError
         For a GTF without rows of the feature, or without ``gene_id`` / strand.
     """
-    import pyranges as pr
+    from genocore.genes import read_tss as read_gtf_tss
 
-    gr = pr.read_gtf(str(gtf))
-    df = gr.df if hasattr(gr, "df") else pd.DataFrame(gr)
-    feats = set(df["Feature"].astype(str))
-    if feature is None:
-        feature = "transcript" if "transcript" in feats else "gene"
-    if feature not in feats:
-        raise ValueError(f"{gtf}: no {feature!r} rows (features present: {sorted(feats)})")
-    if "gene_id" not in df.columns:
-        raise ValueError(f"{gtf}: no gene_id attribute")
-    df = df[df["Feature"].astype(str) == feature]
-    strand = df["Strand"].astype(str).to_numpy()
-    if not np.isin(strand, ["+", "-"]).all():
-        bad = df["gene_id"].astype(str).to_numpy()[~np.isin(strand, ["+", "-"])][0]
-        raise ValueError(f"{gtf}: {feature} of gene {bad} has no strand (+/-); a TSS needs one")
-    # pyranges: Start 0-based, End 1-based inclusive
-    tss = np.where(strand == "+", df["Start"].to_numpy(np.int64) + 1, df["End"].to_numpy(np.int64))
-    out = pd.DataFrame({"gene_id": df["gene_id"].astype(str).to_numpy(),
-                        "chrom": np.asarray(normalize_chrom(df["Chromosome"].astype(str).to_numpy()), dtype=str),
-                        "tss": tss, "strand": strand})
+    t = read_gtf_tss(gtf, feature=feature)  # 1-based, the convention here too
+    out = t.assign(chrom=np.asarray(normalize_chrom(t["chrom"].astype(str).to_numpy()), dtype=str))
     out = out.drop_duplicates(["gene_id", "chrom", "tss"]).sort_values(["chrom", "tss", "gene_id"])
-    logger.info("%s: %d TSSs of %d genes (from %s rows)", gtf, len(out), out["gene_id"].nunique(), feature)
     return out.reset_index(drop=True)
 
 
@@ -203,13 +185,23 @@ def pair_tss_annotations(chrom, pos, gene_id, tss: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(tss_bins(gene_tss_distance(chrom, pos, gene_id, tss)), columns=list(TSS_BIN_NAMES))
 
 
-def snp_tss_ld_scores(bfile, tss: pd.DataFrame, **ld_options) -> pd.DataFrame:
-    """LD scores of the per-SNP TSS-distance annotations of a PLINK fileset.
+def _panel_snps(panel) -> pd.DataFrame:
+    """The panel's .bim rows in the order :func:`stats.ld.scores.ld_scores` annotates them: its distinct
+    filesets one after another (chromosome order), each in .bim order; chromosome names normalized."""
+    sets = list(dict.fromkeys(panel.filesets().values()))
+    bim = pd.concat([panel.fileset_bim(p) for p in sets], ignore_index=True)
+    bim["chrom"] = np.asarray(normalize_chrom(bim["chrom"].astype(str).to_numpy()), dtype=str)
+    return bim
+
+
+def snp_tss_ld_scores(panel, tss: pd.DataFrame, **ld_options) -> pd.DataFrame:
+    """LD scores of the per-SNP TSS-distance annotations of a reference panel.
 
     Parameters
     ----------
-    bfile : str or Path
-        Fileset prefix (see :func:`stats.ld.scores.ld_scores`).
+    panel : ReferencePanel, str or Path
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens (a fileset prefix, a per-chromosome
+        template...); see :func:`stats.ld.scores.ld_scores`.
     tss : DataFrame
         :func:`read_tss` table.
     **ld_options
@@ -220,32 +212,77 @@ def snp_tss_ld_scores(bfile, tss: pd.DataFrame, **ld_options) -> pd.DataFrame:
     DataFrame
         ``CHR SNP BP`` and one column ``<bin>L2`` per bin, one row per SNP kept by ``ld_scores``.
     """
-    from stats.io.plink import read_bim
+    from stats.io.panel import as_panel
     from stats.ld.scores import ld_scores
 
-    bim = read_bim(bfile)
+    panel = as_panel(panel)
+    bim = _panel_snps(panel)
     annot = snp_tss_annotations(bim["chrom"].to_numpy(str), bim["pos"].to_numpy(), tss)
-    scores = ld_scores(bfile, annot=annot.to_numpy(), annot_names=list(TSS_BIN_NAMES), **ld_options)
+    scores = ld_scores(panel, annot=annot.to_numpy(), annot_names=list(TSS_BIN_NAMES), **ld_options)
     return scores.table[["CHR", "SNP", "BP"] + list(scores.ldscore_columns)].reset_index(drop=True)
 
 
-def pair_tss_ld_scores(bfile, tss: pd.DataFrame, pairs: pd.DataFrame, *, gene_batch: int = 64,
+def _first_rows(where: pd.Index, keys) -> np.ndarray:
+    """Position of the first entry of ``where`` equal to each key (-1 for none); int64, shape (len(keys),)."""
+    keep = np.flatnonzero(~where.duplicated())
+    hit = where[keep].get_indexer(keys)
+    return np.where(hit >= 0, keep[np.maximum(hit, 0)], -1)
+
+
+def _gene_slots(bim: pd.DataFrame, pairs: pd.DataFrame) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The genes of ``pairs`` on each chromosome (that of the pair's SNP in ``bim``; first-appearance order),
+    and per pair its chromosome (``""`` for a SNP absent from ``bim``) and its gene's rank on it (-1)."""
+    row = _first_rows(pd.Index(bim["snp"].astype(str).to_numpy()), pairs["SNP"].astype(str).to_numpy())
+    ok = row >= 0
+    pair_chrom = np.full(len(pairs), "", dtype=object)
+    pair_chrom[ok] = bim["chrom"].to_numpy(str)[row[ok]]
+    pair_gene = pairs["gene_id"].astype(str).to_numpy()
+    genes, rank = {}, np.full(len(pairs), -1, dtype=np.int64)
+    for c in pd.unique(pair_chrom[ok]):
+        on = np.flatnonzero(pair_chrom == c)
+        genes[c] = pd.unique(pair_gene[on])
+        rank[on] = pd.Index(genes[c]).get_indexer(pair_gene[on])
+    return genes, pair_chrom.astype(str), rank
+
+
+def _slot_annotations(bim: pd.DataFrame, slots: dict, tss_of: dict) -> np.ndarray:
+    """The TSS-bin columns of a pass of :func:`pair_tss_ld_scores`: slot ``k`` holds, on the SNPs of each
+    chromosome ``c``, the bins of their distance to the TSSs of gene ``slots[c][k]``.
+
+    Returns
+    -------
+    ndarray, float64, shape (len(bim), 4 * max slots)
+    """
+    n_bins = len(TSS_BIN_NAMES)
+    chrom, pos = bim["chrom"].to_numpy(str), bim["pos"].to_numpy()
+    annot = np.zeros((len(bim), n_bins * max(len(g) for g in slots.values())))
+    for c, genes in slots.items():
+        r = np.flatnonzero(chrom == c)
+        for k, g in enumerate(genes):
+            d = gene_tss_distance(chrom[r], pos[r], np.full(len(r), g), tss_of[g])
+            annot[r, n_bins * k:n_bins * (k + 1)] = tss_bins(d)
+    return annot
+
+
+def pair_tss_ld_scores(panel, tss: pd.DataFrame, pairs: pd.DataFrame, *, gene_batch: int = 64,
                        **ld_options) -> pd.DataFrame:
     """LD scores of the per-pair TSS-distance annotations, ``l_c(j, g) = sum_k r~2_jk a_c(k, g)``.
 
-    Genes are taken ``gene_batch`` at a time; each batch is one :func:`stats.ld.scores.ld_scores` call
-    with four annotation columns per gene (memory ``n_snps x 4 x gene_batch`` floats).
+    The genes of each chromosome (that of their pairs' SNPs) are taken ``gene_batch`` at a time, and the
+    batches of all chromosomes share one :func:`stats.ld.scores.ld_scores` pass over the panel: slot ``k``
+    of a pass holds, on each chromosome's SNPs, the four annotation columns of that chromosome's ``k``-th
+    gene of the batch (LD windows never cross chromosomes). Memory ``n_panel_snps x 4 x gene_batch`` floats.
 
     Parameters
     ----------
-    bfile : str or Path
-        Fileset prefix.
+    panel : ReferencePanel, str or Path
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens.
     tss : DataFrame
         :func:`read_tss` table.
     pairs : DataFrame
-        ``SNP`` (bim ids) and ``gene_id``, one row per pair.
+        ``SNP`` (panel ids) and ``gene_id``, one row per pair.
     gene_batch : int
-        Genes per ``ld_scores`` call.
+        Genes per chromosome and ``ld_scores`` pass.
     **ld_options
         Passed to :func:`stats.ld.scores.ld_scores`.
 
@@ -253,37 +290,33 @@ def pair_tss_ld_scores(bfile, tss: pd.DataFrame, pairs: pd.DataFrame, *, gene_ba
     -------
     DataFrame, shape (len(pairs), 4)
         Columns ``<bin>L2``, aligned with ``pairs`` (same index); NaN for pairs whose SNP is not among
-        the SNPs ``ld_scores`` keeps (absent from the fileset or monomorphic).
+        the SNPs ``ld_scores`` keeps (absent from the panel or monomorphic).
     """
-    from stats.io.plink import read_bim
+    from stats.io.panel import as_panel
     from stats.ld.scores import ld_scores
 
     for c in ("SNP", "gene_id"):
         if c not in pairs.columns:
             raise ValueError(f"pairs: missing column {c!r} (need SNP and gene_id)")
-    bim = read_bim(bfile)
-    cols = [f"{n}L2" for n in TSS_BIN_NAMES]
-    out = np.full((len(pairs), len(cols)), np.nan)
-    genes = pd.unique(pairs["gene_id"].astype(str))
+    panel = as_panel(panel)
+    bim = _panel_snps(panel)
+    genes, pair_chrom, rank = _gene_slots(bim, pairs)
     t = _check_tss(tss)
-    t = t[t["gene_id"].isin(set(genes))]
-    chrom, pos = bim["chrom"].to_numpy(str), bim["pos"].to_numpy()
-    pair_gene = pairs["gene_id"].astype(str).to_numpy()
-    pair_snp = pairs["SNP"].astype(str).to_numpy()
-    n_bins = len(TSS_BIN_NAMES)
-    for b in range(0, len(genes), max(1, int(gene_batch))):
-        batch = genes[b:b + max(1, int(gene_batch))]
-        annot = np.zeros((len(bim), n_bins * len(batch)))
-        for k, g in enumerate(batch):
-            d = gene_tss_distance(chrom, pos, np.full(len(bim), g), t[t["gene_id"] == g])
-            annot[:, n_bins * k:n_bins * (k + 1)] = tss_bins(d)
-        names = [f"g{k}_{n}" for k in range(len(batch)) for n in range(n_bins)]
-        scores = ld_scores(bfile, annot=annot, annot_names=names, **ld_options)
-        row_of = pd.Index(scores.table["SNP"].astype(str))
-        vals = scores.table[scores.ldscore_columns].to_numpy()
-        for k, g in enumerate(batch):
-            sel = np.flatnonzero(pair_gene == g)
-            r = row_of.get_indexer(pair_snp[sel])
-            ok = r >= 0
-            out[sel[ok]] = vals[r[ok], n_bins * k:n_bins * (k + 1)]
-    return pd.DataFrame(out, columns=cols, index=pairs.index)
+    tss_of = {g: t.iloc[:0] for gs in genes.values() for g in gs}
+    tss_of.update({g: d for g, d in t[t["gene_id"].isin(set(tss_of))].groupby("gene_id", sort=False)})
+    n_bins, batch = len(TSS_BIN_NAMES), max(1, int(gene_batch))
+    out = np.full((len(pairs), n_bins), np.nan)
+    key = pd.MultiIndex.from_arrays([pair_chrom, pairs["SNP"].astype(str).to_numpy()])
+    for b in range(max([-(-len(g) // batch) for g in genes.values()] or [0])):
+        slots = {c: g[b * batch:(b + 1) * batch] for c, g in genes.items() if len(g) > b * batch}
+        annot = _slot_annotations(bim, slots, tss_of)
+        names = [f"g{k}_{n}" for k in range(annot.shape[1] // n_bins) for n in range(n_bins)]
+        scores = ld_scores(panel, annot=annot, annot_names=names, **ld_options)
+        tab = scores.table
+        row_of = pd.MultiIndex.from_arrays([np.asarray(normalize_chrom(tab["CHR"].astype(str).to_numpy()), dtype=str),
+                                            tab["SNP"].astype(str).to_numpy()])
+        r = _first_rows(row_of, key)
+        sel = np.flatnonzero((rank >= 0) & (rank // batch == b) & (r >= 0))
+        cols = n_bins * (rank[sel] % batch)[:, None] + np.arange(n_bins)[None, :]
+        out[sel] = tab[scores.ldscore_columns].to_numpy()[r[sel][:, None], cols]
+    return pd.DataFrame(out, columns=[f"{n}L2" for n in TSS_BIN_NAMES], index=pairs.index)

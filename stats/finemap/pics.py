@@ -14,8 +14,9 @@ within ~1e-8 of 1, where (P - mu) / sigma is already ~0, so it does not change a
 noticeably. Credible sets take SNPs in decreasing probability until the cumulative probability reaches
 the coverage.
 
-r comes from a reference panel (a genotype or haplotype matrix, or a PLINK fileset read through
-:mod:`stats.io.plink`) or from a given LD table (PLINK ``--r`` style: SNP_A, SNP_B, R).
+r comes from a reference panel (a genotype or haplotype matrix, or PLINK filesets read through a
+:class:`stats.io.panel.ReferencePanel`, opened once for all loci) or from a given LD table (PLINK ``--r``
+style: SNP_A, SNP_B, R).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ import logging
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+
+from genocore.genome import normalize_chrom
 
 logger = logging.getLogger(__name__)
 
@@ -167,17 +170,35 @@ def r_with_lead(genotypes: np.ndarray, lead_index: int) -> np.ndarray:
     return x.T @ lead / x.shape[0]
 
 
-def r_from_bfile(prefix, lead_snp: str, *, window_bp: int | None = 1_000_000) -> pd.Series:
-    """r of the SNPs of a PLINK fileset with a lead SNP, reading only the SNPs within ``window_bp``.
+def _find_lead(panel, lead_snp: str, chrom=None) -> tuple:
+    """The fileset holding the lead SNP, its raw .bim and the lead's row in it (first occurrence).
+
+    Searches the fileset of ``chrom`` when given, else the panel's filesets in chromosome order.
+    """
+    sets = [panel.fileset(chrom)] if chrom is not None else list(dict.fromkeys(panel.filesets().values()))
+    for prefix in sets:
+        bim = panel.fileset_bim(prefix)
+        hit = np.flatnonzero(bim.snp.to_numpy() == lead_snp)
+        if len(hit):
+            return prefix, bim, int(hit[0])
+    raise KeyError(f"lead SNP {lead_snp!r} is not in the reference panel {panel} (.bim)")
+
+
+def r_from_bfile(panel, lead_snp: str, *, window_bp: int | None = 1_000_000, chrom=None) -> pd.Series:
+    """r of the panel's SNPs with a lead SNP, reading only the SNPs within ``window_bp`` of it.
 
     Parameters
     ----------
-    prefix : str or Path
-        PLINK fileset (.bed/.bim/.fam).
+    panel : ReferencePanel, or str or Path
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens: a PLINK fileset prefix
+        (.bed/.bim/.fam), a per-chromosome template (``{chrom}``) or ldsc-style prefix.
     lead_snp : str
         SNP id as in the .bim.
     window_bp : int or None
         Half-width of the window around the lead (same chromosome); None reads the whole chromosome.
+    chrom : str, optional
+        The lead's chromosome, so that only its fileset is searched; default: every fileset, in
+        chromosome order, until the lead is found.
 
     Returns
     -------
@@ -188,19 +209,15 @@ def r_from_bfile(prefix, lead_snp: str, *, window_bp: int | None = 1_000_000) ->
     KeyError
         If the lead SNP is not in the .bim.
     """
-    from stats.io.plink import open_bed, read_bim, read_fam
+    from stats.io.panel import as_panel
 
-    bim = read_bim(prefix)
-    hit = np.flatnonzero(bim.snp.to_numpy() == lead_snp)
-    if len(hit) == 0:
-        raise KeyError(f"lead SNP {lead_snp!r} is not in the reference panel {prefix} (.bim)")
-    i = int(hit[0])
+    panel = as_panel(panel)
+    prefix, bim, i = _find_lead(panel, lead_snp, chrom)
     sel = bim.chrom.to_numpy() == bim.chrom.iloc[i]
     if window_bp is not None:
         sel &= np.abs(bim.pos.to_numpy() - bim.pos.iloc[i]) <= window_bp
     cols = np.flatnonzero(sel)
-    n_ind = len(read_fam(prefix))
-    with open_bed(prefix, n_individuals=n_ind, n_snps=len(bim)) as bed:
+    with panel.open_bed(prefix) as bed:
         g = bed.read(index=np.s_[:, cols], dtype="float64")
     r = r_with_lead(g, int(np.flatnonzero(cols == i)[0]))
     return pd.Series(r, index=pd.Index(bim.snp.to_numpy()[cols], name="SNP"), name="r")
@@ -296,6 +313,38 @@ def pics_locus(lead_snp: str, p_lead: float, r: pd.Series, *, coverage: float = 
     return df.drop(columns="weight")
 
 
+def _lead_chrom(panel, ss: pd.DataFrame, lead: str):
+    """The lead's chromosome for searching the panel (None: search every fileset).
+
+    From a ``CHR`` column: required for a mapping panel, used when present for a per-chromosome
+    template (so that only one .bim is parsed), ignored for a single fileset.
+    """
+    if panel.kind == "single":
+        return None
+    if panel.kind == "template":
+        return ss.loc[lead, "CHR"] if "CHR" in ss.columns else None
+    if "CHR" not in ss.columns:
+        raise ValueError("a per-chromosome panel needs a CHR column in sumstats")
+    chrom = str(ss.loc[lead, "CHR"])
+    if normalize_chrom(chrom) not in panel.filesets():
+        raise KeyError(f"no reference panel for chromosome {chrom} of lead SNP {lead}")
+    return chrom
+
+
+def _lead_r(lead: str, ss: pd.DataFrame, *, panel, ld, genotypes, window_bp: int) -> pd.Series:
+    """r with the lead SNP from whichever LD source was given."""
+    if ld is not None:
+        return r_from_table(ld, lead)
+    if genotypes is not None:
+        g, ids = genotypes
+        ids = np.asarray(ids).astype(str)
+        hit = np.flatnonzero(ids == lead)
+        if len(hit) == 0:
+            raise KeyError(f"lead SNP {lead!r} is not in the reference panel")
+        return pd.Series(r_with_lead(g, int(hit[0])), index=pd.Index(ids, name="SNP"), name="r")
+    return r_from_bfile(panel, lead, window_bp=window_bp, chrom=_lead_chrom(panel, ss, lead))
+
+
 def pics(sumstats: pd.DataFrame, leads=None, *, panel=None, ld: pd.DataFrame | None = None,
          genotypes: tuple | None = None, coverage: float = 0.95, r2_min: float = 0.5, window_bp: int = 1_000_000,
          sigma_floor: float = 1e-4) -> pd.DataFrame:
@@ -304,12 +353,14 @@ def pics(sumstats: pd.DataFrame, leads=None, *, panel=None, ld: pd.DataFrame | N
     Parameters
     ----------
     sumstats : DataFrame
-        Columns SNP and P (p-values of at least the lead SNPs).
+        Columns SNP and P (p-values of at least the lead SNPs); optionally CHR.
     leads : sequence of str, optional
         Lead SNPs (one locus each); default: the SNP with the smallest p-value.
-    panel : str or Path or dict, optional
-        Reference PLINK fileset prefix; or a dict chromosome -> prefix (the lead's chromosome from a
-        ``CHR`` column of ``sumstats``).
+    panel : ReferencePanel, str, Path or dict, optional
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens: a reference PLINK fileset
+        prefix, a per-chromosome template / ldsc-style prefix (the lead's chromosome from a ``CHR``
+        column when present, else searched), or a dict chromosome -> prefix (needs ``CHR``). Opened
+        once for all loci.
     ld : DataFrame, optional
         LD table (see :func:`r_from_table`), instead of a panel.
     genotypes : (ndarray (n_samples, n_snps), sequence of SNP ids), optional
@@ -327,11 +378,14 @@ def pics(sumstats: pd.DataFrame, leads=None, *, panel=None, ld: pd.DataFrame | N
     ValueError
         No or several LD sources, bad p-values; KeyError: a lead absent from sumstats or panel.
     """
+    from stats.io.panel import as_panel
+
     if sum(x is not None for x in (panel, ld, genotypes)) != 1:
         raise ValueError("give exactly one LD source: panel, ld or genotypes")
     for c in ("SNP", "P"):
         if c not in sumstats.columns:
             raise ValueError(f"sumstats lack column {c}")
+    ref = as_panel(panel) if panel is not None else None
     ss = sumstats.drop_duplicates("SNP").set_index("SNP")
     if leads is None:
         leads = [str(ss.P.astype(float).idxmin())]
@@ -341,27 +395,66 @@ def pics(sumstats: pd.DataFrame, leads=None, *, panel=None, ld: pd.DataFrame | N
     for lead in leads:
         if lead not in ss.index:
             raise KeyError(f"lead SNP {lead!r} is not in the summary statistics")
-        if ld is not None:
-            r = r_from_table(ld, lead)
-        elif genotypes is not None:
-            g, ids = genotypes
-            ids = np.asarray(ids).astype(str)
-            hit = np.flatnonzero(ids == lead)
-            if len(hit) == 0:
-                raise KeyError(f"lead SNP {lead!r} is not in the reference panel")
-            r = pd.Series(r_with_lead(g, int(hit[0])), index=pd.Index(ids, name="SNP"), name="r")
-        else:
-            prefix = panel
-            if isinstance(panel, dict):
-                if "CHR" not in ss.columns:
-                    raise ValueError("a per-chromosome panel needs a CHR column in sumstats")
-                chrom = str(ss.loc[lead, "CHR"])
-                if chrom not in panel:
-                    raise KeyError(f"no reference panel for chromosome {chrom} of lead SNP {lead}")
-                prefix = panel[chrom]
-            r = r_from_bfile(prefix, lead, window_bp=window_bp)
+        r = _lead_r(lead, ss, panel=ref, ld=ld, genotypes=genotypes, window_bp=window_bp)
         parts.append(pics_locus(lead, float(ss.loc[lead, "P"]), r, coverage=coverage, r2_min=r2_min,
                                 sigma_floor=sigma_floor))
     out = pd.concat(parts, ignore_index=True)
     out["P"] = ss.P.reindex(out.SNP).to_numpy(dtype=float)
     return out
+
+
+# -- files in, an output folder out -----------------------------------------------------------------
+
+def read_pics_sumstats(path, *, what: str = "sumstats") -> pd.DataFrame:
+    """A TSV with ``SNP, P[, CHR]``; every p-value must be in (0, 1].
+
+    Raises
+    ------
+    ValueError
+        Naming the file, line and SNP of the first p-value out of range (or not a number).
+    """
+    from stats.io.tables import read_numeric_tsv
+
+    ss = read_numeric_tsv(path, what, columns=["P"], required=("SNP",), dtype={"SNP": str, "CHR": str})
+    bad = ~((ss.P > 0) & (ss.P <= 1))
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise ValueError(f"{what} {path}, line {i + 2}: SNP {ss.SNP.iloc[i]!r} has P = {float(ss.P.iloc[i]):g}; "
+                         "p-values must be in (0, 1]")
+    return ss
+
+
+def read_leads(path, *, what: str = "leads") -> list[str]:
+    """Lead SNP ids, whitespace-separated in a file."""
+    from stats.io.tables import existing
+
+    leads = [t for t in existing(path, what).read_text().split() if t]
+    if not leads:
+        raise ValueError(f"{what} {path}: no SNP ids")
+    return leads
+
+
+def credible_sets(res: pd.DataFrame, *, coverage: float) -> pd.DataFrame:
+    """One row per locus of a :func:`pics` table: lead, sizes, top SNP and the credible set.
+
+    Returns
+    -------
+    DataFrame with ``locus, lead_snp, lead_P, coverage, n_snps, n_credible, credible_prob, top_snp,
+    top_prob, credible_set`` (comma-separated SNP ids).
+    """
+    rows = []
+    for locus, df in res.groupby("locus", sort=False):
+        cs = df[df.in_credible_set]
+        lead = df.lead_snp.iloc[0]
+        rows.append({"locus": locus, "lead_snp": lead, "lead_P": float(df.loc[df.SNP == lead, "P"].iloc[0]),
+                     "coverage": coverage, "n_snps": len(df), "n_credible": len(cs),
+                     "credible_prob": float(cs.prob.sum()), "top_snp": df.SNP.iloc[0],
+                     "top_prob": float(df.prob.iloc[0]), "credible_set": ",".join(cs.SNP)})
+    return pd.DataFrame(rows)
+
+
+def pics_outputs(res: pd.DataFrame, *, coverage: float):
+    """The output folder of :func:`pics`: ``pics.tsv`` (every SNP) and ``credible_sets.tsv``."""
+    from genocore.outputs import OutputFolder
+
+    return OutputFolder(tables={"pics.tsv": res, "credible_sets.tsv": credible_sets(res, coverage=coverage)})

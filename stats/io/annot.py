@@ -8,7 +8,7 @@ bim order).
 allele A1 (swapping A1 and A2 negates them); ``CHR``, ``BP`` and ``CM`` may also be present.
 
 Per-chromosome sets are named by a template with ``{chrom}`` or an ldsc-style prefix
-(``prefix.22.sannot.gz``), see :func:`stats.io.ldblocks.chrom_path`.
+(``prefix.22.sannot.gz``), see :func:`stats.io.chromfiles.chrom_path`.
 
 Annotation values must be finite numbers: a missing, infinite or non-numeric value is an error
 naming the column and line. An annotation that is zero for every SNP of a file is allowed but
@@ -22,18 +22,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genocore.columns import LDSC_ANNOT, SLDP_SANNOT
 from genocore.files import write_table
-from stats.io.ldblocks import chrom_path, find_chrom_file, glob_chrom_files, normalize_chrom
+from genocore.genome import normalize_chrom
+from stats.alleles import match_by_position
+from stats.io.chromfiles import chrom_path, find_chrom_file, glob_chrom_files
 from stats.io.sumstats import parse_numbers, read_text_table
 
 logger = logging.getLogger(__name__)
 
 #: Leading columns of a full ``.annot`` file.
-ANNOT_META = ("CHR", "BP", "SNP", "CM")
+ANNOT_META = LDSC_ANNOT.required
 #: Columns every ``.sannot`` file has.
-SANNOT_REQUIRED = ("SNP", "A1", "A2")
+SANNOT_REQUIRED = SLDP_SANNOT.required
 #: Metadata columns a ``.sannot`` file may also have.
-SANNOT_OPTIONAL = ("CHR", "BP", "CM")
+SANNOT_OPTIONAL = tuple(SLDP_SANNOT.optional.values())
 _SANNOT_ORDER = ("CHR", "BP", "SNP", "CM", "A1", "A2")
 
 
@@ -200,7 +203,7 @@ def read_annot_chroms(template, chroms=None, *, signed: bool) -> pd.DataFrame:
     Parameters
     ----------
     template : str or Path
-        ``{chrom}`` template or ldsc-style prefix (see :func:`stats.io.ldblocks.chrom_path`), without
+        ``{chrom}`` template or ldsc-style prefix (see :func:`stats.io.chromfiles.chrom_path`), without
         or with the ``.annot.gz`` / ``.sannot.gz`` suffix.
     chroms : sequence of str, optional
         Chromosomes to read (a missing file is an error); default: every file of the set found.
@@ -262,3 +265,86 @@ def write_annot_chroms(template, annot: pd.DataFrame, *, signed: bool, float_for
         paths.append(write_annot(chrom_path(template, c, annot_suffix(signed=signed)), part, signed=signed,
                                  float_format=float_format))
     return paths
+
+
+def signed_annotation_from_scores(variants: pd.DataFrame, values, *, names, panel: pd.DataFrame,
+                                  what: str = "variant scores") -> pd.DataFrame:
+    """A signed annotation of panel SNPs (a ``.sannot`` table) from a model's per-variant scores.
+
+    The scores of a ``sad.h5`` are alt-minus-ref differences; SLDP reads a signed annotation
+    oriented to the panel's A1. Variants meet the panel by chromosome, position and alleles
+    (:func:`stats.alleles.match_by_position`), and each value is multiplied by +1 or -1 as the
+    variant's ALT is the panel's A1 or A2. Panel SNPs without a score are left out (SLDP counts them
+    as 0).
+
+    Parameters
+    ----------
+    variants : DataFrame
+        ``chrom, pos, ref, alt`` per scored variant (1-based positions), shape (n_variants, ...).
+    values : ndarray, float, shape (n_variants, n_annotations)
+        One column per annotation (e.g. the SAD of each target).
+    names : sequence of str, length n_annotations
+        Annotation column names.
+    panel : DataFrame
+        Panel SNPs ``chrom, snp, pos, a1, a2`` (a bim).
+    what : str
+        Name of the scores in messages.
+
+    Returns
+    -------
+    DataFrame
+        ``CHR SNP A1 A2`` and one float64 column per name, one row per matched panel SNP in the
+        order of ``variants`` (a second variant matching the same panel SNP is dropped and logged).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    names = list(names)
+    if values.ndim != 2 or values.shape != (len(variants), len(names)):
+        raise ValueError(f"{what}: values of shape {values.shape} do not fit {len(variants)} variants x "
+                         f"{len(names)} names")
+    table = variants[["chrom", "pos", "ref", "alt"]].reset_index(drop=True)
+    table = pd.concat([table, pd.DataFrame(values, columns=names)], axis=1)
+    m = match_by_position(table, panel, a1="alt", a2="ref", signed=names, what=what)
+    dup = m.SNP.duplicated()
+    if dup.any():
+        logger.info("%s: %d variants matched a panel SNP already matched (kept the first)", what, int(dup.sum()))
+        m = m[~dup]
+    out = pd.DataFrame({"CHR": np.asarray(normalize_chrom(m["chrom"].astype(str).to_numpy()), dtype=str),
+                        "SNP": m.SNP.to_numpy(),
+                        "A1": m.panel_a1.to_numpy(), "A2": m.panel_a2.to_numpy()})
+    for name in names:
+        out[name] = m[name].to_numpy(np.float64)
+    return out
+
+
+
+def sannot_from_sad_h5(path, *, panel, stat: str = "SAD", targets=None) -> pd.DataFrame:
+    """The signed annotation of a ``sad.h5`` statistic on a reference panel's SNPs, one column per target.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``sad.h5`` (``genomodel sad``).
+    panel : ReferencePanel or what it opens
+        The panel SLDP will read (its bim alleles orient the annotation).
+    stat : str
+        The statistic (``SAD``: the sum over bins of alt minus ref).
+    targets : sequence of str, optional
+        Target ids to keep (default: all).
+
+    Returns
+    -------
+    DataFrame as :func:`signed_annotation_from_scores` gives it (columns named by target id).
+    """
+    from genocore.scores import read_sad_h5
+    from stats.io.panel import as_panel
+
+    scores = read_sad_h5(path, stats=[stat], dtype=np.float64)
+    ids = scores.target_ids or [f"t{j}" for j in range(scores.stats[stat].shape[1])]
+    cols = list(range(len(ids)))
+    if targets is not None:
+        unknown = [t for t in targets if t not in ids]
+        if unknown:
+            raise ValueError(f"{path}: no target(s) {unknown[:5]}; its targets are {ids[:10]}")
+        cols = [ids.index(t) for t in targets]
+    return signed_annotation_from_scores(scores.variants, scores.stats[stat][:, cols], names=[ids[j] for j in cols],
+                                         panel=as_panel(panel).allele_table(), what=str(path))

@@ -12,9 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genocore.columns import GTEX_EQTL
+
 logger = logging.getLogger(__name__)
 
-REQUIRED = ("gene_id", "variant_id", "slope", "slope_se")
+#: Columns every GTEx eQTL table has.
+REQUIRED = GTEX_EQTL.required
 
 
 def parse_variant_ids(ids: pd.Series, *, source: str = "variant ids") -> pd.DataFrame:
@@ -89,3 +92,24 @@ def read_eqtl_table(path, *, genes=None) -> pd.DataFrame:
     out = pd.concat([table[["gene_id", "variant_id"]], ids, table.drop(columns=["gene_id", "variant_id"])], axis=1)
     out["z"] = out.slope / out.slope_se
     return out
+
+
+def tissue_name(path) -> str:
+    """``Whole_Blood.allpairs.txt.gz`` -> ``Whole_Blood`` (the file name up to its first dot)."""
+    name = Path(path).name
+    return name.split(".")[0] or name
+
+
+def tables_by_tissue(paths, *, what: str = "--eqtl") -> dict:
+    """GTEx eQTL table paths keyed by tissue (:func:`tissue_name`); each must exist and name a
+    different tissue."""
+    from stats.io.tables import existing
+
+    tables = {}
+    for f in paths:
+        name = tissue_name(existing(f, what))
+        if name in tables:
+            raise ValueError(f"{what} {f}: tissue {name!r} (the file name up to its first dot) is also "
+                             f"{tables[name]}; give each tissue one table")
+        tables[name] = Path(f)
+    return tables

@@ -1,4 +1,4 @@
-"""LD blocks (BED), chromosome names, per-chromosome file names and genome-build facts.
+"""LD blocks (BED): reading, assigning SNPs to blocks, and checking a block file's genome build.
 
 The block files of the field (Berisa & Pickrell 2016 ``fourier_ls-all.bed`` and its GRCh38 reruns) are
 BED-like: ``chr start stop`` with 0-based, half-open intervals, whitespace-separated with padded fields,
@@ -6,275 +6,20 @@ and a header that may or may not start with ``#``. A SNP at 1-based position ``p
 ``[start, end)`` when ``start <= pos - 1 < end``; adjacent blocks share their boundary, so every
 position belongs to at most one block.
 
-Chromosome names are compared in one normalized form everywhere in the suite
-(:func:`normalize_chrom`): no ``chr`` prefix, PLINK's numeric codes for the sex chromosomes and the
-mitochondrion turned into ``X``, ``Y``, ``XY`` and ``MT``.
-
-Genome builds are named ``hg19`` (aliases ``GRCh37``, ``b37``, ``hs37d5``), ``hg38`` (``GRCh38``,
-``b38``) or ``simworld*`` (the suite's simulated worlds, which have no MHC and no fixed chromosome
-lengths).
+Chromosome names are normalized with :func:`genocore.genome.normalize_chrom`; the chromosome lengths
+of a build come from :func:`genocore.genome.chrom_lengths`.
 """
 from __future__ import annotations
 
-import glob
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from genocore.genome import chrom_lengths, chrom_sort_key, normalize_chrom, sorted_chroms
+
 logger = logging.getLogger(__name__)
-
-# -- chromosome names ------------------------------------------------------------------------------
-
-_PLINK_CODES = {"23": "X", "24": "Y", "25": "XY", "26": "MT", "M": "MT"}
-_CHR_PREFIX = re.compile(r"^chr", re.IGNORECASE)
-
-
-def _normalize_one(name) -> str:
-    if name is None or pd.isna(name):
-        raise ValueError("missing chromosome name")
-    s = _CHR_PREFIX.sub("", str(name).strip())
-    if s.isdigit():
-        s = str(int(s))  # "01" -> "1"
-    else:
-        s = s.upper() if s.upper() in ("X", "Y", "XY", "M", "MT") else s
-    if not s:
-        raise ValueError(f"empty chromosome name {name!r}")
-    return _PLINK_CODES.get(s, s)
-
-
-def normalize_chrom(chrom):
-    """Chromosome names in the suite's one normalized form.
-
-    ``chr1``, ``Chr1``, ``01`` and ``1`` become ``1``; ``chrX``/``23`` -> ``X``, ``chrY``/``24`` -> ``Y``,
-    ``25`` -> ``XY``, ``chrM``/``M``/``26`` -> ``MT``. Other names (``chrUn_gl000220``, the simulated
-    world's ``chrA``...) lose only the ``chr`` prefix.
-
-    Parameters
-    ----------
-    chrom : str, int, or array-like / pandas Series of them
-
-    Returns
-    -------
-    str for a scalar; ndarray of str (object) for an array; Series (same index) for a Series.
-
-    Raises
-    ------
-    ValueError
-        For a missing or empty name.
-    """
-    if isinstance(chrom, pd.Series):
-        uniq = pd.unique(chrom)
-        table = {u: _normalize_one(u) for u in uniq}
-        return chrom.map(table).astype("str")
-    if np.ndim(chrom) == 0:
-        return _normalize_one(chrom.item() if isinstance(chrom, np.generic) else chrom)
-    arr = np.asarray(chrom, dtype=object)
-    if pd.isna(arr).any():
-        raise ValueError("missing chromosome name")
-    uniq, inv = np.unique(arr.astype(str), return_inverse=True)
-    norm = np.array([_normalize_one(u) for u in uniq], dtype=object)
-    return norm[inv.reshape(arr.shape)]
-
-
-def chrom_sort_key(chrom) -> tuple:
-    """Sort key putting numbered chromosomes first in numeric order, then X, Y, XY, MT, then others."""
-    c = normalize_chrom(chrom)
-    if c.isdigit():
-        return (0, int(c), "")
-    order = {"X": 1, "Y": 2, "XY": 3, "MT": 4}
-    return (1, order.get(c, 5), c)
-
-
-def sorted_chroms(chroms) -> list[str]:
-    """Unique normalized chromosome names in :func:`chrom_sort_key` order."""
-    return sorted({normalize_chrom(c) for c in chroms}, key=chrom_sort_key)
-
-
-# -- per-chromosome file names ---------------------------------------------------------------------
-
-def _split_template(template) -> tuple[str, str]:
-    t = str(template)
-    for mark in ("{chrom}", "@"):
-        if mark in t:
-            pre, post = t.split(mark, 1)
-            return pre, post
-    if t and not t.endswith((".", "/", "_", "-")):
-        t += "."
-    return t, ""
-
-
-def chrom_path(template, chrom, suffix: str = "") -> Path:
-    """The file of one chromosome in a per-chromosome set.
-
-    Parameters
-    ----------
-    template : str or Path
-        Either a template holding ``{chrom}`` (or ldsc's ``@``), e.g. ``"panel/1000G.EUR.QC.{chrom}"``,
-        or an ldsc-style prefix, to which ``chrom`` is appended after a ``.`` (unless the prefix already
-        ends with ``.``, ``/``, ``_`` or ``-``): ``"baseline"`` and ``"baseline."`` both give
-        ``baseline.22``. For names like ``chr22.annot.gz`` use the template ``"chr{chrom}"``.
-    chrom : str
-        Used as given (``"chr1"`` stays ``"chr1"``).
-    suffix : str
-        Appended unless the path already ends with it (e.g. ``".sannot.gz"``, ``".bed"``).
-
-    Returns
-    -------
-    Path
-    """
-    pre, post = _split_template(template)
-    p = f"{pre}{chrom}{post}"
-    if suffix and not p.endswith(suffix):
-        p += suffix
-    return Path(p)
-
-
-def chrom_labels(chrom) -> list[str]:
-    """Spellings of a chromosome that file names use: as given, normalized (``1``), ``chr1``."""
-    norm = normalize_chrom(chrom)
-    out = []
-    for c in (str(chrom), norm, "chr" + norm, "chrM" if norm == "MT" else None):
-        if c is not None and c not in out:
-            out.append(c)
-    return out
-
-
-def find_chrom_file(template, chrom, suffix: str = "") -> Path:
-    """The existing file of one chromosome, trying the spellings of :func:`chrom_labels`.
-
-    Returns
-    -------
-    Path
-        The first of ``chrom_path(template, label, suffix)`` that exists.
-
-    Raises
-    ------
-    FileNotFoundError
-        Naming every path tried.
-    """
-    tried = [chrom_path(template, c, suffix) for c in chrom_labels(chrom)]
-    for p in tried:
-        if p.exists():
-            return p
-    raise FileNotFoundError(f"no file for chromosome {chrom} of {template}: tried " + ", ".join(map(str, tried)))
-
-
-def glob_chrom_files(template, suffix: str = "") -> dict[str, Path]:
-    """All files of a per-chromosome set that exist, by normalized chromosome.
-
-    The chromosome label is the part of the file name that ``{chrom}`` stands for; labels containing
-    ``.`` or ``/`` are not chromosomes and are skipped.
-
-    Returns
-    -------
-    dict
-        Normalized chromosome -> Path, in chromosome order.
-
-    Raises
-    ------
-    ValueError
-        When two files name the same chromosome (``x.1.bed`` and ``x.chr1.bed``).
-    """
-    pre, post = _split_template(template)
-    if suffix and not post.endswith(suffix):
-        post += suffix
-    found: dict[str, Path] = {}
-    for name in glob.glob(glob.escape(pre) + "*" + glob.escape(post)):
-        label = name[len(pre):len(name) - len(post)]
-        if not label or "." in label or "/" in label:
-            continue
-        c = normalize_chrom(label)
-        if c in found:
-            raise ValueError(f"two files for chromosome {c}: {found[c]} and {name}")
-        found[c] = Path(name)
-    return {c: found[c] for c in sorted(found, key=chrom_sort_key)}
-
-
-# -- genome builds ---------------------------------------------------------------------------------
-
-_BUILD_ALIASES = {"hg19": "hg19", "grch37": "hg19", "b37": "hg19", "hs37d5": "hg19",
-                  "hg38": "hg38", "grch38": "hg38", "b38": "hg38"}
-
-#: MHC per build as (chromosome, first bp, last bp), 1-based inclusive. hg19 as in the SLDP paper
-#: (chr6:25,684,587-35,455,756); hg38 is the GRC's GRCh38 MHC region. Simulated worlds have none.
-MHC = {"hg19": ("6", 25_684_587, 35_455_756), "hg38": ("6", 28_510_120, 33_480_577)}
-
-#: Chromosome lengths in bp (GRCh37 / GRCh38 primary assembly; hg19's chrM is 16,571 bp).
-CHROM_LENGTHS = {
-    "hg19": {"1": 249_250_621, "2": 243_199_373, "3": 198_022_430, "4": 191_154_276, "5": 180_915_260,
-             "6": 171_115_067, "7": 159_138_663, "8": 146_364_022, "9": 141_213_431, "10": 135_534_747,
-             "11": 135_006_516, "12": 133_851_895, "13": 115_169_878, "14": 107_349_540,
-             "15": 102_531_392, "16": 90_354_753, "17": 81_195_210, "18": 78_077_248, "19": 59_128_983,
-             "20": 63_025_520, "21": 48_129_895, "22": 51_304_566, "X": 155_270_560, "Y": 59_373_566,
-             "MT": 16_571},
-    "hg38": {"1": 248_956_422, "2": 242_193_529, "3": 198_295_559, "4": 190_214_555, "5": 181_538_259,
-             "6": 170_805_979, "7": 159_345_973, "8": 145_138_636, "9": 138_394_717, "10": 133_797_422,
-             "11": 135_086_622, "12": 133_275_309, "13": 114_364_328, "14": 107_043_718,
-             "15": 101_991_189, "16": 90_338_345, "17": 83_257_441, "18": 80_373_285, "19": 58_617_616,
-             "20": 64_444_167, "21": 46_709_983, "22": 50_818_468, "X": 156_040_895, "Y": 57_227_415,
-             "MT": 16_569},
-}
-
-
-def canonical_build(build: str) -> str:
-    """``hg19``, ``hg38`` or ``simworld*`` for a build name or alias (case-insensitive).
-
-    Raises
-    ------
-    ValueError
-        For an unknown build, listing the known names.
-    """
-    b = str(build).strip()
-    if b.lower() in _BUILD_ALIASES:
-        return _BUILD_ALIASES[b.lower()]
-    if b.lower().startswith("simworld"):
-        return b.lower()
-    raise ValueError(f"unknown genome build {build!r}; known: hg19 (GRCh37, b37, hs37d5), "
-                     "hg38 (GRCh38, b38), simworld1")
-
-
-def mhc_region(build: str) -> tuple[str, int, int] | None:
-    """The MHC of a genome build as (chromosome, first bp, last bp), 1-based inclusive, or None for
-    a simulated world (``simworld*``), which has no MHC.
-
-    Raises
-    ------
-    ValueError
-        For an unknown build (there is no silent default build).
-    """
-    b = canonical_build(build)
-    return MHC.get(b)
-
-
-def chrom_lengths(build: str) -> dict[str, int] | None:
-    """Chromosome lengths (bp) of ``hg19`` / ``hg38`` by normalized name; None for ``simworld*``."""
-    return CHROM_LENGTHS.get(canonical_build(build))
-
-
-def in_region(chrom, pos, region: tuple[str, int, int] | None) -> np.ndarray:
-    """Which SNPs lie in a region.
-
-    Parameters
-    ----------
-    chrom : array-like of str, shape (n,)
-        Normalized chromosome names.
-    pos : array-like of int, shape (n,)
-        1-based positions (bp).
-    region : (chrom, first, last), 1-based inclusive, or None (nothing is inside)
-
-    Returns
-    -------
-    ndarray, bool, shape (n,)
-    """
-    pos = np.asarray(pos)
-    if region is None:
-        return np.zeros(pos.shape, bool)
-    c, lo, hi = region
-    return (np.asarray(chrom, dtype=object) == normalize_chrom(c)) & (pos >= lo) & (pos <= hi)
-
 
 # -- reading blocks --------------------------------------------------------------------------------
 
@@ -470,27 +215,98 @@ def check_blocks_build(blocks: pd.DataFrame, *, build: str | None = None, length
     build_txt = f"build {build}" if build is not None else "the given chromosome lengths"
     if lengths:
         lengths = {normalize_chrom(k): int(v) for k, v in lengths.items()}
-        L = blocks.chrom.map(lengths).to_numpy(dtype=float)
-        over = np.flatnonzero(np.isfinite(L) & (blocks.end.to_numpy() > L))
-        if len(over):
-            i = over[0]
-            raise ValueError(
-                f"{len(over)} LD blocks extend past the chromosome ends of {build_txt} (first: "
-                f"chr{blocks.chrom.iat[i]}:{blocks.start.iat[i]}-{blocks.end.iat[i]}, chromosome length "
-                f"{int(L[i]):,}); the block file is in another genome build than the {what}")
+        _check_block_ends(blocks, lengths, build_txt=build_txt, what=what)
     summary = {"fraction_in_blocks": {}, "n_outside": 0, "uncovered_chroms": []}
     if chrom is None or pos is None:
         return summary
     chrom = normalize_chrom(np.asarray(chrom, dtype=object))
     pos = np.asarray(pos, dtype=np.int64)
     if lengths:
-        L = pd.Series(chrom).map(lengths).to_numpy(dtype=float)
-        over = np.flatnonzero(np.isfinite(L) & (pos > L))
-        if len(over):
-            i = over[0]
-            raise ValueError(f"{len(over)} {what} SNPs lie past the chromosome ends of {build_txt} (first: "
-                             f"chr{chrom[i]}:{pos[i]}, chromosome length {int(L[i]):,}); the {what} is not in "
-                             f"{build_txt}")
+        _check_snp_ends(chrom, pos, lengths, build_txt=build_txt, what=what)
+    return _block_coverage(blocks, chrom, pos, min_fraction=min_fraction, what=what)
+
+
+def _check_block_ends(blocks: pd.DataFrame, lengths: dict, *, build_txt: str, what: str) -> None:
+    """Raise when a block ends past its chromosome's length (check 1 of :func:`check_blocks_build`).
+
+    Parameters
+    ----------
+    blocks : DataFrame from :func:`read_ldblocks`
+    lengths : dict
+        Normalized chromosome -> length (bp); chromosomes absent from it are not checked.
+    build_txt, what : str
+        The build and the SNP set, for the message.
+
+    Raises
+    ------
+    ValueError
+        Counting the offending blocks and naming the first.
+    """
+    L = blocks.chrom.map(lengths).to_numpy(dtype=float)
+    over = np.flatnonzero(np.isfinite(L) & (blocks.end.to_numpy() > L))
+    if len(over):
+        i = over[0]
+        raise ValueError(
+            f"{len(over)} LD blocks extend past the chromosome ends of {build_txt} (first: "
+            f"chr{blocks.chrom.iat[i]}:{blocks.start.iat[i]}-{blocks.end.iat[i]}, chromosome length "
+            f"{int(L[i]):,}); the block file is in another genome build than the {what}")
+
+
+def _check_snp_ends(chrom: np.ndarray, pos: np.ndarray, lengths: dict, *, build_txt: str, what: str) -> None:
+    """Raise when a SNP lies past its chromosome's length (check 1 of :func:`check_blocks_build`).
+
+    Parameters
+    ----------
+    chrom : ndarray of str, shape (n_snps,)
+        Normalized chromosome names.
+    pos : ndarray, int64, shape (n_snps,)
+        1-based positions (bp).
+    lengths : dict
+        Normalized chromosome -> length (bp).
+    build_txt, what : str
+        For the message.
+
+    Raises
+    ------
+    ValueError
+        Counting the offending SNPs and naming the first.
+    """
+    L = pd.Series(chrom).map(lengths).to_numpy(dtype=float)
+    over = np.flatnonzero(np.isfinite(L) & (pos > L))
+    if len(over):
+        i = over[0]
+        raise ValueError(f"{len(over)} {what} SNPs lie past the chromosome ends of {build_txt} (first: "
+                         f"chr{chrom[i]}:{pos[i]}, chromosome length {int(L[i]):,}); the {what} is not in "
+                         f"{build_txt}")
+
+
+def _block_coverage(blocks: pd.DataFrame, chrom: np.ndarray, pos: np.ndarray, *, min_fraction: float,
+                    what: str) -> dict:
+    """Share of a SNP set's SNPs in blocks per chromosome (check 2 of :func:`check_blocks_build`).
+
+    Parameters
+    ----------
+    blocks : DataFrame from :func:`read_ldblocks`
+    chrom : ndarray of str, shape (n_snps,)
+        Normalized chromosome names.
+    pos : ndarray, int64, shape (n_snps,)
+        1-based positions (bp).
+    min_fraction : float
+        Smallest share of a covered chromosome's SNPs that must fall into blocks.
+    what : str
+        For messages.
+
+    Returns
+    -------
+    dict
+        As :func:`check_blocks_build` returns.
+
+    Raises
+    ------
+    ValueError
+        When a covered chromosome has too few SNPs in blocks, or no chromosome is covered.
+    """
+    summary = {"fraction_in_blocks": {}, "n_outside": 0, "uncovered_chroms": []}
     which = assign_blocks(blocks, chrom, pos)
     covered = set(blocks.chrom)
     summary["n_outside"] = int(np.sum(which < 0))

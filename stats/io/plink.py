@@ -1,5 +1,9 @@
 """PLINK 1 binary filesets (.bed/.bim/.fam): written with bed-reader, read with pysnptools (whole filesets)
-or bed-reader (chosen SNP columns, :func:`open_bed`)."""
+or bed-reader (chosen SNP columns, :func:`open_bed`).
+
+These readers parse the files on every call. A reference panel read by several stages is opened once
+as a :class:`stats.io.panel.ReferencePanel`, which calls them at most once per file and keeps the result.
+"""
 from __future__ import annotations
 
 import os

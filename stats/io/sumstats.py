@@ -4,7 +4,8 @@ Every table is read into the LDSC munged layout, ``SNP A1 A2 N Z`` (plus ``CHR``
 file has them), where ``Z`` is the signed association statistic of allele ``A1``.
 
 How a column is recognised: its name, lower-cased and stripped of everything but letters and digits
-(``P-value`` -> ``pvalue``, ``#CHROM`` -> ``chrom``), is looked up in :data:`SYNONYMS`. Two columns
+(``P-value`` -> ``pvalue``, ``#CHROM`` -> ``chrom``), is looked up among the aliases of the registry of
+column names (:mod:`genocore.columns`), gathered per field in :data:`SYNONYMS`. Two columns
 for one field are an error (pass ``columns=`` to choose). Each choice is logged.
 
 How Z is made, in order of preference:
@@ -27,50 +28,28 @@ from __future__ import annotations
 import bz2
 import gzip
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from genocore.columns import COLUMNS, GWAS_SUMSTATS, LDSC_SUMSTATS, lookup
 from genocore.files import write_table
+from genocore.genome import normalize_chrom
 from stats.alleles import is_snp
-from stats.io.ldblocks import normalize_chrom
 
 logger = logging.getLogger(__name__)
 
 #: Output columns of :func:`read_sumstats` (then ``CHR``, ``BP`` when present).
-SUMSTATS_COLUMNS = ("SNP", "A1", "A2", "N", "Z")
+SUMSTATS_COLUMNS = LDSC_SUMSTATS.required
 
-#: Recognised column names per field, in normalized form (lower case, letters and digits only).
-SYNONYMS = {
-    "SNP": ("snp", "snpid", "snpname", "rs", "rsid", "rsids", "rsnumber", "rsnumbers", "rsnum", "markername",
-            "marker", "variantid", "variant", "id"),
-    "A1": ("a1", "allele1", "al1", "effectallele", "ea", "alt", "altallele", "alternateallele", "incallele",
-           "testedallele", "codedallele", "riskallele", "a1effect"),
-    "A2": ("a2", "allele2", "al2", "otherallele", "noneffectallele", "nea", "ref", "refallele", "decallele",
-           "noncodedallele", "a2other"),
-    "N": ("n", "samplesize", "nsample", "nsamples", "ntotal", "totaln", "totalsamplesize", "nobs", "obsct",
-          "weight"),
-    "N_CASES": ("ncases", "ncase", "ncas", "casesn", "numcases", "nca"),
-    "N_CONTROLS": ("ncontrols", "ncontrol", "ncon", "controlsn", "numcontrols", "nco"),
-    "Z": ("z", "zscore", "zstat", "zvalue", "gczscore"),
-    "BETA": ("beta", "b", "effect", "effects", "effectsize", "est", "estimate"),
-    "LOG_ODDS": ("logodds", "logor", "lnor"),
-    "OR": ("or", "oddsratio"),
-    "SE": ("se", "stderr", "standarderror", "sebeta", "selogor", "logorse"),
-    "P": ("p", "pval", "pvalue", "gcpvalue", "pvalnominal", "pnominal"),
-    "CHR": ("chr", "chrom", "chromosome"),
-    "BP": ("bp", "pos", "position", "basepair", "basepairlocation"),
-}
-_LOOKUP = {syn: field for field, syns in SYNONYMS.items() for syn in syns}
+#: Recognised column names per field, in normalized form (lower case, letters and digits only): the
+#: aliases of the registry's columns (:data:`genocore.columns.COLUMNS`), keyed by the field names of
+#: :data:`genocore.columns.GWAS_SUMSTATS`.
+SYNONYMS = {spelling: COLUMNS[name].aliases for name, spelling in GWAS_SUMSTATS.all_fields.items()}
+
 _NA_STRINGS = frozenset({"", "na", "nan", "n/a", "null", "none", ".", "-nan"})
-
-
-def normalize_name(name: str) -> str:
-    """A column name in the form :data:`SYNONYMS` uses: lower case, letters and digits only."""
-    return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
 def _compression(path: Path) -> str | None:
@@ -195,8 +174,11 @@ def detect_columns(names, *, columns: dict | None = None, path="") -> dict:
         found[field] = col
     taken = set(found.values())
     candidates: dict[str, list[str]] = {}
+    fields = GWAS_SUMSTATS.all_fields
     for col in names:
-        field = _LOOKUP.get(normalize_name(col))
+        name = lookup(col)
+        # the registry also knows columns a GWAS table does not use; only the sumstats fields count
+        field = fields.get(name) if name is not None else None
         if field is not None and field not in found and col not in taken:
             candidates.setdefault(field, []).append(col)
     for field, cols in candidates.items():
@@ -290,44 +272,88 @@ def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) 
     for field in ("SNP", "A1", "A2"):
         if field not in cols:
             raise _missing_columns_error(path, field, names)
-
-    # how Z will be made
-    sign_col = next((f for f in ("BETA", "LOG_ODDS", "OR") if f in cols), None)
-    if "Z" in cols:
-        z_from, z_fields = f"column {cols['Z']!r}", ["Z"]
-    elif sign_col and "SE" in cols:
-        z_fields = [sign_col, "SE"]
-        how = "log(OR)" if sign_col == "OR" else sign_col
-        z_from = f"{how} / SE from columns {cols[sign_col]!r} / {cols['SE']!r}"
-    elif sign_col and "P" in cols:
-        z_fields = [sign_col, "P"]
-        how = "log(OR)" if sign_col == "OR" else sign_col
-        z_from = f"sign({how}) * Phi^-1(1 - P/2) from columns {cols[sign_col]!r} and {cols['P']!r}"
-    else:
-        have = [f for f in ("BETA", "LOG_ODDS", "OR", "SE", "P") if f in cols]
-        raise ValueError(f"{path}: no signed statistic: need a Z column, or BETA / OR / LOG_ODDS with SE, "
-                         f"or P with BETA / OR / LOG_ODDS (found {have or 'none of these'}; columns: {names})")
-
-    # how N will be made
-    if n is not None:
-        if not np.isfinite(n) or n <= 0:
-            raise ValueError(f"n must be a positive number, got {n!r}")
-        n_fields = []
-        n_from = f"n={n:g} (given)" + (f"; column {cols['N']!r} ignored" if "N" in cols else "")
-    elif "N" in cols:
-        n_fields, n_from = ["N"], f"column {cols['N']!r}"
-    elif "N_CASES" in cols and "N_CONTROLS" in cols:
-        n_fields = ["N_CASES", "N_CONTROLS"]
-        n_from = f"cases + controls from columns {cols['N_CASES']!r} + {cols['N_CONTROLS']!r}"
-    else:
-        raise ValueError(f"{path}: no sample size: the file has no N column (or case and control counts); "
-                         f"pass n=<number of individuals>; columns: {names}")
+    z_fields, z_from = _z_recipe(cols, path=path, names=names)
+    n_fields, n_from = _n_recipe(cols, n, path=path, names=names)
 
     used = ["SNP", "A1", "A2"] + z_fields + n_fields + [f for f in ("CHR", "BP") if f in cols]
     raw = read_text_table(path, usecols=[cols[f] for f in used])
-    idx = raw.index
+    _log_columns(cols, used, z_fields + n_fields, path=path, z_from=z_from, n_from=n_from)
+    num = {f: parse_numbers(raw[cols[f]], path=path, col=cols[f]) for f in z_fields + n_fields + ["BP"] if f in cols}
+    _check_statistics(num, raw, cols, path=path)
+    z = _z_values(num, z_fields)
+    if n_fields == ["N"]:
+        nn = num["N"]
+    elif n_fields:
+        nn = num["N_CASES"] + num["N_CONTROLS"]
+    else:
+        nn = np.full(len(raw), float(n))
+    out = _sumstats_frame(raw, cols, z, nn, bp=num.get("BP"), path=path)
+    out, counts = _exclude_rows(out, path=path, z_from=z_from)
+    out.attrs["sumstats"] = {"path": str(path), "columns": dict(cols), "z_from": z_from, "n_from": n_from,
+                             "counts": counts}
+    return out
+
+
+def _z_recipe(cols: dict, *, path, names) -> tuple[list[str], str]:
+    """How Z will be made: the fields it needs and a description for the log.
+
+    Parameters
+    ----------
+    cols : dict
+        Field -> column name, from :func:`detect_columns`.
+    path, names
+        The file and its column names, for the error message.
+
+    Returns
+    -------
+    z_fields : list of str
+        ``["Z"]``, ``[sign field, "SE"]`` or ``[sign field, "P"]``; the sign field is the first of
+        BETA, LOG_ODDS, OR present.
+    z_from : str
+
+    Raises
+    ------
+    ValueError
+        When the file has no signed statistic.
+    """
+    sign_col = next((f for f in ("BETA", "LOG_ODDS", "OR") if f in cols), None)
+    if "Z" in cols:
+        return ["Z"], f"column {cols['Z']!r}"
+    how = "log(OR)" if sign_col == "OR" else sign_col
+    if sign_col and "SE" in cols:
+        return [sign_col, "SE"], f"{how} / SE from columns {cols[sign_col]!r} / {cols['SE']!r}"
+    if sign_col and "P" in cols:
+        return [sign_col, "P"], f"sign({how}) * Phi^-1(1 - P/2) from columns {cols[sign_col]!r} and {cols['P']!r}"
+    have = [f for f in ("BETA", "LOG_ODDS", "OR", "SE", "P") if f in cols]
+    raise ValueError(f"{path}: no signed statistic: need a Z column, or BETA / OR / LOG_ODDS with SE, "
+                     f"or P with BETA / OR / LOG_ODDS (found {have or 'none of these'}; columns: {names})")
+
+
+def _n_recipe(cols: dict, n: float | None, *, path, names) -> tuple[list[str], str]:
+    """How N will be made: the fields it needs (none when ``n`` is given) and a description for the log.
+
+    Raises
+    ------
+    ValueError
+        For an ``n`` that is not a positive number, or when there is neither ``n`` nor an N column
+        nor case and control counts.
+    """
+    if n is not None:
+        if not np.isfinite(n) or n <= 0:
+            raise ValueError(f"n must be a positive number, got {n!r}")
+        return [], f"n={n:g} (given)" + (f"; column {cols['N']!r} ignored" if "N" in cols else "")
+    if "N" in cols:
+        return ["N"], f"column {cols['N']!r}"
+    if "N_CASES" in cols and "N_CONTROLS" in cols:
+        return ["N_CASES", "N_CONTROLS"], f"cases + controls from columns {cols['N_CASES']!r} + {cols['N_CONTROLS']!r}"
+    raise ValueError(f"{path}: no sample size: the file has no N column (or case and control counts); "
+                     f"pass n=<number of individuals>; columns: {names}")
+
+
+def _log_columns(cols: dict, used: list, derived: list, *, path: Path, z_from: str, n_from: str) -> None:
+    """Log which column each field comes from, the recognised columns left unused, and how Z and N are made."""
     for f in used:
-        if f not in z_fields + n_fields:
+        if f not in derived:
             logger.info("%s: %s <- column %r", path.name, f, cols[f])
     unused = [f"{cols[f]!r} ({f})" for f in cols if f not in used]
     if unused:
@@ -335,7 +361,20 @@ def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) 
     logger.info("%s: Z <- %s", path.name, z_from)
     logger.info("%s: N <- %s", path.name, n_from)
 
-    num = {f: parse_numbers(raw[cols[f]], path=path, col=cols[f]) for f in z_fields + n_fields + ["BP"] if f in cols}
+
+def _check_statistics(num: dict, raw: pd.DataFrame, cols: dict, *, path) -> None:
+    """Raise, naming the line, for P outside [0, 1], a negative SE or an odds ratio <= 0.
+
+    Parameters
+    ----------
+    num : dict of field -> ndarray, float64, shape (n_rows,)
+        The parsed numeric fields.
+    raw : DataFrame of str
+        The table as read (for the offending cell's text).
+    cols : dict
+        Field -> column name.
+    """
+    idx = raw.index
     if "P" in num:
         p = num["P"]
         _first_bad((p < 0) | (p > 1), idx, raw[cols["P"]].to_numpy(), path=path, col=cols["P"],
@@ -343,26 +382,49 @@ def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) 
     if "SE" in num:
         _first_bad(num["SE"] < 0, idx, raw[cols["SE"]].to_numpy(), path=path, col=cols["SE"],
                    why="SE must not be negative")
-    if sign_col == "OR" and "OR" in num:
+    if "OR" in num:
         _first_bad(num["OR"] <= 0, idx, raw[cols["OR"]].to_numpy(), path=path, col=cols["OR"],
                    why="an odds ratio must be positive")
 
+
+def _z_values(num: dict, z_fields: list) -> np.ndarray:
+    """Z of every row from the fields of :func:`_z_recipe`; ndarray, float64, shape (n_rows,).
+
+    Missing inputs, P = 0 and SE = 0 give NaN or infinite values, dropped later.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         if z_fields == ["Z"]:
-            z = num["Z"]
-        else:
-            eff = np.log(num["OR"]) if sign_col == "OR" else num[sign_col]
-            if "SE" in z_fields:
-                z = eff / num["SE"]
-            else:
-                z = np.sign(eff) * sps.norm.isf(num["P"] / 2)
-    if n_fields == ["N"]:
-        nn = num["N"]
-    elif n_fields:
-        nn = num["N_CASES"] + num["N_CONTROLS"]
-    else:
-        nn = np.full(len(raw), float(n))
+            return num["Z"]
+        sign_col = z_fields[0]
+        eff = np.log(num["OR"]) if sign_col == "OR" else num[sign_col]
+        if "SE" in z_fields:
+            return eff / num["SE"]
+        return np.sign(eff) * sps.norm.isf(num["P"] / 2)
 
+
+def _sumstats_frame(raw: pd.DataFrame, cols: dict, z: np.ndarray, nn: np.ndarray, *, bp, path) -> pd.DataFrame:
+    """The output columns of every row read, before rows are excluded.
+
+    Parameters
+    ----------
+    raw : DataFrame of str, shape (n_rows, n_used)
+    cols : dict
+        Field -> column name.
+    z, nn : ndarray, float64, shape (n_rows,)
+    bp : ndarray, float64, shape (n_rows,), or None
+        Parsed positions, when the file has BP.
+
+    Returns
+    -------
+    DataFrame
+        SNP, A1, A2, N, Z (and CHR, BP), index as ``raw``.
+
+    Raises
+    ------
+    ValueError
+        For a chromosome name that cannot be normalized or a non-integer position.
+    """
+    idx = raw.index
     out = pd.DataFrame({
         "SNP": raw[cols["SNP"]].str.strip().to_numpy(),
         "A1": raw[cols["A1"]].str.strip().str.upper().to_numpy(),
@@ -379,12 +441,32 @@ def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) 
             except ValueError as e:
                 raise ValueError(f"{path}, column {cols['CHR']!r}: {e}") from None
     if "BP" in cols:
-        bp = num["BP"]
         _first_bad(np.isfinite(bp) & (bp != np.round(bp)), idx, raw[cols["BP"]].to_numpy(), path=path,
                    col=cols["BP"], why="positions must be whole numbers")
         out["BP"] = pd.array(np.where(np.isfinite(bp), bp, 0).astype(np.int64), dtype="Int64")
         out.loc[~np.isfinite(bp), "BP"] = pd.NA
+    return out
 
+
+def _exclude_rows(out: pd.DataFrame, *, path: Path, z_from: str) -> tuple[pd.DataFrame, dict]:
+    """Drop, count and log the rows without a SNP ID, with a duplicated ID, a bad Z or a bad N.
+
+    Parameters
+    ----------
+    out : DataFrame from :func:`_sumstats_frame`
+    path : Path
+        For the log.
+    z_from : str
+        How Z was made, for the log.
+
+    Returns
+    -------
+    DataFrame
+        The kept rows, index 0..n_kept-1.
+    dict
+        Counts: ``rows``, ``missing_snp_id``, ``duplicated_snp_id``, ``nonfinite_z``, ``bad_n``, ``kept``,
+        ``non_snp_alleles``.
+    """
     n_read = len(out)
     counts = {"rows": n_read}
     # 1. missing SNP IDs
@@ -423,9 +505,7 @@ def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) 
     logger.info("%s: read %d of %d rows (excluded: %d without ID, %d duplicated, %d bad Z, %d bad N)",
                 path.name, counts["kept"], n_read, counts["missing_snp_id"], counts["duplicated_snp_id"],
                 counts["nonfinite_z"], counts["bad_n"])
-    out.attrs["sumstats"] = {"path": str(path), "columns": dict(cols), "z_from": z_from, "n_from": n_from,
-                             "counts": counts}
-    return out
+    return out, counts
 
 
 def write_sumstats(path, sumstats: pd.DataFrame, *, float_format: str | None = None) -> Path:

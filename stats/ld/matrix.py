@@ -85,3 +85,31 @@ def _pair_r(x, ii, jj, chunk: int = 100_000):
     for a in range(0, len(ii), chunk):
         out[a:a + chunk] = np.einsum("ni,ni->i", x[:, ii[a:a + chunk]], x[:, jj[a:a + chunk]]) / x.shape[0]
     return out
+
+
+def fileset_r2_decay(bfile, *, max_pairs: int = 2_000_000, rng: np.random.Generator | int | None = None
+                     ) -> pd.DataFrame:
+    """:func:`r2_decay` of every chromosome of one PLINK fileset.
+
+    Parameters
+    ----------
+    bfile : path-like
+        PLINK fileset prefix.
+    max_pairs : int
+        Per chromosome.
+    rng : numpy.random.Generator or int
+        Draws the pairs where there are more than ``max_pairs`` (one stream, chromosomes in file order).
+
+    Returns
+    -------
+    DataFrame: the :func:`r2_decay` columns plus ``chrom``.
+    """
+    from stats.io.plink import read_bfile
+
+    dosage, bim, _ = read_bfile(bfile)
+    rng = np.random.default_rng(rng)
+    tables = []
+    for chrom, idx in bim.groupby("chrom", sort=False).indices.items():
+        t = r2_decay(dosage[:, idx], bim.pos.to_numpy()[idx], max_pairs=max_pairs, rng=rng)
+        tables.append(t.assign(chrom=chrom))
+    return pd.concat(tables, ignore_index=True)

@@ -93,16 +93,56 @@ def prune_genotypes(x: np.ndarray, coords, *, priority=None, r2_max: float = 0.5
     return keep
 
 
-def prune_variants(bfile, variants, *, priority=None, r2_max: float = 0.5, window_kb: float | None = None,
+def _panel_rows(panel, ids: pd.Series, *, missing: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Find the variants in the panel's allele table.
+
+    Returns
+    -------
+    table : DataFrame
+        :meth:`stats.io.panel.ReferencePanel.allele_table` rows of the found variants, in input order.
+    found : ndarray, int64
+        Input positions of those variants.
+    absent : ndarray of bool, shape (n,)
+        Variants not in the panel.
+    """
+    bim = panel.allele_table()
+    row = pd.Index(bim["snp"].astype(str)).get_indexer(ids)
+    absent = row < 0
+    if absent.all():
+        raise ValueError(f"none of the {len(ids)} variants is in the panel {panel} (e.g. {ids.iat[0]!r}; panel ids "
+                         f"look like {bim['snp'].iat[0]!r})")
+    if absent.any():
+        if missing == "error":
+            raise ValueError(f"{int(absent.sum())} of {len(ids)} variants are not in the panel {panel}, e.g. "
+                             f"{ids[absent].iat[0]!r}")
+        logger.warning("%d of %d variants are not in the panel %s: %s", int(absent.sum()), len(ids), panel,
+                       "dropped" if missing == "drop" else "kept unpruned")
+    found = np.flatnonzero(~absent)
+    return bim.iloc[row[found]], found, absent
+
+
+def _coords(grp: pd.DataFrame, kind: str, size: float) -> tuple[np.ndarray, float]:
+    """Window coordinates of one chromosome's candidates and the window in their unit."""
+    if kind == "kb":
+        return grp["pos"].to_numpy(np.float64), size * 1000
+    if kind == "cm":
+        return grp["cm"].to_numpy(np.float64), size
+    pos = grp["pos"].to_numpy(np.float64)
+    coords = np.empty(len(pos))
+    coords[np.lexsort((np.arange(len(pos)), pos))] = np.arange(len(pos))
+    return coords, size
+
+
+def prune_variants(panel, variants, *, priority=None, r2_max: float = 0.5, window_kb: float | None = None,
                    window_cm: float | None = None, window_snps: int | None = None,
                    missing: str = "drop") -> np.ndarray:
     """Greedy LD pruning of variants given by panel SNP id, streaming the panel per chromosome.
 
     Parameters
     ----------
-    bfile : str or Path
-        A PLINK fileset prefix, or a panel of per-chromosome filesets (template with ``{chrom}`` or an
-        ldsc-style prefix; see :func:`stats.io.panel.panel_filesets`).
+    panel : ReferencePanel, or str or Path
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens: a PLINK fileset prefix, or a
+        per-chromosome template (``{chrom}``) or ldsc-style prefix.
     variants : array_like of str, shape (n,)
         Panel SNP ids (unique).
     priority : array_like, float, shape (n,), optional
@@ -126,8 +166,7 @@ def prune_variants(bfile, variants, *, priority=None, r2_max: float = 0.5, windo
         Duplicated ids, no variant in the panel, a cM window on an all-zero cM column, or (with
         ``missing="error"``) a variant absent from the panel.
     """
-    from stats.io.plink import open_bed, read_bim, read_fam
-    from stats.io.panel import read_panel_bim
+    from stats.io.panel import as_panel
 
     if missing not in ("drop", "keep", "error"):
         raise ValueError(f"missing must be 'drop', 'keep' or 'error', got {missing!r}")
@@ -138,41 +177,16 @@ def prune_variants(bfile, variants, *, priority=None, r2_max: float = 0.5, windo
     pr = None if priority is None else np.asarray(priority, dtype=np.float64)
     if pr is not None and pr.shape != (len(ids),):
         raise ValueError(f"priority has {pr.shape} values for {len(ids)} variants")
-    bim = read_panel_bim(bfile)
-    row = pd.Index(bim["snp"].astype(str)).get_indexer(ids)
-    absent = row < 0
-    if absent.all():
-        raise ValueError(f"none of the {len(ids)} variants is in the panel {bfile} (e.g. {ids.iat[0]!r}; panel ids "
-                         f"look like {bim['snp'].iat[0]!r})")
-    if absent.any():
-        if missing == "error":
-            raise ValueError(f"{int(absent.sum())} of {len(ids)} variants are not in the panel {bfile}, e.g. "
-                             f"{ids[absent].iat[0]!r}")
-        logger.warning("%d of %d variants are not in the panel %s: %s", int(absent.sum()), len(ids), bfile,
-                       "dropped" if missing == "drop" else "kept unpruned")
+    panel = as_panel(panel)
+    sub, found, absent = _panel_rows(panel, ids, missing=missing)
     keep = np.zeros(len(ids), dtype=bool)
     keep[absent] = missing == "keep"
-    found = np.flatnonzero(~absent)
-    sub = bim.iloc[row[found]]
     if kind == "cm" and not (sub["cm"] != 0).any():
-        raise ValueError(f"panel {bfile}: the cM column is 0 for every variant, so window_cm cannot be used")
-    for (chrom, fileset), grp in sub.groupby(["chrom", "fileset"], sort=False):
-        which = found[np.flatnonzero(((sub["chrom"] == chrom) & (sub["fileset"] == fileset)).to_numpy())]
-        cols = grp["bim_index"].to_numpy(np.int64)
-        order = np.argsort(cols, kind="stable")  # read in file order
-        n_ind = len(read_fam(fileset))
-        with open_bed(fileset, n_individuals=n_ind, n_snps=len(read_bim(fileset))) as bed:
-            dos = np.empty((n_ind, len(cols)))
-            dos[:, order] = bed.read(index=np.s_[:, cols[order]], dtype="float64")
-        if kind == "kb":
-            coords, win = grp["pos"].to_numpy(np.float64), size * 1000
-        elif kind == "cm":
-            coords, win = grp["cm"].to_numpy(np.float64), size
-        else:
-            pos = grp["pos"].to_numpy(np.float64)
-            coords = np.empty(len(pos))
-            coords[np.lexsort((np.arange(len(pos)), pos))] = np.arange(len(pos))
-            win = size
+        raise ValueError(f"panel {panel}: the cM column is 0 for every variant, so window_cm cannot be used")
+    for chrom, grp in sub.groupby("chrom", sort=False):
+        which = found[np.flatnonzero((sub["chrom"] == chrom).to_numpy())]
+        dos = panel.genotypes(chrom, grp["bim_index"].to_numpy(np.int64), dtype="float64")
+        coords, win = _coords(grp, kind, size)
         k = prune_genotypes(dos, coords, priority=None if pr is None else pr[which], r2_max=r2_max, window=win)
         keep[which] = k
         logger.info("chr%s: %d of %d variants kept at r^2 <= %g (window %g %s)", chrom, int(k.sum()), len(k),

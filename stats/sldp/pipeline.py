@@ -3,20 +3,29 @@
 The array-level steps live in :mod:`stats.ld.signed_profile` (profiles, ``.info``), :mod:`stats.sldp.regression` (SVD,
 h2g, weights, block products, chunks, fit, table) and :mod:`stats.sldp.signflip`; allele reconciliation
 in :mod:`stats.alleles`; readers in :mod:`stats.io`. This module reads the inputs and runs those
-steps in sldp's order:
+steps in sldp's order, as public stages that :func:`run` composes (each can be called on its own):
 
-1. **Reference panel, per chromosome** (:func:`preprocess_chromosome`; sldp's ``preprocessrefpanel``
-   and ``preprocessannot`` in one pass over the genotypes): per LD block, the truncated SVD of the
+0. **Inputs**: :class:`SldpOptions` (every option of a run), :func:`annotation_files` (the ``.sannot``
+   sets with their MAF exponents), :func:`sldp_blocks` (the LD-block table, MHC dropped),
+   :func:`panel_files` (the panel's fileset per chromosome, checked against the blocks' build) and
+   :func:`read_print_snps`. The reference panel is a :class:`stats.io.panel.ReferencePanel`, opened once
+   by :func:`run` (from a path or template) and passed to every stage, so that each .bim and .fam is
+   parsed once per run.
+1. **Reference panel, per chromosome** (:func:`preprocess_panel` over :func:`preprocess_chromosome`; sldp's
+   ``preprocessrefpanel`` and ``preprocessannot`` in one pass over the genotypes): the panel's SNPs
+   (:func:`panel_snps`) and MAF (:func:`panel_maf`); each ``.sannot`` reconciled to the panel's alleles and
+   scaled by MAF (``alpha``; :func:`reconcile_annotations`); per LD block, the truncated SVD of the
    block's regression ("print") SNPs and the signed LD profiles ``RV`` of every annotation at once
-   (background and tested), after reconciling each ``.sannot`` to the panel's alleles and scaling by
-   MAF (``alpha``); the ``.info`` numbers over all panel SNPs of the chromosome. Written in sldp's
-   ``.RV.gz`` / ``.info`` layout when asked (``rv_out``).
-2. **Phenotypes** (:func:`prepare_phenotype`; ``preprocesspheno``): h2g by the aggregate estimator
-   from ``.l2.ldscore.gz`` and the sum of ``.l2.M_5_50`` over chromosomes 1..22 (those present);
-   ``Z`` and ``N`` reconciled to the panel's alleles.
-3. **Regression** (:func:`fit_grid`; ``sldp.main``): block products, chunks in LD-block-table order,
-   background residualization, jackknife SE, fast and sign-flip p-values, ``rf``, ``h2v/h2g``, ``h2v``,
-   ``supp(v)/M``, for every annotation x phenotype.
+   (background and tested; :func:`block_svds_and_profiles`); the ``.info`` numbers over all panel SNPs of
+   the chromosome. Written in sldp's ``.RV.gz`` / ``.info`` layout when asked (``rv_out``,
+   :func:`write_rv`). :func:`merge_annotations` then checks the chromosomes agree and sums ``.info``.
+2. **Phenotypes** (:func:`prepare_phenotypes` over :func:`prepare_phenotype`; ``preprocesspheno``): h2g by
+   the aggregate estimator from ``.l2.ldscore.gz`` and the sum of ``.l2.M_5_50`` over chromosomes 1..22
+   (those present; :func:`read_ldscores`); ``Z`` and ``N`` reconciled to the panel's alleles.
+3. **Regression** (:func:`block_inputs`, then :func:`run_grid` over cells of :func:`fit_grid`; ``sldp.main``):
+   block products (:func:`grid_block_products`), chunks in LD-block-table order, background
+   residualization, jackknife SE, fast and sign-flip p-values, ``rf``, ``h2v/h2g``, ``h2v``,
+   ``supp(v)/M``, for every annotation x phenotype (:func:`chunk_tables` keeps the per-chunk ``q``, ``r``).
 
 sldp's conventions kept on purpose (they change numbers; see ``tests/stats/fixtures/sldp_1.1.5``):
 
@@ -46,27 +55,28 @@ without ``print_snps`` the regression SNPs are the panel SNPs with MAF >= 5% (sl
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
+from genocore.genome import canonical_build, chrom_sort_key, mhc_region, normalize_chrom
 from stats.alleles import align_to_reference
 from stats.io.annot import annotation_columns, read_annot
-from stats.io.ldblocks import (canonical_build, check_blocks_build, chrom_path, chrom_sort_key, find_chrom_file,
-                               mhc_region, normalize_chrom, read_ldblocks)
-from stats.io.plink import open_bed, read_bim, read_fam
+from stats.io.chromfiles import chrom_path, find_chrom_file
+from stats.io.ldblocks import check_blocks_build, read_ldblocks
+from stats.io.panel import ReferencePanel, as_panel
 from stats.io.sumstats import read_sumstats
-from stats.io.panel import panel_filesets
 from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
-                             standardize_genotypes, sum_info)
-from stats.sldp.signflip import N_DRAWS, entropy_of, signflip_test
-from stats.sldp.regression import (BlockProducts, LdSvd, block_products, estimate_h2g, fit_sldp, ld2_svd, ld_svd, sldp_table,
-                        sum_chunks)
+                                     standardize_genotypes, sum_info)
+from stats.sldp.signflip import N_DRAWS, entropy_of
+from stats.sldp.regression import (BlockProducts, ChunkStats, LdSvd, SldpFit, block_products, estimate_h2g, fit_blocks,
+                                   ld2_svd, ld_svd)
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +99,186 @@ def _blas_limit(blas_threads: int | None):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=int(blas_threads))
+
+
+# -- options ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class SldpOptions:
+    """Every option of an SLDP run (:func:`run`), in sldp 1.1.5's terms.
+
+    Grouped as inputs (``bfile_chr`` .. ``print_snps``), panel and annotations (``build`` ..
+    ``rv_out``), phenotypes (``ldscore_chroms``, ``m_suffix``), regression (``weights`` .. ``n_draws``)
+    and execution (``client`` .. ``blas_threads``: the results do not depend on these).
+
+    Parameters
+    ----------
+    bfile_chr : str, Path or ReferencePanel
+        Reference panel: per-chromosome PLINK prefix / ``{chrom}`` template (``panel.`` ->
+        ``panel.22.bed``), or one fileset with several chromosomes, or an open
+        :class:`stats.io.panel.ReferencePanel` (its parsed .bim/.fam files are reused).
+    ld_blocks : str, Path or DataFrame
+        LD blocks (BED), in the panel's build.
+    sumstats : path, sequence of paths, or mapping name -> path or DataFrame (``SNP A1 A2 N Z``)
+        One per phenotype; a path's phenotype name is its file name without ``.sumstats.gz``.
+    sannot_chr : str or sequence of str
+        Per-chromosome ``.sannot.gz`` sets of the annotations to test.
+    ldscores_chr : str or Path
+        Prefix of ``{chrom}.l2.ldscore.gz`` and ``{chrom}.l2.M_5_50``.
+    background_sannot_chr : str or sequence of str
+        Background annotation sets (sldp's ``--background-sannot-chr``).
+    print_snps : path or collection of str, optional
+        Regression SNPs (sldp's ``--print-snps``); default: panel SNPs with MAF >= 5%.
+    build : str
+        Genome build of the panel and blocks: ``hg19`` (default, sldp's MHC), ``hg38``, ``simworld*``.
+    alpha, background_alpha : float or sequence of float
+        MAF-scaling exponent per annotation set (sldp's ``preprocessannot --alpha``; -1: none).
+    spectrum_percent : float
+        Share of the LD spectrum kept per block, in percent (sldp's ``--spectrum-percent``, 95).
+    chroms : sequence, optional
+        Chromosomes to analyse (default: every chromosome of the panel that the blocks cover).
+    block_lengths : dict, optional
+        Chromosome lengths in bp for the build check (simulated builds).
+    rv_out : str or Path, optional
+        Write ``{rv_out}{chrom}.RV.gz`` and ``.info``.
+    ldscore_chroms : sequence of str
+        Chromosomes whose LD scores enter h2g (sldp: 1..22).
+    m_suffix : str
+        ``.l2.M_5_50`` or ``.l2.M``.
+    weights : {"Winv_ahat_h", "Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2"}
+        sldp's weight modes (:func:`stats.sldp.regression.weight_diagonal`); sldp 1.1.5's own pipeline can
+        run only the first two (its ``.pss`` files hold no others).
+    jk_blocks : int
+        Target number of chunks (sldp's ``--jk-blocks``).
+    seed : int or numpy Generator
+        Sign-flip randomness (a Generator gives one draw of entropy).
+    signflip : bool
+        Compute the sign-flip ``p``, ``z`` (else NaN).
+    n_draws : int
+        Most sign flips per test (sldp's ``--T``).
+    client : dask.distributed.Client, optional
+        Runs per-chromosome preprocessing and the annotation x phenotype grid as tasks on it.
+    annotation_batch, phenotype_batch : int, optional
+        Grid cell sizes (default: everything in one cell in-process; about one cell per worker
+        with a client).
+    blas_threads : int, optional
+        Limit BLAS threads in the numerical steps (1 is usually fastest: the matrices are small).
+
+    Raises
+    ------
+    ValueError
+        For unknown ``weights``.
+    """
+
+    bfile_chr: Any
+    ld_blocks: Any
+    sumstats: Any
+    sannot_chr: Any
+    ldscores_chr: Any
+    background_sannot_chr: Any = ()
+    print_snps: Any = None
+    build: str = "hg19"
+    alpha: Any = -1.0
+    background_alpha: Any = -1.0
+    weights: str = "Winv_ahat_h"
+    spectrum_percent: float = 95.0
+    jk_blocks: int = 300
+    seed: np.random.Generator | int = 0
+    signflip: bool = True
+    n_draws: int = N_DRAWS
+    chroms: Any = None
+    ldscore_chroms: Sequence[str] = LDSCORE_CHROMS
+    m_suffix: str = ".l2.M_5_50"
+    rv_out: Any = None
+    block_lengths: dict | None = None
+    client: Any = None
+    annotation_batch: int | None = None
+    phenotype_batch: int | None = None
+    blas_threads: int | None = None
+
+    def __post_init__(self):
+        if self.weights not in PIPELINE_WEIGHTS:
+            raise ValueError(f"weights must be one of {PIPELINE_WEIGHTS}, got {self.weights!r}")
+
+
+def _as_list(x) -> list:
+    if x is None:
+        return []
+    if isinstance(x, (str, Path)):
+        return [x]
+    return list(x)
+
+
+def _alphas(alpha, n: int, what: str) -> list[float]:
+    if isinstance(alpha, (int, float, np.floating, np.integer)):
+        return [float(alpha)] * n
+    a = [float(x) for x in alpha]
+    if len(a) == 1:
+        return a * n
+    if len(a) != n:
+        raise ValueError(f"{len(a)} {what} values for {n} annotation sets")
+    return a
+
+
+def annotation_files(sannot_chr, *, background=(), alpha=-1.0,
+                     background_alpha=-1.0) -> tuple[list[tuple[str, float]], int]:
+    """The annotation sets of a run with their MAF-scaling exponents, background sets first.
+
+    Parameters
+    ----------
+    sannot_chr : str, Path or sequence of them
+        Per-chromosome ``.sannot.gz`` sets (``{chrom}`` template or ldsc-style prefix) to test.
+    background : str, Path or sequence of them
+        Background sets (sldp's ``--background-sannot-chr``).
+    alpha, background_alpha : float or sequence of float
+        Exponent per set (one value: the same for all; -1: no scaling).
+
+    Returns
+    -------
+    files : list of (template, alpha)
+        Background sets, then tested sets (the order of the annotation columns everywhere after).
+    n_background_files : int
+
+    Raises
+    ------
+    ValueError
+        For no set to test, or as many exponents as neither 1 nor the number of sets.
+    """
+    marg_sets, bg_sets = _as_list(sannot_chr), _as_list(background)
+    if not marg_sets:
+        raise ValueError("no annotations to test (sannot_chr)")
+    files = list(zip(bg_sets, _alphas(background_alpha, len(bg_sets), "background_alpha"))) + \
+        list(zip(marg_sets, _alphas(alpha, len(marg_sets), "alpha")))
+    return files, len(bg_sets)
+
+
+def read_print_snps(print_snps) -> pd.Index | None:
+    """Regression (print) SNP IDs (sldp's ``--print-snps``).
+
+    Parameters
+    ----------
+    print_snps : str, Path, collection of str or None
+        A file (IDs in the first whitespace-separated column, no header) or the IDs themselves; None
+        stays None (the panel's SNPs with MAF >= 5% are then used).
+
+    Returns
+    -------
+    Index of str or None
+        Unique IDs, in first-seen order.
+
+    Raises
+    ------
+    ValueError
+        For a file without IDs.
+    """
+    if print_snps is None:
+        return None
+    if isinstance(print_snps, (str, Path)):
+        ids = pd.read_csv(print_snps, header=None, sep=r"\s+", usecols=[0], dtype=str)[0]
+        if len(ids) == 0:
+            raise ValueError(f"{print_snps}: no SNP IDs")
+        return pd.Index(pd.unique(ids))
+    return pd.Index(pd.unique(pd.Series(list(print_snps), dtype=str)))
 
 
 # -- LD blocks ---------------------------------------------------------------------------------------
@@ -120,6 +310,52 @@ def sldp_blocks(ld_blocks, *, build: str) -> pd.DataFrame:
                         canonical_build(build), c, lo, hi)
         blocks = blocks[~drop].reset_index(drop=True)
     return blocks
+
+
+def panel_files(panel, blocks: pd.DataFrame, *, chroms=None, build: str = "hg19",
+                block_lengths: dict | None = None) -> dict:
+    """The panel's fileset of each chromosome to analyse, checked to be in the LD blocks' build.
+
+    Parameters
+    ----------
+    panel : ReferencePanel, str or Path
+        An open :class:`stats.io.panel.ReferencePanel` (the .bim files parsed here stay on it for the
+        later stages), or what it opens: a per-chromosome PLINK prefix / ``{chrom}`` template, or one
+        fileset with several chromosomes.
+    blocks : DataFrame
+        The run's block table (:func:`sldp_blocks`).
+    chroms : sequence, optional
+        Chromosomes wanted; default: every chromosome of the panel that the blocks cover.
+    build : str
+    block_lengths : dict, optional
+        Chromosome lengths for the build check (simulated builds).
+
+    Returns
+    -------
+    dict
+        Normalized chromosome -> fileset prefix, in chromosome order.
+
+    Raises
+    ------
+    ValueError
+        When the blocks cover none of the panel's chromosomes, or blocks and panel are in different
+        builds (:func:`stats.io.ldblocks.check_blocks_build`).
+    FileNotFoundError
+        For a chromosome in ``chroms`` without a fileset.
+    """
+    panel = as_panel(panel)
+    files = panel.filesets(chroms=chroms)
+    if chroms is None:
+        files = {c: p for c, p in files.items() if c in set(blocks["chrom"])}
+        if not files:
+            raise ValueError(f"the LD blocks ({', '.join(pd.unique(blocks['chrom']))}) cover none of the panel's "
+                             f"chromosomes ({panel})")
+    check_blocks_build(blocks, build=build, lengths=block_lengths)
+    for c, prefix in files.items():
+        snps = panel.allele_table(chroms=[c])
+        check_blocks_build(blocks[blocks["chrom"] == c], build=build, lengths=block_lengths,
+                           chrom=snps["chrom"].to_numpy(), pos=snps["pos"].to_numpy(), what=f"panel {prefix}")
+    return files
 
 
 # -- reference panel per chromosome ------------------------------------------------------------------
@@ -172,6 +408,85 @@ class ChromosomeData:
     counts: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True, eq=False)
+class PanelSnps:
+    """The SNPs of one chromosome of a reference panel (:func:`panel_snps`).
+
+    Attributes
+    ----------
+    panel : ReferencePanel
+        The panel (its parsed .bim and .fam).
+    prefix : Path
+        The fileset holding the chromosome.
+    chrom : str
+        Normalized chromosome.
+    cols : ndarray, int64, shape (n,)
+        Columns of the chromosome's SNPs in the fileset's .bed (rows of its .bim).
+    snps : DataFrame, n rows
+        ``SNP A1 A2 BP`` (alleles upper-case), in bim order, positions sorted.
+    """
+
+    panel: ReferencePanel
+    prefix: Path
+    chrom: str
+    cols: np.ndarray
+    snps: pd.DataFrame
+
+    @property
+    def n_individuals(self) -> int:
+        """Rows of the fileset's .fam."""
+        return self.panel.n_individuals(self.prefix)
+
+    @property
+    def n_fileset_snps(self) -> int:
+        """Rows of the fileset's .bim."""
+        return self.panel.n_snps(self.prefix)
+
+    def open(self):
+        """The fileset's .bed opened for reading chosen columns (a context manager; nothing parsed again)."""
+        return self.panel.open_bed(self.prefix)
+
+
+def panel_snps(panel, chrom) -> PanelSnps:
+    """The SNPs of chromosome ``chrom`` of a reference panel (other chromosomes of its fileset ignored).
+
+    Parameters
+    ----------
+    panel : ReferencePanel, str or Path
+        An open :class:`stats.io.panel.ReferencePanel`, or what it opens (e.g. one PLINK fileset).
+    chrom : str
+        Chromosome, any spelling (``chr22``, ``22``).
+
+    Returns
+    -------
+    PanelSnps
+
+    Raises
+    ------
+    ValueError
+        When a single-fileset panel (or the chromosome's fileset) has no SNP on ``chrom``, or its
+        positions there are not sorted.
+    FileNotFoundError
+        When a per-chromosome panel has no fileset for ``chrom``.
+    """
+    panel, chrom = as_panel(panel), normalize_chrom(chrom)
+    try:
+        prefix = panel.fileset(chrom)
+    except FileNotFoundError:
+        if panel.kind != "single":
+            raise
+        raise ValueError(f"PLINK fileset {panel.source} has no SNPs on chromosome {chrom}") from None
+    sub = panel.allele_table(chroms=[chrom])
+    snps = pd.DataFrame({"SNP": sub["snp"].to_numpy(), "A1": sub["a1"].str.upper().to_numpy(),
+                         "A2": sub["a2"].str.upper().to_numpy(), "BP": sub["pos"].to_numpy()})
+    bp = snps["BP"].to_numpy()
+    if np.any(np.diff(bp) < 0):
+        i = int(np.flatnonzero(np.diff(bp) < 0)[0])
+        raise ValueError(f"{prefix}.bim: positions on chromosome {chrom} are not sorted (SNP {snps.SNP.iat[i + 1]} "
+                         f"at {bp[i + 1]} after {bp[i]})")
+    return PanelSnps(panel=panel, prefix=prefix, chrom=chrom, cols=sub["bim_index"].to_numpy(), snps=snps)
+
+
 #: bed-reader's int8 code of a missing genotype.
 _MISSING_INT8 = -127
 
@@ -187,7 +502,26 @@ def _read_dosage(bed, cols) -> np.ndarray:
     return x
 
 
-def _panel_maf(bed, cols: np.ndarray, batch: int = 8192) -> np.ndarray:
+def panel_maf(bed, cols: np.ndarray, *, batch: int = 8192) -> np.ndarray:
+    """Panel minor-allele frequencies ``min(p, 1 - p)`` over the non-missing genotypes, at full precision.
+
+    Equal bit for bit to :meth:`stats.io.panel.ReferencePanel.maf` (which :func:`preprocess_chromosome`
+    uses, so that the panel keeps the MAF of each chromosome it has scanned).
+
+    Parameters
+    ----------
+    bed : bed_reader.open_bed
+        An open .bed (:meth:`PanelSnps.open`).
+    cols : ndarray, int, shape (n,)
+        SNP columns to read.
+    batch : int
+        Columns read at once (bounds memory at ``n_individuals x batch`` bytes).
+
+    Returns
+    -------
+    ndarray, float64, shape (n,)
+        0 for a SNP without any called genotype.
+    """
     out = np.zeros(len(cols))
     for lo in range(0, len(cols), batch):
         g = bed.read(index=np.s_[:, cols[lo:lo + batch]], dtype="int8")
@@ -204,10 +538,38 @@ def _panel_maf(bed, cols: np.ndarray, batch: int = 8192) -> np.ndarray:
     return out
 
 
-def _reconcile_annotations(snps: pd.DataFrame, files: Sequence[tuple[str, float]], chrom: str,
-                           maf: np.ndarray, counts: dict) -> tuple[np.ndarray, list[str]]:
-    values, names = [], []
-    for template, alpha in files:
+def reconcile_annotations(snps: pd.DataFrame, annotations: Sequence[tuple[str, float]], *, chrom: str,
+                          maf: np.ndarray) -> tuple[np.ndarray, list[str], dict]:
+    """Read each annotation set's file of one chromosome, reconcile it to the panel's alleles (sign
+    flipped on swapped alleles, strand-ambiguous and unmatched SNPs set to 0) and scale it by MAF.
+
+    Parameters
+    ----------
+    snps : DataFrame, n rows
+        The panel's ``SNP A1 A2`` (:attr:`PanelSnps.snps`).
+    annotations : sequence of (template, alpha)
+        ``.sannot.gz`` sets and their MAF exponents (:func:`annotation_files`).
+    chrom : str
+    maf : ndarray, float64, shape (n,)
+        Panel MAF (:func:`panel_maf`).
+
+    Returns
+    -------
+    v : ndarray, float64, shape (n, K)
+        Annotation values at the panel's SNPs, all files side by side.
+    names : list of str, length K
+    counts : dict
+        ``annotation <path>`` -> reconciliation counts per file, ``names_per_file`` -> columns per file.
+
+    Raises
+    ------
+    ValueError
+        Naming the file for duplicated SNP IDs or a bad column, or for names repeated across files.
+    FileNotFoundError
+        For a missing annotation file.
+    """
+    values, names, counts = [], [], {}
+    for template, alpha in annotations:
         path = find_chrom_file(template, chrom, ".sannot.gz")
         df = read_annot(path, signed=True)
         cols = annotation_columns(df, signed=True)
@@ -221,38 +583,96 @@ def _reconcile_annotations(snps: pd.DataFrame, files: Sequence[tuple[str, float]
         values.append(scale_by_maf(v, maf, alpha=alpha))
         names.extend(cols)
         counts.setdefault("names_per_file", []).append(len(cols))
-    return np.hstack(values), names
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"annotation names repeated across .sannot files: {dup}")
+    return np.hstack(values), names, counts
 
 
-def preprocess_chromosome(prefix, chrom, blocks: pd.DataFrame, *, annotations: Sequence[tuple[str, float]],
+def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask: np.ndarray, begin: np.ndarray,
+                            end: np.ndarray, spectrum_percent: float = 95.0,
+                            weights: str = "Winv_ahat_h") -> tuple[list, np.ndarray, dict]:
+    """Per LD block of one chromosome: the truncated SVD of the print SNPs' LD and the signed LD profiles
+    of every annotation at the print SNPs (sldp's ``preprocessrefpanel`` and ``preprocessannot`` loops).
+
+    Genotypes are read one block at a time and standardized as sldp's reader does
+    (:func:`stats.ld.signed_profile.standardize_genotypes`).
+
+    Parameters
+    ----------
+    bed : bed_reader.open_bed
+        An open .bed (:meth:`PanelSnps.open`).
+    cols : ndarray, int, shape (n,)
+        .bed columns of the chromosome's SNPs.
+    v : ndarray, float64, shape (n, K)
+        Annotation values (:func:`reconcile_annotations`).
+    print_mask : ndarray of bool, shape (n,)
+    begin, end : ndarray, int, shape (B,)
+        SNP index ranges of the blocks (:func:`stats.ld.signed_profile.sldp_block_ranges`).
+    spectrum_percent : float
+    weights : str
+        ``Winv_ahat_h2`` decomposes ``(R^2)_o`` (:func:`stats.sldp.regression.ld2_svd`), every other mode
+        ``R_o`` (:func:`stats.sldp.regression.ld_svd`).
+
+    Returns
+    -------
+    svds : list of LdSvd or None, length B
+        None for a block without print SNPs.
+    rv : ndarray, float64, shape (n, K)
+        Profiles at print SNPs, 0 elsewhere and in blocks where every annotation is 0.
+    counts : dict
+        ``blocks_without_print_snps``, ``blocks_all_zero``.
+    """
+    rv = np.zeros_like(v)
+    svds: list[LdSvd | None] = []
+    n_no_print = n_zero = 0
+    for b0, b1 in zip(begin, end):
+        pm = print_mask[b0:b1]
+        if not pm.any():
+            svds.append(None)
+            n_no_print += 1
+            continue
+        x = standardize_genotypes(_read_dosage(bed, cols[b0:b1]))
+        svds.append(ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent) if weights == "Winv_ahat_h2"
+                    else ld_svd(x[:, pm], spectrum_percent=spectrum_percent))
+        if np.any(v[b0:b1] != 0):
+            rv[b0 + np.flatnonzero(pm)] = signed_ld_profile(x, v[b0:b1], rows=pm)
+        else:
+            n_zero += 1
+    return svds, rv, {"blocks_without_print_snps": n_no_print, "blocks_all_zero": n_zero}
+
+
+def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Sequence[tuple[str, float]],
                           print_snps: Sequence[str] | None = None, spectrum_percent: float = 95.0,
                           print_maf: float = DEFAULT_PRINT_MAF, rv_out=None,
                           blas_threads: int | None = None, weights: str = "Winv_ahat_h") -> ChromosomeData:
     """Reference-panel preprocessing of one chromosome (sldp's ``preprocessrefpanel`` + ``preprocessannot``).
 
+    :func:`panel_snps`, the panel's MAF (:meth:`stats.io.panel.ReferencePanel.maf`, equal to
+    :func:`panel_maf`), :func:`reconcile_annotations`, :func:`block_svds_and_profiles` and the ``.info``
+    numbers, in one pass over the chromosome's genotypes.
+
     Parameters
     ----------
-    prefix : str or Path
-        PLINK fileset holding the chromosome (other chromosomes in it are ignored).
+    panel : ReferencePanel, str or Path
+        An open :class:`stats.io.panel.ReferencePanel` (its parsed .bim/.fam are used), or what it opens,
+        e.g. the PLINK fileset holding the chromosome (other chromosomes in it are ignored).
     chrom : str
     blocks : DataFrame
         The run's block table (:func:`sldp_blocks`); its rows on ``chrom`` are used.
     annotations : sequence of (template, alpha)
-        Per-chromosome ``.sannot.gz`` sets (``{chrom}`` template or ldsc-style prefix) and the MAF
-        scaling exponent of each (-1: none).
+        Per-chromosome ``.sannot.gz`` sets and the MAF scaling exponent of each (-1: none).
     print_snps : collection of str, optional
         Regression SNP IDs; default: panel SNPs with MAF >= ``print_maf``.
     spectrum_percent : float
         sldp's ``--spectrum-percent``.
     print_maf : float
     rv_out : str or Path, optional
-        When given, write ``{rv_out}{chrom}.RV.gz`` and ``{rv_out}{chrom}.info`` (sldp's layout, all
-        annotations in one table).
-    weights : str
-        The weights the eigen-decomposition is for: that of ``R_o`` (``Winv_ahat_h``, ``_hlN``), of
-        ``(R^2)_o`` (``Winv_ahat_h2``; sldp's ``.R2.npz``), or none needed (``Winv_ahat_I``).
+        When given, write ``{rv_out}{chrom}.RV.gz`` and ``{rv_out}{chrom}.info`` (:func:`write_rv`).
     blas_threads : int, optional
         Limit BLAS threads while computing (None: leave them).
+    weights : str
+        The weights the eigen-decomposition is for (:func:`block_svds_and_profiles`).
 
     Returns
     -------
@@ -267,76 +687,51 @@ def preprocess_chromosome(prefix, chrom, blocks: pd.DataFrame, *, annotations: S
         For a missing fileset or annotation file.
     """
     with _blas_limit(blas_threads):
-        return _preprocess_chromosome(prefix, chrom, blocks, annotations=annotations, print_snps=print_snps,
-                                      spectrum_percent=spectrum_percent, print_maf=print_maf, rv_out=rv_out,
-                                      weights=weights)
-
-
-def _preprocess_chromosome(prefix, chrom, blocks, *, annotations, print_snps, spectrum_percent, print_maf,
-                           rv_out, weights) -> ChromosomeData:
-    chrom = normalize_chrom(chrom)
-    bim = read_bim(prefix)
-    n_ind = len(read_fam(prefix))
-    rows = np.flatnonzero(normalize_chrom(bim["chrom"]).to_numpy() == chrom)
-    if len(rows) == 0:
-        raise ValueError(f"PLINK fileset {prefix} has no SNPs on chromosome {chrom}")
-    sub = bim.iloc[rows]
-    snps = pd.DataFrame({"SNP": sub["snp"].to_numpy(), "A1": sub["a1"].str.upper().to_numpy(),
-                         "A2": sub["a2"].str.upper().to_numpy(), "BP": sub["pos"].to_numpy()})
-    bp = snps["BP"].to_numpy()
-    if np.any(np.diff(bp) < 0):
-        i = int(np.flatnonzero(np.diff(bp) < 0)[0])
-        raise ValueError(f"{prefix}.bim: positions on chromosome {chrom} are not sorted (SNP {snps.SNP.iat[i + 1]} "
-                         f"at {bp[i + 1]} after {bp[i]})")
-    counts: dict = {"panel_snps": len(snps)}
-    with open_bed(prefix, n_individuals=n_ind, n_snps=len(bim)) as bed:
-        maf = _panel_maf(bed, rows)
-        if print_snps is None:
-            print_mask = maf >= print_maf
-        else:
-            print_mask = snps["SNP"].isin(print_snps).to_numpy()
-        counts["print_snps"] = int(print_mask.sum())
-        v, names = _reconcile_annotations(snps, annotations, chrom, maf, counts)
-        if len(set(names)) != len(names):
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"annotation names repeated across .sannot files: {dup}")
-        sel = np.flatnonzero((blocks["chrom"] == chrom).to_numpy())
-        begin, end = sldp_block_ranges(bp, blocks["start"].to_numpy()[sel], blocks["end"].to_numpy()[sel])
-        rv = np.zeros_like(v)
-        svds: list[LdSvd | None] = []
-        n_no_print = n_zero = 0
+        ps = panel_snps(panel, chrom)
+        chrom, snps = ps.chrom, ps.snps
+        counts: dict = {"panel_snps": len(snps)}
+        maf = ps.panel.maf(chrom).copy()  # kept on the panel read-only; a writable copy here
+        with ps.open() as bed:
+            print_mask = maf >= print_maf if print_snps is None else snps["SNP"].isin(print_snps).to_numpy()
+            counts["print_snps"] = int(print_mask.sum())
+            v, names, ann_counts = reconcile_annotations(snps, annotations, chrom=chrom, maf=maf)
+            counts.update(ann_counts)
+            sel = np.flatnonzero((blocks["chrom"] == chrom).to_numpy())
+            begin, end = sldp_block_ranges(snps["BP"].to_numpy(), blocks["start"].to_numpy()[sel],
+                                           blocks["end"].to_numpy()[sel])
+            svds, rv, blk_counts = block_svds_and_profiles(bed, ps.cols, v, print_mask=print_mask, begin=begin,
+                                                           end=end, spectrum_percent=spectrum_percent,
+                                                           weights=weights)
+        inside = np.zeros(len(snps), bool)
         for b0, b1 in zip(begin, end):
-            pm = print_mask[b0:b1]
-            if not pm.any():
-                svds.append(None)
-                n_no_print += 1
-                continue
-            x = standardize_genotypes(_read_dosage(bed, rows[b0:b1]))
-            svds.append(ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent) if weights == "Winv_ahat_h2"
-                        else ld_svd(x[:, pm], spectrum_percent=spectrum_percent))
-            if np.any(v[b0:b1] != 0):
-                rv[b0 + np.flatnonzero(pm)] = signed_ld_profile(x, v[b0:b1], rows=pm)
-            else:
-                n_zero += 1
-    inside = np.zeros(len(snps), bool)
-    for b0, b1 in zip(begin, end):
-        inside[b0:b1] = True
-    counts.update(blocks=len(sel), blocks_without_print_snps=n_no_print, blocks_all_zero=n_zero,
-                  snps_outside_blocks=int((~inside).sum()))
-    logger.info("chr%s: %d panel SNPs (%d regression SNPs, %d outside the %d LD blocks); %d blocks without "
-                "regression SNPs, %d with all annotations zero; %d annotations", chrom, len(snps),
-                counts["print_snps"], counts["snps_outside_blocks"], len(sel), n_no_print, n_zero, len(names))
-    info = annotation_info(v, maf, names=names)
-    out = ChromosomeData(chrom=chrom, snps=snps, maf=maf, print_mask=print_mask, block_index=sel,
-                         begin=begin, end=end, svds=svds, names=names, v=v, rv=rv, info=info, counts=counts)
-    if rv_out is not None:
-        write_rv(out, rv_out)
+            inside[b0:b1] = True
+        counts.update(blocks=len(sel), **blk_counts, snps_outside_blocks=int((~inside).sum()))
+        logger.info("chr%s: %d panel SNPs (%d regression SNPs, %d outside the %d LD blocks); %d blocks without "
+                    "regression SNPs, %d with all annotations zero; %d annotations", chrom, len(snps),
+                    counts["print_snps"], counts["snps_outside_blocks"], len(sel),
+                    blk_counts["blocks_without_print_snps"], blk_counts["blocks_all_zero"], len(names))
+        out = ChromosomeData(chrom=chrom, snps=snps, maf=maf, print_mask=print_mask, block_index=sel,
+                             begin=begin, end=end, svds=svds, names=names, v=v, rv=rv,
+                             info=annotation_info(v, maf, names=names), counts=counts)
+        if rv_out is not None:
+            write_rv(out, rv_out)
     return out
 
 
 def write_rv(data: ChromosomeData, stem) -> tuple[Path, Path]:
     """Write sldp's ``{stem}{chrom}.RV.gz`` (print SNPs: ``SNP A1 A2 names... names.R...``) and
-    ``{stem}{chrom}.info`` (``name M M_5_50 sqnorm sqnorm_5_50 supp supp_5_50``), atomically."""
+    ``{stem}{chrom}.info`` (``name M M_5_50 sqnorm sqnorm_5_50 supp supp_5_50``), atomically.
+
+    Parameters
+    ----------
+    data : ChromosomeData
+    stem : str or Path
+        ldsc-style prefix or ``{chrom}`` template of the two files.
+
+    Returns
+    -------
+    rv_path, info_path : Path
+    """
     from genocore.files import write_table
 
     rv_path = chrom_path(stem, data.chrom, ".RV.gz")
@@ -346,6 +741,110 @@ def write_rv(data: ChromosomeData, stem) -> tuple[Path, Path]:
                                   print_mask=data.print_mask))
     write_table(info_path, data.info.reset_index())
     return rv_path, info_path
+
+
+def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: Sequence[tuple[str, float]],
+                     print_snps: Sequence[str] | None = None, spectrum_percent: float = 95.0, rv_out=None,
+                     weights: str = "Winv_ahat_h", blas_threads: int | None = None,
+                     client=None) -> list[ChromosomeData]:
+    """:func:`preprocess_chromosome` for every chromosome of the panel, in chromosome order.
+
+    Parameters
+    ----------
+    panel : ReferencePanel, str, Path or mapping chrom -> fileset prefix
+        An open :class:`stats.io.panel.ReferencePanel` (pass the one given to :func:`panel_files`, so
+        that no .bim is parsed again), or what it opens (e.g. :func:`panel_files`'s mapping).
+    blocks : DataFrame
+        :func:`sldp_blocks`.
+    chroms : sequence of str, optional
+        Chromosomes to preprocess (e.g. those of :func:`panel_files`); default: every chromosome of the
+        panel that the blocks cover.
+    annotations, print_snps, spectrum_percent, rv_out, weights, blas_threads
+        As in :func:`preprocess_chromosome`.
+    client : dask.distributed.Client, optional
+        Runs one task per chromosome on it (same results). The panel's .bim and .fam files are parsed
+        here first and the panel, with them, is sent to the workers once, so no worker parses them again.
+
+    Returns
+    -------
+    list of ChromosomeData
+    """
+    panel = as_panel(panel)
+    if chroms is None:
+        chroms = [c for c in panel.chroms if c in set(blocks["chrom"])]
+    chroms = list(panel.filesets(chroms=chroms))
+    kw = dict(annotations=annotations, print_snps=print_snps, spectrum_percent=spectrum_percent, rv_out=rv_out,
+              blas_threads=blas_threads, weights=weights)
+    if client is not None:
+        for c in chroms:  # parse in this process, once: the workers get the parsed tables with the panel
+            panel.chrom_rows(c)
+            panel.n_individuals(panel.fileset(c))
+        shared = client.scatter(panel, hash=False)
+        futs = [client.submit(preprocess_chromosome, shared, c, blocks, pure=False, **kw) for c in chroms]
+        chrom_data = client.gather(futs)
+    else:
+        chrom_data = [preprocess_chromosome(panel, c, blocks, **kw) for c in chroms]
+    return sorted(chrom_data, key=lambda d: chrom_sort_key(d.chrom))
+
+
+@dataclass(frozen=True, eq=False)
+class RunAnnotations:
+    """The annotations of a run, genome-wide (:func:`merge_annotations`).
+
+    Attributes
+    ----------
+    background, tested : list of str
+        Annotation names (nb background, K tested), in column order of :attr:`ChromosomeData.v`.
+    info : DataFrame
+        Genome-wide ``.info`` numbers of every annotation, indexed by name (summed over chromosomes).
+    """
+
+    background: list
+    tested: list
+    info: pd.DataFrame
+
+    @property
+    def profile_names(self) -> list[str]:
+        """Tested profiles as sldp reports them (``name.R``)."""
+        return [n + ".R" for n in self.tested]
+
+    @property
+    def background_profile_names(self) -> list[str]:
+        """Background profiles as sldp reports them (``name.R``)."""
+        return [n + ".R" for n in self.background]
+
+
+def merge_annotations(chromosomes: Sequence[ChromosomeData], *, n_background_files: int) -> RunAnnotations:
+    """Split the annotation names into background and tested, check every chromosome has the same
+    columns, and sum the ``.info`` numbers (warning about annotations zero everywhere).
+
+    Parameters
+    ----------
+    chromosomes : sequence of ChromosomeData
+    n_background_files : int
+        How many of the annotation files (the first ones, :func:`annotation_files`) are background.
+
+    Returns
+    -------
+    RunAnnotations
+
+    Raises
+    ------
+    ValueError
+        When chromosomes differ in annotation columns.
+    """
+    names = chromosomes[0].names
+    nb = sum(chromosomes[0].counts["names_per_file"][:n_background_files])
+    for d in chromosomes[1:]:
+        if d.names != names:
+            raise ValueError(f"chr{d.chrom}: annotation columns {d.names} differ from chr{chromosomes[0].chrom}'s "
+                             f"{names}")
+    info = sum_info([d.info for d in chromosomes])
+    for nm in names:
+        if info.at[nm, "supp"] == 0:
+            logger.warning("annotation %s is zero on every panel SNP after allele reconciliation; its results "
+                           "will be NaN", nm)
+    return RunAnnotations(background=names[:nb], tested=names[nb:], info=info)
 
 
 # -- phenotypes ---------------------------------------------------------------------------------------
@@ -422,6 +921,44 @@ def read_ldscores(ldscores_chr, *, chroms=LDSCORE_CHROMS, m_suffix: str = ".l2.M
     return pd.concat(parts, ignore_index=True), m
 
 
+def read_sumstats_inputs(sumstats) -> list[tuple[str, pd.DataFrame]]:
+    """Phenotype names and sumstats tables of a run.
+
+    Parameters
+    ----------
+    sumstats : path, sequence of paths, or mapping name -> path or DataFrame
+        A path's phenotype name is its file name without ``.gz``, ``.bz2``, ``.sumstats``, ``.txt``,
+        ``.tsv`` (:func:`stats.io.sumstats.read_sumstats` reads it).
+
+    Returns
+    -------
+    list of (name, DataFrame)
+
+    Raises
+    ------
+    ValueError
+        For no sumstats or repeated phenotype names.
+    """
+    out = []
+    if isinstance(sumstats, Mapping):
+        items = list(sumstats.items())
+    else:
+        items = []
+        for s in _as_list(sumstats):
+            name = Path(s).name
+            for suf in (".gz", ".bz2", ".sumstats", ".txt", ".tsv"):
+                name = name[: -len(suf)] if name.endswith(suf) else name
+            items.append((name, s))
+    for name, s in items:
+        out.append((str(name), s if isinstance(s, pd.DataFrame) else read_sumstats(s)))
+    names = [n for n, _ in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"phenotype names repeat: {names}; pass a mapping name -> sumstats")
+    if not out:
+        raise ValueError("no sumstats given")
+    return out
+
+
 def _check_sumstats_frame(ss: pd.DataFrame, name: str) -> pd.DataFrame:
     missing = [c for c in ("SNP", "A1", "A2", "N", "Z") if c not in ss.columns]
     if missing:
@@ -496,6 +1033,36 @@ def prepare_phenotype(sumstats: pd.DataFrame, *, name: str, chromosomes: Sequenc
     return Phenotype(name=name, h2g=est.h2g, sigma2g=est.sigma2g, z=z, n=n, counts=counts)
 
 
+def prepare_phenotypes(sumstats, *, chromosomes: Sequence[ChromosomeData], ldscores_chr,
+                       print_ids: pd.Index | None = None, ldscore_chroms=LDSCORE_CHROMS,
+                       m_suffix: str = ".l2.M_5_50") -> list[Phenotype]:
+    """Every phenotype of a run (sldp's ``preprocesspheno``): LD scores read once, then
+    :func:`prepare_phenotype` per sumstats.
+
+    Parameters
+    ----------
+    sumstats : path, sequence of paths, or mapping name -> path or DataFrame
+        :func:`read_sumstats_inputs`.
+    chromosomes : sequence of ChromosomeData
+    ldscores_chr : str or Path
+        :func:`read_ldscores`.
+    print_ids : Index of str, optional
+        Regression SNP IDs as given by the user (:func:`read_print_snps`); default: the print SNPs of
+        ``chromosomes``.
+    ldscore_chroms : sequence of str
+    m_suffix : str
+
+    Returns
+    -------
+    list of Phenotype
+    """
+    if print_ids is None:
+        print_ids = pd.Index(np.concatenate([d.snps.SNP.to_numpy()[d.print_mask] for d in chromosomes]))
+    ld, m_ld = read_ldscores(ldscores_chr, chroms=list(ldscore_chroms), m_suffix=m_suffix)
+    return [prepare_phenotype(ss, name=name, chromosomes=chromosomes, print_ids=print_ids, ld=ld, m=m_ld)
+            for name, ss in read_sumstats_inputs(sumstats)]
+
+
 # -- the regression grid ----------------------------------------------------------------------------
 
 @dataclass(eq=False)
@@ -515,6 +1082,47 @@ class BlockInput:
     joint_zero: bool = False
 
 
+def block_inputs(chromosomes: Sequence[ChromosomeData], phenotypes: Sequence[Phenotype], *, n_blocks: int,
+                 n_background: int, weights: str = "Winv_ahat_h") -> list[BlockInput]:
+    """The regression's inputs of every LD block of the run, in block-table order.
+
+    Parameters
+    ----------
+    chromosomes : sequence of ChromosomeData
+    phenotypes : sequence of Phenotype
+        ``ahat = Z / sqrt(N)`` and ``n`` columns follow them.
+    n_blocks : int
+        Rows of the run's block table (:func:`sldp_blocks`); blocks of no chromosome stay empty.
+    n_background : int
+        The first ``n_background`` annotation columns are background (:class:`RunAnnotations`).
+    weights : str
+        Without an SVD a block has no data, except for ``Winv_ahat_I`` (which needs none).
+
+    Returns
+    -------
+    list of BlockInput, length n_blocks
+    """
+    nb = n_background
+    binputs = [BlockInput() for _ in range(n_blocks)]
+    for d in chromosomes:
+        for j, bi in enumerate(d.block_index):
+            if d.svds[j] is None and weights != "Winv_ahat_I":
+                continue
+            rows = d.begin[j] + np.flatnonzero(d.print_mask[d.begin[j]:d.end[j]])
+            if len(rows) == 0:
+                continue
+            rv = d.rv[rows]
+            z = np.column_stack([p.z[d.chrom][rows] for p in phenotypes])
+            n = np.column_stack([p.n[d.chrom][rows] for p in phenotypes])
+            binputs[bi] = BlockInput(rv=rv[:, nb:], rv_bg=rv[:, :nb], ahat=z / np.sqrt(n), n=n, svd=d.svds[j],
+                                     joint_zero=not np.any(rv != 0))
+    kept = sum(b.rv is not None and not b.joint_zero for b in binputs)
+    n_annot = chromosomes[0].rv.shape[1] - nb if len(chromosomes) else 0
+    logger.info("SLDP: %d LD blocks (%d with regression SNPs and a non-zero annotation), %d annotations "
+                "(%d background), %d phenotypes", n_blocks, kept, n_annot, nb, len(phenotypes))
+    return binputs
+
+
 def _select(blocks: Sequence[BlockInput], kk: Sequence[int], pp: Sequence[int]) -> list[BlockInput]:
     out = []
     for b in blocks:
@@ -528,17 +1136,97 @@ def _select(blocks: Sequence[BlockInput], kk: Sequence[int], pp: Sequence[int]) 
 
 @dataclass(eq=False)
 class GridCell:
-    """Results of :func:`fit_grid` for some phenotypes x annotations."""
+    """Results of :func:`fit_grid` (or :func:`run_grid`) for some phenotypes x annotations.
+
+    Attributes
+    ----------
+    table : DataFrame
+        sldp's ``.gwresults`` columns, phenotype-major.
+    chunks : dict
+        (pheno, annot) -> DataFrame ``first_block last_block numsnps q r`` (:func:`chunk_tables`).
+    """
 
     table: pd.DataFrame
     chunks: dict
+
+
+def grid_block_products(blocks: Sequence[BlockInput], *, sigma2g, n_background: int, n_annotations: int,
+                        weights: str = "Winv_ahat_h") -> list[BlockProducts]:
+    """:func:`stats.sldp.regression.block_products` of every block, with the run's decisions about
+    which blocks are left out.
+
+    A block without data is left out (``"no regression SNPs"``), and so is a block where every
+    annotation of the whole run is zero (``"annotations all zero"``). A block that is zero only for the
+    annotations of this cell (a batch of the grid) is kept with products 0, as sldp keeps it.
+
+    Parameters
+    ----------
+    blocks : sequence of BlockInput
+        Every block of the run's block table, in order (:func:`block_inputs`).
+    sigma2g : ndarray, float64, shape (P,)
+        Unfloored per-SNP heritability of each phenotype.
+    n_background, n_annotations : int
+        ``nb`` and ``K`` (for the shape of empty blocks).
+    weights : str
+
+    Returns
+    -------
+    list of BlockProducts, one per block
+    """
+    sig = np.asarray(sigma2g, dtype=np.float64)
+    pp, kk, nb = len(sig), n_annotations, n_background
+    products = []
+    for b in blocks:
+        if b.rv is None:
+            products.append(BlockProducts.empty(pp, nb, kk, "no regression SNPs"))
+            continue
+        if b.joint_zero:
+            products.append(BlockProducts.empty(pp, nb, kk, "annotations all zero"))
+            continue
+        bp = block_products(b.rv, b.ahat, n=b.n, sigma2g=sig, rv_background=b.rv_bg, svd=b.svd, weights=weights)
+        if bp.reason == "annotations all zero":
+            # zero for this batch of annotations but not for the run: sldp keeps the block (products 0)
+            bp.m_h = np.isfinite(b.ahat).sum(axis=0).astype(np.int64)
+            bp.reason, bp.k = None, (b.svd.k if b.svd is not None else b.rv.shape[0])
+        products.append(bp)
+    return products
+
+
+def chunk_tables(fit: SldpFit, *, phenotype_names: Sequence[str], annotation_names: Sequence[str]) -> dict:
+    """Per (phenotype, annotation), the chunks of a fit as sldp's ``.chunks`` table.
+
+    Parameters
+    ----------
+    fit : SldpFit
+        From :func:`stats.sldp.regression.fit_sldp` (it keeps its :class:`ChunkStats`).
+    phenotype_names, annotation_names : sequence of str, lengths P and K
+
+    Returns
+    -------
+    dict
+        (pheno, annot) -> DataFrame with one row per chunk: ``first_block last_block`` (indices into the
+        block sequence), ``numsnps`` (typed regression SNPs), ``q`` and ``r`` (residualized, in sldp's
+        1e-6 units).
+    """
+    chunks: ChunkStats = fit.chunks
+    per = {}
+    for i, ph in enumerate(phenotype_names):
+        c = int(fit.n_chunks[i])
+        for k, a in enumerate(annotation_names):
+            per[(ph, a)] = pd.DataFrame({"first_block": chunks.first_block[:c, i],
+                                         "last_block": chunks.last_block[:c, i],
+                                         "numsnps": chunks.numsnps[:c, i], "q": fit.q[:c, i, k],
+                                         "r": fit.r[:c, i, k]})
+    return per
 
 
 def fit_grid(blocks: Sequence[BlockInput], *, phenotypes: Sequence[Phenotype], annotation_names: Sequence[str],
              background_names: Sequence[str], sqnorm, supp, m, weights: str = "Winv_ahat_h", jk_blocks: int = 300,
              signflip: bool = True, entropy: int = 0, n_draws: int = N_DRAWS,
              blas_threads: int | None = None) -> GridCell:
-    """The SLDP regression of ``P`` phenotypes x ``K`` annotations over all LD blocks (``sldp.main``).
+    """The SLDP regression of ``P`` phenotypes x ``K`` annotations over all LD blocks (``sldp.main``):
+    :func:`grid_block_products`, then chunks, fit, p-values and table
+    (:func:`stats.sldp.regression.fit_blocks`), then :func:`chunk_tables`.
 
     Parameters
     ----------
@@ -565,47 +1253,105 @@ def fit_grid(blocks: Sequence[BlockInput], *, phenotypes: Sequence[Phenotype], a
         ``table`` (``.gwresults`` columns) and ``chunks``: (pheno, annot) -> DataFrame with
         ``first_block last_block numsnps q r`` per chunk (block indices into the run's block table).
     """
+    names = [p.name for p in phenotypes]
     with _blas_limit(blas_threads):
-        return _fit_grid(blocks, phenotypes=phenotypes, annotation_names=annotation_names,
-                         background_names=background_names, sqnorm=sqnorm, supp=supp, m=m, weights=weights,
-                         jk_blocks=jk_blocks, signflip=signflip, entropy=entropy, n_draws=n_draws)
+        sig = np.array([p.sigma2g for p in phenotypes])
+        products = grid_block_products(blocks, sigma2g=sig, n_background=len(background_names),
+                                       n_annotations=len(annotation_names), weights=weights)
+        table, fit = fit_blocks(products, h2g=[p.h2g for p in phenotypes], sigma2g=sig, sqnorm=sqnorm, supp=supp,
+                                m=m, annotation_names=annotation_names, phenotype_names=names,
+                                background_names=background_names, n_chunks=jk_blocks, signflip=signflip,
+                                rng=entropy, n_draws=n_draws)
+        return GridCell(table=table, chunks=chunk_tables(fit, phenotype_names=names,
+                                                         annotation_names=annotation_names))
 
 
-def _fit_grid(blocks, *, phenotypes, annotation_names, background_names, sqnorm, supp, m, weights, jk_blocks,
-              signflip, entropy, n_draws) -> GridCell:
-    pp, kk, nb = len(phenotypes), len(annotation_names), len(background_names)
-    sig = np.array([p.sigma2g for p in phenotypes])
-    products = []
-    for b in blocks:
-        if b.rv is None:
-            products.append(BlockProducts.empty(pp, nb, kk, "no regression SNPs"))
-            continue
-        if b.joint_zero:
-            products.append(BlockProducts.empty(pp, nb, kk, "annotations all zero"))
-            continue
-        bp = block_products(b.rv, b.ahat, n=b.n, sigma2g=sig, rv_background=b.rv_bg, svd=b.svd, weights=weights)
-        if bp.reason == "annotations all zero":
-            # zero for this batch of annotations but not for the run: sldp keeps the block (products 0)
-            bp.m_h = np.isfinite(b.ahat).sum(axis=0).astype(np.int64)
-            bp.reason, bp.k = None, (b.svd.k if b.svd is not None else b.rv.shape[0])
-        products.append(bp)
-    chunks = sum_chunks(products, n_chunks=jk_blocks)
-    fit = fit_sldp(chunks, background_names=background_names, annotation_names=annotation_names)
-    p = z = None
-    if signflip:
-        res = signflip_test(fit.q, rng=entropy, n_draws=n_draws)
-        p, z = res.p, res.z
-    table = sldp_table(fit, h2g=[x.h2g for x in phenotypes], sigma2g=sig, sqnorm=sqnorm, supp=supp, m=m,
-                       annotation_names=annotation_names, phenotype_names=[x.name for x in phenotypes], p=p, z=z)
-    per = {}
-    for i, ph in enumerate(phenotypes):
-        c = int(fit.n_chunks[i])
-        for k, a in enumerate(annotation_names):
-            per[(ph.name, a)] = pd.DataFrame({"first_block": chunks.first_block[:c, i],
-                                              "last_block": chunks.last_block[:c, i],
-                                              "numsnps": chunks.numsnps[:c, i], "q": fit.q[:c, i, k],
-                                              "r": fit.r[:c, i, k]})
-    return GridCell(table=table, chunks=per)
+def _batches(n: int, size: int) -> list[list[int]]:
+    size = max(1, int(size))
+    return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
+
+
+def grid_cells(n_annotations: int, n_phenotypes: int, *, annotation_batch: int | None = None,
+               phenotype_batch: int | None = None, client=None) -> list[tuple[list[int], list[int]]]:
+    """How the annotation x phenotype grid is cut into cells (results do not depend on it).
+
+    Parameters
+    ----------
+    n_annotations, n_phenotypes : int
+    annotation_batch, phenotype_batch : int, optional
+        Cell sizes; default: all phenotypes in a cell, and all annotations in-process or about one
+        cell per worker of ``client``.
+    client : dask.distributed.Client, optional
+
+    Returns
+    -------
+    list of (annotation indices, phenotype indices)
+        Phenotype-major order.
+    """
+    kk, pp = n_annotations, n_phenotypes
+    n_workers = 1
+    if client is not None:
+        try:
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        except Exception:  # pragma: no cover - any client without scheduler_info
+            n_workers = 1
+    a_size = annotation_batch or (kk if client is None else math.ceil(kk / max(1, min(kk, n_workers))))
+    p_size = phenotype_batch or pp
+    return [(ka, pb) for pb in _batches(pp, p_size) for ka in _batches(kk, a_size)]
+
+
+def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], annotations: RunAnnotations, *,
+             weights: str = "Winv_ahat_h", jk_blocks: int = 300, seed: np.random.Generator | int = 0,
+             signflip: bool = True, n_draws: int = N_DRAWS, annotation_batch: int | None = None,
+             phenotype_batch: int | None = None, client=None, blas_threads: int | None = None) -> GridCell:
+    """:func:`fit_grid` over the cells of the annotation x phenotype grid (:func:`grid_cells`), on
+    ``client`` when given, with the results put back in phenotype-major order.
+
+    Parameters
+    ----------
+    blocks : sequence of BlockInput
+        :func:`block_inputs`.
+    phenotypes : sequence of Phenotype
+    annotations : RunAnnotations
+        :func:`merge_annotations`.
+    weights, jk_blocks, signflip, n_draws
+        As in :func:`fit_grid`.
+    seed : int or numpy Generator
+        Sign-flip randomness (:func:`stats.sldp.signflip.entropy_of`; the same for every cell).
+    annotation_batch, phenotype_batch, client
+        :func:`grid_cells`.
+    blas_threads : int, optional
+
+    Returns
+    -------
+    GridCell
+        The whole grid: ``table`` in ``GWRESULTS_COLUMNS``, one row per (phenotype, annotation).
+    """
+    entropy = entropy_of(seed)
+    prof_names = annotations.profile_names
+    info, marg = annotations.info, annotations.tested
+    sq, sp = info.loc[marg, "sqnorm"].to_numpy(), info.loc[marg, "supp"].to_numpy()
+    mm = info.loc[marg, "M"].to_numpy(dtype=np.float64)
+    cells = grid_cells(len(prof_names), len(phenotypes), annotation_batch=annotation_batch,
+                       phenotype_batch=phenotype_batch, client=client)
+    common = dict(background_names=annotations.background_profile_names, weights=weights, jk_blocks=jk_blocks,
+                  signflip=signflip, entropy=entropy, n_draws=n_draws, blas_threads=blas_threads)
+
+    def args(ka, pb):
+        return dict(blocks=_select(blocks, ka, pb), phenotypes=[phenotypes[i] for i in pb],
+                    annotation_names=[prof_names[i] for i in ka], sqnorm=sq[ka], supp=sp[ka], m=mm[ka], **common)
+
+    if client is not None and len(cells) > 1:
+        results = client.gather([client.submit(fit_grid, pure=False, **args(ka, pb)) for ka, pb in cells])
+    else:
+        results = [fit_grid(**args(ka, pb)) for ka, pb in cells]
+    table = pd.concat([r.table for r in results], ignore_index=True)
+    order = {(p.name, a): i for i, (p, a) in enumerate((p, a) for p in phenotypes for a in prof_names)}
+    table = table.iloc[np.argsort([order[(r.pheno, r.annot)] for r in table.itertuples()], kind="stable")]
+    chunks = {}
+    for r in results:
+        chunks.update(r.chunks)
+    return GridCell(table=table.reset_index(drop=True)[list(GWRESULTS_COLUMNS)], chunks=chunks)
 
 
 # -- everything ----------------------------------------------------------------------------------------
@@ -638,120 +1384,21 @@ class SldpResult:
     chromosomes: dict
 
 
-def _as_list(x) -> list:
-    if x is None:
-        return []
-    if isinstance(x, (str, Path)):
-        return [x]
-    return list(x)
-
-
-def _alphas(alpha, n: int, what: str) -> list[float]:
-    if isinstance(alpha, (int, float, np.floating, np.integer)):
-        return [float(alpha)] * n
-    a = [float(x) for x in alpha]
-    if len(a) == 1:
-        return a * n
-    if len(a) != n:
-        raise ValueError(f"{len(a)} {what} values for {n} annotation sets")
-    return a
-
-
-def _sumstats_inputs(sumstats) -> list[tuple[str, pd.DataFrame]]:
-    out = []
-    if isinstance(sumstats, Mapping):
-        items = list(sumstats.items())
-    else:
-        items = []
-        for s in _as_list(sumstats):
-            name = Path(s).name
-            for suf in (".gz", ".bz2", ".sumstats", ".txt", ".tsv"):
-                name = name[: -len(suf)] if name.endswith(suf) else name
-            items.append((name, s))
-    for name, s in items:
-        out.append((str(name), s if isinstance(s, pd.DataFrame) else read_sumstats(s)))
-    names = [n for n, _ in out]
-    if len(set(names)) != len(names):
-        raise ValueError(f"phenotype names repeat: {names}; pass a mapping name -> sumstats")
-    if not out:
-        raise ValueError("no sumstats given")
-    return out
-
-
-def _read_print_snps(path) -> pd.Index:
-    ids = pd.read_csv(path, header=None, sep=r"\s+", usecols=[0], dtype=str)[0]
-    if len(ids) == 0:
-        raise ValueError(f"{path}: no SNP IDs")
-    return pd.Index(pd.unique(ids))
-
-
-def _batches(n: int, size: int) -> list[list[int]]:
-    size = max(1, int(size))
-    return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
-
-
-def run(*, bfile_chr, ld_blocks, sumstats, sannot_chr, ldscores_chr, background_sannot_chr=(),
-                 print_snps=None, build: str = "hg19", alpha=-1.0, background_alpha=-1.0,
-                 weights: str = "Winv_ahat_h", spectrum_percent: float = 95.0, jk_blocks: int = 300,
-                 seed: np.random.Generator | int = 0, signflip: bool = True, n_draws: int = N_DRAWS,
-                 chroms=None, ldscore_chroms=LDSCORE_CHROMS, m_suffix: str = ".l2.M_5_50",
-                 rv_out=None, block_lengths: dict | None = None, client=None,
-                 annotation_batch: int | None = None, phenotype_batch: int | None = None,
-                 blas_threads: int | None = None) -> SldpResult:
+def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
     """SLDP from the reference panel, LD blocks, annotations, LD scores and sumstats (sldp 1.1.5's
     ``preprocessrefpanel``, ``preprocessannot``, ``preprocesspheno`` and ``sldp`` in one call).
 
+    A composition of this module's public stages: :func:`annotation_files`, :func:`sldp_blocks`,
+    :func:`panel_files`, :func:`read_print_snps`, :func:`preprocess_panel`, :func:`merge_annotations`,
+    :func:`prepare_phenotypes`, :func:`block_inputs` and :func:`run_grid`.
+
     Parameters
     ----------
-    bfile_chr : str or Path
-        Reference panel: per-chromosome PLINK prefix / ``{chrom}`` template (``panel.`` ->
-        ``panel.22.bed``), or one fileset with several chromosomes.
-    ld_blocks : str, Path or DataFrame
-        LD blocks (BED), in the panel's build.
-    sumstats : path, sequence of paths, or mapping name -> path or DataFrame (``SNP A1 A2 N Z``)
-        One per phenotype; a path's phenotype name is its file name without ``.sumstats.gz``.
-    sannot_chr : str or sequence of str
-        Per-chromosome ``.sannot.gz`` sets of the annotations to test.
-    ldscores_chr : str or Path
-        Prefix of ``{chrom}.l2.ldscore.gz`` and ``{chrom}.l2.M_5_50``.
-    background_sannot_chr : str or sequence of str
-        Background annotation sets (sldp's ``--background-sannot-chr``).
-    print_snps : path or collection of str, optional
-        Regression SNPs (sldp's ``--print-snps``); default: panel SNPs with MAF >= 5%.
-    build : str
-        Genome build of the panel and blocks: ``hg19`` (default, sldp's MHC), ``hg38``, ``simworld*``.
-    alpha, background_alpha : float or sequence of float
-        MAF-scaling exponent per annotation set (sldp's ``preprocessannot --alpha``; -1: none).
-    weights : {"Winv_ahat_h", "Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2"}
-        sldp's weight modes (:func:`stats.sldp.regression.weight_diagonal`); sldp 1.1.5's own pipeline can run only
-        the first two (its ``.pss`` files hold no others).
-    spectrum_percent : float
-    jk_blocks : int
-        Target number of chunks (sldp's ``--jk-blocks``).
-    seed : int or numpy Generator
-        Sign-flip randomness (a Generator gives one draw of entropy).
-    signflip : bool
-        Compute the sign-flip ``p``, ``z`` (else NaN).
-    n_draws : int
-        Most sign flips per test (sldp's ``--T``).
-    chroms : sequence, optional
-        Chromosomes to analyse (default: every chromosome of the panel that the blocks cover).
-    ldscore_chroms : sequence of str
-        Chromosomes whose LD scores enter h2g (sldp: 1..22).
-    m_suffix : str
-        ``.l2.M_5_50`` or ``.l2.M``.
-    rv_out : str or Path, optional
-        Write ``{rv_out}{chrom}.RV.gz`` and ``.info``.
-    block_lengths : dict, optional
-        Chromosome lengths for the build check (simulated builds).
-    client : dask.distributed.Client, optional
-        Runs per-chromosome preprocessing and the annotation x phenotype grid as tasks on it; the
-        results are identical to in-process.
-    annotation_batch, phenotype_batch : int, optional
-        Grid cell sizes (default: everything in one cell in-process; about one cell per worker
-        with a client).
-    blas_threads : int, optional
-        Limit BLAS threads in the numerical steps (1 is usually fastest: the matrices are small).
+    options : SldpOptions, optional
+        The run's options; fields also passed as keywords replace its values.
+    **fields
+        Fields of :class:`SldpOptions` (see there for each and its default); ``bfile_chr``, ``ld_blocks``,
+        ``sumstats``, ``sannot_chr`` and ``ldscores_chr`` are required without ``options``.
 
     Returns
     -------
@@ -762,106 +1409,29 @@ def run(*, bfile_chr, ld_blocks, sumstats, sannot_chr, ldscores_chr, background_
     ValueError, FileNotFoundError
         For bad input, naming the file or record (see the module docstring for what is excluded and
         logged instead).
+    TypeError
+        For an unknown or missing option.
     """
-    if weights not in PIPELINE_WEIGHTS:
-        raise ValueError(f"weights must be one of {PIPELINE_WEIGHTS}, got {weights!r}")
-    marg_sets, bg_sets = _as_list(sannot_chr), _as_list(background_sannot_chr)
-    if not marg_sets:
-        raise ValueError("no annotations to test (sannot_chr)")
-    ann_files = list(zip(bg_sets, _alphas(background_alpha, len(bg_sets), "background_alpha"))) + \
-        list(zip(marg_sets, _alphas(alpha, len(marg_sets), "alpha")))
-    blocks = sldp_blocks(ld_blocks, build=build)
-    files = panel_filesets(bfile_chr, chroms=chroms)
-    if chroms is None:
-        files = {c: p for c, p in files.items() if c in set(blocks["chrom"])}
-        if not files:
-            raise ValueError(f"the LD blocks {ld_blocks} cover none of the panel's chromosomes")
-    check_blocks_build(blocks, build=build, lengths=block_lengths)
-    for c, prefix in files.items():
-        bim = read_bim(prefix)
-        on_c = normalize_chrom(bim["chrom"]).to_numpy() == c
-        check_blocks_build(blocks[blocks["chrom"] == c], build=build, lengths=block_lengths,
-                           chrom=bim["chrom"].to_numpy()[on_c], pos=bim["pos"].to_numpy()[on_c],
-                           what=f"panel {prefix}")
-    print_ids = None
-    if print_snps is not None:
-        print_ids = _read_print_snps(print_snps) if isinstance(print_snps, (str, Path)) else \
-            pd.Index(pd.unique(pd.Series(list(print_snps), dtype=str)))
+    o = SldpOptions(**fields) if options is None else dataclasses.replace(options, **fields)
+    annotations, n_background_files = annotation_files(o.sannot_chr, background=o.background_sannot_chr,
+                                                       alpha=o.alpha, background_alpha=o.background_alpha)
+    blocks = sldp_blocks(o.ld_blocks, build=o.build)
+    panel = as_panel(o.bfile_chr)  # opened once: every stage below shares its parsed .bim/.fam files
+    files = panel_files(panel, blocks, chroms=o.chroms, build=o.build, block_lengths=o.block_lengths)
+    print_ids = read_print_snps(o.print_snps)
     # 1. reference panel, per chromosome
-    kw = dict(annotations=ann_files, print_snps=print_ids, spectrum_percent=spectrum_percent, rv_out=rv_out,
-              blas_threads=blas_threads, weights=weights)
-    if client is not None:
-        futs = [client.submit(preprocess_chromosome, str(p), c, blocks, pure=False, **kw) for c, p in files.items()]
-        chrom_data = client.gather(futs)
-    else:
-        chrom_data = [preprocess_chromosome(p, c, blocks, **kw) for c, p in files.items()]
-    chrom_data = sorted(chrom_data, key=lambda d: chrom_sort_key(d.chrom))
-    names = chrom_data[0].names
-    nb = sum(chrom_data[0].counts["names_per_file"][:len(bg_sets)])
-    bg_names, marg_names = names[:nb], names[nb:]
-    for d in chrom_data[1:]:
-        if d.names != names:
-            raise ValueError(f"chr{d.chrom}: annotation columns {d.names} differ from chr{chrom_data[0].chrom}'s {names}")
-    info = sum_info([d.info for d in chrom_data])
-    for nm in names:
-        if info.at[nm, "supp"] == 0:
-            logger.warning("annotation %s is zero on every panel SNP after allele reconciliation; its results "
-                           "will be NaN", nm)
-    if print_ids is None:
-        print_ids = pd.Index(np.concatenate([d.snps.SNP.to_numpy()[d.print_mask] for d in chrom_data]))
+    chromosomes = preprocess_panel(panel, blocks, chroms=list(files), annotations=annotations,
+                                   print_snps=print_ids, spectrum_percent=o.spectrum_percent, rv_out=o.rv_out,
+                                   weights=o.weights, blas_threads=o.blas_threads, client=o.client)
+    annots = merge_annotations(chromosomes, n_background_files=n_background_files)
     # 2. phenotypes
-    ld, m_ld = read_ldscores(ldscores_chr, chroms=list(ldscore_chroms), m_suffix=m_suffix)
-    phenos = [prepare_phenotype(ss, name=name, chromosomes=chrom_data, print_ids=print_ids, ld=ld, m=m_ld)
-              for name, ss in _sumstats_inputs(sumstats)]
-    # 3. block inputs in block-table order
-    binputs = [BlockInput() for _ in range(len(blocks))]
-    for d in chrom_data:
-        for j, bi in enumerate(d.block_index):
-            if d.svds[j] is None and weights != "Winv_ahat_I":
-                continue
-            rows = d.begin[j] + np.flatnonzero(d.print_mask[d.begin[j]:d.end[j]])
-            if len(rows) == 0:
-                continue
-            rv = d.rv[rows]
-            z = np.column_stack([p.z[d.chrom][rows] for p in phenos])
-            n = np.column_stack([p.n[d.chrom][rows] for p in phenos])
-            binputs[bi] = BlockInput(rv=rv[:, nb:], rv_bg=rv[:, :nb], ahat=z / np.sqrt(n), n=n, svd=d.svds[j],
-                                     joint_zero=not np.any(rv != 0))
-    kept = sum(b.rv is not None and not b.joint_zero for b in binputs)
-    logger.info("SLDP: %d LD blocks (%d with regression SNPs and a non-zero annotation), %d annotations "
-                "(%d background), %d phenotypes", len(blocks), kept, len(marg_names), nb, len(phenos))
-    entropy = entropy_of(seed)
-    prof_names = [n + ".R" for n in marg_names]
-    sq = info.loc[marg_names, "sqnorm"].to_numpy()
-    sp = info.loc[marg_names, "supp"].to_numpy()
-    mm = info.loc[marg_names, "M"].to_numpy(dtype=np.float64)
-    kk, pp = len(marg_names), len(phenos)
-    n_workers = 1
-    if client is not None:
-        try:
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        except Exception:  # pragma: no cover - any client without scheduler_info
-            n_workers = 1
-    a_size = annotation_batch or (kk if client is None else math.ceil(kk / max(1, min(kk, n_workers))))
-    p_size = phenotype_batch or pp
-    cells = [(ka, pb) for pb in _batches(pp, p_size) for ka in _batches(kk, a_size)]
-    common = dict(background_names=[n + ".R" for n in bg_names], weights=weights, jk_blocks=jk_blocks,
-                  signflip=signflip, entropy=entropy, n_draws=n_draws, blas_threads=blas_threads)
-
-    def args(ka, pb):
-        return dict(blocks=_select(binputs, ka, pb), phenotypes=[phenos[i] for i in pb],
-                    annotation_names=[prof_names[i] for i in ka], sqnorm=sq[ka], supp=sp[ka], m=mm[ka], **common)
-
-    if client is not None and len(cells) > 1:
-        results = client.gather([client.submit(fit_grid, pure=False, **args(ka, pb)) for ka, pb in cells])
-    else:
-        results = [fit_grid(**args(ka, pb)) for ka, pb in cells]
-    table = pd.concat([r.table for r in results], ignore_index=True)
-    order = {(p.name, a): i for i, (p, a) in enumerate((p, a) for p in phenos for a in prof_names)}
-    table = table.iloc[np.argsort([order[(r.pheno, r.annot)] for r in table.itertuples()], kind="stable")]
-    table = table.reset_index(drop=True)[list(GWRESULTS_COLUMNS)]
-    chunks = {}
-    for r in results:
-        chunks.update(r.chunks)
-    return SldpResult(table=table, chunks=chunks, phenotypes={p.name: p for p in phenos}, info=info,
-                      blocks=blocks, chromosomes={d.chrom: d for d in chrom_data})
+    phenotypes = prepare_phenotypes(o.sumstats, chromosomes=chromosomes, ldscores_chr=o.ldscores_chr,
+                                    print_ids=print_ids, ldscore_chroms=o.ldscore_chroms, m_suffix=o.m_suffix)
+    # 3. regression
+    inputs = block_inputs(chromosomes, phenotypes, n_blocks=len(blocks), n_background=len(annots.background),
+                          weights=o.weights)
+    grid = run_grid(inputs, phenotypes, annots, weights=o.weights, jk_blocks=o.jk_blocks, seed=o.seed,
+                    signflip=o.signflip, n_draws=o.n_draws, annotation_batch=o.annotation_batch,
+                    phenotype_batch=o.phenotype_batch, client=o.client, blas_threads=o.blas_threads)
+    return SldpResult(table=grid.table, chunks=grid.chunks, phenotypes={p.name: p for p in phenotypes},
+                      info=annots.info, blocks=blocks, chromosomes={d.chrom: d for d in chromosomes})

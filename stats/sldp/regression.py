@@ -13,8 +13,9 @@ its frozen numbers in ``tests/stats/fixtures/sldp_1.1.5``):
    block loop of ``sldp.main``), scaled by ``1e-6`` as sldp does;
 4. blocks are merged into ~300 chunks of contiguous blocks (:func:`assign_chunks`,
    ``chunkstats.collapse_to_chunks``) and summed (:func:`sum_chunks`);
-5. the estimate, the residualized per-chunk ``q`` and ``r``, and the jackknife SE
-   (:func:`fit_sldp`; ``chunkstats.get_est``, ``residualize``, ``jackknife_se``);
+5. the estimate, the residualized per-chunk ``q`` and ``r``, and the jackknife SE (:func:`fit_sldp`:
+   :func:`background_coefficients`, :func:`joint_estimate`, :func:`residualize`, :func:`jackknife_se`;
+   ``chunkstats.get_est``, ``residualize``, ``jackknife_se``);
 6. the fast p-value, sign-flip p-value (:mod:`stats.sldp.signflip`) and ``rf``, ``h2v/h2g``, ``h2v``,
    ``supp(v)/M`` (:func:`sldp_table`).
 
@@ -38,7 +39,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from stats.sldp.signflip import fast_z, signflip_test
+from stats.sldp.signflip import DRAW_BLOCK, N_DRAWS, STOP_P, fast_z, signflip_test
 
 logger = logging.getLogger(__name__)
 
@@ -448,30 +449,8 @@ def block_products(rv: np.ndarray, ahat: np.ndarray, *, n, sigma2g, rv_backgroun
         do not match the regression SNPs.
     """
     _check_weights(weights)
-    rv = np.asarray(rv, dtype=np.float64)
-    if rv.ndim == 1:
-        rv = rv[:, None]
-    if rv.ndim != 2:
-        raise ValueError(f"rv must be (m, K), got shape {rv.shape}")
-    m, kk = rv.shape
-    bg = np.zeros((m, 0)) if rv_background is None else np.asarray(rv_background, dtype=np.float64)
-    if bg.ndim == 1:
-        bg = bg[:, None]
-    if bg.shape[0] != m:
-        raise ValueError(f"rv_background has {bg.shape[0]} rows, rv has {m}")
-    nb = bg.shape[1]
-    ah = np.asarray(ahat, dtype=np.float64)
-    if ah.ndim == 1:
-        ah = ah[:, None]
-    if ah.ndim != 2 or ah.shape[0] != m:
-        raise ValueError(f"ahat must be (m, P) with m = {m}, got shape {ah.shape}")
-    p = ah.shape[1]
-    if not np.all(np.isfinite(rv)) or not np.all(np.isfinite(bg)):
-        raise ValueError("signed LD profiles must be finite (sldp: 'There should be no nans in the "
-                         "postprocessed annotation')")
-    sig = np.broadcast_to(np.asarray(sigma2g, dtype=np.float64), (p,))
-    if not np.all(np.isfinite(sig)):
-        raise ValueError("sigma2g must be finite")
+    rv, bg, ah, sig = _block_arrays(rv, ahat, rv_background, sigma2g)
+    (m, kk), nb, p = rv.shape, bg.shape[1], ah.shape[1]
     if m == 0:
         return BlockProducts.empty(p, nb, kk, "no regression SNPs")
     if weights != "Winv_ahat_I":
@@ -483,19 +462,11 @@ def block_products(rv: np.ndarray, ahat: np.ndarray, *, n, sigma2g, rv_backgroun
     if not (np.any(rv != 0) or np.any(bg != 0)):
         return BlockProducts.empty(p, nb, kk, "annotations all zero")
     typed = np.isfinite(ah)
-    # the block's N per phenotype: mean of the per-SNP N over typed SNPs (sldp: meta_t.N.mean())
-    nn = np.asarray(n, dtype=np.float64)
-    if nn.ndim not in (0, 1, 2) or (nn.ndim >= 1 and nn.shape[0] != m) or (nn.ndim == 2 and nn.shape[1] not in (1, p)):
-        raise ValueError(f"n must be a scalar or of shape ({m},) or ({m}, {p}), got {nn.shape}")
-    nsnp = np.broadcast_to(nn.reshape((m, -1)) if nn.ndim else nn, (m, p))
-    if np.any(typed & ~np.isfinite(nsnp)):
-        raise ValueError("sample sizes must be finite on typed SNPs")
-    cnt = typed.sum(axis=0)
-    n_block = np.where(typed, nsnp, 0.0).sum(axis=0) / np.maximum(cnt, 1)
+    n_block = _block_n(n, typed)
     out = BlockProducts.empty(p, nb, kk)
     out.m_h = typed.sum(axis=0).astype(np.int64)
     out.k = m if weights == "Winv_ahat_I" else svd.k
-    full = None  # U^T RV over all regression SNPs, shared by the phenotype groups (computed on demand)
+    cache: dict = {}  # U^T RV over all regression SNPs, shared by the phenotype groups (computed on demand)
     for grp in _col_groups(typed):
         t = typed[:, grp[0]]
         if not t.any():
@@ -507,28 +478,84 @@ def block_products(rv: np.ndarray, ahat: np.ndarray, *, n, sigma2g, rv_backgroun
         else:
             if svd.k == 0:
                 continue  # U has no column: every product is 0, the block still counts in M_H
-            untyped = ~t
-            n_untyped = int(untyped.sum())
-            if n_untyped == 0 or n_untyped < m // 2:
-                # U_t^T RV_t = U^T RV - U_u^T RV_u: the big product is done once per block
-                if full is None:
-                    full = (svd.u.T @ rv, svd.u.T @ bg)
-                uu = svd.u[untyped]
-                a_v, a_b = (full[0] - uu.T @ rv[untyped], full[1] - uu.T @ bg[untyped]) if n_untyped else full
-            else:
-                ut = svd.u[t]
-                a_v, a_b = ut.T @ rv[t], ut.T @ bg[t]
+            a_v, a_b = _projected_profiles(svd, rv, bg, t, cache)
             b = svd.u[t].T @ b_raw
             d = weight_diagonal(svd.s, sigma2g=sig[grp], n=n_block[grp], weights=weights)
-        db = d * b                                   # (k, Pg)
-        out.num[grp] = (a_v.T @ db).T / divisor
-        out.den[grp] = ((a_v * a_v).T @ d).T / divisor
-        if nb:
-            out.num_bg[grp] = (a_b.T @ db).T / divisor
-            wb = (a_b[:, :, None] * d[:, None, :]).reshape(a_b.shape[0], nb * len(grp))  # (k, nb*Pg)
-            out.den_cross[grp] = (wb.T @ a_v).reshape(nb, len(grp), kk).transpose(1, 0, 2) / divisor
-            out.den_bg[grp] = np.einsum("ja,jp,jb->pab", a_b, d, a_b) / divisor
+        _store_products(out, grp, a_v, a_b, b, d, divisor)
     return out
+
+
+def _block_arrays(rv, ahat, rv_background, sigma2g) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`block_products`' inputs as float64 ``rv (m, K)``, ``bg (m, nb)``, ``ahat (m, P)`` and
+    ``sigma2g (P,)``, checked for shapes and finiteness."""
+    rv = np.asarray(rv, dtype=np.float64)
+    if rv.ndim == 1:
+        rv = rv[:, None]
+    if rv.ndim != 2:
+        raise ValueError(f"rv must be (m, K), got shape {rv.shape}")
+    m = rv.shape[0]
+    bg = np.zeros((m, 0)) if rv_background is None else np.asarray(rv_background, dtype=np.float64)
+    if bg.ndim == 1:
+        bg = bg[:, None]
+    if bg.shape[0] != m:
+        raise ValueError(f"rv_background has {bg.shape[0]} rows, rv has {m}")
+    ah = np.asarray(ahat, dtype=np.float64)
+    if ah.ndim == 1:
+        ah = ah[:, None]
+    if ah.ndim != 2 or ah.shape[0] != m:
+        raise ValueError(f"ahat must be (m, P) with m = {m}, got shape {ah.shape}")
+    if not np.all(np.isfinite(rv)) or not np.all(np.isfinite(bg)):
+        raise ValueError("signed LD profiles must be finite (sldp: 'There should be no nans in the "
+                         "postprocessed annotation')")
+    sig = np.broadcast_to(np.asarray(sigma2g, dtype=np.float64), (ah.shape[1],))
+    if not np.all(np.isfinite(sig)):
+        raise ValueError("sigma2g must be finite")
+    return rv, bg, ah, sig
+
+
+def _block_n(n, typed: np.ndarray) -> np.ndarray:
+    """The block's N per phenotype: the mean of the per-SNP N over its typed SNPs (sldp:
+    ``meta_t.N.mean()``); ``n`` a scalar or of shape (m,), (m, 1) or (m, P), ``typed`` (m, P)."""
+    m, p = typed.shape
+    nn = np.asarray(n, dtype=np.float64)
+    if nn.ndim not in (0, 1, 2) or (nn.ndim >= 1 and nn.shape[0] != m) or (nn.ndim == 2 and nn.shape[1] not in (1, p)):
+        raise ValueError(f"n must be a scalar or of shape ({m},) or ({m}, {p}), got {nn.shape}")
+    nsnp = np.broadcast_to(nn.reshape((m, -1)) if nn.ndim else nn, (m, p))
+    if np.any(typed & ~np.isfinite(nsnp)):
+        raise ValueError("sample sizes must be finite on typed SNPs")
+    cnt = typed.sum(axis=0)
+    return np.where(typed, nsnp, 0.0).sum(axis=0) / np.maximum(cnt, 1)
+
+
+def _projected_profiles(svd: LdSvd, rv: np.ndarray, bg: np.ndarray, t: np.ndarray,
+                        cache: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``U_t^T RV_t`` and ``U_t^T RV_bg,t`` on the typed SNPs ``t`` of a phenotype group."""
+    untyped = ~t
+    n_untyped = int(untyped.sum())
+    if n_untyped == 0 or n_untyped < rv.shape[0] // 2:
+        # U_t^T RV_t = U^T RV - U_u^T RV_u: the big product is done once per block
+        if "full" not in cache:
+            cache["full"] = (svd.u.T @ rv, svd.u.T @ bg)
+        full = cache["full"]
+        uu = svd.u[untyped]
+        return (full[0] - uu.T @ rv[untyped], full[1] - uu.T @ bg[untyped]) if n_untyped else full
+    ut = svd.u[t]
+    return ut.T @ rv[t], ut.T @ bg[t]
+
+
+def _store_products(out: BlockProducts, grp: np.ndarray, a_v: np.ndarray, a_b: np.ndarray, b: np.ndarray,
+                    d: np.ndarray, divisor: float) -> None:
+    """Numerators and denominators of the phenotypes ``grp`` from the projected profiles ``a_v (k, K)``,
+    ``a_b (k, nb)``, projected ``alpha_hat`` ``b (k, Pg)`` and weight diagonals ``d (k, Pg)``."""
+    nb, kk = a_b.shape[1], a_v.shape[1]
+    db = d * b                                   # (k, Pg)
+    out.num[grp] = (a_v.T @ db).T / divisor
+    out.den[grp] = ((a_v * a_v).T @ d).T / divisor
+    if nb:
+        out.num_bg[grp] = (a_b.T @ db).T / divisor
+        wb = (a_b[:, :, None] * d[:, None, :]).reshape(a_b.shape[0], nb * len(grp))  # (k, nb*Pg)
+        out.den_cross[grp] = (wb.T @ a_v).reshape(nb, len(grp), kk).transpose(1, 0, 2) / divisor
+        out.den_bg[grp] = np.einsum("ja,jp,jb->pab", a_b, d, a_b) / divisor
 
 
 # -- 4. chunks -------------------------------------------------------------------------------------
@@ -748,6 +775,10 @@ class SldpFit:
         Background coefficients of the GWAS signal.
     mux : ndarray, shape (P, nb, K)
         Background coefficients of each annotation's profile.
+    chunks : ChunkStats, optional
+        The chunk sums the fit was computed from (first and last block, size of each chunk).
+    z_fast, p_fast : ndarray, shape (P, K)
+        sldp's fast p-value from ``q`` (:func:`stats.sldp.signflip.fast_z`).
     """
 
     mu: np.ndarray
@@ -757,6 +788,7 @@ class SldpFit:
     n_chunks: np.ndarray
     muy: np.ndarray
     mux: np.ndarray
+    chunks: ChunkStats | None = None
     z_fast: np.ndarray = field(init=False)
     p_fast: np.ndarray = field(init=False)
 
@@ -807,14 +839,8 @@ def fit_sldp(chunks: ChunkStats, *, background_names: Sequence[str] | None = Non
              annotation_names: Sequence[str] | None = None, batch_annotations: int = 512) -> SldpFit:
     """Estimate, residualized chunk statistics and jackknife SE for every (phenotype, annotation).
 
-    * ``mu = solve(D, n)[-1]`` with ``D``, ``n`` summed over all chunks and restricted to
-      ``[background..., v]`` (``get_est``), computed as ``(n_v - c.muy) / (d_vv - c.mux)`` with
-      ``muy = Dbb^-1 n_bg``, ``mux = Dbb^-1 c`` (Schur complement: identical in exact arithmetic);
-    * ``q_c = n_v,c - x_c.muy - y_c.mux + mux^T A_c muy`` and ``r_c = d_vv,c - 2 x_c.mux +
-      mux^T A_c mux`` with ``muy``, ``mux`` from the genome-wide sums (``residualize``);
-    * the jackknife SE over chunks from leave-one-chunk-out estimates (``jackknife_se``, equal weights):
-      ``se = sqrt(mean((tau - theta_J)^2 / (g - 1)))``, ``tau = g mu - (g-1) theta_-c``,
-      ``theta_J = g mu - (g-1)/g sum theta_-c``.
+    :func:`background_coefficients`, then :func:`joint_estimate`, :func:`residualize` and
+    :func:`jackknife_se` (sldp's ``chunkstats.get_est``, ``residualize``, ``jackknife_se``).
 
     Parameters
     ----------
@@ -835,26 +861,94 @@ def fit_sldp(chunks: ChunkStats, *, background_names: Sequence[str] | None = Non
     ValueError
         When background annotations are collinear (naming them) or one is zero everywhere.
     """
-    c_max, p, nb = chunks.num_bg.shape
+    muy, mux = background_coefficients(chunks, background_names=background_names)
+    mu = joint_estimate(chunks, muy=muy, mux=mux)
+    q, r = residualize(chunks, muy=muy, mux=mux, batch_annotations=batch_annotations)
+    se = jackknife_se(chunks, mu=mu, batch_annotations=batch_annotations)
+    _log_undefined(mu, se, chunks.n_chunks, annotation_names)
+    return SldpFit(mu=mu, se=se, q=q, r=r, n_chunks=chunks.n_chunks.copy(), muy=muy, mux=mux, chunks=chunks)
+
+
+def background_coefficients(chunks: ChunkStats, *,
+                            background_names: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Genome-wide background coefficients ``muy = Dbb^-1 n_bg`` (of the GWAS signal) and
+    ``mux = Dbb^-1 c`` (of each annotation's profile), ``Dbb``, ``n_bg``, ``c`` summed over all chunks
+    (``chunkstats.residualize``).
+
+    Parameters
+    ----------
+    chunks : ChunkStats
+    background_names : sequence of str, optional
+        For error messages (default ``background0``, ...).
+
+    Returns
+    -------
+    muy : ndarray, shape (P, nb)
+    mux : ndarray, shape (P, nb, K)
+
+    Raises
+    ------
+    ValueError
+        When background annotations are collinear (naming them) or one is zero everywhere.
+    """
+    _, p, nb = chunks.num_bg.shape
     kk = chunks.num.shape[2]
-    valid = chunks.valid                                    # (C, P)
-    g = chunks.n_chunks.astype(np.float64)                  # (P,)
     bnames = list(background_names) if background_names is not None else [f"background{i}" for i in range(nb)]
     if len(bnames) != nb:
         raise ValueError(f"{len(bnames)} background names for {nb} background annotations")
-    tot = {name: getattr(chunks, name).sum(axis=0) for name in ("num_bg", "num", "den_bg", "den_cross", "den")}
-    if nb:
-        _check_background(tot["den_bg"], bnames)
-        muy = np.linalg.solve(tot["den_bg"], tot["num_bg"][..., None])[..., 0]      # (P, nb)
-        mux = np.linalg.solve(tot["den_bg"], tot["den_cross"])                        # (P, nb, K)
-    else:
-        muy = np.zeros((p, 0))
-        mux = np.zeros((p, 0, kk))
+    if not nb:
+        return np.zeros((p, 0)), np.zeros((p, 0, kk))
+    den_bg, num_bg = chunks.den_bg.sum(axis=0), chunks.num_bg.sum(axis=0)
+    _check_background(den_bg, bnames)
+    muy = np.linalg.solve(den_bg, num_bg[..., None])[..., 0]                          # (P, nb)
+    mux = np.linalg.solve(den_bg, chunks.den_cross.sum(axis=0))                       # (P, nb, K)
+    return muy, mux
+
+
+def joint_estimate(chunks: ChunkStats, *, muy: np.ndarray, mux: np.ndarray) -> np.ndarray:
+    """``mu = solve(D, n)[-1]`` with ``D``, ``n`` summed over all chunks and restricted to
+    ``[background..., v]`` (``chunkstats.get_est``), computed through the Schur complement as
+    ``(n_v - c.muy) / (d_vv - c.mux)`` (identical in exact arithmetic; ``Dbb^-1`` is shared by all
+    annotations).
+
+    Parameters
+    ----------
+    chunks : ChunkStats
+    muy, mux : ndarray, shapes (P, nb) and (P, nb, K)
+        :func:`background_coefficients`.
+
+    Returns
+    -------
+    ndarray, shape (P, K)
+        NaN where the Schur complement is 0 (profile zero on every typed SNP, or collinear with the
+        background).
+    """
+    num, den, cross = chunks.num.sum(axis=0), chunks.den.sum(axis=0), chunks.den_cross.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        schur_num = tot["num"] - np.einsum("pbk,pb->pk", tot["den_cross"], muy)
-        schur_den = tot["den"] - np.einsum("pbk,pbk->pk", tot["den_cross"], mux)
-        mu = np.where(schur_den != 0, schur_num / np.where(schur_den != 0, schur_den, 1.0), np.nan)
-    # residualized chunk statistics
+        schur_num = num - np.einsum("pbk,pb->pk", cross, muy)
+        schur_den = den - np.einsum("pbk,pbk->pk", cross, mux)
+        return np.where(schur_den != 0, schur_num / np.where(schur_den != 0, schur_den, 1.0), np.nan)
+
+
+def residualize(chunks: ChunkStats, *, muy: np.ndarray, mux: np.ndarray,
+                batch_annotations: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chunk numerator and denominator with the background projected out (``chunkstats.residualize``):
+    ``q_c = n_v,c - x_c.muy - y_c.mux + mux^T A_c muy`` and ``r_c = d_vv,c - 2 x_c.mux + mux^T A_c mux``.
+
+    Parameters
+    ----------
+    chunks : ChunkStats
+    muy, mux : ndarray, shapes (P, nb) and (P, nb, K)
+        Genome-wide coefficients (:func:`background_coefficients`).
+    batch_annotations : int
+        Annotations per batch (bounds memory at ``C * P * nb * nb * batch`` floats).
+
+    Returns
+    -------
+    q, r : ndarray, shape (C, P, K)
+        Zero in padded chunks; in sldp's 1e-6 units.
+    """
+    kk, nb = chunks.num.shape[2], chunks.num_bg.shape[2]
     q = chunks.num.copy()
     r = chunks.den.copy()
     if nb:
@@ -867,9 +961,35 @@ def fit_sldp(chunks: ChunkStats, *, background_names: Sequence[str] | None = Non
             hi = min(kk, lo + batch_annotations)
             a_mux = np.einsum("cpab,pbk->cpak", chunks.den_bg, mux[:, :, lo:hi])
             r[:, :, lo:hi] += np.einsum("cpak,pak->cpk", a_mux, mux[:, :, lo:hi])
+    valid = chunks.valid
     q[~valid] = 0.0
     r[~valid] = 0.0
-    # jackknife over chunks
+    return q, r
+
+
+def jackknife_se(chunks: ChunkStats, *, mu: np.ndarray, batch_annotations: int = 512) -> np.ndarray:
+    """Jackknife SE over chunks from leave-one-chunk-out estimates (``chunkstats.jackknife_se``, equal
+    weights): ``se = sqrt(mean((tau - theta_J)^2 / (g - 1)))``, ``tau = g mu - (g-1) theta_-c``,
+    ``theta_J = g mu - (g-1)/g sum theta_-c``, ``g`` the phenotype's number of chunks.
+
+    Parameters
+    ----------
+    chunks : ChunkStats
+    mu : ndarray, shape (P, K)
+        Estimates on all chunks (:func:`joint_estimate`).
+    batch_annotations : int
+        Annotations per batch (bounds memory at ``C * P * nb * batch`` floats).
+
+    Returns
+    -------
+    ndarray, shape (P, K)
+        NaN where a leave-one-chunk-out system is singular or a phenotype has fewer than 2 chunks.
+    """
+    c_max, p, nb = chunks.num_bg.shape
+    kk = chunks.num.shape[2]
+    valid = chunks.valid                                    # (C, P)
+    g = chunks.n_chunks.astype(np.float64)                  # (P,)
+    tot = {name: getattr(chunks, name).sum(axis=0) for name in ("num_bg", "num", "den_bg", "den_cross", "den")}
     se = np.full((p, kk), np.nan)
     loo_bg = tot["den_bg"][None] - chunks.den_bg                                       # (C, P, nb, nb)
     loo_nbg = tot["num_bg"][None] - chunks.num_bg                                      # (C, P, nb)
@@ -894,8 +1014,14 @@ def fit_sldp(chunks: ChunkStats, *, background_names: Sequence[str] | None = Non
             tau = est[None] * gg[None] - (gg[None] - 1) * theta
             dev = np.where(valid[:, :, None], (tau - theta_j[None]) ** 2 / (gg[None] - 1), 0.0)
             se[:, lo:hi] = np.sqrt(dev.sum(axis=0) / gg)
+    return se
+
+
+def _log_undefined(mu: np.ndarray, se: np.ndarray, n_chunks: np.ndarray,
+                   annotation_names: Sequence[str] | None) -> None:
     bad = ~np.isfinite(mu)
     if bad.any():
+        kk = mu.shape[1]
         names = list(annotation_names) if annotation_names is not None else [f"annotation{i}" for i in range(kk)]
         which = sorted({names[k] for k in np.flatnonzero(bad.any(axis=0))})
         logger.warning("SLDP: %d of %d (phenotype, annotation) estimates are undefined (profile zero on every "
@@ -906,9 +1032,8 @@ def fit_sldp(chunks: ChunkStats, *, background_names: Sequence[str] | None = Non
         logger.warning("SLDP: %d (phenotype, annotation) pairs have a finite estimate but an undefined jackknife SE "
                        "(a leave-one-chunk-out system is singular, e.g. a background annotation non-zero in one "
                        "chunk only); sldp reports NaN there too", int(lost.sum()))
-    if np.any(g < 2):
+    if np.any(n_chunks < 2):
         logger.warning("SLDP: a phenotype has fewer than 2 chunks; its jackknife SE is undefined")
-    return SldpFit(mu=mu, se=se, q=q, r=r, n_chunks=chunks.n_chunks.copy(), muy=muy, mux=mux)
 
 
 # -- 6. the results table --------------------------------------------------------------------------
@@ -969,9 +1094,10 @@ def sldp_table(fit: SldpFit, *, h2g, sigma2g, sqnorm, supp, m, annotation_names:
 def fit_blocks(blocks: Sequence[BlockProducts], *, h2g, sigma2g, sqnorm, supp, m,
              annotation_names: Sequence[str], phenotype_names: Sequence[str],
              background_names: Sequence[str] | None = None, n_chunks: int = 300, signflip: bool = True,
-             rng: np.random.Generator | int | None = None, n_draws: int = 1_000_000,
-             draw_block: int = 100_000, stop_p: float = 0.01) -> tuple[pd.DataFrame, SldpFit]:
-    """Chunks, fit, p-values and the results table in one call (steps 4-6).
+             rng: np.random.Generator | int | None = None, n_draws: int = N_DRAWS,
+             draw_block: int = DRAW_BLOCK, stop_p: float = STOP_P) -> tuple[pd.DataFrame, SldpFit]:
+    """Chunks, fit, p-values and the results table in one call (steps 4-6): :func:`sum_chunks`,
+    :func:`fit_sldp`, :func:`stats.sldp.signflip.signflip_test` and :func:`sldp_table`.
 
     Parameters
     ----------
@@ -992,6 +1118,7 @@ def fit_blocks(blocks: Sequence[BlockProducts], *, h2g, sigma2g, sqnorm, supp, m
     -------
     table : DataFrame
     fit : SldpFit
+        With its :class:`ChunkStats` (``fit.chunks``).
     """
     chunks = sum_chunks(blocks, n_chunks=n_chunks)
     fit = fit_sldp(chunks, background_names=background_names, annotation_names=annotation_names)

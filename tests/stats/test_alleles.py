@@ -204,3 +204,31 @@ def test_align_missing_ids_never_match():
 
 def test_categories_constant():
     assert CATEGORIES == ("match", "swap", "strand_flip", "strand_flip_swap", "ambiguous", "mismatch", "invalid")
+
+
+def test_match_by_position_orients_and_drops():
+    from stats.alleles import match_by_position
+
+    panel = pd.DataFrame({"chrom": ["1", "1", "1", "2", "2"], "snp": ["rs1", "rs2", "rs3", "rs4", "rs5"],
+                          "pos": [100, 200, 300, 100, 500], "a1": ["A", "C", "A", "G", "C"],
+                          "a2": ["G", "T", "T", "A", "A"]})
+    table = pd.DataFrame({"chrom": ["chr1", "chr1", "chr1", "chr2", "chr2", "chr1"],
+                          "pos": [100, 200, 300, 100, 999, 200],
+                          "ref": ["G", "C", "A", "C", "A", "G"], "alt": ["A", "T", "T", "T", "C", "T"],
+                          "snp": ["x1", "x2", "x3", "x4", "x5", "x6"], "v": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    out = match_by_position(table, panel, signed=["v"])
+    # x1 matches; x2 is swapped (alt T = panel a2); x3 is A/T (ambiguous, dropped); x4 G/A panel vs C/T
+    # query is a strand flip swap; x5 has no panel SNP; x6 G/T at a C/T SNP mismatches
+    assert out.snp.tolist() == ["x1", "x2", "x4"]
+    assert out.SNP.tolist() == ["rs1", "rs2", "rs4"]
+    assert out.allele_sign.tolist() == [1, -1, -1]
+    assert out.v.tolist() == [1.0, -2.0, -4.0]
+
+
+def test_match_by_position_names_the_build_when_nothing_matches():
+    from stats.alleles import match_by_position
+
+    panel = pd.DataFrame({"chrom": ["1"], "snp": ["rs1"], "pos": [100], "a1": ["A"], "a2": ["G"]})
+    table = pd.DataFrame({"chrom": ["1"], "pos": [101], "ref": ["G"], "alt": ["A"]})
+    with pytest.raises(ValueError, match="sed.tsv: none of its 1 rows .* same genome build"):
+        match_by_position(table, panel, what="sed.tsv")

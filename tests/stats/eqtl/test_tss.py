@@ -115,3 +115,47 @@ def test_pair_tss_ld_scores_brute_force(gtf, panel):
         np.testing.assert_allclose(got.iloc[k].to_numpy(), want, atol=1e-9)
     with pytest.raises(ValueError, match="gene_id"):
         pair_tss_ld_scores(prefix, t, pairs[["SNP"]])
+
+
+def _genotypes(rng, n, m):
+    hap = rng.integers(0, 2, size=(2 * n, 8))
+    cols = hap[:, rng.integers(0, 8, m)]
+    flip = rng.random(cols.shape) < 0.15
+    cols[flip] = 1 - cols[flip]
+    dos = (cols[:n] + cols[n:]).astype(np.int8)
+    dos[:, dos.std(axis=0) == 0] = np.array([1] + [0] * (n - 1), dtype=np.int8)[:, None]
+    return dos
+
+
+def test_pair_tss_ld_scores_two_chromosomes(gtf, tmp_path):
+    """Genes of both chromosomes share the ld_scores passes (one slot per chromosome's gene); each pair's score is
+    that of its gene on its SNP's chromosome alone, for a panel of one fileset per chromosome or a single one."""
+    from stats.io.panel import ReferencePanel
+
+    rng = np.random.default_rng(9)
+    n, m = 50, 30
+    dos = {c: _genotypes(rng, n, m) for c in ("1", "2")}
+    bp = {c: np.sort(rng.choice(np.arange(1, 40_000), m, replace=False)) for c in ("1", "2")}
+    common = dict(iid=[f"i{i}" for i in range(n)], allele_1=["A"] * 2 * m, allele_2=["G"] * 2 * m)
+    for c in ("1", "2"):
+        write_bfile(tmp_path / f"p.chr{c}", dos[c], chrom=[c] * m, sid=[f"rs{c}_{i}" for i in range(m)],
+                    cm=bp[c] / 1e5, bp=bp[c], **{**common, "allele_1": ["A"] * m, "allele_2": ["G"] * m})
+    write_bfile(tmp_path / "both", np.hstack([dos["1"], dos["2"]]), chrom=["1"] * m + ["2"] * m,
+                sid=[f"rs{c}_{i}" for c in ("1", "2") for i in range(m)], cm=np.r_[bp["1"], bp["2"]] / 1e5,
+                bp=np.r_[bp["1"], bp["2"]], **common)
+    t = read_tss(gtf)
+    pairs = pd.DataFrame({"SNP": ["rs1_0", "rs1_7", "rs2_3", "rs1_7", "rs2_20", "rs2_5", "nope"],
+                          "gene_id": ["GA", "GB", "GC", "GA", "GC", "GA", "GC"]}, index=np.arange(7) * 10)
+    want = np.full((len(pairs), 4), np.nan)
+    for k, (s, g) in enumerate(zip(pairs.SNP, pairs.gene_id)):
+        if s != "nope":
+            c, j = s[2], int(s.split("_")[1])
+            annot = tss_bins(gene_tss_distance([c] * m, bp[c], [g] * m, t))
+            want[k] = _brute_l2(dos[c].astype(float), bp[c].astype(float), 10_000, annot)[j]
+    assert (want[5] == 0).all() and (want[:5] != 0).any(axis=1).all()  # GA has no TSS on chromosome 2
+    for panel in (ReferencePanel(tmp_path / "p.chr{chrom}"), ReferencePanel(tmp_path / "both")):
+        for batch in (1, 2, 64):
+            got = pair_tss_ld_scores(panel, t, pairs, wind_kb=10, chunk_size=None, gene_batch=batch)
+            assert list(got.index) == list(pairs.index)
+            np.testing.assert_allclose(got.to_numpy(), want, atol=1e-9, err_msg=f"{panel} {batch}")
+        assert set(panel.parse_counts.values()) == {1}

@@ -168,3 +168,30 @@ def test_real_ms_locus_against_farh(shared_data):
     assert out.SNP.iloc[0] == f.idxmax() == "rs35967351"
     assert np.corrcoef(ours, f)[0, 1] > 0.9
     assert out.set_index("SNP").loc["rs35967351", "in_credible_set"]
+
+
+def test_reference_panel_sources_agree(tiny_world):
+    """A per-chromosome panel (template, mapping, or open ReferencePanel) gives the single fileset's r."""
+    from stats.io.panel import ReferencePanel
+
+    truth = json.loads((tiny_world / "truth.json").read_text())["finemap"]
+    ss = pd.read_csv(tiny_world / "finemap" / "locus.sumstats.tsv", sep="\t").drop(columns="CHR", errors="ignore")
+    geno = tiny_world / "genotypes"
+    single = fm.r_from_bfile(geno / f"ref_panel.{truth['chrom']}", truth["lead_snp"])
+    panel = ReferencePanel(geno / "ref_panel")
+    assert panel.kind == "template" and len(panel.chroms) > 1
+    pd.testing.assert_series_equal(fm.r_from_bfile(panel, truth["lead_snp"]), single, check_exact=True)
+    pd.testing.assert_series_equal(fm.r_from_bfile(panel, truth["lead_snp"], chrom=truth["chrom"]), single,
+                                   check_exact=True)
+    want = fm.pics(ss, panel=geno / f"ref_panel.{truth['chrom']}")
+    with_chr = ss.assign(CHR=truth["chrom"])
+    for src in (panel, str(geno / "ref_panel.{chrom}"), {truth["chrom"]: geno / f"ref_panel.{truth['chrom']}"}):
+        for table in (ss, with_chr) if not isinstance(src, dict) else (with_chr,):
+            pd.testing.assert_frame_equal(fm.pics(table, panel=src), want, check_exact=True)
+    parsed = dict(panel.parse_counts)
+    fm.pics(with_chr, panel=panel)
+    assert dict(panel.parse_counts) == parsed and set(parsed.values()) == {1}
+    with pytest.raises(KeyError, match="no reference panel for chromosome 9"):
+        fm.pics(ss.assign(CHR="9"), panel={truth["chrom"]: geno / f"ref_panel.{truth['chrom']}"})
+    with pytest.raises(ValueError, match="needs a CHR column"):
+        fm.pics(ss, panel={truth["chrom"]: geno / f"ref_panel.{truth['chrom']}"})

@@ -149,3 +149,23 @@ def test_wrong_metadata_columns(tmp_path):
         read_annot(p)
     with pytest.raises(ValueError, match="no CHR column"):
         write_annot_chroms(tmp_path / "x", _signed(), signed=True)
+
+
+def test_signed_annotation_from_scores_orients_to_panel_a1(tmp_path):
+    from stats.io.annot import read_annot_chroms, signed_annotation_from_scores, write_annot_chroms
+
+    panel = pd.DataFrame({"chrom": ["1", "1", "2"], "snp": ["rs1", "rs2", "rs3"], "pos": [10, 20, 30],
+                          "a1": ["A", "T", "C"], "a2": ["G", "C", "A"]})
+    variants = pd.DataFrame({"chrom": ["chr1", "chr1", "chr2", "chr2"], "pos": [10, 20, 30, 40],
+                             "ref": ["G", "T", "A", "A"], "alt": ["A", "C", "C", "G"]})
+    values = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0]])
+    s = signed_annotation_from_scores(variants, values, names=["t0", "t1"], panel=panel)
+    assert s.columns.tolist() == ["CHR", "SNP", "A1", "A2", "t0", "t1"]
+    assert s.SNP.tolist() == ["rs1", "rs2", "rs3"] and s.CHR.tolist() == ["1", "1", "2"]
+    # rs2: the variant's ALT C is the panel's A2, so its score is negated
+    np.testing.assert_array_equal(s[["t0", "t1"]].to_numpy(), [[1, 10], [-2, -20], [3, 30]])
+    write_annot_chroms(tmp_path / "sad.", s, signed=True)
+    back = read_annot_chroms(tmp_path / "sad.", signed=True)
+    np.testing.assert_array_equal(back[["t0", "t1"]].to_numpy(), s[["t0", "t1"]].to_numpy())
+    with pytest.raises(ValueError, match="do not fit"):
+        signed_annotation_from_scores(variants, values[:, :1], names=["t0", "t1"], panel=panel)

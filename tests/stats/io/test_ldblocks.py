@@ -4,10 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from stats.io.ldblocks import (CHROM_LENGTHS, assign_blocks, block_snp_counts, canonical_build,
-                               check_blocks_build, chrom_lengths, chrom_path, chrom_sort_key, find_chrom_file,
-                               glob_chrom_files, in_region, mhc_region, normalize_chrom, read_ldblocks,
-                               sorted_chroms)
+from genocore.genome import sorted_chroms
+from stats.io.ldblocks import assign_blocks, block_snp_counts, check_blocks_build, read_ldblocks
 
 BERISA_STYLE = ("#chr \t start \t stop\n"
                 "chr1 \t 10583 \t 1892607 \n"
@@ -21,24 +19,6 @@ def _blocks(tmp_path, text, name="b.bed"):
     p = tmp_path / name
     p.write_text(text)
     return p
-
-
-def test_normalize_chrom():
-    assert normalize_chrom("chr1") == "1" and normalize_chrom("Chr01") == "1" and normalize_chrom(7) == "7"
-    assert normalize_chrom("chrX") == "X" and normalize_chrom("23") == "X" and normalize_chrom("x") == "X"
-    assert normalize_chrom("24") == "Y" and normalize_chrom("25") == "XY" and normalize_chrom("26") == "MT"
-    assert normalize_chrom("chrM") == "MT" and normalize_chrom("MT") == "MT"
-    assert normalize_chrom("chrUn_gl000220") == "Un_gl000220"
-    assert list(normalize_chrom(np.array(["chr2", "2", "X"]))) == ["2", "2", "X"]
-    s = normalize_chrom(pd.Series([1, "chr22"], index=[5, 6]))
-    assert list(s) == ["1", "22"] and list(s.index) == [5, 6]
-    for bad in (None, "", "chr", np.nan):
-        with pytest.raises(ValueError):
-            normalize_chrom(bad)
-    with pytest.raises(ValueError, match="missing"):
-        normalize_chrom(np.array(["1", None], dtype=object))
-    assert sorted_chroms(["chr10", "2", "X", "chr1", "MT", "1", "Y"]) == ["1", "2", "10", "X", "Y", "MT"]
-    assert chrom_sort_key("chr2") < chrom_sort_key("10") < chrom_sort_key("X") < chrom_sort_key("chrA")
 
 
 def test_read_berisa_style_file(tmp_path):
@@ -85,23 +65,6 @@ def test_block_snp_counts_logs_empty_blocks(caplog):
     assert "1 of 4 panel SNPs lie in no LD block" in caplog.text
 
 
-def test_mhc_and_builds():
-    assert mhc_region("hg19") == ("6", 25_684_587, 35_455_756)
-    assert mhc_region("GRCh37") == mhc_region("b37") == mhc_region("hg19")
-    assert mhc_region("hg38") == ("6", 28_510_120, 33_480_577) == mhc_region("GRCh38")
-    assert mhc_region("simworld1") is None
-    with pytest.raises(ValueError, match="unknown genome build 'hg17'"):
-        mhc_region("hg17")
-    assert canonical_build("GRCh38") == "hg38"
-    assert chrom_lengths("hg19")["1"] == 249_250_621 and chrom_lengths("hg38")["1"] == 248_956_422
-    assert chrom_lengths("simworld1") is None
-    assert len(CHROM_LENGTHS["hg38"]) == 25
-    chrom = np.array(["6", "6", "6", "6", "5"])
-    pos = np.array([25_684_586, 25_684_587, 35_455_756, 35_455_757, 30_000_000])
-    assert list(in_region(chrom, pos, mhc_region("hg19"))) == [False, True, True, False, False]
-    assert not in_region(chrom, pos, None).any()
-
-
 def test_check_blocks_build_errors():
     lengths = {"1": 1000, "2": 500}
     blocks = pd.DataFrame({"chrom": ["1", "1", "2"], "start": [0, 400, 0], "end": [400, 1000, 500]})
@@ -118,25 +81,6 @@ def test_check_blocks_build_errors():
     assert check_blocks_build(sparse, chrom=["1"] * 4, pos=[5, 100, 200, 300], min_fraction=0.2)["n_outside"] == 3
     with pytest.raises(ValueError, match="cover none of the panel's chromosomes"):
         check_blocks_build(blocks, chrom=["3", "4"], pos=[1, 2])
-
-
-def test_per_chromosome_file_names(tmp_path):
-    assert chrom_path("d/1000G.EUR.QC.", "22", ".bed") == chrom_path("d/1000G.EUR.QC", "22", ".bed")
-    assert str(chrom_path("d/1000G.EUR.QC", "22", ".bed")) == "d/1000G.EUR.QC.22.bed"
-    assert str(chrom_path("d/x.{chrom}.annot.gz", "3", ".annot.gz")) == "d/x.3.annot.gz"
-    assert str(chrom_path("d/chr{chrom}", "3", ".annot.gz")) == "d/chr3.annot.gz"
-    assert str(chrom_path("d/ldsc@", "3")) == "d/ldsc3"
-    for name in ("ref.chr1.bed", "ref.chr2.bed", "ref.10.bed", "ref.all.x.bed", "other.1.bed"):
-        (tmp_path / name).write_text("")
-    assert find_chrom_file(tmp_path / "ref", "1", ".bed").name == "ref.chr1.bed"
-    assert find_chrom_file(tmp_path / "ref", "chr10", ".bed").name == "ref.10.bed"
-    with pytest.raises(FileNotFoundError, match=r"chromosome 3 .* tried .*ref.3.bed.*ref.chr3.bed"):
-        find_chrom_file(tmp_path / "ref", "3", ".bed")
-    found = glob_chrom_files(tmp_path / "ref", ".bed")
-    assert list(found) == ["1", "2", "10"]
-    (tmp_path / "ref.1.bed").write_text("")
-    with pytest.raises(ValueError, match="two files for chromosome 1"):
-        glob_chrom_files(tmp_path / "ref", ".bed")
 
 
 # -- real block files ---------------------------------------------------------------------------------

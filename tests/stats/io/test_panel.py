@@ -7,7 +7,7 @@ import pytest
 
 from stats.io.ldblocks import read_ldblocks
 from stats.io.plink import read_bfile, write_bfile
-from stats.io.panel import iter_panel_blocks, panel_filesets, read_panel_bim
+from stats.io.panel import ReferencePanel, as_panel, iter_panel_blocks, panel_filesets, read_panel_bim
 
 N = 40
 
@@ -251,3 +251,107 @@ def test_simulated_world_panel_sumstats_and_blocks_fit_together(tiny_world):
     got = list(iter_panel_blocks(panel, blocks, build=truth["genome_build"], lengths=truth["chromosomes"]))
     assert [b.chrom for b in got] == ["1"] * 3 + ["2"] * 3
     assert sum(b.n_snps + b.n_monomorphic for b in got) == len(bim)
+
+
+# -- ReferencePanel: parsed once, shared by every stage ------------------------------------------------
+
+@pytest.fixture
+def count_parses(monkeypatch):
+    """Count every .bim / .fam parse by path, however the suite reaches stats.io.plink's readers."""
+    import stats.io.plink as plink
+
+    counts = {}
+
+    def counting(fn, ext):
+        def wrapper(prefix, *args, **kw):
+            key = str(plink.bfile_prefix(prefix)) + ext
+            counts[key] = counts.get(key, 0) + 1
+            return fn(prefix, *args, **kw)
+        return wrapper
+
+    monkeypatch.setattr(plink, "read_bim", counting(plink.read_bim, ".bim"))
+    monkeypatch.setattr(plink, "read_fam", counting(plink.read_fam, ".fam"))
+    return counts
+
+
+def test_each_bim_and_fam_is_parsed_once(panel, count_parses):
+    from stats.finemap.pics import pics, r_from_bfile
+    from stats.ld.prune import prune_variants
+
+    root, _, blocks = panel
+    ref = ReferencePanel(root / "ref")
+    for _ in range(3):
+        assert ref.chroms == ["1", "6"] and list(ref.filesets(chroms=["chr6"])) == ["6"]
+        assert len(ref.allele_table()) == 17 and len(read_panel_bim(ref, chroms=["1"])) == 10
+        assert ref.maf("1").shape == (10,) and ref.genotypes("6", [2, 0]).shape == (N, 2)
+        assert len(list(ref.iter_blocks(blocks, build="hg19"))) == 5
+        assert len(list(iter_panel_blocks(ref, blocks, build="hg19", chroms=["6"]))) == 2
+        assert list(panel_filesets(ref)) == ["1", "6"] and ref.n_individuals() == N
+        assert prune_variants(ref, ["rs1_10", "rs1_999", "rs6_36000000"], window_kb=5).shape == (3,)
+        assert len(r_from_bfile(ref, "rs6_30000000", window_bp=None)) == 7
+        ss = pd.DataFrame({"SNP": ["rs1_2000", "rs6_25000000"], "P": [1e-9, 1e-8], "CHR": ["1", "6"]})
+        assert set(pics(ss, list(ss.SNP), panel=ref, r2_min=0.0).lead_snp) == set(ss.SNP)
+    files = [str(root / f"ref.chr{c}{ext}") for c in ("1", "6") for ext in (".bim", ".fam")]
+    assert count_parses == {f: 1 for f in files}
+    assert dict(ref.parse_counts) == {f: 1 for f in files}
+
+
+def test_a_path_is_opened_anew_but_a_panel_is_not(panel, count_parses):
+    root, _, blocks = panel
+    list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    assert count_parses[str(root / "ref.chr1.bim")] == 2  # the old path-taking call re-parses
+    ref = ReferencePanel(root / "ref")
+    list(iter_panel_blocks(ref, blocks, build="hg19"))
+    list(iter_panel_blocks(ref, blocks, build="hg19"))
+    assert count_parses[str(root / "ref.chr1.bim")] == 3 and ref.parse_counts[str(root / "ref.chr1.bim")] == 1
+
+
+def test_maf_and_genotypes_match_the_blocks_and_the_files(panel):
+    root, data, blocks = panel
+    ref = ReferencePanel(root / "ref")
+    for blk in ref.iter_blocks(blocks, build="hg19", exclude_mhc=False):
+        at = np.searchsorted(ref.chrom_rows(blk.chrom), blk.snps.bim_index)
+        np.testing.assert_array_equal(ref.maf(blk.chrom)[at], blk.maf)  # bit for bit
+    assert ref.maf("1")[5] == 0.0 and not ref.maf("1").flags.writeable  # monomorphic SNP
+    full = read_bfile(root / "ref.chr1", dtype=np.float64)[0]
+    cols = np.array([9, 2, 0, 4])
+    np.testing.assert_array_equal(ref.genotypes("1", cols), full[:, cols])
+    np.testing.assert_array_equal(ref.genotypes("chr1"), full)
+    calls = ref.genotypes("1", cols, dtype="int8")
+    assert calls.dtype == np.int8 and calls[3, 1] == -127  # the missing genotype
+    np.testing.assert_array_equal(calls[~np.isnan(full[:, cols])], full[:, cols][~np.isnan(full[:, cols])])
+    with pytest.raises(ValueError, match="not all rows of chromosome 1"):
+        ref.genotypes("1", [10])
+
+
+def test_panel_kinds_agree_and_pickle(tmp_path, panel):
+    import pickle
+
+    root, data, blocks = panel
+    both = {k: list(data["1"][k]) + list(data["6"][k]) for k in ("chrom", "sid", "cm", "bp", "allele_1", "allele_2")}
+    write_bfile(tmp_path / "all" / "panel", np.hstack([data["1"]["dosage"], data["6"]["dosage"]]),
+                iid=data["1"]["iid"], **both)
+    kinds = {"template": ReferencePanel(str(root / "ref.{chrom}")), "prefix": ReferencePanel(root / "ref"),
+             "single": ReferencePanel(tmp_path / "all" / "panel.bed"),
+             "mapping": ReferencePanel({"chr6": root / "ref.chr6", 1: root / "ref.chr1.bed"})}
+    assert [p.kind for p in kinds.values()] == ["template", "template", "single", "mapping"]
+    want = kinds["prefix"].allele_table().drop(columns=["bim_index", "fileset"])
+    for p in kinds.values():
+        got = p.allele_table()
+        pd.testing.assert_frame_equal(got.drop(columns=["bim_index", "fileset"]), want)
+        assert list(got.columns) == ["chrom", "snp", "cm", "pos", "a1", "a2", "bim_index", "fileset"]
+        np.testing.assert_array_equal(np.concatenate([p.maf("1"), p.maf("6")]),
+                                      np.concatenate([kinds["prefix"].maf(c) for c in ("1", "6")]))
+    got = kinds["single"].allele_table()
+    assert got.bim_index.tolist() == list(range(17)) and set(got.fileset) == {str(tmp_path / "all" / "panel")}
+    assert as_panel(kinds["single"]) is kinds["single"]
+    copy = pickle.loads(pickle.dumps(kinds["mapping"]))
+    assert copy.parse_counts == kinds["mapping"].parse_counts and len(copy.allele_table()) == 17
+    assert copy.parse_counts == kinds["mapping"].parse_counts  # the caches travelled with it
+    with pytest.raises(FileNotFoundError, match=r"has no fileset for chromosome\(s\) \['2'\]"):
+        kinds["mapping"].filesets(chroms=["2"])
+    with pytest.raises(FileNotFoundError, match=r"has no SNPs on chromosome\(s\) \['2'\]"):
+        kinds["single"].fileset("2")
+    with pytest.raises(TypeError, match="as_panel"):
+        ReferencePanel(kinds["single"])

@@ -216,3 +216,15 @@ def test_real_glucose_tables(shared_data):
         read_sumstats(d / "magic_SARDINIA.tbl")
     dgi = read_sumstats(d / "DGI_three_regions.txt")  # alleles coded 1-4: read, counted as non-SNP
     assert dgi.attrs["sumstats"]["counts"]["non_snp_alleles"] == len(dgi)
+
+
+def test_gwas_fields_are_detected_by_their_aliases():
+    # every alias of a GWAS field is recognised by the sumstats reader as that field
+    from genocore.columns import COLUMNS, GWAS_SUMSTATS
+    from stats.io.sumstats import SYNONYMS
+
+    assert set(SYNONYMS) == set(GWAS_SUMSTATS.all_fields.values())
+    for canon, field in GWAS_SUMSTATS.all_fields.items():
+        assert SYNONYMS[field] == COLUMNS[canon].aliases
+        for a in COLUMNS[canon].aliases:
+            assert detect_columns([a.upper()]) == {field: a.upper()}

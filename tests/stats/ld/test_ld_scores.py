@@ -364,6 +364,45 @@ def test_unknown_kernel(small_panel):
         ld_scores(small_panel, wind_kb=30, kernel="fast")
 
 
+
+def test_reference_panel_input_matches_per_fileset_runs(monkeypatch):
+    """A per-chromosome panel gives each fileset's scores, in chromosome order; its .bim/.fam parse once."""
+    import stats.io.plink as plink
+    from stats.io.panel import ReferencePanel
+
+    parsed = []
+    for name in ("read_bim", "read_fam"):
+        orig = getattr(plink, name)
+        monkeypatch.setattr(plink, name,
+                            lambda prefix, _f=orig, _n=name: parsed.append((_n, str(prefix))) or _f(prefix))
+    panel = ReferencePanel(FIXTURES / "panel" / "ref.{chrom}")
+    annot = np.vstack([pd.read_csv(FIXTURES / "panel" / f"ref.{c}.annot.gz", sep="\t").iloc[:, 4:].to_numpy()
+                       for c in ("1", "2")])
+    both = {name: ld_scores(panel, annot=annot if RUNS[name][1] else None, maf=RUNS[name][2], **RUNS[name][0])
+            for name in ("cm1", "kb300_annot_maf05")}
+    assert sorted(parsed) == sorted((n, str(FIXTURES / "panel" / f"ref.{c}")) for n in ("read_bim", "read_fam")
+                                    for c in ("1", "2"))
+    for name, got in both.items():
+        parts = [_fixture_scores(name, c) for c in ("1", "2")]
+        cols = got.ldscore_columns
+        want = pd.concat([p.table for p in parts], ignore_index=True)
+        pd.testing.assert_frame_equal(got.table[["CHR", "SNP", "BP", "CM", "MAF"]],
+                                      want[["CHR", "SNP", "BP", "CM", "MAF"]], check_exact=True)
+        np.testing.assert_array_equal(got.table[cols].to_numpy(), want[parts[0].ldscore_columns].to_numpy())
+        # genome-wide counts sum over every SNP at once, so annotation sums may differ in the last bits
+        np.testing.assert_allclose(got.M, parts[0].M + parts[1].M, rtol=1e-14)
+        np.testing.assert_allclose(got.M_5_50, parts[0].M_5_50 + parts[1].M_5_50, rtol=1e-14)
+        assert list(got.M_by_chrom) == ["1", "2"]
+        for c, part in zip(("1", "2"), parts):
+            np.testing.assert_array_equal(got.M_by_chrom[c], part.M)
+            np.testing.assert_array_equal(got.M_5_50_by_chrom[c], part.M_5_50)
+    single = ReferencePanel(FIXTURES / "panel" / "ref.1")
+    pd.testing.assert_frame_equal(ld_scores(single, wind_kb=300.0).table, _fixture_scores("kb300", "1").table,
+                                  check_exact=True)
+    with pytest.raises(ValueError, match="the .bim files of panel"):
+        ld_scores(panel, annot=np.ones((10, 1)))
+
+
 # ---------------------------------------------------------------- bad input
 def test_bim_fam_mismatch(tmp_path, small_panel):
     p = _copy_bfile(small_panel, tmp_path / "x")

@@ -130,3 +130,24 @@ def test_panel_errors_and_missing(bfile):
     with pytest.raises(ValueError, match="priority"):
         prune_variants(prefix, ["rs1", "rs2"], priority=[1.0])
     assert isinstance(pd.Series(prune_variants(prefix, ["rs1", "rs2"], window_cm=1.0)).sum(), (int, np.integer))
+
+
+def test_reference_panel_per_chromosome_filesets_agree(bfile, tmp_path):
+    """The same panel split into per-chromosome filesets, opened once, prunes the same variants."""
+    from stats.io.panel import ReferencePanel
+
+    prefix, dos, chrom, bp, sid = bfile
+    for c in ("1", "2"):
+        on = np.flatnonzero(chrom == c)
+        write_bfile(tmp_path / "split" / f"p.chr{c}", dos[:, on].astype(np.int8), iid=[f"i{i}" for i in range(60)],
+                    chrom=[c] * len(on), sid=[sid[j] for j in on], cm=bp[on] / 1e6, bp=bp[on],
+                    allele_1=["A"] * len(on), allele_2=["G"] * len(on))
+    rng = np.random.default_rng(2)
+    pick = np.array(sid)[rng.permutation(len(sid))[:30]]
+    priority = rng.random(30)
+    want = prune_variants(prefix, pick, priority=priority, window_kb=8)
+    split = ReferencePanel(tmp_path / "split" / "p")
+    for panel in (split, ReferencePanel(prefix), str(tmp_path / "split" / "p.{chrom}")):
+        np.testing.assert_array_equal(prune_variants(panel, pick, priority=priority, window_kb=8), want)
+    prune_variants(split, pick, window_cm=0.01)
+    assert set(split.parse_counts.values()) == {1} and len(split.parse_counts) == 4

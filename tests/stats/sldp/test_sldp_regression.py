@@ -12,8 +12,9 @@ import pytest
 import scipy.stats as st
 
 from stats.ld.signed_profile import signed_ld_profile, standardize_genotypes
-from stats.sldp.regression import (BlockProducts, LdSvd, assign_chunks, block_products, chunk_endpoints, estimate_h2g,
-                        fit_sldp, invert_weights, ld2_svd, ld_svd, fit_blocks, sldp_table, sum_chunks)
+from stats.sldp.regression import (BlockProducts, LdSvd, assign_chunks, background_coefficients, block_products,
+                                   chunk_endpoints, estimate_h2g, fit_blocks, fit_sldp, invert_weights, jackknife_se,
+                                   joint_estimate, ld2_svd, ld_svd, residualize, sldp_table, sum_chunks)
 
 # -- the reference, transcribed ---------------------------------------------------------------------
 
@@ -326,6 +327,41 @@ def test_fit_matches_reference(world, background):
                 np.testing.assert_allclose(row[col], rr[key], rtol=1e-8, err_msg=col)
     assert list(table.columns) == ["pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se(mu)", "h2g", "rf",
                                    "h2v/h2g", "h2v", "supp(v)/M"]
+
+
+@pytest.mark.parametrize("background", [[0, 1], []])
+def test_fit_stages_match_reference(world, background):
+    """fit_sldp's stages, one at a time, against get_est / residualize / jackknife_se transcribed."""
+    chunks = sum_chunks(_products(world, background=background), n_chunks=6)
+    muy, mux = background_coefficients(chunks)
+    assert muy.shape == (3, len(background)) and mux.shape == (3, len(background), 3)
+    mu = joint_estimate(chunks, muy=muy, mux=mux)
+    q, r = residualize(chunks, muy=muy, mux=mux)
+    se = jackknife_se(chunks, mu=mu)
+    fit = fit_sldp(chunks)
+    for got, want in ((muy, fit.muy), (mux, fit.mux), (mu, fit.mu), (q, fit.q), (r, fit.r), (se, fit.se)):
+        np.testing.assert_array_equal(got, want)
+    # batches of annotations bound memory; they change only the rounding
+    np.testing.assert_allclose(residualize(chunks, muy=muy, mux=mux, batch_annotations=2)[1], r, rtol=1e-12)
+    np.testing.assert_allclose(jackknife_se(chunks, mu=mu, batch_annotations=2), se, rtol=1e-12)
+    assert fit.chunks is chunks
+    for p in range(3):
+        ldb, nums, dens = _ref_blocks(world, p, [0, 1, 2], background)
+        cn, cd, ln, ld, _, _ = _ref_collapse_to_chunks(ldb, nums, dens, 6)
+        c = len(cn)
+        for k in range(3):
+            ref_mu = _ref_get_est(sum(cn), sum(cd), k, len(background))
+            ref_q, ref_r, ref_mux, ref_muy = _ref_residualize(cn, cd, len(background), k)
+            np.testing.assert_allclose(mu[p, k], ref_mu, rtol=1e-9)
+            np.testing.assert_allclose(mux[p, :, k], ref_mux, rtol=1e-9)
+            np.testing.assert_allclose(muy[p], ref_muy, rtol=1e-9)
+            np.testing.assert_allclose(q[:c, p, k], ref_q, rtol=1e-9, atol=1e-12 * np.abs(ref_q).max())
+            np.testing.assert_allclose(r[:c, p, k], ref_r, rtol=1e-9)
+            assert np.all(q[c:, p, k] == 0) and np.all(r[c:, p, k] == 0)
+            np.testing.assert_allclose(se[p, k], _ref_jackknife_se(ref_mu, ln, ld, k, len(background)), rtol=1e-9)
+    if background:
+        with pytest.raises(ValueError, match="1 background names for 2"):
+            background_coefficients(chunks, background_names=["bg"])
 
 
 def test_many_annotations_and_phenotypes_equal_one_at_a_time(world):
