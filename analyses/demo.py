@@ -21,6 +21,7 @@ from analyses import report, world
 from genocore import clilog, provenance
 from genocore import config as cfgmod
 from genocore.files import sha256, write_text
+from genocore.genes import read_gtf, tss_positions
 from stats.io.plink import read_bfile
 from stats.ld.matrix import ld_matrix, r2_decay
 
@@ -40,39 +41,122 @@ def world_is_complete(path: Path, seed: int, cfg: world.WorldConfig) -> bool:
 
 
 def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: float = 3.0) -> Path:
+    """Build (or reuse) the world, train the sequence model, run the analyses and write the report.
+
+    Parameters
+    ----------
+    out : Path
+        Output folder: ``world/``, ``model/``, ``sldp/``, ``covreg/``, ``methods/``, ``figures/``
+        and ``report.md``.
+    seed : int
+        Seed of the world and of the analyses.
+    size : str
+        World size preset (``world.SIZES``).
+    command : str
+        Recorded in the provenance.
+    model_minutes : float, optional
+        Training budget of the sequence model; 0 skips the model and its section.
+
+    Returns
+    -------
+    Path
+        The written ``report.md``.
+    """
     cfg = world.world_config(size)
     wdir = out / "world"
     timings = {}
     t0 = time.perf_counter()
+    _ensure_world(wdir, seed=seed, cfg=cfg, command=command)
+    timings["world"] = time.perf_counter() - t0
+    truth = json.loads((wdir / "truth.json").read_text())
+    figs = out / "figures"
+    sections = [_coverage_section(wdir, figs),
+                _ld_section(wdir, figs, truth, cfg, seed=seed),
+                _eqtl_section(wdir, figs, truth, cfg)]
+    if model_minutes > 0:
+        sections.append(_model_section(wdir, out, figs, model_minutes=model_minutes, timings=timings))
+    sections.append(_sldp_section(wdir, out, seed=seed, timings=timings))
+    sections.append(_covreg_section(wdir, out, seed=seed, timings=timings))
+    sections.append(_methods_section(wdir, out, seed=seed, timings=timings))
+    sections.append(_planted_section(truth))
+    timings["report"] = (time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
+                         - timings.get("sldp", 0.0) - timings.get("methods", 0.0) - timings.get("covreg", 0.0))
+    path = _write_report(out, sections, seed=seed, size=size, cfg=cfg, truth=truth, timings=timings,
+                         command=command)
+    logger.info("report written to %s", path)
+    return path
+
+
+def _ensure_world(wdir: Path, *, seed: int, cfg: world.WorldConfig, command: str) -> None:
+    """Reuse the complete world in ``wdir`` of this seed and config, or build it there.
+
+    Parameters
+    ----------
+    wdir : Path
+    seed : int
+    cfg : world.WorldConfig
+    command : str
+        Recorded in the provenance of a newly built world.
+    """
     if world_is_complete(wdir, seed, cfg):
         logger.info("reusing the complete world in %s", wdir)
     else:
         world.build_world_with_progress(wdir, seed=seed, cfg=cfg, command=command)
-    timings["world"] = time.perf_counter() - t0
-    truth = json.loads((wdir / "truth.json").read_text())
-    figs = out / "figures"
-    sections = []
 
-    # coverage at the most expressed gene
+
+def _coverage_section(wdir: Path, figs: Path) -> str:
+    """Figure and section of the observed coverage around the most expressed gene.
+
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    figs : Path
+        Folder of the report's figures.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     expr = pd.read_csv(wdir / "truth" / "gene_expression.tsv", sep="\t").set_index("gene_id")
-    gtf = pd.read_csv(wdir / "genome" / "genes.gtf", sep="\t", comment="#", header=None)
-    gene_rows = gtf[gtf[2] == "gene"]
+    gtf = read_gtf(wdir / "genome" / "genes.gtf", features=["gene", "transcript"])
     gid = expr.max(axis=1).idxmax()
-    g = gene_rows[gene_rows[8].str.contains(f'"{gid}"')].iloc[0]
-    tx = gtf[(gtf[2] == "transcript") & gtf[8].str.contains(f'"{gid}"')]
-    tss = (tx[3] - 1).tolist() if g[6] == "+" else (tx[4] - 1).tolist()
-    gene = {"gene_id": gid, "start": int(g[3]) - 1, "end": int(g[4]), "strand": g[6], "tss": tss}
-    chrom = g[0]
+    g = gtf[(gtf.feature == "gene") & (gtf.gene_id == gid)].iloc[0]
+    tx = gtf[(gtf.feature == "transcript") & (gtf.gene_id == gid)]
+    tss = (tss_positions(tx) - 1).tolist()  # 1-based GTF -> 0-based, the figure's coordinates
+    gene = {"gene_id": gid, "start": int(g.start) - 1, "end": int(g.end), "strand": g.strand, "tss": tss}
+    chrom = g.chrom
     lo = max(0, min(tss) - 25_000)
     hi = lo + 50_048
     elements = pd.read_csv(wdir / "truth" / "elements.bed", sep="\t")
     el = elements[(elements.chrom == chrom) & (elements.end > lo) & (elements.start < hi)]
     report.save(report.coverage_figure(wdir, chrom, lo, hi, gene, el), figs / "coverage_locus.png")
-    sections.append(f"## Coverage at a locus\n\nObserved (Poisson) DNase and CAGE coverage in 128-bp bins around "
-                    f"{gid} ({chrom}:{lo + 1:,}-{hi:,}), the most expressed simulated gene.\n\n"
-                    f"![coverage](figures/coverage_locus.png)\n")
+    return (f"## Coverage at a locus\n\nObserved (Poisson) DNase and CAGE coverage in 128-bp bins around "
+            f"{gid} ({chrom}:{lo + 1:,}-{hi:,}), the most expressed simulated gene.\n\n"
+            f"![coverage](figures/coverage_locus.png)\n")
 
-    # LD decay and heatmap in the reference panel
+
+def _ld_section(wdir: Path, figs: Path, truth: dict, cfg: world.WorldConfig, *, seed: int) -> str:
+    """Figures and section of LD decay in the reference panel and LD around the fine-mapping locus.
+
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    figs : Path
+        Folder of the report's figures.
+    truth : dict
+        The world's ``truth.json``.
+    cfg : world.WorldConfig
+    seed : int
+        Seed of the SNP pairs sampled for the decay curve.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     decays = []
     rng = np.random.default_rng(seed)
     blocks = pd.read_csv(wdir / "genotypes" / "ldblocks.bed", sep="\t")
@@ -90,64 +174,120 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
     decay = pd.concat(decays, ignore_index=True)
     report.save(report.ld_decay_figure(decay), figs / "ld_decay.png")
     d = decay.groupby("mid").mean_r2.mean()
-    sections.append("## Linkage disequilibrium\n\nmsprime coalescent with a hotspot recombination map "
-                    f"(Ne = {cfg.panel.population_size:,.0f}, mean {cfg.panel.recombination_rate:g} per bp), "
-                    f"reference panel of {cfg.panel.n_reference} individuals. Mean r^2 falls from "
-                    f"{d.iloc[0]:.3f} (< 1 kb) to {d.iloc[-1]:.3f} (200-500 kb).\n\n"
-                    "![LD decay](figures/ld_decay.png) ![LD heatmap](figures/ld_heatmap.png)\n")
+    return ("## Linkage disequilibrium\n\nmsprime coalescent with a hotspot recombination map "
+            f"(Ne = {cfg.panel.population_size:,.0f}, mean {cfg.panel.recombination_rate:g} per bp), "
+            f"reference panel of {cfg.panel.n_reference} individuals. Mean r^2 falls from "
+            f"{d.iloc[0]:.3f} (< 1 kb) to {d.iloc[-1]:.3f} (200-500 kb).\n\n"
+            "![LD decay](figures/ld_decay.png) ![LD heatmap](figures/ld_heatmap.png)\n")
 
-    # eQTL Manhattan
+
+def _eqtl_section(wdir: Path, figs: Path, truth: dict, cfg: world.WorldConfig) -> str:
+    """Manhattan plot of one tissue's eQTLs and the section with the per-tissue eQTL truth.
+
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    figs : Path
+        Folder of the report's figures.
+    truth : dict
+        The world's ``truth.json``.
+    cfg : world.WorldConfig
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     tissue = cfg.tissues[1][0] if len(cfg.tissues) > 1 else cfg.tissues[0][0]
     table = pd.read_csv(wdir / "eqtl" / f"{tissue}.allpairs.txt.gz", sep="\t")
     report.save(report.manhattan_figure(table, tissue), figs / "eqtl_manhattan.png")
     eq = pd.DataFrame([{"tissue": t, **{k: v for k, v in i.items() if k != "scale"}}
                        for t, i in truth["eqtl"].items()])
-    sections.append(f"## eQTLs\n\nExpression simulated in the eQTL cohort ({cfg.panel.n_eqtl} individuals) from "
-                    "the true per-allele effects on each gene's CAGE signal (log2 allelic fold change), plus noise.\n\n"
-                    f"{report.markdown_table(eq)}\n\n![eQTL Manhattan](figures/eqtl_manhattan.png)\n")
+    return (f"## eQTLs\n\nExpression simulated in the eQTL cohort ({cfg.panel.n_eqtl} individuals) from "
+            "the true per-allele effects on each gene's CAGE signal (log2 allelic fold change), plus noise.\n\n"
+            f"{report.markdown_table(eq)}\n\n![eQTL Manhattan](figures/eqtl_manhattan.png)\n")
 
-    # the sequence model: trained on all but the last chromosome, tested on it
-    if model_minutes > 0:
-        from analyses import sim_model
 
-        t1 = time.perf_counter()
-        res = sim_model.run(wdir, out / "model", minutes=model_minutes)
-        timings["model"] = time.perf_counter() - t1
-        table, summ = res["table"], res["summary"]
-        by_assay = table.groupby("assay")[["r_model_truth", "r_model_observed", "r_observed_truth"]].mean()
-        by_assay = by_assay.reset_index().rename(columns={
-            "r_model_truth": "R(model, truth)", "r_model_observed": "R(model, observed)",
-            "r_observed_truth": "R(observed, truth) = ceiling"})
-        stats_ = json.loads((out / "model" / "data" / "statistics.json").read_text())
-        pool = int(stats_["pool_width"])
-        n_test = res["arrays"]["pred"].shape[0]
-        picks = [int(table[table.assay == a].r_model_truth.idxmax()) for a in ("DNASE", "CAGE") if (table.assay == a).any()]
-        # around the test window with the most true CAGE signal; the stride equals the target span, so
-        # consecutive test windows tile the chromosome
-        busiest = int(res["arrays"]["truth"][:, :, picks[-1]].sum(axis=1).argmax())
-        first = min(max(0, busiest - 1), max(0, n_test - 4))
-        wins = list(range(first, min(n_test, first + 4)))
-        report.save(report.model_tracks_figure(res["arrays"], table, windows=wins, tracks=picks, pool_width=pool),
-                    figs / "model_tracks.png")
-        sections.append(
-            "## Sequence model\n\nA small Basenji2-style model (shipped params `sim_small`: "
-            f"{stats_['seq_length']:,} bp in, {stats_['target_length']} x {stats_['num_targets']} bins of {pool} bp out) "
-            f"trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_minutes:g} min; best "
-            f"epoch {summ['best_epoch']}) on every chromosome but the last, then tested on the last "
-            f"({summ['test_windows']} windows). Pearson R per bin, mean over the tracks of each assay: against the "
-            "noiseless truth (the generative function), against the observed Poisson tracks, and the ceiling "
-            "(observed against truth):\n\n" + report.markdown_table(by_assay.round(3)) +
-            f"\n\nMean R(model, truth) over all tracks: {summ['mean_r_model_truth']:.3f}. Per track: "
-            "`model/accuracy.tsv`.\n\n![model tracks](figures/model_tracks.png)\n")
+def _model_section(wdir: Path, out: Path, figs: Path, *, model_minutes: float, timings: dict) -> str:
+    """Train the sequence model on all but the last chromosome, test it on the last, and report.
 
-    # SLDP of the GWAS traits on the true track effects
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    out : Path
+        The demo's output folder (the model goes to ``model/``).
+    figs : Path
+        Folder of the report's figures.
+    model_minutes : float
+        Training budget.
+    timings : dict
+        Receives the seconds of the model's records, training and testing under ``"model"``.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
+    from analyses import sim_model
+
+    t1 = time.perf_counter()
+    res = sim_model.run(wdir, out / "model", minutes=model_minutes)
+    timings["model"] = time.perf_counter() - t1
+    table, summ = res["table"], res["summary"]
+    by_assay = table.groupby("assay")[["r_model_truth", "r_model_observed", "r_observed_truth"]].mean()
+    by_assay = by_assay.reset_index().rename(columns={
+        "r_model_truth": "R(model, truth)", "r_model_observed": "R(model, observed)",
+        "r_observed_truth": "R(observed, truth) = ceiling"})
+    stats_ = json.loads((out / "model" / "data" / "statistics.json").read_text())
+    pool = int(stats_["pool_width"])
+    n_test = res["arrays"]["pred"].shape[0]
+    picks = [int(table[table.assay == a].r_model_truth.idxmax()) for a in ("DNASE", "CAGE") if (table.assay == a).any()]
+    # around the test window with the most true CAGE signal; the stride equals the target span, so
+    # consecutive test windows tile the chromosome
+    busiest = int(res["arrays"]["truth"][:, :, picks[-1]].sum(axis=1).argmax())
+    first = min(max(0, busiest - 1), max(0, n_test - 4))
+    wins = list(range(first, min(n_test, first + 4)))
+    report.save(report.model_tracks_figure(res["arrays"], table, windows=wins, tracks=picks, pool_width=pool),
+                figs / "model_tracks.png")
+    return (
+        "## Sequence model\n\nA small Basenji2-style model (shipped params `sim_small`: "
+        f"{stats_['seq_length']:,} bp in, {stats_['target_length']} x {stats_['num_targets']} bins of {pool} bp out) "
+        f"trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_minutes:g} min; best "
+        f"epoch {summ['best_epoch']}) on every chromosome but the last, then tested on the last "
+        f"({summ['test_windows']} windows). Pearson R per bin, mean over the tracks of each assay: against the "
+        "noiseless truth (the generative function), against the observed Poisson tracks, and the ceiling "
+        "(observed against truth):\n\n" + report.markdown_table(by_assay.round(3)) +
+        f"\n\nMean R(model, truth) over all tracks: {summ['mean_r_model_truth']:.3f}. Per track: "
+        "`model/accuracy.tsv`.\n\n![model tracks](figures/model_tracks.png)\n")
+
+
+def _sldp_section(wdir: Path, out: Path, *, seed: int, timings: dict) -> str:
+    """SLDP of the GWAS traits on the true track effects, into ``sldp/``, and its section.
+
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    out : Path
+        The demo's output folder.
+    seed : int
+    timings : dict
+        Receives the seconds of the analysis under ``"sldp"``.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     t_sldp = time.perf_counter()
     from analyses import sim_sldp
 
     sl = sim_sldp.run(wdir, out / "sldp", seed=seed)
     ss = sl["summary"]
     timings["sldp"] = time.perf_counter() - t_sldp
-    sections.append(
+    return (
         "## Signed LD profile regression\n\nEvery true track effect as a signed annotation, LD scores from the "
         "reference panel, `stats.sldp.run` (sldp 1.1.5's method) on the two GWAS traits "
         f"({timings['sldp']:.0f} s). Planted annotation `{ss['planted_annotation']}` on the directional trait: "
@@ -155,7 +295,27 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
         f"(SE {ss['directional_se']:.2g}); null trait: smallest p over the {ss['n_annotations']} annotations "
         f"{ss['null_min_p']:.2g}. Table: `sldp/sldp.gwresults`.\n\n![sldp](sldp/sldp.png)\n")
 
-    # the eQTL |SED-LD| covariate regression with the planted SED (Basenji 2018, Fig. 5)
+
+def _covreg_section(wdir: Path, out: Path, *, seed: int, timings: dict) -> str:
+    """The eQTL |SED-LD| covariate regression with the planted SED (Basenji 2018, Fig. 5) and its section.
+
+    Runs ``sim_covreg`` into ``covreg/`` with |SED-LD| and with sqrt(|SED-LD|) as the regressor.
+
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    out : Path
+        The demo's output folder.
+    seed : int
+    timings : dict
+        Receives the seconds of both regressions under ``"covreg"``.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     t_covreg = time.perf_counter()
     from analyses import sim_covreg
 
@@ -170,7 +330,7 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
                          "z (gene clusters)": f"{r['ld_tss_z_cluster']:.2f}",
                          "p (one-sided)": f"{r['ld_tss_p_cluster_pos']:.2g}", "p (19 shuffles)": f"{r['p_shuffle']:.2f}",
                          "top / bottom three": f"{r['enrichment']:.2f} [{r['enrichment_lo']:.2f}, {r['enrichment_hi']:.2f}]"})
-    sections.append(
+    return (
         "## eQTL enrichment along the SED-LD profile\n\nPer tissue, the eQTL chi2 of LD-pruned SNP-gene pairs "
         "regressed on LD score, TSS-distance LD scores and |SED-LD| of the planted SED (or a shuffled copy), "
         "with the paper's |SED-LD| and with sqrt(|SED-LD|); one-sided cluster-robust p, permutation p against "
@@ -180,7 +340,25 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
         + report.markdown_table(pd.DataFrame(rows)) +
         "\n\n![covreg](covreg/covreg_panel.png) ![covreg sqrt](covreg/covreg_panel_sqrt.png)\n")
 
-    # clusters, classifier, case-control and PICS against what was planted
+
+def _methods_section(wdir: Path, out: Path, *, seed: int, timings: dict) -> str:
+    """Clusters, classifier, case-control and PICS against what was planted, into ``methods/``.
+
+    Parameters
+    ----------
+    wdir : Path
+        The world.
+    out : Path
+        The demo's output folder.
+    seed : int
+    timings : dict
+        Receives the seconds of the four methods under ``"methods"``.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     t_methods = time.perf_counter()
     from analyses import sim_methods
 
@@ -200,11 +378,24 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
          f"{'yes' if pi['causal_in_95_set'] else 'no'} (set of {pi['credible_set_size']} of {pi['locus_snps']} SNPs, "
          f"P(causal) = {pi['causal_probability']:.3f})"),
     ], columns=["method", "check", "result"])
-    sections.append("## Other methods against the planted truth\n\n" + report.markdown_table(rows) +
-                    f"\n\n({timings['methods']:.0f} s; tables and figures in `methods/`.)\n\n"
-                    "![ROC](methods/classifier_roc.png) ![volcano](methods/casecontrol_volcano.png)\n")
+    return ("## Other methods against the planted truth\n\n" + report.markdown_table(rows) +
+            f"\n\n({timings['methods']:.0f} s; tables and figures in `methods/`.)\n\n"
+            "![ROC](methods/classifier_roc.png) ![volcano](methods/casecontrol_volcano.png)\n")
 
-    # planted truth
+
+def _planted_section(truth: dict) -> str:
+    """Section of what was planted in the world (GWAS, fine-mapping, de novo, catalog, TF activities).
+
+    Parameters
+    ----------
+    truth : dict
+        The world's ``truth.json``.
+
+    Returns
+    -------
+    str
+        The markdown section.
+    """
     fm, gw, dn, cat = truth["finemap"], truth["gwas"], truth["denovo"], truth["catalog"]
     planted = pd.DataFrame([
         ("GWAS directional trait", f"effects = tau x true effect on {gw['directional']['planted_annotation']} "
@@ -220,12 +411,37 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
     ], columns=["what", "planted", "observed"])
     tfs = pd.DataFrame([{"TF": t["name"], "role": t["role"], **{k: round(v, 2) for k, v in t["activity"].items()}}
                         for t in truth["tfs"]])
-    sections.append("## Planted truth\n\n" + report.markdown_table(planted) +
-                    "\n\nTF activities per cell type (positive: activating, negative: repressing):\n\n" +
-                    report.markdown_table(tfs) + "\n")
+    return ("## Planted truth\n\n" + report.markdown_table(planted) +
+            "\n\nTF activities per cell type (positive: activating, negative: repressing):\n\n" +
+            report.markdown_table(tfs) + "\n")
 
-    timings["report"] = (time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
-                         - timings.get("sldp", 0.0) - timings.get("methods", 0.0) - timings.get("covreg", 0.0))
+
+def _write_report(out: Path, sections: list, *, seed: int, size: str, cfg: world.WorldConfig, truth: dict,
+                  timings: dict, command: str) -> Path:
+    """Write ``report.md``: a header with the world's size and timings, the sections and the provenance.
+
+    Parameters
+    ----------
+    out : Path
+        The demo's output folder.
+    sections : list of str
+        The markdown sections, in order.
+    seed : int
+    size : str
+    cfg : world.WorldConfig
+    truth : dict
+        The world's ``truth.json``.
+    timings : dict
+        Seconds of the ``"world"``, ``"report"`` and (when trained) ``"model"`` stages.
+    command : str
+        Recorded in the provenance.
+
+    Returns
+    -------
+    Path
+        The written report.
+    """
+    wdir = out / "world"
     prov = provenance.record(command=command, config=cfgmod.to_dict(cfg), genome_build=cfg.genome_build,
                              inputs={"world provenance": wdir / "provenance.json"}, extra={"seed": seed})
     head = (f"# Demo report: the simulated world (seed {seed}, size {size})\n\n"
@@ -233,9 +449,7 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
             f"elements, {truth['n_snps']:,} SNPs, {len(truth['tracks'])} tracks. World built in "
             f"{timings['world']:.1f} s, model in {timings.get('model', 0):.0f} s, report in {timings['report']:.1f} s.\n\n")
     tail = "## Provenance\n\n```json\n" + json.dumps(prov, indent=2, sort_keys=True) + "\n```\n"
-    path = write_text(out / "report.md", head + "\n".join(sections) + "\n" + tail)
-    logger.info("report written to %s", path)
-    return path
+    return write_text(out / "report.md", head + "\n".join(sections) + "\n" + tail)
 
 
 def main(argv=None) -> int:

@@ -8,8 +8,8 @@ true SED of that cell type (``truth/snp_gene_effects.tsv.gz``, ALT vs REF) is th
 Per tissue: chi^2 = z^2 per SNP-gene pair, matched to the reference panel by position and alleles;
 SNPs LD-pruned to r^2 <= 0.5 (priority: the SNP's largest chi^2 over genes, 1 Mb window); LD scores and
 TSS-distance LD scores from the reference panel (1 cM windows); SED-LD gene by gene per LD block;
-:func:`stats.eqtl.covreg.covariate_regression` per pair and per SNP (max over genes), all assembled by
-:func:`stats.eqtl.covreg.eqtl_enrichment` (also behind ``genostats covreg``), for the true SED and
+:func:`stats.eqtl.regression.covariate_regression` per pair and per SNP (max over genes), all assembled by
+:func:`stats.eqtl.pipeline.eqtl_enrichment` (also behind ``genostats covreg``), for the true SED and
 for two shuffled controls: ``shuffled`` (the SED vector over all tested pairs, zeros included,
 permuted) and ``shuffled_in_gene`` (permuted among each gene's tested pairs). The cluster-robust p
 of |SED-LD| (t reference, G - 1 df) and the bootstrap interval of the enrichment use genes (pairs)
@@ -24,7 +24,7 @@ control: it keeps which genes carry large SED (and so large |SED-LD| at all thei
 how strongly each gene is regulated; part of the signal survives it by design.
 
 Every analysis runs twice (``--scale``): with the paper's regressor |SED-LD| and with sqrt(|SED-LD|),
-which tempers the few pairs of extreme |SED-LD| (see :func:`stats.eqtl.covreg.scale_sed_ld`). Writes
+which tempers the few pairs of extreme |SED-LD| (see :func:`stats.eqtl.regression.scale_sed_ld`). Writes
 ``covreg_summary.tsv``, ``covreg_quantiles.tsv``, ``summary.json``, ``covreg_<tissue>.png`` (true SED,
 per pair) and ``covreg_panel.png`` (all tissues, true and shuffled), and the same with ``_sqrt``.
 """
@@ -45,7 +45,9 @@ from genocore.files import write_table, write_text
 logger = logging.getLogger(__name__)
 
 
-def _world_meta(world_dir: Path) -> tuple[dict, str, dict]:
+def world_meta(world_dir) -> tuple[dict, str, dict]:
+    """A world's ``truth.json``, genome build and chromosome lengths (bp, by name)."""
+    world_dir = Path(world_dir)
     truth = json.loads((world_dir / "truth.json").read_text())
     build = truth.get("genome_build") or "simworld1"
     sizes = pd.read_csv(world_dir / "genome" / "chrom.sizes", sep="\t", header=None)
@@ -53,35 +55,44 @@ def _world_meta(world_dir: Path) -> tuple[dict, str, dict]:
 
 
 def true_sed(world_dir) -> pd.DataFrame:
-    """The world's true SED per SNP-gene pair: ``SNP, gene_id, A1 (ALT), A2 (REF)`` and one column per cell type."""
+    """The world's true SED per SNP-gene pair, in the SED contract of :func:`stats.eqtl.sed_ld.check_sed`.
+
+    Returns
+    -------
+    DataFrame
+        ``chrom, pos`` (1-based), ``ref, alt, snp, gene_id`` and one column per cell type (ALT minus REF),
+        as ``genomodel sed`` gives a SED table; one row per pair of ``truth/snp_gene_effects.tsv.gz``.
+    """
     world_dir = Path(world_dir)
     effects = pd.read_csv(world_dir / "truth" / "snp_gene_effects.tsv.gz", sep="\t")
-    alleles = pd.read_csv(world_dir / "truth" / "snp_track_effects.tsv.gz", sep="\t",
-                          usecols=["snp", "ref", "alt"]).rename(columns={"snp": "SNP", "alt": "A1", "ref": "A2"})
-    return effects.rename(columns={"snp": "SNP"}).merge(alleles, on="SNP", how="left", validate="many_to_one")
+    variants = pd.read_csv(world_dir / "truth" / "snp_track_effects.tsv.gz", sep="\t",
+                           usecols=["snp", "chrom", "pos", "ref", "alt"], dtype={"chrom": str})
+    out = effects.merge(variants, on="snp", how="left", validate="many_to_one")
+    return out[["chrom", "pos", "ref", "alt", "snp"] + [c for c in effects.columns if c != "snp"]]
 
 
 def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float = 0.5, window_kb: float = 1000,
         wind_cm: float = 1.0, figures: bool = True, cluster: str = "gene", n_shuffles: int = 0,
         scale: str = "abs") -> dict:
-    """The whole analysis (:func:`stats.eqtl.covreg.eqtl_enrichment` on the world's files, true SED and controls).
+    """The whole analysis (:func:`stats.eqtl.pipeline.eqtl_enrichment` on the world's files, true SED and controls).
 
     With ``n_shuffles`` each row also gets the permutation p of |SED-LD| (``p_shuffle``; the annotation's
     t against ``n_shuffles`` shuffles of the SED over all tested pairs; see
-    :func:`stats.eqtl.covreg.eqtl_enrichment`).
+    :func:`stats.eqtl.pipeline.eqtl_enrichment`).
 
     Returns ``{"summary": DataFrame, "quantiles": DataFrame, "results": dict, "null_t": dict}`` (results
     keyed by ``(tissue, annotation, unit)``; ``null_t``: the shuffles' t per ``(tissue, unit)``).
     """
-    from stats.eqtl import covreg
+    from stats.eqtl.figures import panel_figure, tissue_figure
+    from stats.eqtl.pipeline import eqtl_enrichment
 
     world_dir, out_dir = Path(world_dir), Path(out_dir)
-    truth, build, lengths = _world_meta(world_dir)
+    truth, build, lengths = world_meta(world_dir)
     tissues = list(truth["eqtl"])
     effects = true_sed(world_dir)
-    seds = {t: effects[["SNP", "gene_id", "A1", "A2", truth["eqtl"][t]["cell_type"]]].rename(
+    seds = {t: effects[["chrom", "pos", "ref", "alt", "gene_id", truth["eqtl"][t]["cell_type"]]].rename(
         columns={truth["eqtl"][t]["cell_type"]: "SED"}) for t in tissues}
-    res = covreg.eqtl_enrichment(
+    res = eqtl_enrichment(
         {t: world_dir / "eqtl" / f"{t}.allpairs.txt.gz" for t in tissues},
         bfile_chr=world_dir / "genotypes" / "ref_panel.chr{chrom}", ld_blocks=world_dir / "genotypes" / "ldblocks.bed",
         build=build, tss=world_dir / "genome" / "genes.gtf", sed=seds, unit=("pair", "snp"), annotation="true",
@@ -99,13 +110,13 @@ def run(world_dir, out_dir, *, seed: int = 0, n_boot: int = 1000, r2_max: float 
     write_text(out_dir / f"summary{sfx}.json", json.dumps(record, indent=2, default=float) + "\n")
     if figures:
         for tissue in tissues:
-            covreg.tissue_figure(results[(tissue, "true", "pair")], out_dir / f"covreg_{tissue}{sfx}.png")
+            tissue_figure(results[(tissue, "true", "pair")], out_dir / f"covreg_{tissue}{sfx}.png")
         panel_res = []
         for label in ("true", "shuffled"):
             for tissue in tissues:
                 r = results[(tissue, label, "pair")]
                 panel_res.append(type(r)(**{**r.__dict__, "tissue": f"{tissue} ({label} SED, {scale})"}))
-        covreg.panel_figure(panel_res, out_dir / f"covreg_panel{sfx}.png", ncols=len(tissues))
+        panel_figure(panel_res, out_dir / f"covreg_panel{sfx}.png", ncols=len(tissues))
     return {"summary": summary, "quantiles": quantiles, "results": results, "null_t": res.null_t}
 
 

@@ -44,7 +44,7 @@ def write_inputs(world_dir, out_dir) -> dict:
     dict with ``sannot_chr``, ``ldscores_chr``, ``bfile_chr``, ``ld_blocks``, ``annotations``
     """
     from stats.io.annot import write_annot_chroms
-    from stats.io.ldblocks import normalize_chrom
+    from genocore.genome import normalize_chrom
     from stats.ld.scores import ld_scores, write_ld_scores
 
     world_dir, out_dir = Path(world_dir), Path(out_dir)

@@ -80,7 +80,7 @@ def score_world_snps(world_dir, model_dir, data_dir, chroms, *, rc: bool = True,
     ``targets.txt`` names the model's outputs); ``max_snps`` takes that many, evenly spaced.
     Returns (VariantScores, target table)."""
     from genomodel.data import read_targets, strand_pair_positions
-    from genomodel.evaluate import tss_from_gtf
+    from genomodel.io.gtf import model_tss
     from genomodel.model.seqnn import load_model
     from genomodel.variants import genome_codes, score_variants
 
@@ -97,7 +97,7 @@ def score_world_snps(world_dir, model_dir, data_dir, chroms, *, rc: bool = True,
     targets_file = Path(data_dir) / "targets.txt"
     targets = read_targets(targets_file)
     genome = genome_codes(world_dir / "genome" / "genome.fa", chroms)
-    tss = tss_from_gtf(world_dir / "genome" / "genes.gtf")
+    tss = model_tss(world_dir / "genome" / "genes.gtf")  # 0-based, as the model's windows
     scores = score_variants(model, genome, snps, rc=rc, strand_pair=strand_pair_positions(targets_file) if rc else None,
                             tss=tss[tss.chrom.isin(chroms)], batch_size=32, progress=progress)
     return scores, targets

@@ -14,6 +14,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,27 @@ def generative_model(world_dir) -> syn.SimGenome:
     return genome
 
 
+class _TrueFunction(NamedTuple):
+    """The generative function evaluated on a world's genome and SNPs.
+
+    Attributes
+    ----------
+    landscapes : dict
+        Chromosome -> its noiseless landscape of every track (``synthetic.landscape``).
+    track_eff : numpy.ndarray
+        SNPs x tracks: the true effect of each SNP's ALT allele on each track.
+    gene_eff : pandas.DataFrame
+        The true effect of each SNP on each gene's signal, one row per SNP-gene pair (``snp_index``).
+    gene_signal : pandas.DataFrame
+        Genes x cell types: each gene's noiseless signal.
+    """
+
+    landscapes: dict
+    track_eff: np.ndarray
+    gene_eff: pd.DataFrame
+    gene_signal: pd.DataFrame
+
+
 def build_world(out, *, seed: int, cfg: WorldConfig | None = None, command: str | None = None,
                 progress=None) -> dict:
     """Simulate and write a world into ``out``.
@@ -126,83 +148,216 @@ def build_world(out, *, seed: int, cfg: WorldConfig | None = None, command: str 
     -------
     dict
         The truth record also written to ``truth.json``.
+
+    Notes
+    -----
+    Each part of the world draws from its own child of ``SeedSequence(seed)`` (``_seeds``), and the
+    stages run in the order of ``STAGES``.
     """
     cfg = cfg or WorldConfig()
     out = Path(out)
     step = progress or (lambda name: None)
     (s_genome, s_panel, s_alleles, s_finemap, s_noise, s_eqtl, s_gwas, s_catalog, s_denovo) = _seeds(seed)
-    gcfg = cfg.genome
 
     step("genome")
-    genome = syn.simulate_genome(gcfg, seed=s_genome)
-    chroms = gcfg.chromosomes
-    sizes = {c: len(genome.sequences[c]) for c in chroms}
+    genome = syn.simulate_genome(cfg.genome, seed=s_genome)
+    sizes = {c: len(genome.sequences[c]) for c in cfg.genome.chromosomes}
+    panels, fm, snps = _simulate_panels(cfg, genome, sizes, s_panel=s_panel, s_finemap=s_finemap,
+                                        s_alleles=s_alleles, step=step)
+    fn = _evaluate_function(genome, snps, step=step)
+    _write_tracks(out, cfg, genome, fn, s_noise=s_noise, step=step)
+    step("genotype files")
+    _write_genotypes(out, panels, snps)
+    eqtl_info, gwas_info = _write_associations(out, cfg, genome, panels, snps, fn, fm, s_eqtl=s_eqtl,
+                                               s_gwas=s_gwas, step=step)
+    step("catalog and de novo")
+    cat_info = _write_catalog(out, cfg, genome, panels, snps, fn.track_eff, np.random.default_rng(s_catalog))
+    dn_info = _write_denovo(out, cfg, genome, fn.landscapes, np.random.default_rng(s_denovo))
 
+    step("truth")
+    truth = _write_truth(out, cfg, seed=seed, genome=genome, sizes=sizes, snps=snps, fn=fn,
+                         info={"eqtl": eqtl_info, "gwas": gwas_info, "catalog": cat_info, "denovo": dn_info,
+                               "finemap": fm["truth"]})
+    _write_provenance(out, cfg, seed=seed, command=command)
+    return truth
+
+
+def _simulate_panels(cfg: WorldConfig, genome, sizes: dict, *, s_panel, s_finemap, s_alleles, step):
+    """Simulate the genotypes of every chromosome, plant the fine-mapping locus and tabulate the SNPs.
+
+    Parameters
+    ----------
+    cfg : WorldConfig
+    genome : synthetic.SimGenome
+        Modified in place: the fine-mapping causal SNP's ALT allele is planted into it.
+    sizes : dict
+        Chromosome name -> length.
+    s_panel, s_finemap, s_alleles : numpy.random.SeedSequence
+        The seeds of the genotypes, of the fine-mapping locus and of the ALT alleles.
+    step : callable(str)
+        Called with the name of each stage as it starts.
+
+    Returns
+    -------
+    panels : list
+        One ``stats.simulate`` chromosome panel per chromosome.
+    fm : dict
+        The fine-mapping locus (``_plant_finemap``).
+    snps : pandas.DataFrame
+        Every SNP of every chromosome (``_snp_table``).
+    """
+    chroms = cfg.genome.chromosomes
     step("genotypes")
     panels = [sim.simulate_chromosome(c, sizes[c], cfg.panel, seed=s, mask=genome.sequences[c] == dna.N_CODE)
               for c, s in zip(chroms, s_panel.spawn(len(chroms)))]
-
     step("fine-mapping locus")
     fm = _plant_finemap(genome, panels[0], np.random.default_rng(s_finemap))
-
     snps = _snp_table(genome, panels, np.random.default_rng(s_alleles), fm)
+    return panels, fm, snps
 
+
+def _evaluate_function(genome, snps: pd.DataFrame, *, step) -> _TrueFunction:
+    """The generative function's landscapes, the SNPs' true effects and the genes' noiseless signal.
+
+    Parameters
+    ----------
+    genome : synthetic.SimGenome
+    snps : pandas.DataFrame
+        The SNP table (``_snp_table``).
+    step : callable(str)
+        Called with the name of each stage as it starts.
+
+    Returns
+    -------
+    _TrueFunction
+    """
     step("generative function")
-    landscapes = {c: syn.landscape(genome, genome.sequences[c]) for c in chroms}
+    landscapes = {c: syn.landscape(genome, genome.sequences[c]) for c in genome.config.chromosomes}
     step("true variant effects")
     track_eff, gene_eff = _true_effects(genome, landscapes, snps)
     gene_signal = syn.gene_signal(genome, landscapes)
+    return _TrueFunction(landscapes, track_eff, gene_eff, gene_signal)
 
+
+def _write_tracks(out: Path, cfg: WorldConfig, genome, fn: _TrueFunction, *, s_noise, step) -> None:
+    """Sample the observed (Poisson) tracks and write them with the genome's sequence and annotation.
+
+    Parameters
+    ----------
+    out : Path
+    cfg : WorldConfig
+    genome : synthetic.SimGenome
+    fn : _TrueFunction
+    s_noise : numpy.random.SeedSequence
+        The seed of the observation noise.
+    step : callable(str)
+        Called with the name of each stage as it starts.
+    """
     step("tracks")
-    observed = syn.sample_tracks(genome, landscapes, np.random.default_rng(s_noise))
+    observed = syn.sample_tracks(genome, fn.landscapes, np.random.default_rng(s_noise))
     syn.write_genome_files(out, genome, observed, genome_build=cfg.genome_build)
 
-    step("genotype files")
-    _write_genotypes(out, panels, snps)
 
+def _write_associations(out: Path, cfg: WorldConfig, genome, panels, snps, fn: _TrueFunction, fm: dict, *,
+                        s_eqtl, s_gwas, step) -> tuple[dict, dict]:
+    """Simulate and write the eQTL tables of every tissue, the GWAS traits and the fine-mapping locus.
+
+    Parameters
+    ----------
+    out : Path
+    cfg : WorldConfig
+    genome : synthetic.SimGenome
+    panels : list
+        The chromosome panels (``_simulate_panels``).
+    snps : pandas.DataFrame
+    fn : _TrueFunction
+    fm : dict
+        The fine-mapping locus; its ``"truth"`` is completed with the observed lead SNP.
+    s_eqtl, s_gwas : numpy.random.SeedSequence
+        The seeds of the eQTL cohort's expression and of the GWAS traits.
+    step : callable(str)
+        Called with the name of each stage as it starts.
+
+    Returns
+    -------
+    eqtl_info, gwas_info : dict
+        The truth records of the eQTLs (per tissue) and of the GWAS traits.
+    """
     step("eQTL")
     genes = syn.gene_tss_table(genome).drop_duplicates("gene_id")[["gene_id", "chrom", "tss"]].copy()
     genes["tss"] += 1
-    eqtl_info = _write_eqtl(out, cfg, panels, snps, genes, gene_signal, gene_eff, np.random.default_rng(s_eqtl))
-
+    eqtl_info = _write_eqtl(out, cfg, panels, snps, genes, fn.gene_signal, fn.gene_eff,
+                            np.random.default_rng(s_eqtl))
     step("GWAS")
-    gwas_info = _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, np.random.default_rng(s_gwas))
+    gwas_info = _write_gwas(out, cfg, genome, panels, snps, fn.track_eff, fm, np.random.default_rng(s_gwas))
+    return eqtl_info, gwas_info
 
-    step("catalog and de novo")
-    cat_info = _write_catalog(out, cfg, genome, panels, snps, track_eff, np.random.default_rng(s_catalog))
-    dn_info = _write_denovo(out, cfg, genome, landscapes, np.random.default_rng(s_denovo))
 
-    step("truth")
+def _write_truth(out: Path, cfg: WorldConfig, *, seed: int, genome, sizes: dict, snps: pd.DataFrame,
+                 fn: _TrueFunction, info: dict) -> dict:
+    """Write the true effects, expression and elements under ``truth/`` and the record ``truth.json``.
+
+    Parameters
+    ----------
+    out : Path
+    cfg : WorldConfig
+    seed : int
+    genome : synthetic.SimGenome
+    sizes : dict
+        Chromosome name -> length.
+    snps : pandas.DataFrame
+    fn : _TrueFunction
+    info : dict
+        The truth records of the ``eqtl``, ``gwas``, ``catalog``, ``denovo`` and ``finemap`` parts.
+
+    Returns
+    -------
+    dict
+        The truth record.
+    """
     truth_dir = out / "truth"
     te = snps[["snp", "chrom", "pos", "ref", "alt"]].copy()
     for j, name in enumerate(genome.track_names):
-        te[name] = track_eff[:, j]
+        te[name] = fn.track_eff[:, j]
     write_table(truth_dir / "snp_track_effects.tsv.gz", te, float_format="%.6g")
-    ge = gene_eff.copy()
+    ge = fn.gene_eff.copy()
     ge.insert(0, "snp", snps.snp.to_numpy()[ge.pop("snp_index").to_numpy()])
     write_table(truth_dir / "snp_gene_effects.tsv.gz", ge, float_format="%.6g")
-    gs = gene_signal.rename_axis("gene_id").reset_index()
+    gs = fn.gene_signal.rename_axis("gene_id").reset_index()
     write_table(truth_dir / "gene_expression.tsv", gs, float_format="%.6g")
     write_table(truth_dir / "elements.bed", genome.elements)
     truth = {
         "seed": seed, "genome_build": cfg.genome_build, "chromosomes": sizes,
         "n_snps": int(len(snps)), "n_genes": len(genome.genes), "n_elements": int(len(genome.elements)),
-        "cell_types": [{"name": c, "group": g} for c, g in gcfg.cell_types],
+        "cell_types": [{"name": c, "group": g} for c, g in cfg.genome.cell_types],
         "tracks": genome.track_names,
         "tfs": [{"name": m.name, "role": m.role, "length": m.length,
                  "activity": dict(zip(genome.cell_types, genome.activity[:, f].round(6).tolist()))}
                 for f, m in enumerate(genome.motifs)],
-        "eqtl": eqtl_info, "gwas": gwas_info, "catalog": cat_info, "denovo": dn_info, "finemap": fm["truth"],
+        **info,
         "generative_function": "see genomodel.synthetic module docstring",
         "config": cfgmod.to_dict(cfg),
     }
     write_text(out / "truth.json", json.dumps(truth, indent=2, sort_keys=True) + "\n")
+    return truth
+
+
+def _write_provenance(out: Path, cfg: WorldConfig, *, seed: int, command: str | None) -> None:
+    """Write ``provenance.json`` with the hash of every other file of the world.
+
+    Parameters
+    ----------
+    out : Path
+    cfg : WorldConfig
+    seed : int
+    command : str or None
+        Recorded in the provenance (default: the equivalent ``simulate-world`` command).
+    """
     outputs = {str(p.relative_to(out)): p for p in sorted(out.rglob("*"))
                if p.is_file() and p.name != "provenance.json"}
     provenance.write(out / "provenance.json", provenance.record(
         command=command or f"simulate-world --seed {seed}", config=cfgmod.to_dict(cfg),
         genome_build=cfg.genome_build, outputs=outputs, extra={"seed": seed}, root=out))
-    return truth
 
 
 def _plant_finemap(genome, panel, rng) -> dict:

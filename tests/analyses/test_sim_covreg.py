@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analyses import sim_covreg
-from stats.eqtl import covreg
+from stats.eqtl.pipeline import eqtl_enrichment
 
 
 def test_cli_on_tiny_world(tiny_world, tmp_path):
@@ -53,6 +53,21 @@ def test_cli_both_scales(tiny_world, tmp_path):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_true_sed_is_a_sed_table(tiny_world):
+    """The world's true SED in the SED contract (chrom, pos, ref, alt, gene_id, a value per cell type): every row
+    matches the world's panel by position and alleles but the strand-ambiguous ones."""
+    from stats.alleles import is_strand_ambiguous
+    from stats.eqtl.sed_ld import match_sed_to_panel
+    from stats.io.panel import ReferencePanel
+
+    sed = sim_covreg.true_sed(tiny_world)
+    assert list(sed.columns[:6]) == ["chrom", "pos", "ref", "alt", "snp", "gene_id"]
+    cell = sed.columns[6]
+    m = match_sed_to_panel(sed, ReferencePanel(tiny_world / "genotypes" / "ref_panel.chr{chrom}"), value=cell)
+    assert len(m) == (~is_strand_ambiguous(sed["ref"], sed["alt"])).sum()
+    assert (m["SNP"].to_numpy() == sed["snp"].to_numpy()[~is_strand_ambiguous(sed["ref"], sed["alt"])]).all()
+
+
 def test_simulated_world_true_sed_vs_shuffled(tiny_world):
     """The planted true SED: |SED-LD| significant in every tissue, top quantile enriched; shuffled: neither."""
     from analyses.sim_covreg import run
@@ -82,13 +97,14 @@ def test_eqtl_enrichment_cis_ld_covariate(tiny_world):
     w = tiny_world
     truth = json.loads((w / "truth.json").read_text())
     tissue, info = next(iter(truth["eqtl"].items()))
-    sed = true_sed(w)[["SNP", "gene_id", "A1", "A2", info["cell_type"]]].rename(columns={info["cell_type"]: "SED"})
+    sed = true_sed(w)[["chrom", "pos", "ref", "alt", "gene_id", info["cell_type"]]].rename(
+        columns={info["cell_type"]: "SED"})
     kw = dict(bfile_chr=w / "genotypes" / "ref_panel.chr{chrom}", ld_blocks=w / "genotypes" / "ldblocks.bed",
               build="simworld1", tss=w / "genome" / "genes.gtf", sed=sed, unit=("pair", "snp"), n_boot=0,
               lengths=truth["chromosomes"])
     tables = {tissue: w / "eqtl" / f"{tissue}.allpairs.txt.gz"}
-    res = covreg.eqtl_enrichment(tables, cis_ld_covariate=True, **kw)
-    plain = covreg.eqtl_enrichment(tables, **kw)
+    res = eqtl_enrichment(tables, cis_ld_covariate=True, **kw)
+    plain = eqtl_enrichment(tables, **kw)
     tp, ts = res.tables[(tissue, "SED", "pair")], res.tables[(tissue, "SED", "snp")]
     assert np.isfinite(tp["CIS_L2"]).all() and (tp["CIS_L2"] >= 1 - 1e-9).mean() > 0.9
     np.testing.assert_allclose(ts.set_index("SNP")["CIS_L2"], tp.groupby("SNP")["CIS_L2"].max().reindex(ts["SNP"]))
@@ -143,5 +159,6 @@ def test_eqtl_enrichment_sqrt_scale_tiny_world(tiny_world):
         assert true["ld_tss_p_cluster_pos"] < 0.05 and true["enrichment_lo"] > 1, t
         assert shuf["ld_tss_p_cluster_pos"] > 0.05 and not shuf["enrichment_lo"] > 1, t  # fixed-seed draw
     with pytest.raises(ValueError, match="scale must be one of"):
-        covreg.eqtl_enrichment({"x": pd.DataFrame()}, bfile_chr=tiny_world, ld_blocks=tiny_world, build="simworld1",
-                               tss=None, sed=pd.DataFrame({"SNP": [], "A1": [], "A2": [], "SED": []}), scale="log")
+        eqtl_enrichment({"x": pd.DataFrame()}, bfile_chr=tiny_world, ld_blocks=tiny_world, build="simworld1",
+                        tss=None, sed=pd.DataFrame({"chrom": [], "pos": [], "ref": [], "alt": [], "SED": []}),
+                        scale="log")

@@ -19,16 +19,22 @@ def _args(world: Path, sed: Path, out: Path, eqtl=None) -> list[str]:
              "--out", str(out)])
 
 
+def _sed_table(world: Path, cells) -> pd.DataFrame:
+    """The world's true SED of some cell types in the layout ``genomodel sed`` writes (alt minus ref)."""
+    eff = pd.read_csv(world / "truth" / "snp_gene_effects.tsv.gz", sep="\t")
+    al = pd.read_csv(world / "truth" / "snp_track_effects.tsv.gz", sep="\t",
+                     usecols=["snp", "chrom", "pos", "ref", "alt"])
+    sed = eff.merge(al, on="snp", validate="many_to_one").assign(n_tss_bins=1)
+    sed = sed.rename(columns={c: f"SED_{c}" for c in cells})
+    return sed[["chrom", "pos", "ref", "alt", "snp", "gene_id", "n_tss_bins"] + [f"SED_{c}" for c in cells]]
+
+
 @pytest.fixture(scope="module")
 def world_sed(tiny_world, tmp_path_factory):
-    """The true SED of Whole_Blood's cell type (per SNP-gene pair; A1 = ALT) as a --sed table."""
+    """The true SED of Whole_Blood's cell type per SNP-gene pair, as genomodel sed writes it."""
     cell = json.loads((tiny_world / "truth.json").read_text())["eqtl"]["Whole_Blood"]["cell_type"]
-    eff = pd.read_csv(tiny_world / "truth" / "snp_gene_effects.tsv.gz", sep="\t")
-    al = pd.read_csv(tiny_world / "truth" / "snp_track_effects.tsv.gz", sep="\t", usecols=["snp", "ref", "alt"])
-    sed = eff.merge(al, on="snp", validate="many_to_one").rename(
-        columns={"snp": "SNP", "alt": "A1", "ref": "A2", cell: "SED"})[["SNP", "A1", "A2", "gene_id", "SED"]]
     path = tmp_path_factory.mktemp("sed") / "sed.tsv.gz"
-    sed.to_csv(path, sep="\t", index=False)
+    _sed_table(tiny_world, [cell]).to_csv(path, sep="\t", index=False)
     return path
 
 
@@ -37,7 +43,7 @@ def test_covreg_command_true_sed(tiny_world, world_sed, tmp_path):
     tissues = ["Liver", "Whole_Blood"]
     eqtl = [tiny_world / "eqtl" / f"{t}.allpairs.txt.gz" for t in tissues]
     assert cli.main(_args(tiny_world, world_sed, out, eqtl)) == 0
-    summary = pd.read_csv(f"{out}.covreg.tsv", sep="\t")
+    summary = pd.read_csv(out / "covreg.tsv", sep="\t")
     assert summary["tissue"].tolist() == tissues
     assert set(summary["annotation"]) == {"SED"} and set(summary["unit"]) == {"pair"}
     assert (summary["snps_kept"] < summary["snps"]).all() and (summary["pairs_kept"] <= summary["pairs_matched"]).all()
@@ -46,29 +52,26 @@ def test_covreg_command_true_sed(tiny_world, world_sed, tmp_path):
         assert (summary[f"{model}_coef"] > 0).all() and (summary[f"{model}_p"] < 1e-6).all(), model
     wb = summary.set_index("tissue").loc["Whole_Blood"]
     assert wb["ld_tss_p_cluster"] < 0.05 and wb["enrichment"] > 1.3 and wb["enrichment_lo"] > 1
-    q = pd.read_csv(f"{out}.quantiles.tsv", sep="\t")
+    q = pd.read_csv(out / "quantiles.tsv", sep="\t")
     assert len(q) == 5 * len(tissues) and q["quantile"].tolist() == [1, 2, 3, 4, 5] * len(tissues)
     for t in tissues:
-        assert Path(f"{out}.{t}.png").read_bytes()[:4] == b"\x89PNG"
-    assert Path(f"{out}.panel.png").stat().st_size > 1000
-    prov = json.loads(Path(f"{out}.provenance.json").read_text())
+        assert (out / f"{t}.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "panel.png").stat().st_size > 1000
+    prov = json.loads((out / "provenance.json").read_text())
     assert prov["config"]["prune_r2"] == 0.5 and prov["config"]["unit"] == "pair"
     assert not list(tmp_path.glob("*.tmp"))
 
 
 def test_covreg_command_per_snp(tiny_world, world_sed, tmp_path):
-    """A per-SNP SED table (no gene_id) and --unit snp."""
-    sed = pd.read_csv(world_sed, sep="\t")
-    per_snp = sed.groupby(["SNP", "A1", "A2"], as_index=False)["SED"].sum()
-    path = tmp_path / "sed_snp.tsv"
-    per_snp.to_csv(path, sep="\t", index=False)
+    """--unit snp: chi^2 and |SED-LD| per SNP (max over its genes)."""
+    path = world_sed
     out = tmp_path / "snp"
     eqtl = [tiny_world / "eqtl" / "Whole_Blood.allpairs.txt.gz"]
     assert cli.main(_args(tiny_world, path, out, eqtl) + ["--unit", "snp", "--n-boot", "0", "--shuffles", "9",
                                                           "--scale", "sqrt"]) == 0
-    s = pd.read_csv(f"{out}.covreg.tsv", sep="\t")
+    s = pd.read_csv(out / "covreg.tsv", sep="\t")
     assert s["unit"].tolist() == ["snp"] and s["n"].iat[0] == s["snps_kept"].iat[0]
-    assert s["scale"].iat[0] == "sqrt" and json.loads(Path(f"{out}.provenance.json").read_text())["config"]["scale"] == "sqrt"
+    assert s["scale"].iat[0] == "sqrt" and json.loads((out / "provenance.json").read_text())["config"]["scale"] == "sqrt"
     assert s["ld_tss_coef"].iat[0] > 0
     # --shuffles: the permutation p of |SED-LD| (per-SNP SED shuffled over the tested SNPs)
     assert s["n_shuffles"].iat[0] == 9 and s["t_shuffle"].iat[0] == pytest.approx(s["ld_tss_z_cluster"].iat[0])
@@ -91,19 +94,28 @@ def test_covreg_eqtl_matching_nothing_exits_2(tiny_world, world_sed, tmp_path, c
     assert not list(tmp_path.glob("bad*"))
 
 
-def test_covreg_sed_without_sed_column_exits_2(tiny_world, world_sed, tmp_path, caplog):
-    path = tmp_path / "nosed.tsv"
-    pd.read_csv(world_sed, sep="\t").rename(columns={"SED": "score"}).to_csv(path, sep="\t", index=False)
+def test_covreg_sed_of_several_targets_needs_one_named(tiny_world, tmp_path, caplog):
+    cells = sorted({v["cell_type"] for v in json.loads((tiny_world / "truth.json").read_text())["eqtl"].values()})
+    path = tmp_path / "sed2.tsv"
+    _sed_table(tiny_world, cells[:2]).to_csv(path, sep="\t", index=False)
     out = tmp_path / "x"
     assert cli.main(_args(tiny_world, path, out)) == 2
-    assert str(path) in caplog.text and "'SED'" in caplog.text
+    assert str(path) in caplog.text and "name the one to use" in caplog.text
     assert not list(tmp_path.glob("x*"))
-    # the column can be named
     assert cli.main(_args(tiny_world, path, out, [tiny_world / "eqtl" / "Liver.allpairs.txt.gz"])
-                    + ["--sed-column", "score", "--n-boot", "0"]) == 0
+                    + ["--sed-target", cells[1], "--n-boot", "0"]) == 0
+    assert pd.read_csv(out / "covreg.tsv", sep="\t")["tissue"].tolist() == ["Liver"]
+
+
+def test_covreg_sed_matched_by_id_only_is_refused(tiny_world, world_sed, tmp_path, caplog):
+    """A table with panel IDs but no chromosome, position and alleles does not meet the panel."""
+    path = tmp_path / "ids.tsv"
+    pd.read_csv(world_sed, sep="\t").drop(columns=["chrom", "pos"]).to_csv(path, sep="\t", index=False)
+    assert cli.main(_args(tiny_world, path, tmp_path / "y")) == 2
+    assert str(path) in caplog.text and "chrom" in caplog.text
 
 
 def test_covreg_help_needs_no_data(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["covreg", "--help"])
-    assert e.value.code == 0 and "--sed-column" in capsys.readouterr().out
+    assert e.value.code == 0 and "--sed-target" in capsys.readouterr().out

@@ -1,0 +1,113 @@
+"""The two halves joined through their command lines, on the tiny world and a small random model:
+
+- ``genomodel sed`` -> ``genostats covreg`` (SED rows meet the panel by chromosome, position and alleles);
+- ``genomodel sad`` -> ``genostats sannot`` -> ``genostats sldp``.
+
+A random model's scores carry no signal; what is tested is that each file one command writes is what
+the next one reads, that rows are matched (not merely read), and that the outputs carry provenance.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genocore.files import sha256, write_text
+from genocore.scores import read_sad_h5, read_sed
+from genomodel import cli as model_cli
+from stats import cli as stats_cli
+
+pytestmark = pytest.mark.integration
+
+SEQ_LENGTH = 8192
+
+
+def _params() -> dict:
+    return {"model": {"seq_length": SEQ_LENGTH, "activation": "gelu", "norm_type": "batch", "bn_momentum": 0.9,
+                      "trunk": [{"name": "conv_block", "filters": 8, "kernel_size": 15, "pool_size": 8},
+                                {"name": "conv_tower", "filters_init": 8, "filters_mult": 1.25, "kernel_size": 5,
+                                 "pool_size": 2, "repeat": 3},
+                                {"name": "Cropping1D", "cropping": 4},
+                                {"name": "conv_block", "filters": 8}],
+                      "head_sim": {"name": "final", "units": 3, "activation": "softplus"}},
+            "train": {"batch_size": 2}}
+
+
+@pytest.fixture(scope="module")
+def joined(tiny_world, tmp_path_factory):
+    """A saved random model and a VCF of the reference panel's SNPs (named as the FASTA names them)."""
+    from genomodel.config import params_from_dict
+    from genomodel.model.seqnn import build_model, save_model
+
+    root = tmp_path_factory.mktemp("joined")
+    p = params_from_dict(_params())
+    save_model(build_model(p.model, seed=5), p, root / "model")
+    bims = [pd.read_csv(tiny_world / "genotypes" / f"ref_panel.chr{c}.bim", sep=r"\s+", header=None,
+                        names=["chrom", "snp", "cm", "pos", "a1", "a2"], dtype={"chrom": str}) for c in (1, 2)]
+    bim = pd.concat(bims, ignore_index=True)
+    # the panel's A1 is the ALT allele, A2 the genome's base; the VCF names chromosomes chr1, chr2
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [f"chr{r.chrom}\t{r.pos}\t{r.snp}\t{r.a2}\t{r.a1}\t.\t.\t." for r in bim.itertuples()]
+    write_text(root / "panel.vcf", "\n".join(lines) + "\n")
+    return root
+
+
+def test_genomodel_sed_feeds_genostats_covreg(tiny_world, joined):
+    sed_path = joined / "sed.tsv"
+    assert model_cli.main(["sed", "--model", str(joined / "model"), "--vcf", str(joined / "panel.vcf"),
+                           "--fasta", str(tiny_world / "genome" / "genome.fa"),
+                           "--gtf", str(tiny_world / "genome" / "genes.gtf"), "--out", str(sed_path)]) == 0
+    sed = read_sed(sed_path)
+    assert len(sed) > 100 and set(sed.chrom) == {"chr1", "chr2"}
+    target = sed.columns[-1][len("SED_"):]
+    out = joined / "covreg"
+    eqtl = [tiny_world / "eqtl" / f"{t}.allpairs.txt.gz" for t in ("Liver", "Whole_Blood")]
+    argv = ["covreg", "--eqtl", *map(str, eqtl), "--bfile-chr", str(tiny_world / "genotypes" / "ref_panel.chr{chrom}"),
+            "--ld-blocks", str(tiny_world / "genotypes" / "ldblocks.bed"), "--build", "simworld1",
+            "--gtf", str(tiny_world / "genome" / "genes.gtf"), "--sed", str(sed_path), "--sed-target", target,
+            "--n-boot", "20", "--seed", "1", "--out", str(out)]
+    assert stats_cli.main(argv) == 0
+    summary = pd.read_csv(out / "covreg.tsv", sep="\t")
+    assert summary.tissue.tolist() == ["Liver", "Whole_Blood"]
+    assert (summary.n > 0).all() and np.isfinite(summary.ld_tss_coef).all()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["inputs"]["sed"]["sha256"] == sha256(sed_path) and prov["genome_build"] == "simworld1"
+    assert set(prov["outputs"]) >= {"covreg.tsv", "quantiles.tsv", "Liver.png", "Whole_Blood.png", "panel.png"}
+
+
+def test_genomodel_sad_feeds_genostats_sldp(tiny_world, joined):
+    sad_path = joined / "sad.h5"
+    assert model_cli.main(["sad", "--model", str(joined / "model"), "--vcf", str(joined / "panel.vcf"),
+                           "--fasta", str(tiny_world / "genome" / "genome.fa"), "--out", str(sad_path)]) == 0
+    scores = read_sad_h5(sad_path, stats=["SAD"])
+    panel = str(tiny_world / "genotypes" / "ref_panel.chr{chrom}")
+    annot = joined / "annot" / "sad."
+    assert stats_cli.main(["sannot", "--scores", str(sad_path), "--bfile-chr", panel, "--out", str(annot)]) == 0
+    s1 = pd.read_csv(str(annot) + "1.sannot.gz", sep="\t")
+    bim = pd.read_csv(tiny_world / "genotypes" / "ref_panel.chr1.bim", sep=r"\s+", header=None,
+                      names=["chrom", "snp", "cm", "pos", "a1", "a2"])
+    # every panel SNP of chr1 met its scored variant by position and alleles, oriented to the panel's A1;
+    # strand-ambiguous SNPs (A/T, C/G) are left out, as sldp and ldsc leave them out
+    from stats.alleles import is_strand_ambiguous
+
+    bim = bim[~is_strand_ambiguous(bim.a1, bim.a2)]
+    assert s1.SNP.tolist() == bim.snp.tolist() and (s1.A1 == bim.a1.to_numpy()).all()
+    v = scores.variants.set_index("snp")
+    sad0 = pd.Series(scores.stats["SAD"][:, 0], index=v.index)
+    # .sannot.gz keeps 6 significant digits (the sad.h5 holds float16, about 3)
+    np.testing.assert_allclose(s1[scores.target_ids[0]].to_numpy(), sad0.loc[s1.SNP].to_numpy(), rtol=5e-6)
+    for c in (1, 2):
+        assert stats_cli.main(["ldscore", "--bfile", panel.format(chrom=c), "--ld-wind-cm", "1",
+                               "--out", str(joined / "ld" / str(c))]) == 0
+    gw = joined / "trait.gwresults"
+    assert stats_cli.main(["sldp", "--bfile-chr", panel, "--ld-blocks", str(tiny_world / "genotypes" / "ldblocks.bed"),
+                           "--sumstats", str(tiny_world / "gwas" / "directional.sumstats.gz"),
+                           "--sannot-chr", str(annot), "--ldscores-chr", str(joined / "ld" / "{chrom}"),
+                           "--build", "simworld1", "--no-signflip", "--out", str(gw)]) == 0
+    table = pd.read_csv(gw, sep="\t")
+    assert sorted(table.annot) == sorted(f"{t}.R" for t in scores.target_ids)
+    assert np.isfinite(table.z_fast).all()
+    prov = json.loads(gw.with_name(gw.name + ".provenance.json").read_text())
+    assert prov["genome_build"] == "simworld1" and "sumstats_0" in prov["inputs"]
