@@ -26,6 +26,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from genocore.outputs import OutputFolder
 from stats.eqtl.covariates import add_cis_ld_scores, ld_score_covariates
 from stats.eqtl.pairs import pruned_eqtl_pairs
 from stats.eqtl.regression import SCALES, CovregResult, shuffle_t, table_regression
@@ -288,7 +289,7 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
                           pruning=pd.DataFrame(pruning))
 
 
-def enrichment_outputs(res: EqtlEnrichment, *, tissues) -> "OutputFolder":
+def enrichment_outputs(res: EqtlEnrichment, *, tissues) -> OutputFolder:
     """The output folder of one :func:`eqtl_enrichment` run: ``covreg.tsv`` (the summary with the
     pruning counts per tissue), ``quantiles.tsv``, ``<tissue>.png`` per tissue and ``panel.png``.
 
@@ -302,7 +303,6 @@ def enrichment_outputs(res: EqtlEnrichment, *, tissues) -> "OutputFolder":
     -------
     genocore.outputs.OutputFolder
     """
-    from genocore.outputs import OutputFolder
     from stats.eqtl.figures import panel_figure, tissue_figure
 
     tissues = list(tissues)

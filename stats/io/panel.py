@@ -16,8 +16,8 @@ below ``min_maf``) are dropped and counted. Genotypes count the bim's A1 allele;
 standardized per SNP to mean 0 and variance 1 over the N_ref individuals (missing genotypes are
 set to the mean, i.e. 0 after centring), as :func:`stats.ld.matrix.standardized` does.
 
-The functions :func:`panel_filesets`, :func:`read_panel_bim` and :func:`iter_panel_blocks` are thin
-wrappers that open a panel and call its methods, for code that still passes paths around.
+Functions that take a panel accept a :class:`ReferencePanel` or what it opens (:func:`as_panel`);
+open it once and pass it on when several steps read the same panel.
 """
 from __future__ import annotations
 
@@ -572,51 +572,3 @@ def _read_blocks(bed, bim: pd.DataFrame, chrom: str, blocks: pd.DataFrame, rows:
 def as_panel(panel) -> ReferencePanel:
     """``panel`` itself if it is a :class:`ReferencePanel`, else a new one opened on it (a path or mapping)."""
     return panel if isinstance(panel, ReferencePanel) else ReferencePanel(panel)
-
-
-def panel_filesets(panel, *, chroms=None) -> dict[str, Path]:
-    """The fileset (prefix) of each chromosome of a panel (:meth:`ReferencePanel.filesets`).
-
-    Parameters
-    ----------
-    panel : ReferencePanel, str, Path or mapping
-        An open panel, or what :class:`ReferencePanel` opens.
-    chroms : sequence of str, optional
-        Chromosomes wanted (each must have a fileset); default all.
-
-    Returns
-    -------
-    dict
-        Normalized chromosome -> fileset prefix, in chromosome order.
-    """
-    return as_panel(panel).filesets(chroms=chroms)
-
-
-def read_panel_bim(panel, *, chroms=None) -> pd.DataFrame:
-    """The panel's SNPs (bim rows) over its chromosomes (:meth:`ReferencePanel.allele_table`).
-
-    Returns
-    -------
-    DataFrame
-        chrom (normalized), snp, cm, pos, a1, a2, plus ``bim_index`` (row in its fileset's .bim) and
-        ``fileset`` (prefix, str), in chromosome then bim order; index 0..n-1.
-    """
-    return as_panel(panel).allele_table(chroms=chroms)
-
-
-def iter_panel_blocks(panel, blocks, *, build: str, **options) -> Iterator[PanelBlock]:
-    """Stream a reference panel one LD block at a time (:meth:`ReferencePanel.iter_blocks`).
-
-    Parameters
-    ----------
-    panel : ReferencePanel, str, Path or mapping
-        An open panel, or what :class:`ReferencePanel` opens (opened anew on every call: pass a
-        panel when streaming more than once).
-    blocks, build, **options
-        As :meth:`ReferencePanel.iter_blocks`.
-
-    Yields
-    ------
-    PanelBlock
-    """
-    yield from as_panel(panel).iter_blocks(blocks, build=build, **options)

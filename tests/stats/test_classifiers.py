@@ -249,6 +249,7 @@ def test_permutation_p_small_for_informative_features():
         cf.compare_feature_sets(sets, labels, chrom, method="permutation", rng=0)
 
 
+@pytest.mark.slow
 def test_permutation_p_not_anti_conservative_under_null():
     """Null replicates (labels independent of features): with N = 9 permutations p is uniform on
     {0.1, ..., 1}, so P(p <= 0.1) = 0.1 and E[p] = 0.55. Anti-conservative (the pooled DeLong p on the

@@ -57,6 +57,7 @@ def test_panel_sumstats_have_mean_r_beta_and_covariance_r_over_n(world):
     assert np.abs(cov - r).max() < 6 / np.sqrt(4000)   # entries of a Wishart/n estimate, SD <= sqrt(2/n)
 
 
+@pytest.mark.slow
 def test_null_type1_error_and_jackknife_se(world):
     rng = np.random.default_rng(5)
     beta, mu = sc.draw_effects(world, n_traits=100, h2=H2, planted=None, share=0.0, bg_share=0.05, rng=rng)
@@ -77,6 +78,7 @@ def test_null_type1_error_and_jackknife_se(world):
     assert plo <= pooled <= phi
 
 
+@pytest.mark.slow
 def test_planted_effect_is_found_with_the_right_sign_and_unbiased(world):
     rng = np.random.default_rng(6)
     for sign in (1.0, -1.0):

@@ -7,7 +7,7 @@ import pytest
 
 from stats.io.ldblocks import read_ldblocks
 from stats.io.plink import read_bfile, write_bfile
-from stats.io.panel import ReferencePanel, as_panel, iter_panel_blocks, panel_filesets, read_panel_bim
+from stats.io.panel import ReferencePanel, as_panel
 
 N = 40
 
@@ -56,7 +56,7 @@ def panel(tmp_path):
 
 def test_blocks_match_a_naive_reading(panel):
     root, data, blocks = panel
-    got = list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    got = list(as_panel(root / "ref").iter_blocks(blocks, build="hg19"))
     assert [(b.chrom, b.block) for b in got] == [("1", 0), ("1", 1), ("1", 2), ("6", 4), ("6", 5)]
     full = {c: read_bfile(root / f"ref.chr{c}")[0] for c in ("1", "6")}
     # BED blocks are 0-based half-open: [1000, 2000) holds 1-based positions 1001..2000
@@ -90,7 +90,7 @@ def test_only_the_blocks_columns_are_read(panel, monkeypatch):
         return orig(self, index=index, **kw)
 
     monkeypatch.setattr(bed_reader.open_bed, "read", spy)
-    got = list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    got = list(as_panel(root / "ref").iter_blocks(blocks, build="hg19"))
     # each block reads exactly its columns (block 1's monomorphic SNP is dropped after reading)
     assert [list(c) for c in calls] == [[1, 2, 3], [4, 5, 6], [7, 8, 9], [0, 1], [5, 6]]
     assert [list(b.snps.bim_index) for b in got] == [[1, 2, 3], [4, 6], [7, 8, 9], [0, 1], [5, 6]]
@@ -98,15 +98,15 @@ def test_only_the_blocks_columns_are_read(panel, monkeypatch):
 
 def test_mhc_is_left_out_per_build(panel, caplog):
     root, _, blocks = panel
-    hg19 = [s for b in iter_panel_blocks(root / "ref", blocks, build="hg19", chroms=["6"]) for s in b.snps.pos]
+    hg19 = [s for b in as_panel(root / "ref").iter_blocks(blocks, build="hg19", chroms=["6"]) for s in b.snps.pos]
     assert hg19 == [25_000_000, 25_684_586, 35_455_757, 36_000_000]
-    sim = [s for b in iter_panel_blocks(root / "ref", blocks, build="simworld1", chroms=["chr6"]) for s in b.snps.pos]
+    sim = [s for b in as_panel(root / "ref").iter_blocks(blocks, build="simworld1", chroms=["chr6"]) for s in b.snps.pos]
     assert len(sim) == 7
-    off = [s for b in iter_panel_blocks(root / "ref", blocks, build="hg19", chroms=["6"], exclude_mhc=False)
+    off = [s for b in as_panel(root / "ref").iter_blocks(blocks, build="hg19", chroms=["6"], exclude_mhc=False)
            for s in b.snps.pos]
     assert len(off) == 7
     with caplog.at_level(logging.INFO, logger="stats.io.panel"):
-        list(iter_panel_blocks(root / "ref", blocks, build="hg38", chroms=["6"]))
+        list(as_panel(root / "ref").iter_blocks(blocks, build="hg38", chroms=["6"]))
     assert "1 in the MHC (hg38) left out" in caplog.text  # hg38 MHC 28.51-33.48 Mb: only 30,000,000
 
 
@@ -114,15 +114,15 @@ def test_snp_subset_float32_and_min_maf(panel, caplog):
     root, data, blocks = panel
     keep = ["rs1_10", "rs1_2500", "rs6_36000000", "not_there"]
     with caplog.at_level(logging.INFO, logger="stats.io.panel"):
-        got = list(iter_panel_blocks(root / "ref", blocks, build="hg19", snps=keep, dtype=np.float32))
+        got = list(as_panel(root / "ref").iter_blocks(blocks, build="hg19", snps=keep, dtype=np.float32))
     assert [list(b.snps.snp) for b in got] == [["rs1_10"], ["rs1_2500"], ["rs6_36000000"]]
     assert all(b.x.dtype == np.float32 for b in got)
     assert "3 of 4 subset SNPs found in the panel" in caplog.text
-    every = list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    every = list(as_panel(root / "ref").iter_blocks(blocks, build="hg19"))
     cut = np.median(np.concatenate([b.maf for b in every]))
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="stats.io.panel"):
-        kept = list(iter_panel_blocks(root / "ref", blocks, build="hg19", min_maf=cut))
+        kept = list(as_panel(root / "ref").iter_blocks(blocks, build="hg19", min_maf=cut))
     assert all((b.maf >= cut).all() for b in kept)
     assert sum(b.n_snps for b in kept) == sum(int((b.maf >= cut).sum()) for b in every)
     for chrom, mono in (("1", 1), ("6", 0)):
@@ -133,7 +133,7 @@ def test_snp_subset_float32_and_min_maf(panel, caplog):
 def test_logs_counts(panel, caplog):
     root, _, blocks = panel
     with caplog.at_level(logging.INFO, logger="stats.io.panel"):
-        list(iter_panel_blocks(root / "ref", blocks, build="hg19", chroms=["1"]))
+        list(as_panel(root / "ref").iter_blocks(blocks, build="hg19", chroms=["1"]))
     assert "chr1 of" in caplog.text
     assert "1 in no LD block" in caplog.text
     assert "9 SNPs in 3 of 4 LD blocks (1 blocks hold none)" in caplog.text
@@ -147,17 +147,17 @@ def test_ldsc_style_names_single_fileset_and_bim(tmp_path, panel):
     both = {k: list(data["1"][k]) + list(data["6"][k]) for k in ("chrom", "sid", "cm", "bp", "allele_1", "allele_2")}
     write_bfile(tmp_path / "all" / "panel", np.hstack([data["1"]["dosage"], data["6"]["dosage"]]),
                 iid=data["1"]["iid"], **both)
-    a = list(iter_panel_blocks(tmp_path / "ldsc" / "1000G.EUR.QC.", blocks, build="hg19"))
-    b = list(iter_panel_blocks(tmp_path / "all" / "panel", blocks, build="hg19"))
-    c = list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    a = list(as_panel(tmp_path / "ldsc" / "1000G.EUR.QC.").iter_blocks(blocks, build="hg19"))
+    b = list(as_panel(tmp_path / "all" / "panel").iter_blocks(blocks, build="hg19"))
+    c = list(as_panel(root / "ref").iter_blocks(blocks, build="hg19"))
     assert len(a) == len(b) == len(c) == 5
     for x, y, z in zip(a, b, c):
         np.testing.assert_array_equal(x.x, z.x)
         np.testing.assert_array_equal(y.x, z.x)
         assert list(x.snps.snp) == list(y.snps.snp)
-    assert list(panel_filesets(tmp_path / "all" / "panel")) == ["1", "6"]
-    assert list(panel_filesets(str(tmp_path / "ldsc" / "1000G.EUR.QC.{chrom}"))) == ["1", "6"]
-    bim = read_panel_bim(root / "ref")
+    assert list(as_panel(tmp_path / "all" / "panel").filesets()) == ["1", "6"]
+    assert list(as_panel(str(tmp_path / "ldsc" / "1000G.EUR.QC.{chrom}")).filesets()) == ["1", "6"]
+    bim = as_panel(root / "ref").allele_table()
     assert len(bim) == 17 and list(bim.chrom.unique()) == ["1", "6"]
     assert list(bim.bim_index[:3]) == [0, 1, 2]
 
@@ -165,36 +165,36 @@ def test_ldsc_style_names_single_fileset_and_bim(tmp_path, panel):
 def test_error_paths(panel, tmp_path):
     root, data, blocks = panel
     with pytest.raises(FileNotFoundError, match="chromosome 3"):
-        next(iter_panel_blocks(root / "ref", blocks, build="hg19", chroms=["3"]))
+        next(as_panel(root / "ref").iter_blocks(blocks, build="hg19", chroms=["3"]))
     with pytest.raises(FileNotFoundError, match="no PLINK filesets"):
-        next(iter_panel_blocks(root / "nope", blocks, build="hg19"))
+        next(as_panel(root / "nope").iter_blocks(blocks, build="hg19"))
     with pytest.raises(ValueError, match="unknown genome build 'hg17'"):
-        next(iter_panel_blocks(root / "ref", blocks, build="hg17"))
+        next(as_panel(root / "ref").iter_blocks(blocks, build="hg17"))
     with pytest.raises(ValueError, match="float32 or float64"):
-        next(iter_panel_blocks(root / "ref", blocks, build="hg19", dtype=np.int8))
+        next(as_panel(root / "ref").iter_blocks(blocks, build="hg19", dtype=np.int8))
     # blocks past the build's chromosome end
     long = pd.concat([blocks, pd.DataFrame({"chrom": ["1"], "start": [7000], "end": [260_000_000]})],
                      ignore_index=True)
     with pytest.raises(ValueError, match="another genome build"):
-        next(iter_panel_blocks(root / "ref", long, build="hg19"))
+        next(as_panel(root / "ref").iter_blocks(long, build="hg19"))
     # blocks that miss most panel SNPs (e.g. another coordinate system)
     few = pd.DataFrame({"chrom": ["1"], "start": [0], "end": [500]})
     with pytest.raises(ValueError, match=r"only 10.0% of the 10 panel .* SNPs on chr1 fall into LD blocks"):
-        next(iter_panel_blocks(root / "ref", few, build="hg19", chroms=["1"]))
-    assert len(list(iter_panel_blocks(root / "ref", few, build="hg19", chroms=["1"], check_build=False))) == 1
+        next(as_panel(root / "ref").iter_blocks(few, build="hg19", chroms=["1"]))
+    assert len(list(as_panel(root / "ref").iter_blocks(few, build="hg19", chroms=["1"], check_build=False))) == 1
     other = pd.DataFrame({"chrom": ["2"], "start": [0], "end": [500]})
     with pytest.raises(ValueError, match="cover none of the panel's chromosomes"):
-        next(iter_panel_blocks(root / "ref", other, build="hg19"))
+        next(as_panel(root / "ref").iter_blocks(other, build="hg19"))
     # incomplete or inconsistent filesets
     write_bfile(tmp_path / "bad" / "p.1", **data["1"])
     (tmp_path / "bad" / "p.1.fam").unlink()
     with pytest.raises(FileNotFoundError, match=r"p.1.fam is missing"):
-        next(iter_panel_blocks(tmp_path / "bad" / "p", blocks, build="hg19", chroms=["1"]))
+        next(as_panel(tmp_path / "bad" / "p").iter_blocks(blocks, build="hg19", chroms=["1"]))
     write_bfile(tmp_path / "trunc" / "p.1", **data["1"])
     bed = tmp_path / "trunc" / "p.1.bed"
     bed.write_bytes(bed.read_bytes()[:-3])
     with pytest.raises(ValueError, match="bytes but 10 SNPs x 40 individuals"):
-        next(iter_panel_blocks(tmp_path / "trunc" / "p", blocks, build="hg19", chroms=["1"]))
+        next(as_panel(tmp_path / "trunc" / "p").iter_blocks(blocks, build="hg19", chroms=["1"]))
 
 
 # -- real panels ---------------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ def test_error_paths(panel, tmp_path):
 def test_real_1000g_chr1_panel_with_berisa_blocks(shared_data):
     prefix = shared_data / "ld_panel_1kg_chr1" / "1000genomes.chr1.HumanHap550.EUR"
     blocks = read_ldblocks(shared_data / "ldblocks" / "fourier_ls-all.bed")
-    stream = iter_panel_blocks(prefix, blocks, build="hg19")
+    stream = as_panel(prefix).iter_blocks(blocks, build="hg19")
     first = [next(stream) for _ in range(3)]
     stream.close()
     dos, bim, _ = read_bfile(prefix)
@@ -224,7 +224,7 @@ def test_real_genome_wide_panel_leaves_out_the_mhc(shared_data):
     chr6 = bim[bim.c == 6]
     in_mhc = (chr6.pos >= 25_684_587) & (chr6.pos <= 35_455_756)
     assert in_mhc.sum() > 0
-    got = list(iter_panel_blocks(prefix, blocks, build="hg19", chroms=["6"]))
+    got = list(as_panel(prefix).iter_blocks(blocks, build="hg19", chroms=["6"]))
     pos = np.concatenate([b.snps.pos.to_numpy() for b in got])
     assert not ((pos >= 25_684_587) & (pos <= 35_455_756)).any()
     assert len(pos) + sum(b.n_monomorphic for b in got) + int(in_mhc.sum()) <= len(chr6)
@@ -240,7 +240,7 @@ def test_simulated_world_panel_sumstats_and_blocks_fit_together(tiny_world):
     truth = json.loads((tiny_world / "truth.json").read_text())
     blocks = read_ldblocks(tiny_world / "genotypes" / "ldblocks.bed")
     panel = tiny_world / "genotypes" / "ref_panel"
-    bim = read_panel_bim(panel)
+    bim = as_panel(panel).allele_table()
     ss = read_sumstats(tiny_world / "gwas" / "directional.sumstats.gz")
     al = align_to_reference(ss, bim, signed=["Z"], ref_snp="snp", ref_a1="a1", ref_a2="a2", what="sumstats",
                             ref_what="panel")
@@ -248,7 +248,7 @@ def test_simulated_world_panel_sumstats_and_blocks_fit_together(tiny_world):
     assert c["flipped"] == 0 and c["mismatch"] == 0 and c["invalid"] == 0  # both carry A1 = ALT
     assert c["ambiguous"] == int(is_strand_ambiguous(bim.a1, bim.a2)[al.table_row >= 0].sum()) > 0
     assert c["kept"] + c["ambiguous"] + c["missing"] == len(bim) and c["kept"] > 0.7 * len(bim)
-    got = list(iter_panel_blocks(panel, blocks, build=truth["genome_build"], lengths=truth["chromosomes"]))
+    got = list(as_panel(panel).iter_blocks(blocks, build=truth["genome_build"], lengths=truth["chromosomes"]))
     assert [b.chrom for b in got] == ["1"] * 3 + ["2"] * 3
     assert sum(b.n_snps + b.n_monomorphic for b in got) == len(bim)
 
@@ -282,11 +282,11 @@ def test_each_bim_and_fam_is_parsed_once(panel, count_parses):
     ref = ReferencePanel(root / "ref")
     for _ in range(3):
         assert ref.chroms == ["1", "6"] and list(ref.filesets(chroms=["chr6"])) == ["6"]
-        assert len(ref.allele_table()) == 17 and len(read_panel_bim(ref, chroms=["1"])) == 10
+        assert len(ref.allele_table()) == 17 and len(ref.allele_table(chroms=["1"])) == 10
         assert ref.maf("1").shape == (10,) and ref.genotypes("6", [2, 0]).shape == (N, 2)
         assert len(list(ref.iter_blocks(blocks, build="hg19"))) == 5
-        assert len(list(iter_panel_blocks(ref, blocks, build="hg19", chroms=["6"]))) == 2
-        assert list(panel_filesets(ref)) == ["1", "6"] and ref.n_individuals() == N
+        assert len(list(as_panel(ref).iter_blocks(blocks, build="hg19", chroms=["6"]))) == 2
+        assert list(as_panel(ref).filesets()) == ["1", "6"] and ref.n_individuals() == N
         assert prune_variants(ref, ["rs1_10", "rs1_999", "rs6_36000000"], window_kb=5).shape == (3,)
         assert len(r_from_bfile(ref, "rs6_30000000", window_bp=None)) == 7
         ss = pd.DataFrame({"SNP": ["rs1_2000", "rs6_25000000"], "P": [1e-9, 1e-8], "CHR": ["1", "6"]})
@@ -298,12 +298,12 @@ def test_each_bim_and_fam_is_parsed_once(panel, count_parses):
 
 def test_a_path_is_opened_anew_but_a_panel_is_not(panel, count_parses):
     root, _, blocks = panel
-    list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
-    list(iter_panel_blocks(root / "ref", blocks, build="hg19"))
+    list(as_panel(root / "ref").iter_blocks(blocks, build="hg19"))
+    list(as_panel(root / "ref").iter_blocks(blocks, build="hg19"))
     assert count_parses[str(root / "ref.chr1.bim")] == 2  # the old path-taking call re-parses
     ref = ReferencePanel(root / "ref")
-    list(iter_panel_blocks(ref, blocks, build="hg19"))
-    list(iter_panel_blocks(ref, blocks, build="hg19"))
+    list(as_panel(ref).iter_blocks(blocks, build="hg19"))
+    list(as_panel(ref).iter_blocks(blocks, build="hg19"))
     assert count_parses[str(root / "ref.chr1.bim")] == 3 and ref.parse_counts[str(root / "ref.chr1.bim")] == 1
 
 
