@@ -82,7 +82,7 @@ def _sed_values(sed: pd.DataFrame) -> list:
 
 
 def write_sad_h5(path, variants: pd.DataFrame, stats: dict, *, target_ids, target_labels,
-                 sed: pd.DataFrame | None = None, provenance: dict | None = None) -> Path:
+                 sed: pd.DataFrame | None = None, provenance: dict | None = None, dtype=np.float16) -> Path:
     """Write variant scores in basenji's ``sad.h5`` layout, atomically.
 
     Parameters
@@ -91,13 +91,16 @@ def write_sad_h5(path, variants: pd.DataFrame, stats: dict, *, target_ids, targe
     variants : DataFrame
         ``snp, chrom, pos (1-based), ref, alt``, one row per variant, in the order of the arrays.
     stats : dict of str -> ndarray, float, shape (n_variants, n_targets)
-        Stored as float16 (basenji's choice), clipped to float16's range so that no score becomes inf.
+        Stored as ``dtype``: float16 by default (basenji's choice), clipped to float16's range so that no
+        score becomes inf; float32 keeps scores far below 1e-4 (such as exact simulated effects) exact.
     target_ids, target_labels : sequence of str, length n_targets
     sed : DataFrame, optional
         One row per (variant, gene): ``variant`` (row of ``variants``), ``gene_id``, ``n_tss_bins`` and
         the SED values, one column per target in target order (any names).
     provenance : dict, optional
         Stored as the JSON attribute ``provenance``.
+    dtype : numpy dtype
+        Of the statistics: float16 (default) or float32.
 
     Returns
     -------
@@ -114,9 +117,9 @@ def write_sad_h5(path, variants: pd.DataFrame, stats: dict, *, target_ids, targe
         h5.create_dataset("alt_allele", data=np.array(variants.alt, dtype="S"))
         h5.create_dataset("target_ids", data=np.array(list(target_ids), dtype="S"))
         h5.create_dataset("target_labels", data=np.array(list(target_labels), dtype="S"))
-        f16 = float(np.finfo(np.float16).max)
+        top = float(np.finfo(dtype).max)
         for name, x in stats.items():
-            h5.create_dataset(name, data=np.clip(x, -f16, f16).astype(np.float16))
+            h5.create_dataset(name, data=np.clip(x, -top, top).astype(dtype))
         if sed is not None:
             g = h5.create_group("sed")
             g.create_dataset("variant", data=sed.variant.to_numpy(np.int64))

@@ -1,0 +1,178 @@
+"""The frame every paper analysis shares: a strict JSON config, ``--demo``, and an output folder.
+
+A paper analysis is a module ``analyses.<name>`` that defines an :class:`Analysis`: a frozen config
+dataclass (every field documented in its ``metadata["help"]``; fields whose ``metadata["path"]`` is
+true name input files), a ``run(config, progress)`` that composes library calls and returns an
+:class:`genocore.outputs.OutputFolder` (results table, figures, ``report.md``), and a ``demo(world,
+out)`` that gives the config for the simulated world. :func:`main` is its command line::
+
+    python -m analyses.<name> --config FILE --out DIR    # a JSON of the config's keys (--help lists them)
+    python -m analyses.<name> --demo --world W --out DIR  # the simulated world (built when W is absent)
+
+A config with an unknown key, or naming a file that does not exist, fails before any work, naming the
+key and the file. The output folder is written atomically with ``provenance.json`` (the config, the
+SHA-256 of every input file and output).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+from genocore import __version__, clilog
+from genocore import config as cfgmod
+
+logger = logging.getLogger(__name__)
+
+
+def field(default=dataclasses.MISSING, *, help: str, path: bool = False):  # noqa: A002 (the argparse word)
+    """A config field with its documentation; ``path=True`` marks an input file that must exist."""
+    kw = {} if default is dataclasses.MISSING else {"default": default}
+    return dataclasses.field(metadata={"help": help, "path": path}, **kw)
+
+
+@dataclasses.dataclass(frozen=True)
+class Analysis:
+    """One paper analysis.
+
+    Attributes
+    ----------
+    name : str
+        ``analyses.<name>``.
+    description : str
+        The paper figure or table it reproduces.
+    config : type
+        Frozen dataclass of its options (fields made with :func:`field`).
+    run : callable
+        ``run(config, progress) -> OutputFolder``; ``progress(step: str)`` reports long steps.
+    demo : callable
+        ``demo(world: Path, out: Path) -> config``: the config for the simulated world (may prepare
+        inputs, such as model scores, under ``out``).
+    """
+
+    name: str
+    description: str
+    config: type
+    run: Callable
+    demo: Callable
+
+
+def config_help(cls) -> str:
+    """Every key of a config dataclass with its default and documentation (for ``--help``)."""
+    lines = []
+    for f in dataclasses.fields(cls):
+        default = "" if f.default is dataclasses.MISSING else f" (default {json.dumps(cfgmod.json_ready(f.default))})"
+        lines.append(f"  {f.name}{default}: {f.metadata.get('help', '')}")
+    return "config keys:\n" + "\n".join(lines)
+
+
+def input_paths(cfg) -> dict[str, Path]:
+    """The config's input files (fields marked ``path``) that are set; a tuple gives ``key_0``, ``key_1``..."""
+    out = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if not f.metadata.get("path") or value in (None, "", ()):
+            continue
+        if isinstance(value, (tuple, list)):
+            out.update({f"{f.name}_{i}": Path(v) for i, v in enumerate(value)})
+        else:
+            out[f.name] = Path(value)
+    return out
+
+
+def check_paths(cfg, *, where: str = "config") -> None:
+    """FileNotFoundError naming the key and the file for the first input that does not exist
+    (``{chrom}`` templates and prefixes are checked by the readers that expand them)."""
+    for key, path in input_paths(cfg).items():
+        if "{" in str(path) or str(path).endswith("."):
+            continue
+        if not path.exists():
+            raise FileNotFoundError(f"{where}: {key} = {str(path)!r} does not exist")
+
+
+def load_config(cls, path):
+    """A config from a JSON file: unknown keys and missing input files fail here, before any work."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"--config {path}: no such file") from err
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--config {path}: not JSON ({err})") from err
+    if not isinstance(values, dict):
+        raise ValueError(f"--config {path}: a JSON object of keys is expected")
+    try:
+        cfg = cfgmod.from_dict(cls, values, where=str(path))
+    except TypeError as err:  # a required key left out
+        raise KeyError(f"{path}: {err}") from err
+    check_paths(cfg, where=str(path))
+    return cfg
+
+
+def get_parser(analysis: Analysis) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m analyses.{analysis.name}", description=analysis.description,
+                                epilog=config_help(analysis.config), formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", type=Path, help="JSON file of the config keys below")
+    src.add_argument("--demo", action="store_true", help="run on the simulated world (--world)")
+    p.add_argument("--world", type=Path, default=Path("demo_output") / "world",
+                   help="the simulated world for --demo (built there when absent; default demo_output/world)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (results, figures, report.md, "
+                   "provenance.json)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return p
+
+
+def _demo_world(world: Path, seed: int = 1) -> Path:
+    from analyses.world import build_world, world_config
+    from analyses.demo import world_is_complete
+
+    if not world_is_complete(world):
+        logger.info("building the simulated world at %s", world)
+        build_world(world, seed=seed, cfg=world_config("default"))
+    return world
+
+
+def execute(analysis: Analysis, cfg, out, *, command=None, force: bool = False) -> dict:
+    """Run an analysis and write its output folder with provenance; returns the written paths."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=analysis.name, unit="step", disable=None)
+
+    def progress(step: str) -> None:
+        bar.set_postfix_str(step)
+        bar.update()
+        logger.info("%s: %s", analysis.name, step)
+
+    try:
+        result = analysis.run(cfg, progress)
+    finally:
+        bar.close()
+    return result.write(out, command=command, config=cfgmod.to_dict(cfg), inputs=input_paths(cfg), overwrite=force)
+
+
+def main(analysis: Analysis, argv=None) -> int:
+    """The command line of one analysis (``--config FILE`` or ``--demo``)."""
+    args = get_parser(analysis).parse_args(argv)
+    clilog.configure(args.verbose)
+    command = ["python", "-m", f"analyses.{analysis.name}", *(sys.argv[1:] if argv is None else argv)]
+
+    def runner(a):
+        if a.out.exists() and not a.force:
+            raise FileExistsError(f"--out {a.out} exists; remove it or pass --force")
+        if a.config is not None:
+            cfg = load_config(analysis.config, a.config)
+        else:
+            cfg = analysis.demo(_demo_world(a.world), a.out.parent / f".{a.out.name}.inputs")
+            check_paths(cfg, where="--demo")
+        execute(analysis, cfg, a.out, command=command, force=a.force)
+        logger.info("wrote %s", a.out)
+        return 0
+
+    return clilog.run_command(runner, args, verbosity=args.verbose)

@@ -1,0 +1,112 @@
+"""Variant scores of the simulated world, in the files ``genomodel`` writes: from a model, or from the
+world's planted truth (the ceiling every analysis reports beside its from-predictions result).
+
+Both go through :mod:`genocore.scores`, so an analysis reads the truth exactly as it reads a model's
+predictions: ``sad.h5`` with one SAD column per target of ``tracks/targets.txt`` and the SED group
+(variant x gene x target). In the truth file SAD is the exact alt-minus-ref change of the noiseless
+track (summed over the variant's window, as the generative function defines it) and SED the change of
+the gene's TSS signal in the CAGE target of each cell type (0 for DNase targets).
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genocore.files import write_text
+from genocore.scores import read_sad_h5, write_sad_h5
+
+logger = logging.getLogger(__name__)
+
+
+def world_targets(world) -> pd.DataFrame:
+    """``tracks/targets.txt`` of the world (``identifier``, ``description`` = ``ASSAY:cell_type``)."""
+    return pd.read_csv(Path(world) / "tracks" / "targets.txt", sep="\t")
+
+
+def world_variants(world, *, chroms=None) -> pd.DataFrame:
+    """The world's SNPs: ``snp, chrom, pos (1-based), ref, alt`` (ALT is the panel's A1)."""
+    v = pd.read_csv(Path(world) / "truth" / "snp_track_effects.tsv.gz", sep="\t",
+                    usecols=["snp", "chrom", "pos", "ref", "alt"], dtype={"chrom": str})
+    if chroms is not None:
+        v = v[v.chrom.isin(list(chroms))]
+    return v.reset_index(drop=True)
+
+
+def truth_sad_h5(world, path, *, chroms=None) -> Path:
+    """Write the planted truth as a ``sad.h5`` (SAD per target, SED group per SNP-gene pair)."""
+    world = Path(world)
+    targets = world_targets(world)
+    effects = pd.read_csv(world / "truth" / "snp_track_effects.tsv.gz", sep="\t", dtype={"chrom": str})
+    if chroms is not None:
+        effects = effects[effects.chrom.isin(list(chroms))].reset_index(drop=True)
+    variants = effects[["snp", "chrom", "pos", "ref", "alt"]]
+    sad = effects[list(targets.description)].to_numpy(np.float64)
+    genes = pd.read_csv(world / "truth" / "snp_gene_effects.tsv.gz", sep="\t")
+    genes = genes[genes.snp.isin(variants.snp)].reset_index(drop=True)
+    sed = pd.DataFrame({"variant": pd.Index(variants.snp).get_indexer(genes.snp), "gene_id": genes.gene_id,
+                        "n_tss_bins": 1})
+    for j, d in enumerate(targets.description):
+        assay, cell = d.split(":", 1)
+        sed[f"t{j}"] = genes[cell].to_numpy(np.float64) if assay == "CAGE" else 0.0
+    return write_sad_h5(path, variants, {"SAD": sad}, target_ids=list(targets.identifier),
+                        target_labels=list(targets.description), sed=sed,
+                        provenance={"source": "planted truth", "world": str(world)}, dtype=np.float32)
+
+
+def write_vcf(variants: pd.DataFrame, path) -> Path:
+    """A sites-only VCF of ``chrom, pos, snp, ref, alt`` rows (sorted as given)."""
+    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [f"{r.chrom}\t{r.pos}\t{r.snp}\t{r.ref}\t{r.alt}\t.\t.\t." for r in variants.itertuples()]
+    return write_text(path, "\n".join(lines) + "\n")
+
+
+def model_sad_h5(model_dir, world, path, *, chroms=None, gtf: bool = True, rc: bool = False,
+                 batch_size: int = 8, chunk_size: int = 2000, progress=None) -> Path:
+    """Score the world's SNPs with a saved model into a ``sad.h5`` (SED too with ``gtf``).
+
+    Scoring resumes from finished chunks (``<path>.parts``) when interrupted.
+    """
+    from genomodel.model.seqnn import load_head
+    from genomodel.variants import score_vcf
+
+    world, path = Path(world), Path(path)
+    vcf = write_vcf(world_variants(world, chroms=chroms), path.with_suffix(".vcf"))
+    head = load_head(model_dir)
+    scores = score_vcf(head, vcf, world / "genome" / "genome.fa", parts_dir=Path(str(path) + ".parts"),
+                       gtf=world / "genome" / "genes.gtf" if gtf else None, rc=rc, batch_size=batch_size,
+                       chunk_size=chunk_size, resume=True, progress=progress,
+                       command=["analyses.scoring.model_sad_h5", str(model_dir)])
+    scores.write(path)
+    return path
+
+
+def sad_frame(path, *, stat: str = "SAD", labels: bool = True) -> pd.DataFrame:
+    """One statistic of a ``sad.h5`` as a DataFrame: ``snp, chrom, pos, ref, alt`` + one column per
+    target (named by its label when ``labels`` and the file has them, else by id)."""
+    s = read_sad_h5(path, stats=[stat], dtype=np.float64)
+    names = s.target_labels if labels and s.target_labels else s.target_ids
+    return pd.concat([s.variants.reset_index(drop=True), pd.DataFrame(s.stats[stat], columns=list(names))], axis=1)
+
+
+def training_mask(data_dir, variants: pd.DataFrame) -> np.ndarray:
+    """bool, shape (n_variants,): which variants lie in a training window of a record folder
+    (``sequences.bed``, split ``train``); the rest are held out from the model's training."""
+    from genocore.bed import read_bed
+
+    bed = read_bed(Path(data_dir) / "sequences.bed")
+    train = bed[bed["name"] == "train"] if "name" in bed.columns else bed
+    inside = np.zeros(len(variants), dtype=bool)
+    pos0 = variants.pos.to_numpy(np.int64) - 1
+    for chrom, w in train.groupby("chrom"):
+        rows = np.flatnonzero(variants.chrom.to_numpy() == chrom)
+        if not len(rows):
+            continue
+        starts, ends = w.start.to_numpy(np.int64), w.end.to_numpy(np.int64)
+        order = np.argsort(starts)
+        starts, ends = starts[order], np.maximum.accumulate(ends[order])
+        k = np.searchsorted(starts, pos0[rows], side="right") - 1
+        inside[rows] = (k >= 0) & (pos0[rows] < ends[np.maximum(k, 0)])
+    return inside
