@@ -129,14 +129,15 @@ def get_parser(analysis: Analysis) -> argparse.ArgumentParser:
     return p
 
 
-def _demo_world(world: Path, seed: int = 1) -> Path:
+def demo_world(world: Path, *, seed: int = 1) -> Path:
+    """The simulated world at ``world``: used as it is when it holds one (any size), else built there
+    (default size, ``seed``)."""
     from analyses.world import build_world, world_config
-    from analyses.demo import world_is_complete
 
-    if not world_is_complete(world):
+    if not (Path(world) / "provenance.json").exists():
         logger.info("building the simulated world at %s", world)
         build_world(world, seed=seed, cfg=world_config("default"))
-    return world
+    return Path(world)
 
 
 def execute(analysis: Analysis, cfg, out, *, command=None, force: bool = False) -> dict:
@@ -169,7 +170,7 @@ def main(analysis: Analysis, argv=None) -> int:
         if a.config is not None:
             cfg = load_config(analysis.config, a.config)
         else:
-            cfg = analysis.demo(_demo_world(a.world), a.out.parent / f".{a.out.name}.inputs")
+            cfg = analysis.demo(demo_world(a.world), a.world.parent / "scores")
             check_paths(cfg, where="--demo")
         execute(analysis, cfg, a.out, command=command, force=a.force)
         logger.info("wrote %s", a.out)
