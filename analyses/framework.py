@@ -70,28 +70,52 @@ def config_help(cls) -> str:
     return "config keys:\n" + "\n".join(lines)
 
 
+def _expand(key: str, path: Path) -> dict[str, Path]:
+    """The files behind one input: itself; each file directly in a folder (a saved model: params.json,
+    model.weights.h5); every file of a ``{chrom}`` template or a prefix ending in a dot (a panel)."""
+    text = str(path)
+    if "{chrom}" in text or text.endswith("."):
+        pattern = Path(text.replace("{chrom}", "*") + ("*" if text.endswith(".") else ".*"))
+        return {f"{key}:{p.name}": p for p in sorted(pattern.parent.glob(pattern.name)) if p.is_file()}
+    if path.is_dir():
+        return {f"{key}:{p.name}": p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")}
+    return {key: path}
+
+
 def input_paths(cfg) -> dict[str, Path]:
-    """The config's input files (fields marked ``path``) that are set; a tuple gives ``key_0``, ``key_1``..."""
+    """The config's input files (fields marked ``path``) that are set, for the provenance: a tuple gives
+    ``key_0``, ``key_1``...; folders and panel templates give each of their files."""
     out = {}
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
         if not f.metadata.get("path") or value in (None, "", ()):
             continue
         if isinstance(value, (tuple, list)):
-            out.update({f"{f.name}_{i}": Path(v) for i, v in enumerate(value)})
+            for i, v in enumerate(value):
+                out.update(_expand(f"{f.name}_{i}", Path(v)))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                out.update(_expand(f"{f.name}_{k}", Path(v)))
         else:
-            out[f.name] = Path(value)
+            out.update(_expand(f.name, Path(value)))
     return out
 
 
 def check_paths(cfg, *, where: str = "config") -> None:
-    """FileNotFoundError naming the key and the file for the first input that does not exist
-    (``{chrom}`` templates and prefixes are checked by the readers that expand them)."""
-    for key, path in input_paths(cfg).items():
-        if "{" in str(path) or str(path).endswith("."):
+    """FileNotFoundError naming the key and the file for the first input that does not exist (a
+    ``{chrom}`` template or a prefix ending in a dot must match at least one file)."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if not f.metadata.get("path") or value in (None, "", ()):
             continue
-        if not path.exists():
-            raise FileNotFoundError(f"{where}: {key} = {str(path)!r} does not exist")
+        items = (value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (tuple, list))
+                 else [(None, value)])
+        for k, v in items:
+            key = f.name if k is None else f"{f.name}[{k!r}]"
+            text = str(v)
+            missing = (not _expand(key, Path(v))) if ("{chrom}" in text or text.endswith(".")) else not Path(v).exists()
+            if missing:
+                raise FileNotFoundError(f"{where}: {key} = {text!r} does not exist")
 
 
 def load_config(cls, path):
