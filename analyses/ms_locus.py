@@ -555,7 +555,7 @@ def demo(world, out) -> Config:
         raise FileNotFoundError(f"no trained model at {model}: run `make demo` first (it trains one), or pass "
                                 "--config with a model")
     fm = json.loads((world / "truth.json").read_text())["finemap"]
-    truth = truth_sad_h5(world, out / "truth_sad.h5", chroms=[fm["chrom"]])
+    truth = truth_sad_h5(world, out / f"truth_sad.{fm['chrom']}.h5", chroms=[fm["chrom"]])
     return Config(sumstats=str(world / "finemap" / "locus.sumstats.tsv"),
                   panel=str(world / "genotypes" / f"ref_panel.{fm['chrom']}.bed"), model=str(model),
                   fasta=str(world / "genome" / "genome.fa"), gtf=str(world / "genome" / "genes.gtf"),

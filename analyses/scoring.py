@@ -20,6 +20,9 @@ from genocore.scores import read_sad_h5, write_sad_h5
 
 logger = logging.getLogger(__name__)
 
+#: The columns that identify a variant across files: rows meet by these, never by an ID alone.
+SITE = ["chrom", "pos", "ref", "alt"]
+
 
 def world_targets(world) -> pd.DataFrame:
     """``tracks/targets.txt`` of the world (``identifier``, ``description`` = ``ASSAY:cell_type``)."""
@@ -110,3 +113,66 @@ def training_mask(data_dir, variants: pd.DataFrame) -> np.ndarray:
         k = np.searchsorted(starts, pos0[rows], side="right") - 1
         inside[rows] = (k >= 0) & (pos0[rows] < ends[np.maximum(k, 0)])
     return inside
+
+
+def check_model(model) -> None:
+    """FileNotFoundError naming the ``model`` key unless it is None or a saved model folder.
+
+    A folder cannot be hashed into the provenance as input files are, so ``model`` is not a ``path``
+    field; ``run`` calls this first, before any work (the scores' own provenance records the weights).
+    """
+    if model is not None and not (Path(model) / "params.json").is_file():
+        raise FileNotFoundError(f"config: model = {str(model)!r} is not a saved model folder (no params.json)")
+
+
+def score_sites(model, variants: pd.DataFrame, fasta, path, *, rc: bool = False, batch_size: int = 8,
+                ref_policy: str = "error", progress=None) -> Path:
+    """Score the distinct sites of a variant table with a saved model into a ``sad.h5``.
+
+    Parameters
+    ----------
+    model : path-like
+        A saved model folder.
+    variants : DataFrame
+        ``variant_id`` (or ``snp``), chrom, pos (1-based), ref, alt; a site listed twice is scored once.
+    fasta : path-like
+        The genome the sites refer to (REF checked under ``ref_policy``).
+    path : path-like
+        The ``sad.h5`` to write; the sites' VCF goes beside it and finished chunks to ``<path>.parts``
+        (a rerun resumes from them).
+    rc, batch_size, ref_policy, progress
+        As :func:`genomodel.variants.score_vcf` (``progress(step: str)``).
+
+    Returns
+    -------
+    Path of the ``sad.h5``.
+    """
+    from genomodel.model.seqnn import load_head
+    from genomodel.variants import score_vcf
+
+    path = Path(path)
+    sites = variants.rename(columns={"variant_id": "snp"}).drop_duplicates(SITE)[["snp", *SITE]]
+    vcf = write_vcf(sites, path.with_suffix(".vcf"))
+    head = load_head(model)
+    report = None if progress is None else (lambda done, total: progress(f"scored chunk {done} of {total}"))
+    scores = score_vcf(head, vcf, fasta, parts_dir=Path(str(path) + ".parts"), ref_policy=ref_policy, rc=rc,
+                       batch_size=batch_size, resume=True, progress=report,
+                       command=["analyses.scoring.score_sites", str(model)])
+    return scores.write(path)
+
+
+def h5_provenance(path) -> dict | None:
+    """The provenance stored in a ``sad.h5`` (None for a TSV or a file without one)."""
+    from genocore.scores import read_sad_h5
+
+    if Path(path).suffix.lower() not in (".h5", ".hdf5"):
+        return None
+    return read_sad_h5(path, stats=[]).provenance
+
+
+def demo_model(world) -> Path:
+    """The model the demo trains beside the world; FileNotFoundError when it is absent."""
+    model = Path(world).parent / "model" / "run" / "model"
+    if not model.is_dir():
+        raise FileNotFoundError(f"no trained model at {model}: run `make demo` first, or pass --config with a model")
+    return model
