@@ -94,19 +94,24 @@ def sad_frame(path, *, stat: str = "SAD", labels: bool = True) -> pd.DataFrame:
     return pd.concat([s.variants.reset_index(drop=True), pd.DataFrame(s.stats[stat], columns=list(names))], axis=1)
 
 
-def training_mask(data_dir, variants: pd.DataFrame) -> np.ndarray:
+def training_mask(data, variants: pd.DataFrame) -> np.ndarray:
     """bool, shape (n_variants,): which variants lie in a training window of a record folder
-    (``sequences.bed``, split ``train``); the rest are held out from the model's training."""
+    (``sequences.bed``, split ``train``); the rest are held out from the model's training. Chromosome
+    names are compared normalized (``chr1`` = ``1``)."""
     from genocore.bed import read_bed
+    from genocore.genome import normalize_chrom
 
-    bed = read_bed(Path(data_dir) / "sequences.bed")
+    bed = read_bed(Path(data) / "sequences.bed")
     train = bed[bed["name"] == "train"] if "name" in bed.columns else bed
     inside = np.zeros(len(variants), dtype=bool)
     pos0 = variants.pos.to_numpy(np.int64) - 1
-    for chrom, w in train.groupby("chrom"):
-        rows = np.flatnonzero(variants.chrom.to_numpy() == chrom)
+    chrom = np.asarray(normalize_chrom(variants.chrom.astype(str).to_numpy()), dtype=str)
+    train_chrom = np.asarray(normalize_chrom(train.chrom.astype(str).to_numpy()), dtype=str)
+    for c in np.unique(train_chrom):
+        rows = np.flatnonzero(chrom == c)
         if not len(rows):
             continue
+        w = train[train_chrom == c]
         starts, ends = w.start.to_numpy(np.int64), w.end.to_numpy(np.int64)
         order = np.argsort(starts)
         starts, ends = starts[order], np.maximum.accumulate(ends[order])
@@ -176,3 +181,40 @@ def demo_model(world) -> Path:
     if not model.is_dir():
         raise FileNotFoundError(f"no trained model at {model}: run `make demo` first, or pass --config with a model")
     return model
+
+
+def model_scores(cfg, workdir, *, progress) -> Path:
+    """The model's ``sad.h5``: ``cfg.scores``, or the SNPs of ``cfg.world`` scored with ``cfg.model`` (SAD and
+    SED; :func:`analyses.scoring.model_sad_h5`) into ``cfg.scores_out`` or ``workdir``."""
+    if cfg.scores is not None:
+        return Path(cfg.scores)
+    progress("scoring the world's SNPs with the model")
+    return Path(model_sad_h5(cfg.model, cfg.world, cfg.scores_out or Path(workdir) / "world_sad.h5", gtf=True))
+
+
+def demo_scores(world, out) -> dict:
+    """The demo's inputs: the world's SNPs scored (SAD and SED) by the model the demo trained, and the
+    planted truth, in the folder of scores the analyses share (``world_sad.h5``, ``world_truth_sad.h5``;
+    reused when present), and the model's record folder.
+
+    Returns
+    -------
+    dict
+        ``scores``, ``truth_scores`` and ``data`` (None when the record folder is absent).
+
+    Raises
+    ------
+    FileNotFoundError
+        Without a model where the demo trains it (:func:`analyses.scoring.demo_model`).
+    """
+    world, out = Path(world), Path(out)
+    model = demo_model(world)
+    out.mkdir(parents=True, exist_ok=True)
+    scores, truth = out / "world_sad.h5", out / "world_truth_sad.h5"
+    if not scores.exists():
+        model_sad_h5(model, world, scores, gtf=True)
+    if not truth.exists():
+        truth_sad_h5(world, truth)
+    data = model.parents[1] / "data"
+    return {"scores": str(scores), "truth_scores": str(truth),
+            "data": str(data) if (data / "sequences.bed").exists() else None}
