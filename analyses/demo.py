@@ -1,6 +1,6 @@
 """The demo: build the simulated world, train a sequence model on it, and report.
 
-``python -m analyses.demo --out demo_output [--seed 1] [--size default] [--model-minutes 3]`` writes
+``python -m analyses.demo --out demo_output [--seed 1] [--size default] [--model-epochs 20]`` writes
 ``demo_output/world/`` (the world), ``demo_output/model/`` (records, training run, held-out accuracy)
 and ``demo_output/report.md`` with its PNG figures. An existing
 complete world with the same seed and config is reused (its files are checked against their hashes).
@@ -40,7 +40,7 @@ def world_is_complete(path: Path, seed: int, cfg: world.WorldConfig) -> bool:
                for name, f in rec.get("outputs", {}).items())
 
 
-def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: float = 3.0) -> Path:
+def run_demo(out: Path, *, seed: int, size: str, command: str, model_epochs: int = 20) -> Path:
     """Build (or reuse) the world, train the sequence model, run the analyses and write the report.
 
     Parameters
@@ -54,8 +54,9 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
         World size preset (``world.SIZES``).
     command : str
         Recorded in the provenance.
-    model_minutes : float, optional
-        Training budget of the sequence model; 0 skips the model and its section.
+    model_epochs : int, optional
+        Training budget of the sequence model in epochs (early stopping may end it sooner), so that the
+        model does not depend on the machine's load; 0 skips the model and its section.
 
     Returns
     -------
@@ -73,8 +74,8 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_minutes: fl
     sections = [_coverage_section(wdir, figs),
                 _ld_section(wdir, figs, truth, cfg, seed=seed),
                 _eqtl_section(wdir, figs, truth, cfg)]
-    if model_minutes > 0:
-        sections.append(_model_section(wdir, out, figs, model_minutes=model_minutes, timings=timings))
+    if model_epochs > 0:
+        sections.append(_model_section(wdir, out, figs, model_epochs=model_epochs, timings=timings))
     sections.append(_sldp_section(wdir, out, seed=seed, timings=timings))
     sections.append(_covreg_section(wdir, out, seed=seed, timings=timings))
     sections.append(_methods_section(wdir, out, seed=seed, timings=timings))
@@ -209,7 +210,7 @@ def _eqtl_section(wdir: Path, figs: Path, truth: dict, cfg: world.WorldConfig) -
             f"{report.markdown_table(eq)}\n\n![eQTL Manhattan](figures/eqtl_manhattan.png)\n")
 
 
-def _model_section(wdir: Path, out: Path, figs: Path, *, model_minutes: float, timings: dict) -> str:
+def _model_section(wdir: Path, out: Path, figs: Path, *, model_epochs: int, timings: dict) -> str:
     """Train the sequence model on all but the last chromosome, test it on the last, and report.
 
     Parameters
@@ -220,8 +221,8 @@ def _model_section(wdir: Path, out: Path, figs: Path, *, model_minutes: float, t
         The demo's output folder (the model goes to ``model/``).
     figs : Path
         Folder of the report's figures.
-    model_minutes : float
-        Training budget.
+    model_epochs : int
+        Training budget (epochs).
     timings : dict
         Receives the seconds of the model's records, training and testing under ``"model"``.
 
@@ -233,7 +234,7 @@ def _model_section(wdir: Path, out: Path, figs: Path, *, model_minutes: float, t
     from analyses import sim_model
 
     t1 = time.perf_counter()
-    res = sim_model.run(wdir, out / "model", minutes=model_minutes)
+    res = sim_model.run(wdir, out / "model", minutes=None, epochs=model_epochs)
     timings["model"] = time.perf_counter() - t1
     table, summ = res["table"], res["summary"]
     by_assay = table.groupby("assay")[["r_model_truth", "r_model_observed", "r_observed_truth"]].mean()
@@ -254,7 +255,7 @@ def _model_section(wdir: Path, out: Path, figs: Path, *, model_minutes: float, t
     return (
         "## Sequence model\n\nA small Basenji2-style model (shipped params `sim_small`: "
         f"{stats_['seq_length']:,} bp in, {stats_['target_length']} x {stats_['num_targets']} bins of {pool} bp out) "
-        f"trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_minutes:g} min; best "
+        f"trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_epochs} epochs, early stopping; best "
         f"epoch {summ['best_epoch']}) on every chromosome but the last, then tested on the last "
         f"({summ['test_windows']} windows). Pearson R per bin, mean over the tracks of each assay: against the "
         "noiseless truth (the generative function), against the observed Poisson tracks, and the ceiling "
@@ -457,12 +458,12 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo_output"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="default", choices=sorted(world.SIZES))
-    parser.add_argument("--model-minutes", type=float, default=3.0,
+    parser.add_argument("--model-epochs", type=int, default=20,
                         help="training budget of the sequence model (0 skips the model)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)
     clilog.configure(args.verbose)
-    run_demo(args.out, seed=args.seed, size=args.size, command=" ".join(sys.argv), model_minutes=args.model_minutes)
+    run_demo(args.out, seed=args.seed, size=args.size, command=" ".join(sys.argv), model_epochs=args.model_epochs)
     return 0
 
 

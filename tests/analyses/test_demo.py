@@ -7,7 +7,7 @@ from analyses.world import world_config
 @pytest.mark.integration
 def test_demo_writes_report_and_reuses_world(tmp_path):
     # a budget this small trains exactly one epoch
-    report = run_demo(tmp_path, seed=3, size="tiny", command="test", model_minutes=0.01)
+    report = run_demo(tmp_path, seed=3, size="tiny", command="test", model_epochs=1)
     text = report.read_text()
     assert "## Sequence model" in text and "R(model, truth)" in text
     assert (tmp_path / "model" / "run" / "model" / "model.weights.h5").exists()
