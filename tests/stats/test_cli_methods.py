@@ -287,3 +287,28 @@ def test_pics_bad_input_exits_2(tmp_path, caplog):
                      str(tmp_path / "panel.{chrom}x"), "--out", str(out)]) == 2
     assert "no file for chromosome 1" in caplog.text and "panel.1x.bed" in caplog.text
     assert not out.exists()
+
+
+def test_version(capsys):
+    from genocore import __version__
+
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"genostats {__version__}"
+
+
+def test_output_folder_files_are_group_readable(tmp_path):
+    import os
+    import stat
+
+    obs, pred = _expression(tmp_path, np.random.default_rng(2))
+    old = os.umask(0o022)
+    try:
+        assert cli.main(["clusters", "--observed", str(obs), "--predicted", str(pred), "--n-genes", "60",
+                         "--sample-size", "40", "--components", "3", "--bootstrap", "2", "--out",
+                         str(tmp_path / "o")]) == 0
+    finally:
+        os.umask(old)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "o").iterdir()}
+    assert modes and set(modes.values()) == {0o644}
+    assert stat.S_IMODE((tmp_path / "o").stat().st_mode) == 0o755
