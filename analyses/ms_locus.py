@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.framework import Analysis, field, main
+from genomodel.variants import tss_bins
 from genocore.outputs import OutputFolder
 
 logger = logging.getLogger(__name__)
@@ -135,19 +136,6 @@ def score_snps(head, cfg: Config, cs: pd.DataFrame, work: Path):
                      batch_size=cfg.batch_size, command=["analyses.ms_locus", str(cfg.model)])
 
 
-def _tss_bins(tss: pd.DataFrame, chrom: str, start: int, *, pool: int, crop: int, n_bins: int) -> dict:
-    """gene_id -> distinct output bins of its TSSs (0-based ``tss``) in a window starting at ``start``."""
-    from genocore.genome import normalize_chrom
-
-    sub = tss[np.asarray(normalize_chrom(tss.chrom.astype(str).to_numpy()), str) == normalize_chrom(chrom)]
-    b = (sub.tss.to_numpy() - start - crop) // pool
-    ok = (sub.tss.to_numpy() - start - crop >= 0) & (b < n_bins)
-    out: dict = {}
-    for gid, bb in zip(sub.gene_id.to_numpy()[ok], b[ok]):
-        out.setdefault(gid, set()).add(int(bb))
-    return {g: sorted(v) for g, v in out.items()}
-
-
 def reference_tss_signal(head, fasta, variants: pd.DataFrame, tss: pd.DataFrame, *, rc: bool = False,
                          batch_size: int = 4) -> pd.DataFrame:
     """Predicted reference signal at each gene's TSS bins in each variant's window (what SED changes).
@@ -180,7 +168,7 @@ def reference_tss_signal(head, fasta, variants: pd.DataFrame, tss: pd.DataFrame,
                    batch_size=batch_size).astype(np.float64)
     rows = []
     for i, (chrom, start) in enumerate(zip(windows.chrom, windows.start)):
-        for gid, bins in _tss_bins(tss, chrom, int(start), pool=pool, crop=crop, n_bins=n_bins).items():
+        for gid, bins in tss_bins(tss, chrom, int(start), pool=pool, crop=crop, n_bins=n_bins).items():
             rows.append((i, gid, *pred[i, bins].sum(axis=0)))
     return pd.DataFrame(rows, columns=["variant", "gene_id", *head.target_ids])
 
@@ -371,7 +359,7 @@ def _ism_setup(head, cfg: Config, scores, summary: pd.DataFrame, tss: pd.DataFra
     labels = list(head.target_labels or head.target_ids)
     pool, crop = geometry(head.model)
     start = int(v.pos) - 1 - int(head.model.input.shape[1]) // 2
-    bins = _tss_bins(tss[tss.gene_id == top.sed_gene], v.chrom, start, pool=pool, crop=crop,
+    bins = tss_bins(tss[tss.gene_id == top.sed_gene], v.chrom, start, pool=pool, crop=crop,
                      n_bins=int(head.model.output.shape[1]))[top.sed_gene]
     return v, _pick_target(head, cfg.ism_target, labels.index(top.sed_target)), bins, top.sed_gene
 

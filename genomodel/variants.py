@@ -126,9 +126,12 @@ def genome_codes(fasta, chroms) -> dict:
     return out
 
 
-def _tss_bins(tss: pd.DataFrame, chrom: str, start: int, *, pool: int, crop: int, n_bins: int) -> dict:
-    """gene_id -> distinct output bins holding its TSSs in the window starting at ``start``."""
-    sub = tss[tss.chrom == chrom]
+def tss_bins(tss: pd.DataFrame, chrom: str, start: int, *, pool: int, crop: int, n_bins: int) -> dict:
+    """gene_id -> distinct output bins holding its TSSs (0-based ``tss``) in the window starting at
+    ``start`` (chromosome names compared normalized, ``chr1`` = ``1``)."""
+    from genocore.genome import normalize_chrom
+
+    sub = tss[np.asarray(normalize_chrom(tss.chrom.astype(str).to_numpy()), str) == normalize_chrom(chrom)]
     b = (sub.tss.to_numpy() - start - crop) // pool
     ok = (sub.tss.to_numpy() - start - crop >= 0) & (b < n_bins)
     out: dict = {}
@@ -241,7 +244,7 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
         at = 0
         for chrom, start, rows, s in block:
             _position_stats(preds[at:at + len(s)], rows, stats, sed_rows, pseudocount,
-                            _tss_bins(tss, chrom, start, pool=pool, crop=crop, n_bins=n_bins) if tss is not None else {})
+                            tss_bins(tss, chrom, start, pool=pool, crop=crop, n_bins=n_bins) if tss is not None else {})
             at += len(s)
             done += 1
             if progress is not None:
@@ -543,7 +546,7 @@ def sed_gene_windows(model, genome: dict, variants: pd.DataFrame, tss: pd.DataFr
             continue
         centre = int(g.tss.min())
         start = centre - seq_length // 2
-        bins = _tss_bins(g, chrom, start, pool=pool, crop=crop, n_bins=n_bins).get(gid)
+        bins = tss_bins(g, chrom, start, pool=pool, crop=crop, n_bins=n_bins).get(gid)
         if not bins:
             continue
         sel = v[(v.chrom == chrom) & (v.pos - 1 >= max(start, 0)) & (v.pos - 1 < start + seq_length)]
