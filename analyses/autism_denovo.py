@@ -249,8 +249,13 @@ def demo(world, out) -> Config:
                   truth_scores=str(world / "truth" / "denovo_effects.tsv.gz"), risk_dataset="DNASE:brain_neuron")
 
 
+#: The paper's headline, reported beside this suite's numbers.
+PAPER = ("brain datasets' predicted effects lower in cases than siblings; family-paired risk score significant"
+         " (Basenji2, Fig. 5)")
+
 ANALYSIS = Analysis(name="autism_denovo", description="De novo variants of autism cases vs siblings scored by "
-                    "a sequence model (Basenji2 Fig. 5)", config=Config, run=run, demo=demo)
+                    "a sequence model (Basenji2 Fig. 5)", config=Config, run=run, demo=demo,
+                    paper=PAPER)
 
 if __name__ == "__main__":
     sys.exit(main(ANALYSIS))

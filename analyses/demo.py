@@ -1,8 +1,10 @@
 """The demo: build the simulated world, train a sequence model on it, and report.
 
-``python -m analyses.demo --out demo_output [--seed 1] [--size default] [--model-epochs 20]`` writes
-``demo_output/world/`` (the world), ``demo_output/model/`` (records, training run, held-out accuracy)
-and ``demo_output/report.md`` with its PNG figures. An existing
+``python -m analyses.demo --out demo_output [--seed 1] [--size default] [--model-epochs N]`` writes
+``demo_output/world/`` (the world), ``demo_output/model/`` (records, training run, held-out accuracy),
+``demo_output/scores/`` (the world's SNPs scored by the model, and the planted truth in the same format),
+``demo_output/analyses/<name>/`` (every paper analysis from the model's scores, the truth beside) and
+``demo_output/report.md`` with its PNG figures. An existing
 complete world with the same seed and config is reused (its files are checked against their hashes).
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analyses import report, world
+from analyses.run_all import DEMO_EPOCHS
 from genocore import clilog, provenance
 from genocore import config as cfgmod
 from genocore.files import sha256, write_text
@@ -40,14 +43,13 @@ def world_is_complete(path: Path, seed: int, cfg: world.WorldConfig) -> bool:
                for name, f in rec.get("outputs", {}).items())
 
 
-def run_demo(out: Path, *, seed: int, size: str, command: str, model_epochs: int = 20) -> Path:
+def run_demo(out: Path, *, seed: int, size: str, command: str, model_epochs: int = DEMO_EPOCHS) -> Path:
     """Build (or reuse) the world, train the sequence model, run the analyses and write the report.
 
     Parameters
     ----------
     out : Path
-        Output folder: ``world/``, ``model/``, ``sldp/``, ``covreg/``, ``methods/``, ``figures/``
-        and ``report.md``.
+        Output folder: ``world/``, ``model/``, ``scores/``, ``analyses/``, ``figures/`` and ``report.md``.
     seed : int
         Seed of the world and of the analyses.
     size : str
@@ -56,7 +58,7 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_epochs: int
         Recorded in the provenance.
     model_epochs : int, optional
         Training budget of the sequence model in epochs (early stopping may end it sooner), so that the
-        model does not depend on the machine's load; 0 skips the model and its section.
+        model does not depend on the machine's load; 0 skips the model and the analyses, which need it.
 
     Returns
     -------
@@ -76,12 +78,10 @@ def run_demo(out: Path, *, seed: int, size: str, command: str, model_epochs: int
                 _eqtl_section(wdir, figs, truth, cfg)]
     if model_epochs > 0:
         sections.append(_model_section(wdir, out, figs, model_epochs=model_epochs, timings=timings))
-    sections.append(_sldp_section(wdir, out, seed=seed, timings=timings))
-    sections.append(_covreg_section(wdir, out, seed=seed, timings=timings))
-    sections.append(_methods_section(wdir, out, seed=seed, timings=timings))
+        sections.append(_analyses_section(out, timings=timings))
     sections.append(_planted_section(truth))
     timings["report"] = (time.perf_counter() - t0 - timings["world"] - timings.get("model", 0.0)
-                         - timings.get("sldp", 0.0) - timings.get("methods", 0.0) - timings.get("covreg", 0.0))
+                         - timings.get("analyses", 0.0))
     path = _write_report(out, sections, seed=seed, size=size, cfg=cfg, truth=truth, timings=timings,
                          command=command)
     logger.info("report written to %s", path)
@@ -211,7 +211,7 @@ def _eqtl_section(wdir: Path, figs: Path, truth: dict, cfg: world.WorldConfig) -
 
 
 def _model_section(wdir: Path, out: Path, figs: Path, *, model_epochs: int, timings: dict) -> str:
-    """Train the sequence model on all but the last chromosome, test it on the last, and report.
+    """Train the sequence model on 80% of the world's windows, test it on 10% held out, and report.
 
     Parameters
     ----------
@@ -245,143 +245,46 @@ def _model_section(wdir: Path, out: Path, figs: Path, *, model_epochs: int, timi
     pool = int(stats_["pool_width"])
     n_test = res["arrays"]["pred"].shape[0]
     picks = [int(table[table.assay == a].r_model_truth.idxmax()) for a in ("DNASE", "CAGE") if (table.assay == a).any()]
-    # around the test window with the most true CAGE signal; the stride equals the target span, so
-    # consecutive test windows tile the chromosome
-    busiest = int(res["arrays"]["truth"][:, :, picks[-1]].sum(axis=1).argmax())
-    first = min(max(0, busiest - 1), max(0, n_test - 4))
-    wins = list(range(first, min(n_test, first + 4)))
+    # the four test windows with the most true CAGE signal, in genome order
+    wins = sorted(np.argsort(-res["arrays"]["truth"][:, :, picks[-1]].sum(axis=1))[:min(4, n_test)].tolist())
     report.save(report.model_tracks_figure(res["arrays"], table, windows=wins, tracks=picks, pool_width=pool),
                 figs / "model_tracks.png")
     return (
         "## Sequence model\n\nA small Basenji2-style model (shipped params `sim_small`: "
-        f"{stats_['seq_length']:,} bp in, {stats_['target_length']} x {stats_['num_targets']} bins of {pool} bp out) "
-        f"trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_epochs} epochs, early stopping; best "
-        f"epoch {summ['best_epoch']}) on every chromosome but the last, then tested on the last "
-        f"({summ['test_windows']} windows). Pearson R per bin, mean over the tracks of each assay: against the "
-        "noiseless truth (the generative function), against the observed Poisson tracks, and the ceiling "
+        f"{stats_['seq_length']:,} bp in, {stats_['target_length']} x {stats_['num_targets']} bins of {pool} bp out; "
+        "first-layer filters started from the world's motif database `genome/motifs.meme`, as a study would start "
+        f"them from JASPAR) trained for {summ['epochs']} epochs ({summ['seconds_train']:.0f} s, budget {model_epochs} "
+        f"epochs, early stopping; best epoch {summ['best_epoch']}) on 80% of the windows of every chromosome, then "
+        f"tested on {summ['test_windows']} held-out test windows (10%, drawn like the validation 10%). Pearson R per "
+        "bin, mean over the tracks of each assay: against the noiseless truth (the generative function), against the "
+        "observed Poisson tracks, and the ceiling "
         "(observed against truth):\n\n" + report.markdown_table(by_assay.round(3)) +
         f"\n\nMean R(model, truth) over all tracks: {summ['mean_r_model_truth']:.3f}. Per track: "
         "`model/accuracy.tsv`.\n\n![model tracks](figures/model_tracks.png)\n")
 
 
-def _sldp_section(wdir: Path, out: Path, *, seed: int, timings: dict) -> str:
-    """SLDP of the GWAS traits on the true track effects, into ``sldp/``, and its section.
+def _analyses_section(out: Path, *, timings: dict) -> str:
+    """Every paper analysis (:data:`analyses.run_all.MODULES`) from the demo model's variant scores, the
+    planted truth beside them, into ``analyses/<name>/``; their reports one after the other.
 
     Parameters
     ----------
-    wdir : Path
-        The world.
     out : Path
-        The demo's output folder.
-    seed : int
+        The demo's output folder (the world in ``world/``, the trained model in ``model/``).
     timings : dict
-        Receives the seconds of the analysis under ``"sldp"``.
+        Receives the seconds of the scoring and the analyses under ``"analyses"``.
 
     Returns
     -------
     str
-        The markdown section.
+        The markdown sections.
     """
-    t_sldp = time.perf_counter()
-    from analyses import sim_sldp
+    from analyses import run_all
 
-    sl = sim_sldp.run(wdir, out / "sldp", seed=seed)
-    ss = sl["summary"]
-    timings["sldp"] = time.perf_counter() - t_sldp
-    return (
-        "## Signed LD profile regression\n\nEvery true track effect as a signed annotation, LD scores from the "
-        "reference panel, `stats.sldp.run` (sldp 1.1.5's method) on the two GWAS traits "
-        f"({timings['sldp']:.0f} s). Planted annotation `{ss['planted_annotation']}` on the directional trait: "
-        f"z = {ss['directional_z']:.2f}, p = {ss['directional_p']:.2g}, mu = {ss['directional_mu']:.3g} "
-        f"(SE {ss['directional_se']:.2g}); null trait: smallest p over the {ss['n_annotations']} annotations "
-        f"{ss['null_min_p']:.2g}. Table: `sldp/sldp.gwresults`.\n\n![sldp](sldp/sldp.png)\n")
-
-
-def _covreg_section(wdir: Path, out: Path, *, seed: int, timings: dict) -> str:
-    """The eQTL |SED-LD| covariate regression with the planted SED (Basenji 2018, Fig. 5) and its section.
-
-    Runs ``sim_covreg`` into ``covreg/`` with |SED-LD| and with sqrt(|SED-LD|) as the regressor.
-
-    Parameters
-    ----------
-    wdir : Path
-        The world.
-    out : Path
-        The demo's output folder.
-    seed : int
-    timings : dict
-        Receives the seconds of both regressions under ``"covreg"``.
-
-    Returns
-    -------
-    str
-        The markdown section.
-    """
-    t_covreg = time.perf_counter()
-    from analyses import sim_covreg
-
-    cov = {sc: sim_covreg.run(wdir, out / "covreg", seed=seed, n_boot=200, n_shuffles=19, scale=sc)["summary"]
-           for sc in ("abs", "sqrt")}
-    timings["covreg"] = time.perf_counter() - t_covreg
-    rows = []
-    for sc, summ in cov.items():
-        for _, r in summ[(summ["unit"] == "pair") & summ["annotation"].isin(["true", "shuffled"])].iterrows():
-            rows.append({"regressor": "|SED-LD|" if sc == "abs" else "sqrt(|SED-LD|)", "tissue": r["tissue"],
-                         "annotation": "true SED" if r["annotation"] == "true" else "shuffled",
-                         "z (gene clusters)": f"{r['ld_tss_z_cluster']:.2f}",
-                         "p (one-sided)": f"{r['ld_tss_p_cluster_pos']:.2g}", "p (19 shuffles)": f"{r['p_shuffle']:.2f}",
-                         "top / bottom three": f"{r['enrichment']:.2f} [{r['enrichment_lo']:.2f}, {r['enrichment_hi']:.2f}]"})
-    return (
-        "## eQTL enrichment along the SED-LD profile\n\nPer tissue, the eQTL chi2 of LD-pruned SNP-gene pairs "
-        "regressed on LD score, TSS-distance LD scores and |SED-LD| of the planted SED (or a shuffled copy), "
-        "with the paper's |SED-LD| and with sqrt(|SED-LD|); one-sided cluster-robust p, permutation p against "
-        "19 shuffled annotations (smallest possible 0.05), and the share of significant eQTLs in the top "
-        f"quintile over the bottom three with a 200-draw gene bootstrap ({timings['covreg']:.0f} s; "
-        "`python -m analyses.sim_covreg` for 99 shuffles and 1,000 draws):\n\n"
-        + report.markdown_table(pd.DataFrame(rows)) +
-        "\n\n![covreg](covreg/covreg_panel.png) ![covreg sqrt](covreg/covreg_panel_sqrt.png)\n")
-
-
-def _methods_section(wdir: Path, out: Path, *, seed: int, timings: dict) -> str:
-    """Clusters, classifier, case-control and PICS against what was planted, into ``methods/``.
-
-    Parameters
-    ----------
-    wdir : Path
-        The world.
-    out : Path
-        The demo's output folder.
-    seed : int
-    timings : dict
-        Receives the seconds of the four methods under ``"methods"``.
-
-    Returns
-    -------
-    str
-        The markdown section.
-    """
-    t_methods = time.perf_counter()
-    from analyses import sim_methods
-
-    ms = sim_methods.run(wdir, out / "methods", seed=seed)
-    timings["methods"] = time.perf_counter() - t_methods
-    c, k, cc, pi = ms["clusters"], ms["classifier"], ms["casecontrol"], ms["pics"]
-    rows = pd.DataFrame([
-        ("clusters (GMM/ARI)", "true expression vs a noisy copy / a shuffled copy",
-         f"ARI {c['noisy_ari']:.2f} (perm. p {c['noisy_p_permutation']:.2g}) / {c['shuffled_ari']:.2f} "
-         f"(perm. p {c['shuffled_p_permutation']:.2g})"),
-        ("GWAS-catalog classifier", "absolute true effects as features; true / permuted labels",
-         f"AUROC {k['auroc']:.3f} (perm. p {k['p_permutation']:.2g}) / {k['auroc_permuted_labels']:.3f}"),
-        ("de novo case-control", f"brain tracks with cases lower (one-sided p < 0.05); family test on {cc['risk_dataset']}",
-         f"{cc['brain_tracks_negative_p_less_0.05']} of {cc['brain_tracks']}; case worse in "
-         f"{cc['family_share_case_worse']:.0%} of families, p = {cc['family_p']:.2g}"),
-        ("PICS", f"causal {pi['causal_snp']} in the 95% credible set of lead {pi['lead_snp']}",
-         f"{'yes' if pi['causal_in_95_set'] else 'no'} (set of {pi['credible_set_size']} of {pi['locus_snps']} SNPs, "
-         f"P(causal) = {pi['causal_probability']:.3f})"),
-    ], columns=["method", "check", "result"])
-    return ("## Other methods against the planted truth\n\n" + report.markdown_table(rows) +
-            f"\n\n({timings['methods']:.0f} s; tables and figures in `methods/`.)\n\n"
-            "![ROC](methods/classifier_roc.png) ![volcano](methods/casecontrol_volcano.png)\n")
+    t1 = time.perf_counter()
+    folders = run_all.run_analyses(out)
+    timings["analyses"] = time.perf_counter() - t1
+    return run_all.collate_sections(folders, relative_to=out, level=2)
 
 
 def _planted_section(truth: dict) -> str:
@@ -458,7 +361,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=Path("demo_output"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--size", default="default", choices=sorted(world.SIZES))
-    parser.add_argument("--model-epochs", type=int, default=20,
+    parser.add_argument("--model-epochs", type=int, default=DEMO_EPOCHS,
                         help="training budget of the sequence model (0 skips the model)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)

@@ -52,6 +52,8 @@ class Analysis:
     demo : callable
         ``demo(world: Path, out: Path) -> config``: the config for the simulated world (may prepare
         inputs, such as model scores, under ``out``).
+    paper : str
+        The paper's headline result, reported beside the suite's (``analyses/README.md``).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Analysis:
     config: type
     run: Callable
     demo: Callable
+    paper: str = ""
 
 
 def config_help(cls) -> str:

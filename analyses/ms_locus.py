@@ -552,8 +552,13 @@ def demo(world, out) -> Config:
                   causal_snp=fm["causal_snp"], causal_motif=fm["motif"])
 
 
+#: The paper's headline, reported beside this suite's numbers.
+PAPER = ("rs6574978 has the largest SED of the GPR65 credible set; ISM shows the motif its allele creates "
+         "(Basenji 2018, Fig. 6)")
+
 ANALYSIS = Analysis(name="ms_locus", description="Basenji 2018 Fig. 6: a PICS credible set scored by SED, its "
-                    "top variant's ISM and the motifs it reveals", config=Config, run=run, demo=demo)
+                    "top variant's ISM and the motifs it reveals", config=Config, run=run, demo=demo,
+                    paper=PAPER)
 
 if __name__ == "__main__":
     sys.exit(main(ANALYSIS))

@@ -124,7 +124,7 @@ def _fmt(v) -> str:
 
 
 def model_tracks_figure(arrays: dict, table: pd.DataFrame, *, windows: list, tracks: list, pool_width: int):
-    """Truth, observed and predicted coverage of a few tracks over consecutive held-out windows."""
+    """Truth, observed and predicted coverage of a few tracks over held-out windows, placed end to end."""
     fig, axes = plt.subplots(len(tracks), 1, figsize=(10, 1.6 * len(tracks) + 0.5), sharex=True, squeeze=False)
     for ax, j in zip(axes[:, 0], tracks):
         for key, color, lw in (("observed", "0.6", 0.8), ("truth", "black", 1.2), ("pred", "tab:orange", 1.2)):
@@ -135,5 +135,5 @@ def model_tracks_figure(arrays: dict, table: pd.DataFrame, *, windows: list, tra
                      f"R(model, observed) = {row.r_model_observed:.2f}", fontsize=8, loc="left")
         ax.tick_params(labelsize=6)
     axes[0, 0].legend(fontsize=7, ncol=3, loc="upper right")
-    axes[-1, 0].set_xlabel("held-out sequence (kb, consecutive test windows)")
+    axes[-1, 0].set_xlabel("held-out sequence (kb; test windows placed end to end)")
     return fig

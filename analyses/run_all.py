@@ -22,6 +22,10 @@ from genocore.files import write_text
 
 logger = logging.getLogger(__name__)
 
+#: The demo's training budget in epochs: ``make demo`` (world, model, scoring and every analysis) fits in
+#: 10 minutes on 2 cores with it, and an epoch budget does not move with the machine's load as time would.
+DEMO_EPOCHS = 5
+
 #: The analysis modules, in the order of the report.
 MODULES = ("eqtl_enrichment", "gtex_sldp", "ms_locus", "autism_denovo", "gwas_classifier", "expression_clusters")
 
@@ -54,24 +58,35 @@ def run_analyses(out: Path, *, names=MODULES, force: bool = True) -> dict[str, P
     return folders
 
 
+def collate_sections(folders: dict[str, Path], *, relative_to: Path, level: int = 2) -> str:
+    """Each analysis's own ``report.md`` as a markdown section (headings pushed down to ``level``), its
+    figure links made relative to ``relative_to``."""
+    parts = []
+    for name, folder in folders.items():
+        paper = importlib.import_module(f"analyses.{name}").ANALYSIS.paper
+        text = (folder / "report.md").read_text() if (folder / "report.md").exists() else "(no report)\n"
+        text += f"\nThe paper: {paper}.\n" if paper else ""
+        rel = Path(folder).relative_to(relative_to).as_posix()
+        text = text.replace("](", f"]({rel}/").replace(f"]({rel}/http", "](http")
+        text = "\n".join("#" * (level - 1) + line if line.startswith("#") else line for line in text.splitlines())
+        parts.append(f"{'#' * level} {name}\n\n{text}\n")
+    return "\n".join(parts)
+
+
 def collate(out: Path, folders: dict[str, Path]) -> Path:
     """One markdown report of every analysis (their own report.md, figure links made relative)."""
-    parts = ["# The papers' analyses on the simulated world, from the model's predictions\n",
-             "Each section is the analysis module's own report (`analyses/<name>/report.md`); its results "
-             "table, figures and provenance are beside it. The truth rows run the same analysis on the planted "
-             "effects: the ceiling a perfect model would reach.\n"]
-    for name, folder in folders.items():
-        text = (folder / "report.md").read_text() if (folder / "report.md").exists() else "(no report)\n"
-        text = text.replace("](", f"]({name}/").replace(f"]({name}/http", "](http")
-        parts.append(f"\n## {name}\n\n{text}")
-    return write_text(out / "analyses" / "report.md", "".join(parts))
+    head = ("# The papers' analyses on the simulated world, from the model's predictions\n\n"
+            "Each section is the analysis module's own report (`analyses/<name>/report.md`); its results "
+            "table, figures and provenance are beside it. The truth rows run the same analysis on the planted "
+            "effects: the ceiling a perfect model would reach.\n\n")
+    return write_text(out / "analyses" / "report.md", head + collate_sections(folders, relative_to=out / "analyses"))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analyses.run_all", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("demo_output"))
     parser.add_argument("--seed", type=int, default=1, help="seed of the world")
-    parser.add_argument("--epochs", type=int, default=8, help="training budget of the model, in epochs")
+    parser.add_argument("--epochs", type=int, default=DEMO_EPOCHS, help="training budget of the model, in epochs")
     parser.add_argument("--only", nargs="+", choices=MODULES, help="run only these analyses")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     args = parser.parse_args(argv)

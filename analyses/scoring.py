@@ -67,7 +67,7 @@ def write_vcf(variants: pd.DataFrame, path) -> Path:
 
 
 def model_sad_h5(model_dir, world, path, *, chroms=None, gtf: bool = True, rc: bool = False,
-                 batch_size: int = 8, chunk_size: int = 2000, progress=None) -> Path:
+                 batch_size: int = 32, chunk_size: int = 2000, progress=None) -> Path:
     """Score the world's SNPs with a saved model into a ``sad.h5`` (SED too with ``gtf``).
 
     Scoring resumes from finished chunks (``<path>.parts``) when interrupted.

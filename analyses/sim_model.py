@@ -26,9 +26,12 @@ from genocore.files import write_table, write_text
 
 logger = logging.getLogger(__name__)
 
-# the stride equals the target span (seq_length - 2 crop_bp), so the windows' targets tile each chromosome
-DATA_SETTINGS = {"seq_length": 16_384, "pool_width": 128, "crop_bp": 2_048, "stride": 12_288,
-                 "valid_fraction": 0.1, "seed": 1}
+# The stride equals the target span (seq_length - 2 crop_bp), so the windows' targets tile each chromosome.
+# Valid and test windows are drawn from every chromosome, as basenji draws them from the genome: the model
+# then learns from most of the world's sequence, and the SNPs outside its training windows are reported
+# apart by the analyses (analyses.scoring.training_mask).
+DATA_SETTINGS = {"seq_length": 4_096, "pool_width": 32, "crop_bp": 512, "stride": 3_072,
+                 "split_mode": "fraction", "valid_fraction": 0.1, "test_fraction": 0.1, "seed": 1}
 
 
 class _ArrayTrack:
@@ -45,17 +48,15 @@ class _ArrayTrack:
         return out
 
 
-def make_records(world_dir, out_dir, *, test_chrom: str | None = None, settings: dict | None = None,
-                 progress=None) -> Path:
-    """Records of a world (reused when present: delete ``out_dir`` after changing ``settings``): the
-    last chromosome is held out for testing."""
+def make_records(world_dir, out_dir, *, settings: dict | None = None, progress=None) -> Path:
+    """Records of a world (reused when present: delete ``out_dir`` after changing ``settings``), split as
+    :data:`DATA_SETTINGS` (overridden by ``settings``) says."""
     from genomodel import data
 
     world_dir, out_dir = Path(world_dir), Path(out_dir)
     if (out_dir / "statistics.json").exists():
         return out_dir
-    chroms = pd.read_csv(world_dir / "genome" / "chrom.sizes", sep="\t", header=None)[0].tolist()
-    values = {**DATA_SETTINGS, **(settings or {}), "test_chroms": [test_chrom or chroms[-1]]}
+    values = {**DATA_SETTINGS, **(settings or {})}
     cfg = cfgmod.from_dict(data.DataConfig, values, where="sim_model data settings")
     data.write_dataset(out_dir, fasta=world_dir / "genome" / "genome.fa", targets=world_dir / "tracks" / "targets.txt",
                        blacklist=world_dir / "genome" / "blacklist.bed", gaps=world_dir / "genome" / "gaps.bed",
@@ -89,17 +90,23 @@ def truth_targets(world_dir, data_dir, split: str = "test") -> np.ndarray:
 
 
 def train(data_dir, run_dir, *, params="sim_small", minutes: float | None = 4.0, epochs: int | None = None,
-          progress=None) -> pd.DataFrame:
-    """Train (or resume) a model on the records; returns the loss history."""
+          init_motifs=None, progress=None) -> pd.DataFrame:
+    """Train (or resume) a model on the records; returns the loss history. ``init_motifs`` (a MEME or
+    JASPAR file) starts the first layer's filters from those motifs (:mod:`genomodel.model.motif_init`)."""
     from genomodel.config import read_params
     from genomodel.model.seqnn import build_model
     from genomodel.train import GenomeData, Trainer
 
     p = read_params(params)
     seqnn = build_model(p.model, seed=p.train.seed)
+    if init_motifs is not None:
+        from genomodel.attribution.motifs import read_motif_database
+        from genomodel.model.motif_init import init_from_motifs
+
+        init_from_motifs(seqnn.model(), read_motif_database(init_motifs))
     genome = p.genomes[0]
-    trainer = Trainer(seqnn, p, {genome: GenomeData.open(genome, data_dir)}, run_dir,
-                      model_info={"params": str(params)})
+    info = {"params": str(params), "init_motifs": None if init_motifs is None else str(init_motifs)}
+    trainer = Trainer(seqnn, p, {genome: GenomeData.open(genome, data_dir)}, run_dir, model_info=info)
     return trainer.fit(epochs=epochs, max_seconds=None if minutes is None else 60 * minutes, progress=progress)
 
 
@@ -135,8 +142,11 @@ def held_out_accuracy(world_dir, data_dir, model_dir) -> tuple[pd.DataFrame, dic
 
 
 def run(world_dir, out_dir, *, minutes: float = 4.0, params: str = "sim_small", epochs: int | None = None,
-        data_settings: dict | None = None) -> dict:
-    """Records, training and held-out accuracy; writes ``accuracy.tsv`` and returns a summary."""
+        data_settings: dict | None = None, motifs: bool = True) -> dict:
+    """Records, training and held-out accuracy; writes ``accuracy.tsv`` and returns a summary.
+
+    With ``motifs`` the first layer starts from the world's motif database (``genome/motifs.meme``, the
+    simulated world's JASPAR), as a study would start it from JASPAR."""
     from tqdm import tqdm
 
     out_dir = Path(out_dir)
@@ -160,7 +170,9 @@ def run(world_dir, out_dir, *, minutes: float = 4.0, params: str = "sim_small", 
         b = bar.setdefault("epoch", tqdm(total=n_steps, desc=f"epoch {epoch}", unit="step", disable=None))
         b.update(1)
 
-    hist = train(data_dir, out_dir / "run", params=params, minutes=minutes, epochs=epochs, progress=train_progress)
+    meme = Path(world_dir) / "genome" / "motifs.meme"
+    hist = train(data_dir, out_dir / "run", params=params, minutes=minutes, epochs=epochs, progress=train_progress,
+                 init_motifs=meme if motifs and meme.exists() else None)
     t_train = time.perf_counter() - t0 - t_data
     table, arrays = held_out_accuracy(world_dir, data_dir, out_dir / "run" / "model")
     write_table(out_dir / "accuracy.tsv", table, float_format="%.4f")

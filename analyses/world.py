@@ -47,6 +47,9 @@ class WorldConfig:
     cis_window: int = 250_000
     eqtl_median_h2: float = 0.15
     gwas_h2: float = 0.25
+    # summary statistics of a study this large, drawn from the GWAS cohort's LD (stats.simulate.sumstats_from_ld);
+    # None simulates a phenotype for each person of the cohort and regresses it (the study is then the cohort)
+    gwas_study_n: int | None = 50_000
     gwas_directional_share: float = 0.5
     gwas_planted_track: str = "DNASE:immune_monocyte"
     catalog_positives: int = 200
@@ -450,14 +453,19 @@ def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
     x_std = [standardized(d).astype(np.float32) for d in dos]
     bounds = np.cumsum([0] + [d.shape[1] for d in dos])
     n = dos[0].shape[0]
+    n_study = int(cfg.gwas_study_n or n)
     col = genome.track_names.index(cfg.gwas_planted_track)
     v = track_eff[:, col]
-    info = {"N": int(n)}
+    info = {"N": n_study, "cohort_n": int(n),
+            "sumstats": "drawn from the cohort's LD" if cfg.gwas_study_n else "per-person phenotypes regressed"}
     for trait, share in (("directional", cfg.gwas_directional_share), ("null", 0.0)):
         beta = sim.gwas_effects(v, h2=cfg.gwas_h2, directional_share=share, rng=rng)
-        y = sim.simulate_trait(x_std, [beta[a:b] for a, b in zip(bounds[:-1], bounds[1:])], h2=cfg.gwas_h2, rng=rng)
-        z = sim.sumstats(dos, y)
-        ss = pd.DataFrame({"SNP": snps.snp, "A1": snps.alt, "A2": snps.ref, "N": n, "Z": z})
+        per_chrom = [beta[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        if cfg.gwas_study_n:
+            z = sim.sumstats_from_ld(x_std, per_chrom, n_gwas=n_study, rng=rng)
+        else:
+            z = sim.sumstats(dos, sim.simulate_trait(x_std, per_chrom, h2=cfg.gwas_h2, rng=rng))
+        ss = pd.DataFrame({"SNP": snps.snp, "A1": snps.alt, "A2": snps.ref, "N": n_study, "Z": z})
         ss = ss[np.isfinite(ss.Z)]  # SNPs monomorphic in the GWAS cohort have no test
         write_table(out / "gwas" / f"{trait}.sumstats.gz", ss, float_format="%.6g")
         info[trait] = {"h2": cfg.gwas_h2, "directional_share": share,

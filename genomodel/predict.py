@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,23 @@ def predict(model, x: np.ndarray, *, rc: bool = False, shifts=(0,), batch_size: 
     return (total / members).astype(np.float32)
 
 
+_COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _compiled(model):
+    """The model's inference call as one traced graph (any batch size), built once per model: eager
+    calls cost several times the arithmetic on CPU for models of the simulated world's size."""
+    if model not in _COMPILED:
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([None, *model.input.shape[1:]], tf.float32)
+        _COMPILED[model] = tf.function(lambda a: model(a, training=False), input_signature=[spec])
+    return _COMPILED[model]
+
+
 def _batched(model, x, batch_size):
-    outs = [model(x[i:i + batch_size], training=False).numpy() for i in range(0, len(x), batch_size)]
+    call = _compiled(model)
+    outs = [call(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
     return np.concatenate(outs) if outs else np.zeros((0,) + tuple(model.output.shape[1:]), np.float32)
 
 

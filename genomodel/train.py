@@ -504,7 +504,7 @@ class _StepProgress:
 
 def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None = None, resume: bool = True,
                 max_seconds: float | None = None, progress=None, strategy=None, command=None,
-                config: dict | None = None) -> pd.DataFrame:
+                config: dict | None = None, init_motifs=None) -> pd.DataFrame:
     """Build a model from its params and train it on the records of each genome (then fine-tune per genome
     when the params ask for it and there are several).
 
@@ -526,6 +526,9 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
     command, config
         Recorded in ``out_dir/provenance.json`` (:func:`genocore.provenance.record`) with the SHA-256 of
         the records' statistics and of the model.
+    init_motifs : path-like, optional
+        Motif database (MEME or JASPAR) whose motifs start the first convolution's filters
+        (:func:`genomodel.model.motif_init.init_from_motifs`; a resumed run keeps its checkpoint).
 
     Returns
     -------
@@ -538,6 +541,11 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
     stats = {g: tfrecord.read_statistics(d) for g, d in data_dirs.items()}
     with strategy.scope():
         seqnn = build_model(params.model, seed=params.train.seed)
+        if init_motifs is not None:
+            from genomodel.attribution.motifs import read_motif_database
+            from genomodel.model.motif_init import init_from_motifs
+
+            init_from_motifs(seqnn.model(), read_motif_database(init_motifs))
         info = {"targets": {g: targets_info(d) for g, d in data_dirs.items()},
                 "data": {g: {k: stats[g].get(k) for k in ("pool_width", "crop_bp", "genome", "genome_build")}
                          for g in data_dirs}}
@@ -551,7 +559,8 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
     run = Path(out_dir)
     provenance.write(run / "provenance.json", provenance.record(
         command=command, config=config, root=run,
-        inputs={f"{g}/statistics.json": Path(d) / "statistics.json" for g, d in data_dirs.items()},
+        inputs={**{f"{g}/statistics.json": Path(d) / "statistics.json" for g, d in data_dirs.items()},
+                **({"init_motifs": Path(init_motifs)} if init_motifs is not None else {})},
         outputs={k: run / k for k in ("model/params.json", "model/model.weights.h5", "train_log.csv")}))
     if hist.empty:
         logger.info("no epoch was run (the run in %s had already stopped)", out_dir)

@@ -344,6 +344,41 @@ def sumstats(dosage_blocks: list, y: np.ndarray) -> np.ndarray:
     return np.concatenate([marginal_regression(d, y).t.to_numpy() for d in dosage_blocks])
 
 
+def sumstats_from_ld(x_std_blocks: list, beta_blocks: list, *, n_gwas: int, rng: np.random.Generator) -> np.ndarray:
+    """GWAS Z-scores of a study of ``n_gwas`` people, drawn from a cohort's LD instead of simulated per person.
+
+    For small per-SNP effects the marginal Z-scores of a study of size ``N`` are
+    ``z ~ Normal(sqrt(N) R beta, R)`` with ``R`` the SNPs' LD (correlation) matrix. With the cohort's
+    standardized genotypes ``X`` (``n`` people), ``R = X'X / n``, so both parts are drawn without forming
+    ``R``: ``z = sqrt(N) X'(X beta) / n + X'u / sqrt(n)`` with ``u ~ Normal(0, I_n)``, whose covariance is
+    exactly ``R``. This gives the summary statistics of a realistically large GWAS (N of 10^4-10^6) at
+    the cost of the cohort's size, as in the summary-statistic simulations of the LD-score and SLDP papers.
+
+    Parameters
+    ----------
+    x_std_blocks : list of ndarray, shape (n, m_c)
+        Standardized genotypes per chromosome (columns of monomorphic SNPs all 0 or NaN).
+    beta_blocks : list of ndarray, shape (m_c,)
+        Per-SNP effects on the standardized genotypes (``gwas_effects``), in phenotype SD units.
+    n_gwas : int
+        Sample size of the simulated study.
+
+    Returns
+    -------
+    ndarray, float64, shape (sum m_c,)
+        Z-scores, chromosomes concatenated; NaN where the cohort has no variation.
+    """
+    out = []
+    for x, b in zip(x_std_blocks, beta_blocks):
+        x = np.asarray(x, dtype=np.float64)
+        n = x.shape[0]
+        ok = np.isfinite(x).all(axis=0) & (x.std(axis=0) > 0)
+        xo = np.where(ok[None, :], x, 0.0)
+        z = np.sqrt(n_gwas) * (xo.T @ (xo @ np.where(ok, b, 0.0))) / n + xo.T @ rng.standard_normal(n) / np.sqrt(n)
+        out.append(np.where(ok, z, np.nan))
+    return np.concatenate(out)
+
+
 def catalog_snps(snps: pd.DataFrame, score: np.ndarray, *, n_positive: int, negatives_per_positive: int,
                  rng: np.random.Generator, maf_bins: int = 10) -> pd.DataFrame:
     """A GWAS-catalog-like positive set, drawn with probability proportional to ``score``, and

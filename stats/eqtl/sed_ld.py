@@ -241,10 +241,12 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
     from stats.io.panel import as_panel
 
     sed, per_gene = _sed_input(sed, targets, value)
-    t_snp = targets["SNP"].astype(str).to_numpy()
-    t_gene = targets["gene_id"].astype(str).to_numpy() if per_gene else None
+    # targets repeat few distinct SNPs and genes (many pairs, or a batch of shuffles): look them up by code
+    snp_code, snp_names = pd.factorize(targets["SNP"].astype(str).to_numpy())
+    if per_gene:
+        gene_code, gene_names = pd.factorize(targets["gene_id"].astype(str).to_numpy())
     out = np.full(len(targets), np.nan)
-    wanted = set(t_snp)
+    wanted = set(snp_names)
     sed_by_snp = sed.groupby("SNP", sort=False).indices
     n_aligned = n_dropped = 0
     for blk in as_panel(panel).iter_blocks(blocks, build=build, lengths=lengths,
@@ -257,10 +259,11 @@ def sed_ld(panel, blocks, sed: pd.DataFrame, *, build: str, targets: pd.DataFram
                                                         per_gene=per_gene)
         n_aligned += k_aligned
         n_dropped += k_dropped
-        tsel = np.flatnonzero(pd.Index(t_snp).isin(set(ids[rows])))  # the targets in this block
-        r_of = pd.Index(ids[rows]).get_indexer(t_snp[tsel])
+        row_of_name = pd.Index(ids[rows]).get_indexer(snp_names)  # -1: the SNP is not in this block
+        tsel = np.flatnonzero(row_of_name[snp_code] >= 0)  # the targets in this block
+        r_of = row_of_name[snp_code[tsel]]
         if per_gene:
-            g_of = pd.Index(genes).get_indexer(t_gene[tsel])
+            g_of = pd.Index(genes).get_indexer(gene_names)[gene_code[tsel]]
             out[tsel] = np.where(g_of >= 0, rv[r_of, np.maximum(g_of, 0)], 0.0)
         else:
             out[tsel] = rv[r_of, 0]

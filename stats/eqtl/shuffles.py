@@ -162,10 +162,19 @@ def shuffle_null_t(sed: pd.DataFrame, tested: pd.DataFrame, pairs: pd.DataFrame,
         of ``tables``.
     """
     null = {u: [] for u in tables.units}
+    # the pair table's merges do not depend on SED-LD: build it once with each row's position in ``pairs``
+    # as its SED-LD, then fill in each shuffle's values (the per-SNP table aggregates, so it is rebuilt)
+    base = tables.tables(pairs, np.arange(len(pairs), dtype=np.float64)).get("pair")
+    at = None if base is None else base["SED_LD"].to_numpy().astype(np.int64)
     for anns in shuffled_seds(sed, tested, panel, n_shuffles=n_shuffles, batch=batch, rng=rng):
         for s in sed_ld_many(panel, blocks, anns, build=build, targets=pairs, lengths=lengths, quiet=True):
-            for u, t in tables.tables(pairs, s).items():
-                null[u].append(shuffle_t(t, tables.groups(t, u), scale=scale))
+            if base is not None:
+                v = np.asarray(s, dtype=np.float64)[at]
+                t = base.assign(SED_LD=v)[np.isfinite(v)].reset_index(drop=True)
+                null["pair"].append(shuffle_t(t, tables.groups(t, "pair"), scale=scale))
+            if "snp" in tables.units:
+                t = tables.tables(pairs, s)["snp"]
+                null["snp"].append(shuffle_t(t, tables.groups(t, "snp"), scale=scale))
     return {u: np.asarray(v, dtype=np.float64) for u, v in null.items()}
 
 

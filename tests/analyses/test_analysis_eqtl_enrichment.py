@@ -28,7 +28,7 @@ def _config(world: Path, **values) -> dict:
            "targets": {t: f"CAGE:{info['cell_type']}" for t, info in tissues.items()},
            "bfile_chr": str(world / "genotypes" / "ref_panel.chr{chrom}"),
            "ld_blocks": str(world / "genotypes" / "ldblocks.bed"), "build": "simworld1",
-           "gtf": str(world / "genome" / "genes.gtf"), "shuffles": 9, "n_boot": 50, "seed": 1}
+           "gtf": str(world / "genome" / "genes.gtf"), "shuffles": 9, "n_boot": 50, "seed": 1, "all_shuffled": True}
     return {**cfg, **values}
 
 

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from analyses.demo import run_demo, world_is_complete
@@ -16,12 +18,17 @@ def test_demo_writes_report_and_reuses_world(tmp_path):
         assert f.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"figures/{png}.png" in text
     assert "Planted truth" in text and '"version"' in text
-    assert "## Signed LD profile regression" in text and (tmp_path / "sldp" / "sldp.png").exists()
-    assert "## eQTL enrichment along the SED-LD profile" in text
-    # table rows of both regressors (cells escape the pipes)
-    assert "| \\|SED-LD\\| | Liver | true SED |" in text and "| sqrt(\\|SED-LD\\|) | Liver | shuffled |" in text
-    assert (tmp_path / "covreg" / "covreg_panel_sqrt.png").exists() and "covreg/covreg_panel.png" in text
-    assert "## Other methods against the planted truth" in text and (tmp_path / "methods" / "summary.json").exists()
+    # every paper analysis ran from the model's scores, with the truth beside, and its report is in
+    from analyses.run_all import MODULES
+
+    for name in MODULES:
+        assert f"## {name}" in text and (tmp_path / "analyses" / name / "provenance.json").exists()
+    assert (tmp_path / "scores" / "world_sad.h5").exists() and (tmp_path / "scores" / "world_truth_sad.h5").exists()
+    # no section runs on the planted truth alone any more
+    assert "## Signed LD profile regression" not in text and not (tmp_path / "sldp").exists()
+    # every figure the report links exists
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert len(links) > 10 and all((tmp_path / link).is_file() for link in links), links
     assert world_is_complete(tmp_path / "world", 3, world_config("tiny"))
     assert not world_is_complete(tmp_path / "world", 4, world_config("tiny"))
     # a corrupted file makes the world incomplete, so the demo rebuilds it
