@@ -265,8 +265,8 @@ def _variant_attribution_parsers(sub) -> None:
     p.add_argument("--workers", type=int, help="score chunks on a local Dask cluster of N workers")
     p.add_argument("--scheduler", help="score chunks on the Dask cluster at this scheduler address")
     p.add_argument("--shared-windows", action="store_true", help="score neighbouring variants in shared windows: "
-                   "one reference pass per window, the incremental path for each alternative (forward strand, no "
-                   "SED; a variant sits between 1/4 and 3/4 of its window instead of at the centre)")
+                   "one reference pass per window (a variant sits between 1/4 and 3/4 of its window instead of at "
+                   "the centre); forward-strand SAD without SED takes the incremental path")
     for name, runner, helptext in (("saliency", _saliency, "saliency (gradient x tower representation) of regions"),
                                    ("ism", _ism, "in-silico saturation mutagenesis around a site")):
         p = _model_parser(sub, name, runner, helptext, ensemble=False)

@@ -190,11 +190,28 @@ def _position_sequences(genome: dict, v: pd.DataFrame, chrom: str, pos: int, row
     return chrom, start, rows, seqs
 
 
+def _shared_sequences(genome: dict, v: pd.DataFrame, chrom: str, start: int, rows, seq_length: int) -> tuple:
+    """(chrom, window start, rows, codes) of one shared window: the reference, then each variant's ALT in it."""
+    if chrom not in genome:
+        raise ValueError(f"variant {v.snp[rows[0]]}: chromosome {chrom!r} is not in the genome")
+    ref_codes = _window_codes(genome, chrom, start, seq_length)
+    pos = v.pos.to_numpy()[rows]
+    if int(pos.max()) > len(genome[chrom]):
+        raise ValueError(f"variant {v.snp[rows[int(np.argmax(pos))]]}: position {int(pos.max())} is past the end of "
+                         f"{chrom} ({len(genome[chrom])} bp)")
+    idx = (pos - 1 - start).astype(np.int64)
+    _check_ref(ref_codes, idx, v.ref[rows], v.snp[rows], chrom, pos)
+    seqs = np.repeat(ref_codes[None], len(rows) + 1, axis=0)
+    seqs[np.arange(1, len(rows) + 1), idx] = dna.encode("".join(v.alt[rows]).upper())
+    return chrom, start, rows, seqs
+
+
 def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = False, shifts=(0,),
                    strand_pair: np.ndarray | None = None, targets: np.ndarray | None = None,
                    tss: pd.DataFrame | None = None, pseudocount: float = 1.0, batch_size: int = 4,
-                   progress=None) -> VariantScores:
-    """Score SNPs with two forward passes each (reference shared by variants at one position).
+                   shared: bool = False, progress=None) -> VariantScores:
+    """Score SNPs with two forward passes each (reference shared by variants at one position), or with
+    one reference pass per shared window.
 
     Parameters
     ----------
@@ -215,8 +232,13 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
         ``gene_id, chrom, tss`` (0-based); gives SED for genes with a TSS in the predicted span.
     pseudocount : float
         ``c`` of LOG2MAX.
+    shared : bool
+        Score the variants in windows they share (:func:`shared_windows`: each in the central half of its
+        window, at least a quarter window from either end) instead of each centred in its own: one
+        reference and one ALT pass per variant, about half the passes where variants are dense. A
+        variant's scores then depend on where it sits in its window (as with a shift).
     progress : callable, optional
-        ``progress(done, total)`` after each position.
+        ``progress(done, total)`` after each position (each window with ``shared``).
 
     Returns
     -------
@@ -230,7 +252,13 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     _check_snps(v)
     stats = {s: np.zeros((len(v), len(keep)), np.float32) for s in SAD_STATS}
     sed_rows = []
-    groups = list(v.groupby(["chrom", "pos"], sort=False).indices.items())
+    if shared:
+        units = [_shared_sequences(genome, v, c, start, rows, seq_length)
+                 for c, start, rows in shared_windows(v, seq_length)]
+    else:
+        units = (_position_sequences(genome, v, c, p, rows, seq_length)
+                 for (c, p), rows in v.groupby(["chrom", "pos"], sort=False).indices.items())
+    n_units = len(units) if shared else v.groupby(["chrom", "pos"], sort=False).ngroups
     block: list = []  # positions whose sequences go through the model together
     done = 0
 
@@ -248,11 +276,11 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
             at += len(s)
             done += 1
             if progress is not None:
-                progress(done, len(groups))
+                progress(done, n_units)
         block.clear()
 
-    for (chrom, pos), rows in groups:
-        block.append(_position_sequences(genome, v, chrom, pos, rows, seq_length))
+    for unit in units:
+        block.append(unit)
         if sum(len(b[3]) for b in block) >= batch_size:
             flush()
     flush()
@@ -337,12 +365,13 @@ def score_chunk_file(*, model_dir, genome_name: str | None, fasta, variants: pd.
     to :func:`sad_shared_windows` (windows shared by the chunk's neighbouring variants)."""
     model = _cached_model(str(model_dir), genome_name)
     genome = genome_codes(fasta, variants.chrom)
-    if shared:
+    if shared and not _needs_full_passes(tss, options):
+        options = {k: val for k, val in options.items() if k not in ("rc", "shifts", "strand_pair")}
         stats = sad_shared_windows(model, genome, variants, fast=True, **options)
         scores = VariantScores(variants=variants[["snp", "chrom", "pos", "ref", "alt"]].reset_index(drop=True),
                                stats=stats)
     else:
-        scores = score_variants(model, genome, variants, tss=tss, **options)
+        scores = score_variants(model, genome, variants, tss=tss, shared=shared, **options)
     write_part(part_path, scores)
     return str(part_path)
 
@@ -360,13 +389,20 @@ def merge_parts(variants: pd.DataFrame, chunks: list, paths: list) -> VariantSco
                          stats=stats, sed=sed)
 
 
+def _needs_full_passes(tss, options: dict) -> bool:
+    """Whether shared-window scoring needs whole forward passes: the incremental path
+    (:func:`sad_shared_windows`) gives forward-strand SAD only, without SED, ensembles or strand pairs."""
+    return (tss is not None or bool(options.get("rc")) or tuple(options.get("shifts", (0,))) != (0,))
+
+
 def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, parts_dir, chunk_size: int = 1000,
                     resume: bool = False, client=None, tss=None, progress=None, shared: bool = False,
                     **options) -> VariantScores:
     """Score variants chunk by chunk into ``parts_dir`` and merge them.
 
-    With ``shared`` the variants of a chunk are scored in shared windows on the incremental path
-    (:func:`sad_shared_windows`: forward strand, no SED) instead of each centred in its own window.
+    With ``shared`` the variants of a chunk are scored in shared windows instead of each centred in its
+    own: on the incremental path (:func:`sad_shared_windows`) for forward-strand SAD, with whole passes
+    (:func:`score_variants` ``shared=True``) when SED, the reverse complement or shifts are asked for.
 
     With ``resume`` finished parts are kept (and checked to hold the same variants), so a killed run
     continues without losing or repeating a variant; without it a stale ``parts_dir`` is cleared.
@@ -384,11 +420,6 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
     paths = [parts_dir / f"chunk_{i:06d}.npz" for i in range(len(chunks))]
     todo = [i for i, p in enumerate(paths) if not p.exists()]
     logger.info("%d variants in %d chunks; %d already done", len(v), len(chunks), len(chunks) - len(todo))
-    if shared and (tss is not None or options.get("rc") or tuple(options.get("shifts", (0,))) != (0,)
-                   or options.get("strand_pair") is not None):
-        raise ValueError("shared-window scoring is forward-strand SAD only: no reverse complement, shifts or SED")
-    if shared:
-        options = {k: val for k, val in options.items() if k not in ("rc", "shifts", "strand_pair")}
     kwargs = dict(model_dir=str(model_dir), genome_name=genome_name, fasta=str(fasta), tss=tss, shared=shared,
                   **options)
     if client is None:
@@ -447,7 +478,7 @@ def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file
     rc, shifts, batch_size
         The ensemble (:func:`genomodel.predict.predict`; the head's strand pairs swap stranded tracks).
     shared : bool
-        Score neighbouring variants in shared windows (:func:`sad_shared_windows`: forward strand, no SED).
+        Score neighbouring variants in shared windows (:func:`score_in_chunks`).
     progress : callable, optional
         ``progress(done, total)`` after each chunk.
     command : str or list, optional
@@ -461,8 +492,6 @@ def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file
     """
     keep, variants, counts, tss = _scoring_inputs(head, vcf, fasta, gtf=gtf, genes=genes, targets_file=targets_file,
                                                   ref_policy=ref_policy, indels=indels)
-    if shared and (rc or tuple(shifts) != (0,) or tss is not None):
-        raise ValueError("--shared-windows scores the forward strand without SED: drop --rc, --shifts and --gtf")
     from genocore.dask_client import dask_client
 
     client = dask_client(scheduler=scheduler, workers=workers)
@@ -470,7 +499,7 @@ def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file
         scores = score_in_chunks(model_dir=head.model_dir, genome_name=head.genome, fasta=fasta, variants=variants,
                                  parts_dir=parts_dir, chunk_size=chunk_size, resume=resume, client=client, tss=tss,
                                  progress=progress, rc=rc, shifts=shifts, targets=keep, batch_size=batch_size,
-                                 strand_pair=None if shared else head.strand_pair, shared=shared)
+                                 strand_pair=head.strand_pair, shared=shared)
     finally:
         if client is not None:
             client.close()

@@ -30,7 +30,8 @@ def test_truth_targets_match_binned_generative_means(tiny_world, tmp_path):
     from genomodel import synthetic as syn
     from genomodel.io import tfrecord
 
-    data_dir = sim_model.make_records(tiny_world, tmp_path / "d", settings={"seq_length": 8192, "pool_width": 128, "crop_bp": 1024, "stride": 6144})
+    data_dir = sim_model.make_records(tiny_world, tmp_path / "d", settings={"seq_length": 8192, "pool_width": 128, "crop_bp": 1024, "stride": 6144,
+                                            "split_mode": "chrom", "test_chroms": ["chr2"], "test_fraction": 0.0})
     truth = sim_model.truth_targets(tiny_world, data_dir)
     w = tfrecord.read_sequences_bed(data_dir)
     w = w[w.split == "test"].iloc[3]

@@ -30,7 +30,8 @@ def test_agreement_row_uses_nonzero_truth_and_the_strongest_share():
 @pytest.fixture(scope="module")
 def tiny_records(tiny_world, tmp_path_factory):
     return sim_model.make_records(tiny_world, tmp_path_factory.mktemp("rec") / "d",
-                                  settings={"seq_length": 8192, "pool_width": 128, "crop_bp": 1024, "stride": 6144})
+                                  settings={"seq_length": 8192, "pool_width": 128, "crop_bp": 1024, "stride": 6144,
+                                            "split_mode": "chrom", "test_chroms": ["chr2"], "test_fraction": 0.0})
 
 
 def test_compare_recovers_planted_effects_given_the_truth_as_scores(tiny_world, tiny_records):

@@ -296,3 +296,32 @@ def test_shared_window_sad_fast_equals_naive(model, genome):
     np.testing.assert_allclose(fast["SAR"], naive["SAR"], rtol=1e-4, atol=1e-5 * np.abs(naive["SAR"]).max())
     np.testing.assert_allclose(fast["LOG2MAX"], naive["LOG2MAX"], rtol=1e-4, atol=1e-6)
     assert (naive["LOG2MAX"] > 0).any()
+
+
+def test_score_variants_in_shared_windows_equals_the_shared_window_passes(model, genome):
+    """score_variants(shared=True) (whole passes, SED possible) gives what sad_shared_windows gives on its
+    plain path for the same windows, and SED at a TSS in the window's output by hand."""
+    from genomodel.predict import geometry, predict
+    from genomodel.variants import _window_codes, sad_shared_windows, score_variants, shared_windows
+
+    rng = np.random.default_rng(8)
+    picks = [("chr1", int(p), _alt_base(genome, "chr1", int(p))) for p in rng.choice(np.arange(1, 2001), 25, replace=False)]
+    v = _variants(genome, picks)
+    ref = sad_shared_windows(model, genome, v, fast=False)
+    pool, crop = geometry(model)
+    chrom, start, rows = shared_windows(v, SEQ)[0]
+    tss_pos = start + crop + 3 * pool + 1  # a TSS in the fourth output bin of the first window
+    tss = pd.DataFrame({"gene_id": ["gX"], "chrom": ["chr1"], "tss": [tss_pos]})
+    got = score_variants(model, genome, v, shared=True, tss=tss, batch_size=5)
+    for stat in ("SAD", "REF", "SAR", "LOG2MAX"):
+        np.testing.assert_allclose(got.stats[stat], ref[stat], rtol=1e-4, atol=1e-5 * np.abs(ref[stat]).max() + 1e-7)
+    # SED of the first window's first variant, by hand
+    k = int(rows[0])
+    codes = _window_codes(genome, chrom, start, SEQ)
+    alt = codes.copy()
+    alt[v.pos[k] - 1 - start] = dna.encode(v.alt[k])[0]
+    p = predict(model, dna.one_hot(np.stack([codes, alt]), dtype=np.float32))
+    row = got.sed[(got.sed.variant == k) & (got.sed.gene_id == "gX")]
+    assert len(row) == 1
+    np.testing.assert_allclose(row[[c for c in got.sed.columns if c.startswith("t")]].to_numpy()[0],
+                               p[1, 3] - p[0, 3], rtol=1e-4, atol=1e-6)
