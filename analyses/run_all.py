@@ -65,6 +65,9 @@ def collate_sections(folders: dict[str, Path], *, relative_to: Path, level: int 
     for name, folder in folders.items():
         paper = importlib.import_module(f"analyses.{name}").ANALYSIS.paper
         text = (folder / "report.md").read_text() if (folder / "report.md").exists() else "(no report)\n"
+        # every figure of the analysis is shown, also those its own report only lists
+        text += "".join(f"\n![{png.stem}]({png.name})\n" for png in sorted(Path(folder).glob("*.png"))
+                        if f"]({png.name})" not in text)
         text += f"\nThe paper: {paper}.\n" if paper else ""
         rel = Path(folder).relative_to(relative_to).as_posix()
         text = text.replace("](", f"]({rel}/").replace(f"]({rel}/http", "](http")

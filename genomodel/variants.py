@@ -287,6 +287,7 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     sed = None
     if tss is not None:
         sed = pd.DataFrame(sed_rows, columns=["variant", "gene_id", "n_tss_bins"] + [f"t{j}" for j in keep])
+        sed = sed.astype({"variant": np.int64, "n_tss_bins": np.int64, **{f"t{j}": np.float64 for j in keep}})
     return VariantScores(variants=v[["snp", "chrom", "pos", "ref", "alt"]].copy(), stats=stats, sed=sed)
 
 
