@@ -233,10 +233,9 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     pseudocount : float
         ``c`` of LOG2MAX.
     shared : bool
-        Score the variants in windows they share (:func:`shared_windows`: each in the central half of its
-        window, at least a quarter window from either end) instead of each centred in its own: one
-        reference and one ALT pass per variant, about half the passes where variants are dense. A
-        variant's scores then depend on where it sits in its window (as with a shift).
+        Score the variants in windows they share (:func:`shared_windows`) instead of each centred in its own:
+        one reference pass per window, about half the passes where variants are dense (scores then depend
+        on where a variant sits in its window, as with a shift).
     progress : callable, optional
         ``progress(done, total)`` after each position (each window with ``shared``).
 
@@ -252,13 +251,11 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     _check_snps(v)
     stats = {s: np.zeros((len(v), len(keep)), np.float32) for s in SAD_STATS}
     sed_rows = []
-    if shared:
-        units = [_shared_sequences(genome, v, c, start, rows, seq_length)
-                 for c, start, rows in shared_windows(v, seq_length)]
-    else:
-        units = (_position_sequences(genome, v, c, p, rows, seq_length)
-                 for (c, p), rows in v.groupby(["chrom", "pos"], sort=False).indices.items())
-    n_units = len(units) if shared else v.groupby(["chrom", "pos"], sort=False).ngroups
+    groups = shared_windows(v, seq_length) if shared else [
+        (c, p, rows) for (c, p), rows in v.groupby(["chrom", "pos"], sort=False).indices.items()]
+    make = _shared_sequences if shared else _position_sequences
+    units = [make(genome, v, c, at, rows, seq_length) for c, at, rows in groups]
+    n_units = len(units)
     block: list = []  # positions whose sequences go through the model together
     done = 0
 
