@@ -174,10 +174,14 @@ def enrichment_runs(cfg, sources: dict, splits: dict, progress) -> dict:
     -------
     dict of (source, split) -> (EqtlEnrichment, target ids by tissue)
     """
-    from stats.eqtl.pipeline import eqtl_enrichment
+    from stats.eqtl.pipeline import EnrichmentOptions, eqtl_enrichment, tested_pairs
+    from stats.eqtl.tss import read_tss
     from stats.io.panel import ReferencePanel
 
     panel = ReferencePanel(cfg.bfile_chr)
+    tss = read_tss(cfg.gtf) if cfg.gtf is not None else None
+    opts = EnrichmentOptions(unit=cfg.unit, cluster=cfg.cluster, scale=cfg.scale)
+    prepared = {}  # the pairs and LD-score covariates of a split serve every source
     runs = {}
     for source, path in sources.items():
         seds, ids = tissue_seds(path, cfg.targets)
@@ -185,10 +189,12 @@ def enrichment_runs(cfg, sources: dict, splits: dict, progress) -> dict:
             progress(f"{source} SED, {split} SNPs")
             full = cfg.all_shuffled or (source == "model" and split == "all")
             try:
+                if split not in prepared:
+                    prepared[split] = tested_pairs(tables, panel, tss=tss, options=opts)
                 res = eqtl_enrichment(
-                    tables, bfile_chr=panel, ld_blocks=cfg.ld_blocks, build=cfg.build, tss=cfg.gtf, sed=seds,
+                    tables, bfile_chr=panel, ld_blocks=cfg.ld_blocks, build=cfg.build, tss=tss, sed=seds,
                     rng=np.random.default_rng(cfg.seed), unit=cfg.unit, n_shuffles=cfg.shuffles if full else 0,
-                    n_boot=cfg.n_boot if full else 0, scale=cfg.scale, cluster=cfg.cluster)
+                    n_boot=cfg.n_boot if full else 0, scale=cfg.scale, cluster=cfg.cluster, prepared=prepared[split])
             except ValueError as err:  # a training / held-out part too small to regress is left out
                 if split == "all":
                     raise

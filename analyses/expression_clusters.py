@@ -234,7 +234,7 @@ def demo(world, out) -> Config:
     return Config(model=str(model), fasta=str(world / "genome" / "genome.fa"), gtf=str(world / "genome" / "genes.gtf"),
                   observed_targets=str(world / "tracks" / "targets.txt"),
                   truth=str(world / "truth" / "gene_expression.tsv"), n_components=4, sample_size=100,
-                  n_bootstrap=50, n_permutations=49, covariance_type="diag")
+                  n_bootstrap=20, n_permutations=49, covariance_type="diag")
 
 
 #: The paper's headline, reported beside this suite's numbers.

@@ -207,9 +207,30 @@ def regress_tables(tables: Mapping[tuple, pd.DataFrame], *, regression_tables: R
                           pruning=pd.DataFrame() if pruning is None else pruning, null_t=dict(null_t or {}))
 
 
+def tested_pairs(eqtl_tables: Mapping, panel, *, tss, options: EnrichmentOptions) -> tuple:
+    """The annotation-free part of :func:`eqtl_enrichment`: the tested and LD-pruned pairs of every tissue,
+    the pruning counts and the regression tables' LD-score covariates. Computed once, it serves every SED
+    source regressed on the same eQTL tables (``prepared=``).
+
+    Returns
+    -------
+    tuple
+        ``(tested, kept, pruning, regression_tables)`` (:func:`stats.eqtl.pairs.pruned_eqtl_pairs`,
+        :class:`stats.eqtl.tables.RegressionTables`).
+    """
+    from stats.io.panel import as_panel
+
+    ref = as_panel(panel)
+    tested, kept, pruning = pruned_eqtl_pairs(eqtl_tables, ref, significant=options.significant,
+                                              prune_r2=options.prune_r2, prune_window_kb=options.prune_window_kb)
+    snp_scores, pair_tss = ld_score_covariates(ref, tested, tss=tss, units=options.units, wind_cm=options.ld_wind_cm)
+    return tested, kept, pruning, (snp_scores, pair_tss)
+
+
 def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, tss, sed,
                     rng: np.random.Generator | None = None, lengths: dict | None = None,
-                    options: EnrichmentOptions | None = None, **option_values) -> EqtlEnrichment:
+                    options: EnrichmentOptions | None = None, prepared: tuple | None = None,
+                    **option_values) -> EqtlEnrichment:
     """The eQTL |SED-LD| covariate regression and quantile enrichment of many tissues, from files.
 
     Parameters
@@ -236,6 +257,8 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     lengths : dict, optional
         Chromosome lengths for the LD block check.
     options : EnrichmentOptions, optional
+    prepared : tuple, optional
+        :func:`tested_pairs` of these tables, panel, TSSs and options (reused from an earlier run).
     **option_values
         Fields of :class:`EnrichmentOptions`, overriding ``options``.
 
@@ -263,13 +286,10 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
         raise ValueError("no eQTL tables")
     ref = as_panel(bfile_chr)
     seds = sed_tables(sed, eqtl_tables, panel=ref, value=opts.sed_column)  # checks every table, then matches
-    bim = ref.allele_table()
-    tss = tss if tss is None or isinstance(tss, pd.DataFrame) else read_tss(tss)
+    bim, tss = ref.allele_table(), tss if tss is None or isinstance(tss, pd.DataFrame) else read_tss(tss)
     blocks = ld_blocks if isinstance(ld_blocks, pd.DataFrame) else read_ldblocks(ld_blocks)
     panel = {"panel": ref, "blocks": blocks, "build": build, "lengths": lengths}
-    tested, kept, pruning = pruned_eqtl_pairs(eqtl_tables, ref, significant=opts.significant, prune_r2=opts.prune_r2,
-                                              prune_window_kb=opts.prune_window_kb)
-    snp_scores, pair_tss = ld_score_covariates(ref, tested, tss=tss, units=opts.units, wind_cm=opts.ld_wind_cm)
+    tested, kept, pruning, (snp_scores, pair_tss) = prepared or tested_pairs(eqtl_tables, ref, tss=tss, options=opts)
     maker = RegressionTables(snp_scores, pair_tss, snp_blocks(bim, blocks), units=opts.units, cluster=opts.cluster)
     tables, null_t = {}, {}
     for tissue, pairs in kept.items():
