@@ -2,8 +2,8 @@
 
 ``python -m analyses.sim_model --world demo_output/world --out demo_output/model [--minutes 4]``
 
-Steps: records from the world's FASTA and tracks (held-out chromosome for testing), training for a
-bounded time (resumed if a run is already there), then per-track accuracy on the held-out chromosome
+Steps: records from the world's FASTA and tracks (valid and test windows drawn from every chromosome),
+training for a bounded time (resumed if a run is already there), then per-track accuracy on the test windows
 against the observed (Poisson) tracks *and* against the noiseless truth, which the world's generative
 function gives exactly. The observed-vs-truth correlation is the ceiling any model can reach against
 observed data; the model-vs-truth correlation says how much of the grammar was learned.
