@@ -59,7 +59,7 @@ def run_analyses(out: Path, *, names=MODULES, force: bool = True) -> dict[str, P
 
 
 def collate_sections(folders: dict[str, Path], *, relative_to: Path, level: int = 2) -> str:
-    """Each analysis's own ``report.md`` as a markdown section (headings pushed down to ``level``), its
+    """Each analysis's own ``report.md`` as a section headed at ``level`` (its own headings pushed below), its
     figure links made relative to ``relative_to``."""
     parts = []
     for name, folder in folders.items():
@@ -71,7 +71,7 @@ def collate_sections(folders: dict[str, Path], *, relative_to: Path, level: int 
         text += f"\nThe paper: {paper}.\n" if paper else ""
         rel = Path(folder).relative_to(relative_to).as_posix()
         text = text.replace("](", f"]({rel}/").replace(f"]({rel}/http", "](http")
-        text = "\n".join("#" * (level - 1) + line if line.startswith("#") else line for line in text.splitlines())
+        text = "\n".join("#" * level + line if line.startswith("#") else line for line in text.splitlines())
         parts.append(f"{'#' * level} {name}\n\n{text}\n")
     return "\n".join(parts)
 
