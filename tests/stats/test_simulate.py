@@ -51,3 +51,26 @@ def test_catalog_negatives_are_maf_matched():
     assert len(pos) == 100 and len(neg) == 200
     assert abs(pos.maf.mean() - neg.maf.mean()) < 0.03
     assert not set(pos.snp) & set(neg.snp)
+
+
+def test_sumstats_from_ld_have_the_study_mean_and_ld_covariance():
+    """Over many draws, z from the cohort's LD has mean sqrt(N) R beta and covariance R (R = X'X / n) within a
+    chromosome, none across chromosomes; monomorphic SNPs give NaN."""
+    from stats.simulate import sumstats_from_ld
+
+    rng = np.random.default_rng(0)
+    n, m, n_gwas = 300, 6, 40_000
+    base = rng.standard_normal((n, 3))
+    x = np.column_stack([base[:, 0], base[:, 0] + 0.5 * base[:, 1], base[:, 1], base[:, 2],
+                         base[:, 2] - base[:, 0], np.zeros(n)])
+    x[:, :5] = (x[:, :5] - x[:, :5].mean(0)) / x[:, :5].std(0)
+    beta = np.array([0.01, 0.0, -0.005, 0.0, 0.002, 0.0])
+    draws = np.stack([sumstats_from_ld([x[:, :3], x[:, 3:]], [beta[:3], beta[3:]], n_gwas=n_gwas, rng=rng)
+                      for _ in range(4000)])
+    assert np.isnan(draws[:, 5]).all() and np.isfinite(draws[:, :5]).all()
+    r = x[:, :5].T @ x[:, :5] / n
+    within = np.zeros_like(r, dtype=bool)
+    within[:3, :3] = within[3:, 3:] = True  # chromosomes are drawn independently
+    expect_mean = np.sqrt(n_gwas) * np.concatenate([r[:3, :3] @ beta[:3], r[3:, 3:] @ beta[3:5]])
+    np.testing.assert_allclose(draws[:, :5].mean(0), expect_mean, atol=4 / np.sqrt(4000))
+    np.testing.assert_allclose(np.cov(draws[:, :5].T), np.where(within, r, 0.0), atol=0.08)
