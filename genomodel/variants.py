@@ -254,8 +254,8 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
     groups = shared_windows(v, seq_length) if shared else [
         (c, p, rows) for (c, p), rows in v.groupby(["chrom", "pos"], sort=False).indices.items()]
     make = _shared_sequences if shared else _position_sequences
-    units = [make(genome, v, c, at, rows, seq_length) for c, at, rows in groups]
-    n_units = len(units)
+    units = (make(genome, v, c, at, rows, seq_length) for c, at, rows in groups)  # built as they are batched
+    n_units = len(groups)
     block: list = []  # positions whose sequences go through the model together
     done = 0
 

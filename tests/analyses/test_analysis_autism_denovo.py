@@ -11,14 +11,13 @@ import pytest
 from analyses import autism_denovo as ad
 from analyses.framework import main
 from genocore.config import from_dict
+from _analysis_configs import write_config
 
 RISK = "DNASE:brain_neuron"
 
 
 def _config(tmp_path, name="config.json", **values):
-    path = tmp_path / name
-    path.write_text(json.dumps({k: str(v) if hasattr(v, "__fspath__") else v for k, v in values.items()}))
-    return path
+    return write_config(tmp_path, name, **values)
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,14 @@ import pytest
 from analyses import expression_clusters as ec
 from analyses.framework import execute, main
 from genocore.config import from_dict
+from _analysis_configs import write_config
 
 # 22 genes x 6 cell types in the tiny world: small mixtures, few draws
 SMALL = {"n_components": 3, "sample_size": 16, "n_bootstrap": 20, "n_permutations": 19, "covariance_type": "diag"}
 
 
 def _config(tmp_path, name="config.json", **values):
-    path = tmp_path / name
-    path.write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in values.items()}))
-    return path
+    return write_config(tmp_path, name, **values)
 
 
 @pytest.fixture(scope="module")

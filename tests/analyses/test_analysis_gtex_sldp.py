@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from analyses import gtex_sldp as gs
-from analyses.framework import main
 from genocore.config import from_dict
 from genocore.files import sha256
+from _analysis_configs import run_config
 
 CONFIGS = Path(__file__).parents[2] / "analyses" / "configs"
 TRAITS = ("directional", "null")
@@ -46,9 +46,7 @@ def _config(world: Path, blocks: Path, **values) -> dict:
 
 
 def _run(tmp: Path, cfg: dict, analysis=gs.ANALYSIS) -> tuple[int, Path]:
-    tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "cfg.json").write_text(json.dumps(cfg))
-    return main(analysis, ["--config", str(tmp / "cfg.json"), "--out", str(tmp / "out")]), tmp / "out"
+    return run_config(analysis, tmp, cfg)
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,11 @@ import pytest
 from analyses import gwas_classifier as gc
 from analyses.framework import main
 from genocore.config import from_dict
+from _analysis_configs import write_config
 
 
 def _config(tmp_path, name="config.json", **values):
-    path = tmp_path / name
-    path.write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in values.items()}))
-    return path
+    return write_config(tmp_path, name, **values)
 
 
 @pytest.fixture(scope="module")
