@@ -532,17 +532,21 @@ class _BigWig:
     def read(self, chrom: str, start: int, end: int) -> np.ndarray:
         if chrom not in self.chrom_sizes:
             return np.zeros(end - start)
+        values = np.asarray(self.bw.values(chrom, start, end, numpy=True), dtype=np.float64)
+        missing = np.isnan(values)
+        if not missing.any():
+            return values
+        # bases without an entry read as NaN too; only an entry written as NaN is an error
         iv = self.bw.intervals(chrom, start, end)
-        if not iv:
-            return np.zeros(end - start)
-        a = np.array(iv, dtype=np.float64)
+        a = np.array(iv or [], dtype=np.float64).reshape(-1, 3)
         bad = np.isnan(a[:, 2])
         if bad.any():
             p = int(max(a[bad][0, 0], start))
             raise ValueError(f"{self.path}: NaN coverage at {chrom}:{p + 1} (entry {chrom}:{int(a[bad][0, 0])}-"
                              f"{int(a[bad][0, 1])}, 0-based half-open); missing data must be left out of the "
                              "file (it reads as 0), not written as NaN. Regenerate the BigWig without NaN.")
-        return _fill(end - start, start, a[:, 0], a[:, 1], a[:, 2])
+        values[missing] = 0.0
+        return values
 
     def close(self):
         self.bw.close()
@@ -633,6 +637,13 @@ class _Genome:
             self._codes = dna.encode(self.fa[chrom][:])
             self._chrom = chrom
         return self._codes
+
+    def window(self, chrom: str, start: int, end: int) -> np.ndarray:
+        """Base codes of ``chrom:start-end`` (0-based half-open), read from the file: records are written
+        in a shuffled order, so caching whole chromosomes would re-read them over and over."""
+        if chrom == self._chrom:
+            return self._codes[start:end]
+        return dna.encode(self.fa[chrom][start:end])
 
     def close(self):
         self.fa.close()
@@ -735,13 +746,14 @@ def window_targets(tracks: list, targets: pd.DataFrame, chrom: str, start: int, 
     """
     mask = _window_mask(blacklist[chrom], start, end) if blacklist and chrom in blacklist else None
     out = np.empty((config.target_length, len(tracks)), np.float32)
-    for j, (tr, row) in enumerate(zip(tracks, targets.itertuples(index=False))):
+    columns = zip(targets["sum_stat"], targets["scale"], targets["clip"], targets["clip_soft"])  # not itertuples: hot
+    for j, (tr, (sum_stat, scale, clip, clip_soft)) in enumerate(zip(tracks, columns)):
         cov = tr.read(chrom, start, end)
         if mask is not None:
             cov = clip_blacklisted(cov, mask, pct=config.blacklist_pct)
         out[:, j] = transform_coverage(cov, pool_width=config.pool_width, crop_bp=config.crop_bp,
-                                       sum_stat=row.sum_stat, scale=row.scale, clip=row.clip,
-                                       clip_soft=row.clip_soft, transform=config.transform)
+                                       sum_stat=sum_stat, scale=scale, clip=clip,
+                                       clip_soft=clip_soft, transform=config.transform)
     return out
 
 
@@ -878,7 +890,7 @@ def write_records(folder, windows: pd.DataFrame, *, codes, tracks: list, targets
         n_windows rows with chrom, start, end, split (e.g. from :func:`split_windows`), written in this
         order within each split.
     codes : callable
-        ``codes(chrom) -> ndarray uint8`` base codes of a whole chromosome.
+        ``codes(chrom, start, end) -> ndarray uint8``: the base codes of a window.
     tracks, targets, config, blacklist
         As for :func:`window_targets`.
     progress : callable, optional
@@ -894,7 +906,7 @@ def write_records(folder, windows: pd.DataFrame, *, codes, tracks: list, targets
         sw = windows[windows["split"] == split]
         with tfrecord.RecordWriter(folder, split, records_per_shard=config.records_per_shard) as writer:
             for chrom, start, end in zip(sw["chrom"], sw["start"], sw["end"]):
-                seq = codes(chrom)[start:end]
+                seq = codes(chrom, int(start), int(end))
                 y = window_targets(tracks, targets, chrom, int(start), int(end), config=config, blacklist=blacklist)
                 writer.write(seq, y)
                 done += 1
@@ -1006,7 +1018,7 @@ def write_dataset(out_dir, *, fasta, targets, blacklist=None, gaps=None, config:
         w, tiling = _dataset_windows(windows, genome, used, cfg, unmap_iv)
         w = split_windows(w, config=cfg, alignment=alignment, source=f"FASTA {genome.path}")
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-            counts = write_records(tmp, w, codes=genome.codes, tracks=tracks, targets=tdf, config=cfg,
+            counts = write_records(tmp, w, codes=genome.window, tracks=tracks, targets=tdf, config=cfg,
                                    blacklist=black_iv, progress=progress)
             stats = dataset_statistics(config=cfg, num_targets=len(tdf), counts=counts)
             inputs = {"fasta": genome.path, "targets": targets_path}

@@ -503,7 +503,7 @@ def test_write_records_and_statistics_match_window_targets(tiny, written, tmp_pa
     tracks = [data.open_track(f) for f in t["file"]]
     w = tfrecord.read_sequences_bed(out).groupby("split", sort=False).head(2).reset_index(drop=True)
     calls = []
-    counts = data.write_records(tmp_path, w, codes=tiny.codes.__getitem__, tracks=tracks, targets=t, config=cfg,
+    counts = data.write_records(tmp_path, w, codes=lambda c, a, b: tiny.codes[c][a:b], tracks=tracks, targets=t, config=cfg,
                                 progress=lambda done, total: calls.append((done, total)))
     assert counts == {"train": 2, "valid": 2, "test": 2} and calls == [(i, 6) for i in range(1, 7)]
     # the records' shapes are read from statistics.json
