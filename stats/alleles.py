@@ -87,10 +87,14 @@ def encode_alleles(alleles) -> np.ndarray:
     -------
     ndarray, int8, shape (n,)
     """
-    s = alleles if isinstance(alleles, pd.Series) else pd.Series(np.asarray(alleles, dtype=object))
-    s = s.astype("str").str.strip().str.upper()
-    codes = _BASE_INDEX.get_indexer(s)
-    codes[codes < 0] = _INVALID_BASE
+    values = np.asarray(alleles.to_numpy() if isinstance(alleles, pd.Series) else alleles, dtype=object).ravel()
+    # the string work is done on the few distinct spellings, not on every row (called per LD block)
+    index, uniques = pd.factorize(values)  # missing values get -1
+    text = pd.Series(np.asarray(uniques, dtype=object), dtype=object).astype("str").str.strip().str.upper()
+    distinct = _BASE_INDEX.get_indexer(text).astype(np.int64)
+    distinct[distinct < 0] = _INVALID_BASE
+    codes = np.full(len(values), _INVALID_BASE, dtype=np.int64)
+    codes[index >= 0] = distinct[index[index >= 0]]
     return codes.astype(np.int8)
 
 
