@@ -37,7 +37,9 @@ class TrainConfig:
 
     ``warmup`` is the number of optimizer steps of linear learning-rate warm-up; ``patience`` is in
     epochs of no improvement of the validation loss; ``clip_norm`` clips the global gradient norm.
-    ``augment_shift`` is the largest random shift in bp (shifts are drawn from -s..s).
+    ``augment_shift`` is the largest random shift in bp (shifts are drawn from -s..s). ``ema_decay`` > 0
+    keeps an exponential moving average of the weights (updated after every step), which is what is
+    validated, kept as the best model and saved; 0 uses the raw weights.
     """
 
     batch_size: int = 4
@@ -56,6 +58,7 @@ class TrainConfig:
     augment_rc: bool = True
     augment_shift: int = 3
     fine_tune_epochs: int = 0
+    ema_decay: float = 0.0
     seed: int = 1
 
     def __post_init__(self):
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"train.loss must be 'poisson' or 'mse', not {self.loss!r}")
         if self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("train.batch_size must be >= 1 and train.learning_rate > 0")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"train.ema_decay must be in [0, 1), not {self.ema_decay}")
         if not 0 <= self.augment_shift < 64:
             raise ValueError(f"train.augment_shift must be in [0, 64), not {self.augment_shift}")
 

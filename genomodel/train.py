@@ -7,8 +7,10 @@ sequences, and trains the shared trunk plus that genome's head (Basenji2's joint
 
 Each epoch ends with a validation pass; the best weights (lowest validation loss, averaged over
 genomes by sequence count) are saved to ``out_dir/model`` and restored at the end, and training stops
-after ``patience`` epochs without improvement. After every epoch a checkpoint (weights, optimizer
-state, epoch and early-stopping state) is written, so a killed run resumes where it stopped and,
+after ``patience`` epochs without improvement. With ``ema_decay`` an exponential moving average of the
+weights is what is validated and kept (Polyak averaging: a smoother, usually better model than the
+last step's weights for the same number of steps). After every epoch a checkpoint (weights, their
+average, optimizer state, epoch and early-stopping state) is written, so a killed run resumes where it stopped and,
 the data order being a function of (seed, epoch), continues as if never stopped. The loss history is
 ``out_dir/train_log.csv``.
 
@@ -198,8 +200,13 @@ class Trainer:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.best_loss = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_loss")
             self.wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="wait")
+            # the moving average of each trainable weight, by the weight's path (heads share the trunk's)
+            self.ema = {v.path: tf.Variable(v.value, trainable=False, name=f"ema_{i}",
+                                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+                        for i, v in enumerate(seqnn.combined.trainable_variables)} if self.cfg.ema_decay else {}
         self.checkpoint = tf.train.Checkpoint(model=seqnn.combined, optimizer=self.optimizer, epoch=self.epoch,
-                                              best_loss=self.best_loss, wait=self.wait)
+                                              best_loss=self.best_loss, wait=self.wait,
+                                              **({"ema": list(self.ema.values())} if self.ema else {}))
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.out_dir / "checkpoint"), max_to_keep=1)
         self._loss = LOSSES[self.cfg.loss]
         self._train_steps = {g: self._make_train_step(g) for g in data}
@@ -225,6 +232,10 @@ class Trainer:
                     loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
             grads = tape.gradient(loss, model.trainable_variables)
             self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            if self.ema:
+                d = cfg.ema_decay
+                for v in model.trainable_variables:
+                    self.ema[v.path].assign(d * self.ema[v.path] + (1.0 - d) * v.value)
             return tf.reduce_sum(per_example)
 
         @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
@@ -383,7 +394,19 @@ class Trainer:
         return total / max(seen, 1)
 
     def _end_epoch(self, genomes: list, epoch: int, train_loss: float, best_dir: Path) -> dict:
-        """Validate, keep the model if it is the best so far, and return the epoch's log row."""
+        """Validate, keep the model if it is the best so far, and return the epoch's log row (with
+        ``ema_decay``, on the averaged weights; the raw weights go on training)."""
+        weights = self.seqnn.combined.trainable_variables
+        raw = [v.numpy() for v in weights] if self.ema else None
+        for v in weights if self.ema else []:
+            v.assign(self.ema[v.path].numpy())
+        try:
+            return self._validate_and_keep(genomes, epoch, train_loss, best_dir)
+        finally:
+            for v, r in zip(weights, raw or []):
+                v.assign(r)
+
+    def _validate_and_keep(self, genomes: list, epoch: int, train_loss: float, best_dir: Path) -> dict:
         valid_r = self.validate(genomes, with_r=True)
         valid = {g: v[0] for g, v in valid_r.items()}
         n_valid = np.array([self.data[g].n("valid") for g in genomes], dtype=float)

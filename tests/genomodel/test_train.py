@@ -109,6 +109,39 @@ def test_resume_continues_as_if_never_stopped(records, tmp_path):
         np.testing.assert_allclose(wa, wc, rtol=1e-3, atol=1e-5)
 
 
+def test_weight_average_is_what_is_validated_kept_and_resumed(records, tmp_path):
+    p = small_params(patience=100, ema_decay=0.9)
+    seqnn = build_model(p.model, seed=1)
+    trainer = Trainer(seqnn, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "a")
+    weights = seqnn.combined.trainable_variables
+    slow = [v.numpy().astype(np.float64) for v in weights]
+    raw = []
+    step = trainer._train_steps["toy"]
+
+    def traced(x, y, seed):  # the obvious average, step by step, beside the trainer's own
+        out = step(x, y, seed)
+        raw[:] = [v.numpy() for v in weights]
+        for k, r in enumerate(raw):
+            slow[k] = 0.9 * slow[k] + 0.1 * r
+        return out
+
+    trainer._train_steps["toy"] = traced
+    trainer.fit(epochs=1)
+    for v, s in zip(weights, slow):
+        np.testing.assert_allclose(trainer.ema[v.path].numpy(), s, rtol=1e-4, atol=1e-6)
+    saved, _, _ = load_model(tmp_path / "a" / "model")
+    for w, s in zip(saved.combined.trainable_variables, slow):  # the model kept is the average, not the last step
+        np.testing.assert_allclose(w.numpy(), s, rtol=1e-4, atol=1e-6)
+    assert not all(np.allclose(r, s, atol=1e-6) for r, s in zip(raw, slow))
+    # a resumed run continues the average where it stopped
+    full = build_model(p.model, seed=1)
+    Trainer(full, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "full").fit(epochs=2)
+    again = Trainer(build_model(p.model, seed=7), p, {"toy": GenomeData.open("toy", records)}, tmp_path / "a")
+    again.fit(epochs=2)
+    for a, b in zip(full.combined.get_weights(), again.seqnn.combined.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
 def test_two_genomes_share_the_trunk(records, tmp_path):
     other = make_records(tmp_path / "other", n_train=16, n_valid=4, seed=5)
     p = params_from_dict({"train": {"batch_size": 8, "learning_rate": 0.01, "optimizer": "adam", "seed": 1},
