@@ -44,7 +44,9 @@ class WorldConfig:
     panel: sim.PanelConfig = field(default_factory=sim.PanelConfig)
     genome_build: str = "simworld1"
     tissues: tuple = DEFAULT_TISSUES
-    cis_window: int = 250_000
+    # pairs tested per gene (bp either side of its TSS): regulation reaches about 2 kb in this world, and the
+    # TSS-distance covariates of the eQTL analysis run to 32 kb
+    cis_window: int = 50_000
     eqtl_median_h2: float = 0.15
     gwas_h2: float = 0.25
     # summary statistics of a study this large, drawn from the GWAS cohort's LD (stats.simulate.sumstats_from_ld);
@@ -59,6 +61,8 @@ class WorldConfig:
     denovo_per_child: float = 3.0
     denovo_case_enrichment: float = 4.0
     denovo_burden_quantile: float = 0.05
+    # de novo variants are drawn within this distance (bp) of a TSS
+    denovo_tss_window: int = 25_000
     finemap_variance_explained: float = 0.03
     finemap_window: int = 250_000
 
@@ -372,7 +376,9 @@ def _plant_finemap(genome, panel, rng) -> dict:
     d_tss = np.abs(pos0[:, None] - tss[None, :]).min(axis=1)
     starts, ends = el.start.to_numpy(), el.end.to_numpy()
     d_el = np.min(np.maximum(starts[None, :] - pos0[:, None], pos0[:, None] - ends[None, :]), axis=1)
-    ok = (d_tss > 2_000) & (d_tss < 15_000) & (d_el > 400)
+    # within reach of a TSS (so the created site changes its gene's CAGE) yet apart from the planted elements
+    gcfg = genome.config
+    ok = (d_tss > gcfg.enhancer_min_distance // 2) & (d_tss < gcfg.enhancer_max_distance) & (d_el > 150)
     # room for the planted site and its partner, with no other SNP inside
     span = 80
     gaps = np.diff(pos0)
@@ -519,7 +525,7 @@ def _write_denovo(out, cfg, genome, landscapes, rng) -> dict:
     for (chrom, land), k in zip(landscapes.items(), per_chrom):
         codes = genome.sequences[chrom]
         tss = gdf.tss[gdf.chrom == chrom].to_numpy()
-        pos = np.unique(rng.choice(tss, k) + rng.integers(-25_000, 25_001, k))
+        pos = np.unique(rng.choice(tss, k) + rng.integers(-cfg.denovo_tss_window, cfg.denovo_tss_window + 1, k))
         pos = pos[(pos >= 0) & (pos < len(codes))]
         pos = pos[codes[pos] != dna.N_CODE]
         alt = ((codes[pos] + rng.integers(1, 4, len(pos))) % 4).astype(np.uint8)

@@ -79,11 +79,15 @@ class GenomeConfig:
     cpg_retention: float = 0.25
     telomere_n: int = 10_000
     central_gap: int = 20_000
-    gene_spacing: int = 40_000
+    # one gene per 15 kb: with enhancers near their TSSs this keeps regulatory elements spread through the genome
+    gene_spacing: int = 15_000
     alt_tss_fraction: float = 0.3
     enhancers_per_gene: float = 3.0
-    enhancer_min_distance: int = 2_000
-    enhancer_max_distance: int = 20_000
+    # enhancers sit within a few kb of their gene's TSS, close enough for a model that reads 8 kb around a
+    # variant to see both the variant and the TSS it regulates (CAGE, SED); most of a real gene's cis
+    # regulation is this close (eQTLs cluster within a few kb of the TSS)
+    enhancer_min_distance: int = 400
+    enhancer_max_distance: int = 1_400
     blacklist_per_chromosome: int = 2
     blacklist_length: int = 3_000
     blacklist_rate: float = 3.0
@@ -98,8 +102,8 @@ class GenomeConfig:
     binding_halfwidth: int = 150
     accessibility_offset: float = 2.0
     dnase_depth: float = 1.0
-    enhancer_decay: float = 5_000.0
-    enhancer_reach: int = 20_000
+    enhancer_decay: float = 700.0
+    enhancer_reach: int = 2_000
     enhancer_gain: float = 3.0
     cage_scale: float = 0.5
     core_floor: float = 1e-3

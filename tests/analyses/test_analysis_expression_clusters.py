@@ -15,8 +15,8 @@ from analyses.framework import execute, main
 from genocore.config import from_dict
 from _analysis_configs import write_config
 
-# 22 genes x 6 cell types in the tiny world: small mixtures, few draws
-SMALL = {"n_components": 3, "sample_size": 16, "n_bootstrap": 20, "n_permutations": 19, "covariance_type": "diag"}
+# a few dozen genes x 6 cell types in the tiny world: small mixtures, few draws
+SMALL = {"n_components": 3, "sample_size": 22, "n_bootstrap": 20, "n_permutations": 19, "covariance_type": "diag"}
 
 
 def _config(tmp_path, name="config.json", **values):
@@ -38,8 +38,9 @@ def model_run(tiny_world, world_model, tmp_path_factory):
 def test_runs_end_to_end_from_model_predictions(model_run, tiny_world):
     out = model_run / "out"
     summary = pd.read_csv(out / "clusters.tsv", sep="\t")
-    assert summary.source.tolist() == ["model", "truth"] and (summary.n_genes == 22).all()
-    assert (summary.sample_size == 16).all() and summary.p_permutation.between(0.05, 1).all()
+    n_genes = len(pd.read_csv(tiny_world / "truth" / "gene_expression.tsv", sep="\t"))
+    assert summary.source.tolist() == ["model", "truth"] and (summary.n_genes == n_genes).all()
+    assert (summary.sample_size == SMALL["sample_size"]).all() and summary.p_permutation.between(0.05, 1).all()
     ari = pd.read_csv(out / "ari.tsv", sep="\t")
     counts = ari.groupby(["source", "kind"]).size().to_dict()
     assert counts == {("model", "bootstrap"): 20, ("model", "permutation"): 19, ("truth", "bootstrap"): 20,
@@ -89,7 +90,8 @@ def test_demo_uses_the_demo_model(tiny_world, world_model, tmp_path):
     cfg = ec.demo(tmp_path / "w", tmp_path / "inputs")
     execute(ec.ANALYSIS, from_dict(ec.Config, {**vars(cfg), "n_bootstrap": 4, "n_permutations": 2}), tmp_path / "out")
     s = pd.read_csv(tmp_path / "out" / "clusters.tsv", sep="\t")
-    assert s.source.tolist() == ["model", "truth"] and (s.sample_size == 22).all()
+    n_genes = len(pd.read_csv(tiny_world / "truth" / "gene_expression.tsv", sep="\t"))
+    assert s.source.tolist() == ["model", "truth"] and (s.sample_size == n_genes).all()
 
 
 @pytest.mark.parametrize("change, names", [

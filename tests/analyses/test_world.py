@@ -119,7 +119,7 @@ def test_world_config_rejects_unknown_keys():
         world_config("tiny", {"panel": {"n_referense": 5}})
     with pytest.raises(ValueError, match="unknown world size"):
         world_config("huge")
-    assert from_dict(type(world_config()), {}).cis_window == 250_000
+    assert from_dict(type(world_config()), {}).cis_window == 50_000
 
 
 @pytest.mark.integration

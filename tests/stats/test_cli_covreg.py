@@ -47,10 +47,11 @@ def test_covreg_command_true_sed(tiny_world, world_sed, tmp_path):
     assert summary["tissue"].tolist() == tissues
     assert set(summary["annotation"]) == {"SED"} and set(summary["unit"]) == {"pair"}
     assert (summary["snps_kept"] < summary["snps"]).all() and (summary["pairs_kept"] <= summary["pairs_matched"]).all()
-    # |SED-LD| of the true SED: significant with a positive coefficient, with and without the TSS covariates
-    for model in ("ld", "ld_tss"):
-        assert (summary[f"{model}_coef"] > 0).all() and (summary[f"{model}_p"] < 1e-6).all(), model
-    wb = summary.set_index("tissue").loc["Whole_Blood"]
+    # |SED-LD| of Whole_Blood's cell type's true SED: significant in its own tissue with and without the TSS
+    # covariates; in Liver it only marks TSS proximity, which the covariates absorb (regulation is cell-type specific)
+    assert (summary["ld_coef"] > 0).all() and (summary["ld_p"] < 1e-6).all()
+    wb, liver = summary.set_index("tissue").loc["Whole_Blood"], summary.set_index("tissue").loc["Liver"]
+    assert wb["ld_tss_coef"] > 0 and wb["ld_tss_p"] < 1e-6 and wb["ld_tss_t"] > abs(liver["ld_tss_t"])
     assert wb["ld_tss_p_cluster"] < 0.05 and wb["enrichment"] > 1.3 and wb["enrichment_lo"] > 1
     q = pd.read_csv(out / "quantiles.tsv", sep="\t")
     assert len(q) == 5 * len(tissues) and q["quantile"].tolist() == [1, 2, 3, 4, 5] * len(tissues)
