@@ -30,22 +30,48 @@ logger = logging.getLogger(__name__)
 # Valid and test windows are drawn from every chromosome, as basenji draws them from the genome: the model
 # then learns from most of the world's sequence, and the SNPs outside its training windows are reported
 # apart by the analyses (analyses.scoring.training_mask).
-DATA_SETTINGS = {"seq_length": 4_096, "pool_width": 32, "crop_bp": 512, "stride": 3_072,
+DATA_SETTINGS = {"seq_length": 8_192, "pool_width": 32, "crop_bp": 512, "stride": 7_168,
                  "split_mode": "fraction", "valid_fraction": 0.1, "test_fraction": 0.1, "seed": 1}
 
 
 class _ArrayTrack:
-    """A coverage reader over in-memory per-base arrays (the interface of ``data.open_track``)."""
+    """A coverage reader over an in-memory per-base array of one stretch of a chromosome (the interface of
+    ``data.open_track``); bases outside it read as 0."""
 
-    def __init__(self, values: dict):
-        self.values = values
+    def __init__(self, chrom: str, offset: int, values: np.ndarray):
+        self.chrom, self.offset, self.values = chrom, offset, values
 
     def read(self, chrom, start, end):
-        v = self.values[chrom]
         out = np.zeros(end - start)
-        a, b = max(start, 0), min(end, len(v))
-        out[a - start:b - start] = v[a:b]
+        if chrom != self.chrom:
+            return out
+        a, b = max(start, self.offset), min(end, self.offset + len(self.values))
+        if a < b:
+            out[a - start:b - start] = self.values[a - self.offset:b - self.offset]
         return out
+
+
+def _window_means(genome, chrom: str, start: int, end: int) -> tuple[int, dict]:
+    """The generative means of every track on ``chrom:start-end`` and around it, as (offset, track -> array):
+    evaluated on the window widened by the generative function's reach, so the means inside it are exact."""
+    from genomodel import dna
+    from genomodel import synthetic as syn
+
+    cfg = genome.config
+    codes = genome.sequences[chrom]
+    # a base's mean depends on the bases up to this far away (binding, then enhancer input at a TSS)
+    margin = cfg.enhancer_reach + 2 * cfg.motif_reach
+    a, b = max(start - margin, 0), min(end + margin, len(codes))
+    land = syn.landscape(genome, codes[a:b])
+    dnase, cage = land.dnase_mean(cfg), land.cage_mean_at_tss(cfg)
+    is_n = codes[a:b] == dna.N_CODE
+    means = {}
+    for c, cell in enumerate(genome.cell_types):
+        means[f"DNASE:{cell}"] = np.where(is_n, 0.0, dnase[c])
+        v = np.zeros(b - a)
+        v[land.tss_pos] = cage[c]
+        means[f"CAGE:{cell}"] = v
+    return a, means
 
 
 def make_records(world_dir, out_dir, *, settings: dict | None = None, progress=None) -> Path:
@@ -69,24 +95,25 @@ def truth_targets(world_dir, data_dir, split: str = "test") -> np.ndarray:
     as the observed tracks were. Shape (n_windows, target_length, n_tracks), float32."""
     from analyses.world import generative_model
     from genomodel import data
-    from genomodel import synthetic as syn
     from genomodel.io import tfrecord
 
     stats = tfrecord.read_statistics(data_dir)
     windows = tfrecord.read_sequences_bed(data_dir)
     windows = windows[windows.split == split]
     genome = generative_model(world_dir)
-    lands = {c: syn.landscape(genome, genome.sequences[c]) for c in sorted(set(windows.chrom))}
-    means = syn.expected_tracks(genome, lands)
     targets = data.read_targets(Path(data_dir) / "targets.txt")
-    readers = [_ArrayTrack(means[d]) for d in targets.description]
     cfg = cfgmod.from_dict(data.DataConfig, {k: stats[k] for k in ("seq_length", "pool_width", "crop_bp")}
                            | {"transform": stats.get("transform", "basenji")}, where=str(data_dir))
     # blacklisted bases get the same treatment as in the observed records
     black = data.interval_dict(data.read_bed(Path(world_dir) / "genome" / "blacklist.bed"),
                                buffer=cfg.blacklist_buffer)
-    return np.stack([data.window_targets(readers, targets, c, s, e, config=cfg, blacklist=black)
-                     for c, s, e in windows[["chrom", "start", "end"]].itertuples(index=False)])
+    out = []
+    # each window evaluated on its own (a tenth of the genome), not whole chromosomes
+    for c, s, e in windows[["chrom", "start", "end"]].itertuples(index=False):
+        offset, means = _window_means(genome, c, int(s), int(e))
+        readers = [_ArrayTrack(c, offset, means[d]) for d in targets.description]
+        out.append(data.window_targets(readers, targets, c, int(s), int(e), config=cfg, blacklist=black))
+    return np.stack(out)
 
 
 def train(data_dir, run_dir, *, params="sim_small", minutes: float | None = 4.0, epochs: int | None = None,
@@ -123,9 +150,7 @@ def held_out_accuracy(world_dir, data_dir, model_dir) -> tuple[pd.DataFrame, dic
     from genomodel import dna
 
     x = dna.one_hot(np.stack(codes), dtype=np.float32)
-    from genomodel.data import strand_pair_positions
-
-    pred = predict(model, x, rc=True, batch_size=8, strand_pair=strand_pair_positions(Path(data_dir) / "targets.txt"))
+    pred = predict(model, x, batch_size=32)  # forward strand, as the variants are scored
     obs = np.stack(obs)
     truth = truth_targets(world_dir, data_dir)
     targets = pd.read_csv(Path(data_dir) / "targets.txt", sep="\t")

@@ -41,3 +41,15 @@ def test_truth_targets_match_binned_generative_means(tiny_world, tmp_path):
     targets = pd.read_csv(data_dir / "targets.txt", sep="\t")
     j = targets.description.tolist().index("CAGE:brain_neuron")
     np.testing.assert_allclose(truth[3, :, j], np.minimum(by_hand ** 0.75, 384), rtol=2e-3, atol=1e-3)
+    # each window evaluated on its own equals every track of the whole chromosome's means, binned the same way
+    from genomodel import data
+
+    means = syn.expected_tracks(g, {"chr2": syn.landscape(g, g.sequences["chr2"])})
+    readers = [sim_model._ArrayTrack("chr2", 0, means[d]["chr2"]) for d in targets.description]
+    cfg = data.DataConfig(seq_length=8192, pool_width=128, crop_bp=1024)
+    black = data.interval_dict(data.read_bed(tiny_world / "genome" / "blacklist.bed"), buffer=cfg.blacklist_buffer)
+    tw = tfrecord.read_sequences_bed(data_dir)
+    tw = tw[tw.split == "test"]
+    whole = np.stack([data.window_targets(readers, data.read_targets(data_dir / "targets.txt"), c, s, e, config=cfg,
+                                          blacklist=black) for c, s, e in zip(tw.chrom, tw.start, tw.end)])
+    np.testing.assert_allclose(truth, whole, rtol=1e-5, atol=1e-6)
