@@ -204,6 +204,8 @@ class Trainer:
             self.ema = {v.path: tf.Variable(v.value, trainable=False, name=f"ema_{i}",
                                             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
                         for i, v in enumerate(seqnn.combined.trainable_variables)} if self.cfg.ema_decay else {}
+            if self.ema and len(self.ema) != len(seqnn.combined.trainable_variables):
+                raise ValueError("train.ema_decay needs distinct weight paths; two layers of the model share a name")
         self.checkpoint = tf.train.Checkpoint(model=seqnn.combined, optimizer=self.optimizer, epoch=self.epoch,
                                               best_loss=self.best_loss, wait=self.wait,
                                               **({"ema": list(self.ema.values())} if self.ema else {}))
