@@ -54,7 +54,6 @@ class _ArrayTrack:
 def _window_means(genome, chrom: str, start: int, end: int) -> tuple[int, dict]:
     """The generative means of every track on ``chrom:start-end`` and around it, as (offset, track -> array):
     evaluated on the window widened by the generative function's reach, so the means inside it are exact."""
-    from genomodel import dna
     from genomodel import synthetic as syn
 
     cfg = genome.config
@@ -62,16 +61,7 @@ def _window_means(genome, chrom: str, start: int, end: int) -> tuple[int, dict]:
     # a base's mean depends on the bases up to this far away (binding, then enhancer input at a TSS)
     margin = cfg.enhancer_reach + 2 * cfg.motif_reach
     a, b = max(start - margin, 0), min(end + margin, len(codes))
-    land = syn.landscape(genome, codes[a:b])
-    dnase, cage = land.dnase_mean(cfg), land.cage_mean_at_tss(cfg)
-    is_n = codes[a:b] == dna.N_CODE
-    means = {}
-    for c, cell in enumerate(genome.cell_types):
-        means[f"DNASE:{cell}"] = np.where(is_n, 0.0, dnase[c])
-        v = np.zeros(b - a)
-        v[land.tss_pos] = cage[c]
-        means[f"CAGE:{cell}"] = v
-    return a, means
+    return a, syn.track_means(genome, codes[a:b], syn.landscape(genome, codes[a:b]))
 
 
 def make_records(world_dir, out_dir, *, settings: dict | None = None, progress=None) -> Path:

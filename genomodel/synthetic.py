@@ -919,20 +919,30 @@ def expected_tracks(genome: SimGenome, landscapes: dict) -> dict:
     -------
     dict of track name -> dict of chrom -> ndarray, float64, shape (chrom_length,)
     """
-    cfg = genome.config
     out = {name: {} for name in genome.track_names}
     for chrom, land in landscapes.items():
-        n = len(genome.sequences[chrom])
-        dnase = land.dnase_mean(cfg)
-        cage = land.cage_mean_at_tss(cfg)
-        is_n = genome.sequences[chrom] == dna.N_CODE
-        for c, cell in enumerate(genome.cell_types):
-            lam = dnase[c].copy()
-            lam[is_n] = 0.0
-            out[f"DNASE:{cell}"][chrom] = lam
-            v = np.zeros(n)
-            v[land.tss_pos] = cage[c]
-            out[f"CAGE:{cell}"][chrom] = v
+        for name, mean in track_means(genome, genome.sequences[chrom], land).items():
+            out[name][chrom] = mean
+    return out
+
+
+def track_means(genome: SimGenome, codes: np.ndarray, land: Landscape) -> dict:
+    """Mean coverage of every track along ``codes`` (a chromosome or a window of one) from its
+    :func:`landscape`; N bases have mean 0.
+
+    Returns
+    -------
+    dict of track name -> ndarray, float64, shape (len(codes),)
+    """
+    cfg = genome.config
+    dnase, cage = land.dnase_mean(cfg), land.cage_mean_at_tss(cfg)
+    is_n = codes == dna.N_CODE
+    out = {}
+    for c, cell in enumerate(genome.cell_types):
+        out[f"DNASE:{cell}"] = np.where(is_n, 0.0, dnase[c])
+        v = np.zeros(len(codes))
+        v[land.tss_pos] = cage[c]
+        out[f"CAGE:{cell}"] = v
     return out
 
 
