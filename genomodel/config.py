@@ -39,7 +39,11 @@ class TrainConfig:
     epochs of no improvement of the validation loss; ``clip_norm`` clips the global gradient norm.
     ``augment_shift`` is the largest random shift in bp (shifts are drawn from -s..s). ``ema_decay`` > 0
     keeps an exponential moving average of the weights (updated after every step), which is what is
-    validated, kept as the best model and saved; 0 uses the raw weights.
+    validated, kept as the best model and saved; 0 uses the raw weights. ``loss`` is ``poisson``, ``mse``
+    or ``poisson_multinomial``: per bin, a Poisson term on each assay's total over its tracks (weighted by
+    ``total_weight``) plus the multinomial likelihood of how that total splits between the assay's tracks
+    (cell types); ``total_weight`` 1 is the Poisson loss exactly, smaller weights stress which cell type
+    carries a signal (Borzoi's loss of the same name splits over positions; this one over tracks).
     """
 
     batch_size: int = 4
@@ -52,6 +56,7 @@ class TrainConfig:
     patience: int = 20
     warmup: int = 0
     loss: str = "poisson"
+    total_weight: float = 0.2
     train_epochs_min: int = 1
     train_epochs_max: int = 1000
     steps_per_epoch: int | None = None
@@ -64,8 +69,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"train.optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
-        if self.loss not in ("poisson", "mse"):
-            raise ValueError(f"train.loss must be 'poisson' or 'mse', not {self.loss!r}")
+        if self.loss not in ("poisson", "mse", "poisson_multinomial"):
+            raise ValueError(f"train.loss must be 'poisson', 'mse' or 'poisson_multinomial', not {self.loss!r}")
+        if not 0 < self.total_weight <= 1:
+            raise ValueError(f"train.total_weight must be in (0, 1], not {self.total_weight}")
         if self.batch_size < 1 or self.learning_rate <= 0:
             raise ValueError("train.batch_size must be >= 1 and train.learning_rate > 0")
         if not 0 <= self.ema_decay < 1:

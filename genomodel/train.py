@@ -102,6 +102,52 @@ def mse_loss(y_true, y_pred):
     return tf.reduce_mean(tf.square(y_pred - y_true), axis=[1, 2])
 
 
+def poisson_multinomial_loss(groups, *, total_weight: float):
+    """Poisson on each group's per-bin total plus the multinomial split of that total over the group.
+
+    Parameters
+    ----------
+    groups : list of list of int
+        Track indices of each group (one assay's cell types); every track in exactly one group.
+    total_weight : float
+        Weight of the Poisson term on the totals; 1 gives :func:`poisson_loss` (up to its epsilon).
+
+    Returns
+    -------
+    callable ``(y_true, y_pred) -> (batch,)``, the mean over bins and tracks as :func:`poisson_loss`.
+    """
+    n_tracks = sum(len(g) for g in groups)
+
+    def loss(y_true, y_pred):
+        total = 0.0
+        for g in groups:
+            y = tf.gather(y_true, g, axis=-1)
+            p = tf.gather(y_pred, g, axis=-1) + 1e-7
+            y_sum, p_sum = tf.reduce_sum(y, -1), tf.reduce_sum(p, -1)
+            poisson = p_sum - y_sum * tf.math.log(p_sum)
+            multinomial = -tf.reduce_sum(y * tf.math.log(p / p_sum[..., None]), -1)
+            total += total_weight * poisson + multinomial
+        return tf.reduce_mean(total, axis=1) / n_tracks
+
+    return loss
+
+
+def assay_groups(descriptions) -> list:
+    """Track indices grouped by assay: the description's text before ':' (basenji's ``CAGE:...``,
+    ``DNASE:...``); descriptions without one form one group."""
+    groups: dict = {}
+    for i, d in enumerate(descriptions):
+        groups.setdefault(str(d).split(":", 1)[0] if ":" in str(d) else "", []).append(i)
+    return list(groups.values())
+
+
+def make_loss(cfg, descriptions):
+    """The configured loss for one head whose tracks have ``descriptions`` (targets.txt order)."""
+    if cfg.loss == "poisson_multinomial":
+        return poisson_multinomial_loss(assay_groups(descriptions), total_weight=cfg.total_weight)
+    return LOSSES[cfg.loss]
+
+
 LOSSES = {"poisson": poisson_loss, "mse": mse_loss}
 
 
@@ -210,7 +256,8 @@ class Trainer:
                                               best_loss=self.best_loss, wait=self.wait,
                                               **({"ema": list(self.ema.values())} if self.ema else {}))
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.out_dir / "checkpoint"), max_to_keep=1)
-        self._loss = LOSSES[self.cfg.loss]
+        self._losses = {g: make_loss(self.cfg, targets_info(d.data_dir).get("description", [])
+                                     or range(int(d.stats["num_targets"]))) for g, d in data.items()}
         self._train_steps = {g: self._make_train_step(g) for g in data}
         self._eval_steps = {g: self._make_eval_step(g) for g in data}
 
@@ -222,7 +269,7 @@ class Trainer:
         model = self.seqnn.model(genome)
         pair = self.data[genome].strand_pair
         cfg = self.cfg
-        loss_fn, gb = self._loss, self._global_batch()
+        loss_fn, gb = self._losses[genome], self._global_batch()
 
         def replica_step(x, y, seed):
             x, y = augment(x, y, seed=seed, max_shift=cfg.augment_shift, rc=cfg.augment_rc, strand_pair=pair)
@@ -249,7 +296,7 @@ class Trainer:
 
     def _make_eval_step(self, genome: str):
         model = self.seqnn.model(genome)
-        loss_fn = self._loss
+        loss_fn = self._losses[genome]
 
         n_targets = int(model.output.shape[-1])
 

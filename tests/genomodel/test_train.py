@@ -292,3 +292,39 @@ def test_baskerville_records_train(shared_data, tmp_path):
     seqnn = build_model(p.model, seed=1)
     hist = Trainer(seqnn, p, {"human": g}, tmp_path / "run").fit(epochs=1)
     assert len(hist) == 1 and np.isfinite(hist.train_loss).all() and np.isfinite(hist.valid_loss).all()
+
+
+def _poisson_multinomial_slow(y, p, groups, w):
+    """Per example: for each bin and group, w * Poisson(total) + multinomial NLL of the split."""
+    out = np.zeros(len(y))
+    for b in range(len(y)):
+        for i in range(y.shape[1]):
+            for g in groups:
+                yt, pt = y[b, i, g], p[b, i, g] + 1e-7
+                out[b] += w * (pt.sum() - yt.sum() * np.log(pt.sum())) - np.sum(yt * np.log(pt / pt.sum()))
+    return out / (y.shape[1] * y.shape[2])
+
+
+def test_poisson_multinomial_loss_against_the_slow_sum_and_poisson_at_weight_one():
+    from genomodel.train import assay_groups, poisson_loss, poisson_multinomial_loss
+
+    rng = np.random.default_rng(0)
+    y = rng.poisson(3.0, (3, 5, 4)).astype(np.float32)
+    p = rng.gamma(2.0, 1.5, (3, 5, 4)).astype(np.float32)
+    groups = assay_groups(["DNASE:a", "CAGE:a", "DNASE:b", "CAGE:b"])
+    assert groups == [[0, 2], [1, 3]]
+    assert assay_groups(["m+", "m-"]) == [[0, 1]]
+    got = poisson_multinomial_loss(groups, total_weight=0.2)(tf.constant(y), tf.constant(p)).numpy()
+    np.testing.assert_allclose(got, _poisson_multinomial_slow(y, p, groups, 0.2), rtol=1e-4)
+    # the Poisson likelihood factorises into the total's Poisson times the multinomial split
+    one = poisson_multinomial_loss(groups, total_weight=1.0)(tf.constant(y), tf.constant(p)).numpy()
+    np.testing.assert_allclose(one, poisson_loss(tf.constant(y), tf.constant(p)).numpy(), rtol=1e-4)
+
+
+def test_poisson_multinomial_training_learns(records, tmp_path):
+    p = small_params(loss="poisson_multinomial", total_weight=0.2)
+    seqnn = build_model(p.model, seed=1)
+    hist = Trainer(seqnn, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "run").fit()
+    assert hist.valid_r_toy.max() > hist.valid_r_toy.iloc[0] + 0.1
+    with pytest.raises(ValueError, match="total_weight"):
+        small_params(loss="poisson_multinomial", total_weight=0.0)
