@@ -61,9 +61,16 @@ class GenomeData:
     strand_pair: np.ndarray | None = None
 
     @classmethod
-    def open(cls, name: str, data_dir) -> "GenomeData":
+    def open(cls, name: str, data_dir, *, seq_length: int | None = None,
+             target_length: int | None = None) -> "GenomeData":
+        """Open a records folder; one without ``statistics.json`` (basenji's older folders) has its
+        statistics inferred from the records, with ``seq_length`` and ``target_length`` (the model's
+        input length and output bins) settling what the records cannot."""
         data_dir = Path(data_dir)
-        stats = tfrecord.read_statistics(data_dir)
+        if (data_dir / "statistics.json").is_file():
+            stats = tfrecord.read_statistics(data_dir)
+        else:
+            stats = tfrecord.infer_statistics(data_dir, seq_length=seq_length, target_length=target_length)
         n = int(stats["num_targets"])
         pair = np.arange(n)
         tfile = data_dir / "targets.txt"
@@ -330,7 +337,7 @@ class Trainer:
     # -- data ------------------------------------------------------------------------------
     def _dataset(self, genome: str, split: str, *, epoch: int, repeat: bool):
         d = self.data[genome]
-        ds = tfrecord.dataset(d.data_dir, split, batch_size=self._global_batch(), shuffle=split == "train",
+        ds = tfrecord.dataset(d.data_dir, split, batch_size=self._global_batch(), shuffle=split == "train", stats=d.stats,
                               seed=self.cfg.seed * 100_003 + epoch, repeat=repeat)
         return self.strategy.experimental_distribute_dataset(ds)
 
@@ -609,10 +616,13 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
     """
     strategy = strategy or default_strategy()
     progress = None if progress is None else _StepProgress(progress)
-    data = {g: GenomeData.open(g, d) for g, d in data_dirs.items()}
-    stats = {g: tfrecord.read_statistics(d) for g, d in data_dirs.items()}
     with strategy.scope():
         seqnn = build_model(params.model, seed=params.train.seed)
+    # the model's input length and output bins settle the shapes of records without statistics.json
+    data = {g: GenomeData.open(g, d, seq_length=int(seqnn.model(g).input.shape[1]),
+                               target_length=int(seqnn.model(g).output.shape[1])) for g, d in data_dirs.items()}
+    stats = {g: data[g].stats for g in data_dirs}
+    with strategy.scope():
         if init_motifs is not None:
             from genomodel.attribution.motifs import read_motif_database
             from genomodel.model.motif_init import init_from_motifs
@@ -631,7 +641,10 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
     run = Path(out_dir)
     provenance.write(run / "provenance.json", provenance.record(
         command=command, config=config, root=run,
-        inputs={**{f"{g}/statistics.json": Path(d) / "statistics.json" for g, d in data_dirs.items()},
+        inputs={**{f"{g}/statistics.json": Path(d) / "statistics.json" for g, d in data_dirs.items()
+                   if (Path(d) / "statistics.json").is_file()},
+                **{f"{g}/{f.name}": f for g, d in data_dirs.items() if stats[g].get("inferred_from_records")
+                   for s in tfrecord.SPLITS for f in tfrecord.shard_files(d, s)},
                 **({"init_motifs": Path(init_motifs)} if init_motifs is not None else {})},
         outputs={k: run / k for k in ("model/params.json", "model/model.weights.h5", "train_log.csv")}))
     if hist.empty:

@@ -11,8 +11,12 @@ A data folder holds
 This module writes ``sequence`` as uint8 base codes (0-3 = A, C, G, T; 4 = N; ``seq_length`` bytes) and
 ``target`` as float16 ``(target_length, num_targets)`` raw bytes, which is what baskerville writes
 (``statistics.json`` then says ``seq_1hot: true``, meaning "one-hot it on reading"). Reading also accepts
-older basenji records whose ``sequence`` is already one-hot (``4 * seq_length`` bytes) and float32
-targets: the layout is decided from the byte lengths of the first record, not from flags.
+older basenji records whose ``sequence`` is already one-hot (``4 * seq_length`` bytes), float32 targets,
+targets stored as a float list, and shards named ``{prefix}-{split}-{i}-of-{n}.tfrecord`` in the folder
+itself: the layout is decided from the first record, not from flags. A folder without
+``statistics.json`` (basenji's older ones) has its statistics inferred from the records
+(:func:`infer_statistics`), with the shapes the records cannot settle given by the caller (a model's
+input length and output bins).
 
 TensorFlow is imported on first use only, so that importing this module (and ``genomodel.data``) stays
 cheap for code that only needs the metadata readers.
@@ -38,7 +42,7 @@ TFR_INPUT = "sequence"
 TFR_OUTPUT = "target"
 STATISTICS_KEYS = ("num_targets", "seq_length", "seq_1hot", "pool_width", "crop_bp", "target_length",
                    "train_seqs", "valid_seqs", "test_seqs")
-_SHARD_RE = re.compile(r"-(\d+)\.tfr$")
+_SHARD_RE = re.compile(r"-(\d+)(?:-of-\d+)?\.tfr(?:ecord)?$")
 
 
 def _tf():
@@ -61,7 +65,9 @@ def read_statistics(data_dir) -> dict:
     """
     path = Path(data_dir) / "statistics.json"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no statistics.json; is {data_dir} a basenji/baskerville data folder?")
+        raise FileNotFoundError(f"{path}: no statistics.json; is {data_dir} a basenji/baskerville data folder? "
+                                "(training infers the statistics of basenji's older record folders from the "
+                                "records and the model)")
     with open(path) as fh:
         return json.load(fh)
 
@@ -76,12 +82,17 @@ def write_statistics(data_dir, stats: dict) -> Path:
 
 
 def shard_files(data_dir, split: str) -> list[Path]:
-    """The shards ``tfrecords/{split}-*.tfr``, sorted by shard index (``train-10`` after ``train-9``)."""
-    files = Path(data_dir, "tfrecords").glob(f"{split}-*.tfr")
+    """A split's shards, sorted by shard index (``train-10`` after ``train-9``): baskerville's
+    ``tfrecords/{split}-{i}.tfr``, or basenji's older ``{prefix}-{split}-{i}-of-{n}.tfrecord``, in
+    ``tfrecords/`` or in the folder itself."""
+    files = set()
+    for folder in (Path(data_dir, "tfrecords"), Path(data_dir)):
+        for pattern in (f"{split}-*.tfr", f"{split}-*.tfrecord", f"*-{split}-*.tfr", f"*-{split}-*.tfrecord"):
+            files.update(folder.glob(pattern))
 
     def key(p: Path):
         m = _SHARD_RE.search(p.name)
-        return (0, int(m.group(1)), p.name) if m else (1, 0, p.name)
+        return (0, int(m.group(1)), str(p)) if m else (1, 0, str(p))
 
     return sorted(files, key=key)
 
@@ -97,7 +108,7 @@ class RecordLayout:
         True when ``sequence`` holds ``4 * seq_length`` one-hot bytes; False for base codes.
     target_length, num_targets : int
     target_dtype : str
-        ``"float16"`` or ``"float32"``.
+        ``"float16"`` or ``"float32"`` (raw bytes), or ``"float_list"`` (a float feature, basenji's older records).
     """
 
     seq_length: int
@@ -118,26 +129,33 @@ def _first_record(data_dir, split: str | None):
     return None, None
 
 
-def _parse_example(raw: bytes, where) -> tuple[bytes, bytes]:
+def _parse_example(raw: bytes, where) -> tuple[bytes, bytes | np.ndarray]:
+    """``sequence`` bytes and ``target``: bytes, or a float32 array when stored as a float list."""
     tf = _tf()
     ex = tf.train.Example.FromString(raw)
     feats = ex.features.feature
-    for key in (TFR_INPUT, TFR_OUTPUT):
-        if key not in feats or not feats[key].bytes_list.value:
-            raise ValueError(f"{where}: record has no bytes feature {key!r} (features: {sorted(feats)}); "
-                             "expected basenji/baskerville records with 'sequence' and 'target'")
-    return feats[TFR_INPUT].bytes_list.value[0], feats[TFR_OUTPUT].bytes_list.value[0]
+    if TFR_INPUT not in feats or not feats[TFR_INPUT].bytes_list.value:
+        raise ValueError(f"{where}: record has no bytes feature {TFR_INPUT!r} (features: {sorted(feats)}); "
+                         "expected basenji/baskerville records with 'sequence' and 'target'")
+    target = feats[TFR_OUTPUT] if TFR_OUTPUT in feats else None
+    if target is not None and target.bytes_list.value:
+        return feats[TFR_INPUT].bytes_list.value[0], target.bytes_list.value[0]
+    if target is not None and target.float_list.value:
+        return feats[TFR_INPUT].bytes_list.value[0], np.asarray(target.float_list.value, np.float32)
+    raise ValueError(f"{where}: record has no {TFR_OUTPUT!r} as bytes or a float list (features: "
+                     f"{sorted(feats)}); expected basenji/baskerville records with 'sequence' and 'target'")
 
 
-def record_layout(data_dir, split: str | None = None) -> RecordLayout:
-    """Decide how a folder's records are stored, from ``statistics.json`` and the first record's bytes.
+def record_layout(data_dir, split: str | None = None, *, stats: dict | None = None) -> RecordLayout:
+    """Decide how a folder's records are stored, from its statistics and the first record.
 
     The sequence is base codes when it has ``seq_length`` bytes and one-hot when it has
-    ``4 * seq_length``. The target is float16 or float32 by its byte length against
-    ``target_length * num_targets``; when ``statistics.json`` gives only one of the two, the other is
-    inferred assuming float16 (what basenji and baskerville write).
+    ``4 * seq_length``. A byte target is float16 or float32 by its byte length against
+    ``target_length * num_targets``; when the statistics give only one of the two, the other is
+    inferred assuming float16 (what basenji and baskerville write). A float-list target is float32.
+    ``stats`` replaces ``statistics.json`` (e.g. the output of :func:`infer_statistics`).
     """
-    stats = read_statistics(data_dir)
+    stats = read_statistics(data_dir) if stats is None else stats
     if "seq_length" not in stats:
         raise ValueError(f"{Path(data_dir) / 'statistics.json'}: no seq_length; add it (the window length in bp)")
     seq_length = int(stats["seq_length"])
@@ -156,6 +174,8 @@ def record_layout(data_dir, split: str | None = None) -> RecordLayout:
         raise ValueError(f"{path}: first record's sequence has {len(seq)} bytes; statistics.json says "
                          f"seq_length {seq_length} (expected {seq_length} base codes or {4 * seq_length} "
                          "one-hot bytes); fix seq_length or the records")
+    if isinstance(tgt, np.ndarray):
+        return _float_list_layout(path, seq_length, one_hot, tgt.size, t_len, n_tgt)
     nb = len(tgt)
     if t_len is not None and n_tgt is not None:
         cells = int(t_len) * int(n_tgt)
@@ -177,6 +197,66 @@ def record_layout(data_dir, split: str | None = None) -> RecordLayout:
     if t_len is not None:
         return RecordLayout(seq_length, one_hot, int(t_len), other, "float16")
     return RecordLayout(seq_length, one_hot, other, int(n_tgt), "float16")
+
+
+def _float_list_layout(path, seq_length, one_hot, n_values, t_len, n_tgt) -> RecordLayout:
+    if t_len is not None and n_tgt is not None:
+        if n_values != int(t_len) * int(n_tgt):
+            raise ValueError(f"{path}: first record's target holds {n_values} values, not target_length {t_len} x "
+                             f"num_targets {n_tgt}")
+    elif t_len is not None or n_tgt is not None:
+        known = int(t_len if t_len is not None else n_tgt)
+        if n_values % known:
+            raise ValueError(f"{path}: first record's target holds {n_values} values, not a multiple of "
+                             f"{'target_length' if t_len is not None else 'num_targets'} {known}")
+        t_len, n_tgt = (known, n_values // known) if t_len is not None else (n_values // known, known)
+    else:
+        raise ValueError(f"{path}: the target holds {n_values} values (target_length x num_targets) and nothing "
+                         "says how they split; give target_length (the model's output bins) or num_targets")
+    return RecordLayout(seq_length, one_hot, int(t_len), int(n_tgt), "float_list")
+
+
+def _sequence_length(seq: bytes, path) -> int:
+    """Window length from a record's sequence bytes: one-hot (rows of four 0/1 bytes, most with one 1)
+    or one base code per byte."""
+    s = np.frombuffer(seq, dtype=np.uint8)
+    if s.size % 4 == 0 and s.size and s.max() <= 1 and np.mean(s.reshape(-1, 4).sum(axis=1) == 1) > 0.5:
+        return s.size // 4
+    if s.size and s.max() <= dna.N_CODE:
+        return s.size
+    raise ValueError(f"{path}: the first record's sequence ({s.size} bytes) is neither one-hot nor base codes; "
+                     "give seq_length")
+
+
+def infer_statistics(data_dir, *, seq_length: int | None = None, target_length: int | None = None,
+                     num_targets: int | None = None) -> dict:
+    """Statistics of a records folder that has no ``statistics.json``, read from its records.
+
+    The window length comes from the first record's sequence; the target's split into bins x tracks
+    needs ``target_length`` or ``num_targets`` when the target is a float list (a trained model's output
+    bins settle it); record counts per split are counted.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder holds no record shards.
+    ValueError
+        When a shape cannot be settled or disagrees with the records (the message says which).
+    """
+    path, rec = _first_record(data_dir, None)
+    if rec is None:
+        raise FileNotFoundError(f"{data_dir}: no record shards (looked for tfrecords/{{split}}-*.tfr and "
+                                "{prefix}-{split}-*.tfrecord for train, valid and test)")
+    if seq_length is None:
+        seq_length = _sequence_length(rec[0], path)
+    known = {"seq_length": int(seq_length), "target_length": target_length, "num_targets": num_targets}
+    layout = record_layout(data_dir, stats={k: v for k, v in known.items() if v is not None})
+    stats = {"num_targets": layout.num_targets, "seq_length": layout.seq_length, "seq_1hot": not layout.seq_one_hot,
+             "target_length": layout.target_length,
+             **{f"{s}_seqs": count_records(data_dir, s) for s in SPLITS}, "inferred_from_records": True}
+    logger.warning("%s has no statistics.json; inferred from its records: %s", data_dir,
+                   {k: v for k, v in stats.items() if k != "inferred_from_records"})
+    return stats
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -328,15 +408,15 @@ def _decode_numpy(seq: bytes, tgt: bytes, layout: RecordLayout, where) -> tuple[
         if s.size != layout.seq_length:
             raise ValueError(f"{where}: sequence has {s.size} bytes, expected {layout.seq_length}")
         codes = np.minimum(s, dna.N_CODE).astype(np.uint8)
-    t = np.frombuffer(tgt, dtype=layout.target_dtype)
+    t = tgt if isinstance(tgt, np.ndarray) else np.frombuffer(tgt, dtype=layout.target_dtype)
     if t.size != layout.target_length * layout.num_targets:
         raise ValueError(f"{where}: target has {t.size} values, expected "
                          f"{layout.target_length} x {layout.num_targets}")
     return codes, t.reshape(layout.target_length, layout.num_targets).astype(np.float32)
 
 
-def iterate_records(data_dir, split: str):
-    """Iterate over a split's records as numpy arrays, in shard order.
+def iterate_records(data_dir, split: str, *, stats: dict | None = None):
+    """Iterate over a split's records as numpy arrays, in shard order (``stats`` as :func:`record_layout`).
 
     Yields
     ------
@@ -345,7 +425,7 @@ def iterate_records(data_dir, split: str):
     targets : ndarray, float32, shape (target_length, num_targets)
     """
     tf = _tf()
-    layout = record_layout(data_dir, split)
+    layout = record_layout(data_dir, split, stats=stats)
     for f in shard_files(data_dir, split):
         for i, raw in enumerate(tf.data.TFRecordDataset(str(f), compression_type="ZLIB")):
             where = f"{f} record {i}"
@@ -363,7 +443,7 @@ def count_records(data_dir, split: str) -> int:
 
 
 def dataset(data_dir, split: str, *, batch_size: int, shuffle: bool = False, seed: int | None = None,
-            repeat: bool = False, shuffle_buffer: int = 128, drop_remainder: bool = False):
+            repeat: bool = False, shuffle_buffer: int = 128, drop_remainder: bool = False, stats: dict | None = None):
     """A ``tf.data.Dataset`` of one split: ``(one_hot, targets)`` batches.
 
     Parameters
@@ -380,6 +460,8 @@ def dataset(data_dir, split: str, *, batch_size: int, shuffle: bool = False, see
         Repeat forever (for training with ``steps_per_epoch``).
     drop_remainder : bool
         Drop a last, smaller batch.
+    stats : dict, optional
+        The folder's statistics when it has no ``statistics.json`` (:func:`infer_statistics`).
 
     Returns
     -------
@@ -392,11 +474,14 @@ def dataset(data_dir, split: str, *, batch_size: int, shuffle: bool = False, see
         raise ValueError("shuffle=True needs an explicit seed (randomness comes only from a seed)")
     files = [str(f) for f in shard_files(data_dir, split)]
     if not files:
-        raise FileNotFoundError(f"{Path(data_dir) / 'tfrecords'}: no {split}-*.tfr shards")
-    layout = record_layout(data_dir, split)
+        raise FileNotFoundError(f"{data_dir}: no {split} shards (tfrecords/{split}-*.tfr or "
+                                f"{{prefix}}-{split}-*.tfrecord)")
+    layout = record_layout(data_dir, split, stats=stats)
     L, T, C = layout.seq_length, layout.target_length, layout.num_targets
     tdtype = tf.float16 if layout.target_dtype == "float16" else tf.float32
-    spec = {TFR_INPUT: tf.io.FixedLenFeature([], tf.string), TFR_OUTPUT: tf.io.FixedLenFeature([], tf.string)}
+    floats = layout.target_dtype == "float_list"
+    spec = {TFR_INPUT: tf.io.FixedLenFeature([], tf.string),
+            TFR_OUTPUT: tf.io.FixedLenFeature([T * C] if floats else [], tf.float32 if floats else tf.string)}
 
     def parse(raw):
         feats = tf.io.parse_single_example(raw, spec)
@@ -406,7 +491,8 @@ def dataset(data_dir, split: str, *, batch_size: int, shuffle: bool = False, see
         else:
             # tf.one_hot gives an all-zero row for an index outside [0, 4): N (4) and any other code
             x = tf.one_hot(tf.cast(tf.reshape(seq, [L]), tf.int32), 4, dtype=tf.float32)
-        y = tf.cast(tf.reshape(tf.io.decode_raw(feats[TFR_OUTPUT], tdtype), [T, C]), tf.float32)
+        y = feats[TFR_OUTPUT] if floats else tf.io.decode_raw(feats[TFR_OUTPUT], tdtype)
+        y = tf.cast(tf.reshape(y, [T, C]), tf.float32)
         return x, y
 
     ds = tf.data.Dataset.from_tensor_slices(files)

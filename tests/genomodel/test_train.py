@@ -328,3 +328,30 @@ def test_poisson_multinomial_training_learns(records, tmp_path):
     assert hist.valid_r_toy.max() > hist.valid_r_toy.iloc[0] + 0.1
     with pytest.raises(ValueError, match="total_weight"):
         small_params(loss="poisson_multinomial", total_weight=0.0)
+
+
+def test_basenji_cage10_records_train_without_statistics(shared_data, tmp_path):
+    """basenji's older records (*.tfrecord, one-hot sequences, float-list targets, no statistics.json)
+    train as they are: the model's input length and output bins settle the shapes."""
+    from genomodel.train import train_model
+
+    src = shared_data / "basenji_testdata_hg19"
+    data = tmp_path / "cage10"
+    data.mkdir()
+    # the folder holds two training shards; the second serves as the validation split here
+    (data / "cage10-train-00000-of-00100.tfrecord").symlink_to(src / "cage10-train-00000-of-00100.tfrecord")
+    (data / "cage10-valid-00000-of-00001.tfrecord").symlink_to(src / "cage10-train-00001-of-00100.tfrecord")
+    p = params_from_dict({"train": {"batch_size": 2, "optimizer": "adam", "learning_rate": 0.002, "patience": 2,
+                                    "seed": 1},
+                          "model": {"seq_length": 262_144, "activation": "relu", "norm_type": "batch",
+                                    "trunk": [{"name": "conv_block", "filters": 8, "kernel_size": 15, "pool_size": 8},
+                                              {"name": "conv_block", "filters": 8, "kernel_size": 5, "pool_size": 4},
+                                              {"name": "conv_block", "filters": 8, "kernel_size": 5, "pool_size": 4}],
+                                    "head_human": {"name": "final", "units": 10, "activation": "softplus"}}})
+    hist = train_model(p, {"human": data}, tmp_path / "run", epochs=2)
+    assert len(hist) == 2 and np.isfinite(hist.valid_loss).all()
+    assert hist.valid_loss.iloc[1] < hist.valid_loss.iloc[0]
+    g = GenomeData.open("human", data, seq_length=262_144, target_length=2048)
+    assert (g.n("train"), g.n("valid"), g.stats["num_targets"]) == (10, 10, 10)
+    with pytest.raises(ValueError, match="20480 values.*give target_length"):
+        GenomeData.open("human", data)

@@ -115,6 +115,61 @@ def test_codes_above_three_read_as_n_and_shape_inferred(tmp_path):
     assert x.numpy()[0].sum(axis=1).tolist() == [1, 1, 1, 1, 0, 0, 0, 1]
 
 
+def _float_list_example(seq_bytes: bytes, values) -> bytes:
+    tf = tfrecord._tf()
+    f = {"sequence": tf.train.Feature(bytes_list=tf.train.BytesList(value=[seq_bytes])),
+         "target": tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))}
+    return tf.train.Example(features=tf.train.Features(feature=f)).SerializeToString()
+
+
+def _old_basenji_folder(root, rng, counts=(("train", 0, 3), ("train", 1, 2), ("valid", 0, 2))):
+    """basenji's older layout: {prefix}-{split}-{i}-of-{n}.tfrecord in the folder, one-hot sequences,
+    float-list targets, no statistics.json. Returns the written records per split, in shard order."""
+    written = {}
+    for split, shard, n in counts:
+        codes, targets = _random(rng, n)
+        oh = dna.one_hot(codes)
+        _write_raw(root / f"cage3-{split}-{shard:05d}-of-00002.tfrecord",
+                   [_float_list_example(o.tobytes(), t.ravel()) for o, t in zip(oh, targets)])
+        written.setdefault(split, []).extend(zip(codes, targets))
+    return written
+
+
+def test_older_basenji_folders_read_with_inferred_statistics(tmp_path):
+    written = _old_basenji_folder(tmp_path, np.random.default_rng(5))
+    assert [f.name for f in tfrecord.shard_files(tmp_path, "train")] == [
+        "cage3-train-00000-of-00002.tfrecord", "cage3-train-00001-of-00002.tfrecord"]
+    stats = tfrecord.infer_statistics(tmp_path, target_length=8)
+    assert {k: stats[k] for k in ("seq_length", "target_length", "num_targets", "train_seqs", "valid_seqs",
+                                  "test_seqs")} == {"seq_length": 64, "target_length": 8, "num_targets": 3,
+                                                    "train_seqs": 5, "valid_seqs": 2, "test_seqs": 0}
+    assert tfrecord.infer_statistics(tmp_path, num_targets=3)["target_length"] == 8
+    assert tfrecord.record_layout(tmp_path, stats=stats).target_dtype == "float_list"
+    got = list(tfrecord.iterate_records(tmp_path, "train", stats=stats))
+    assert len(got) == 5
+    for (c, y), (c0, y0) in zip(got, written["train"]):
+        np.testing.assert_array_equal(c, c0)
+        np.testing.assert_array_equal(y, y0)
+    x, y = next(iter(tfrecord.dataset(tmp_path, "valid", batch_size=2, stats=stats)))
+    np.testing.assert_array_equal(x.numpy(), dna.one_hot(np.stack([c for c, _ in written["valid"]]), dtype=np.float32))
+    np.testing.assert_array_equal(y.numpy(), np.stack([t for _, t in written["valid"]]))
+
+
+def test_older_basenji_folders_ambiguous_or_empty_are_clear_errors(tmp_path):
+    _old_basenji_folder(tmp_path / "a", np.random.default_rng(6))
+    with pytest.raises(ValueError, match=r"target holds 24 values.*give target_length .* or num_targets"):
+        tfrecord.infer_statistics(tmp_path / "a")
+    with pytest.raises(ValueError, match=r"24 values, not a multiple of target_length 5"):
+        tfrecord.infer_statistics(tmp_path / "a", target_length=5)
+    with pytest.raises(ValueError, match=r"24 values, not target_length 8 x num_targets 4"):
+        tfrecord.infer_statistics(tmp_path / "a", target_length=8, num_targets=4)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no record shards"):
+        tfrecord.infer_statistics(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match="no test shards"):
+        tfrecord.dataset(tmp_path / "a", "test", batch_size=1, stats={"seq_length": 64})
+
+
 def test_wrong_sizes_are_clear_errors(tmp_path):
     _write_raw(tmp_path / "tfrecords" / "train-0.tfr", [_raw_example(b"\0" * 10, b"\0" * 48)])
     _stats(tmp_path)
