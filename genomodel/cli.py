@@ -14,6 +14,7 @@ from pathlib import Path
 
 from genocore import __version__, clilog, provenance
 from genocore import config as cfgmod
+from genomodel import cli_weights
 
 logger = logging.getLogger("genomodel.cli")
 _VARIANT_OPTIONS = ("gtf", "genes", "batch_size", "targets_file", "ref_policy", "indels")  # of sad and sed
@@ -152,8 +153,7 @@ def _ism(args) -> int:
 
 
 class _Bars:
-    """A tqdm bar fed by the libraries' ``progress(done, total[, status])`` callbacks; a count that falls
-    back (a new training epoch) restarts it."""
+    """A tqdm bar fed by ``progress(done, total[, status])`` callbacks; a count that falls back restarts it."""
 
     def __init__(self, unit: str):
         self.unit, self.bar = unit, None
@@ -285,7 +285,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s (genosuite) {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_genome_parsers, _train_test_predict_parsers, _variant_attribution_parsers):
+    for add in (_genome_parsers, _train_test_predict_parsers, _variant_attribution_parsers, cli_weights.add_parser):
         add(sub)
     return parser
 

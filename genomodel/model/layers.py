@@ -12,8 +12,15 @@ from keras import ops
 
 
 def gelu(x):
-    """GELU as basenji computes it: the sigmoid approximation ``x * sigmoid(1.702 x)``."""
+    """GELU as basenji computed it from 2019 until April 2022, when Basenji2 was trained: the sigmoid
+    approximation ``x * sigmoid(1.702 x)`` (also named ``gelu_sigmoid``)."""
     return x * ops.sigmoid(1.702 * x)
+
+
+def gelu_tanh(x):
+    """GELU as basenji (since April 2022) and baskerville compute it: Keras's tanh approximation
+    ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))``; models saved by baskerville as ``gelu`` use it."""
+    return keras.activations.gelu(x, approximate=True)
 
 
 def exp_linear(x):
@@ -24,6 +31,8 @@ def exp_linear(x):
 ACTIVATIONS = {
     "relu": ops.relu,
     "gelu": gelu,
+    "gelu_sigmoid": gelu,
+    "gelu_tanh": gelu_tanh,
     "softplus": ops.softplus,
     "sigmoid": ops.sigmoid,
     "exp": ops.exp,

@@ -1,0 +1,104 @@
+"""Keras 2 weight files from baskerville (frozen fixture) load into the suite's Keras 3 models."""
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from genomodel.config import params_from_dict
+from genomodel.model.import_weights import import_keras2_h5, read_keras2_h5, with_gelu
+from genomodel.model.seqnn import build_model, save_model
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "baskerville_small"
+
+
+def _params(form="tanh", **changes):
+    doc = json.loads((FIXTURE / "params.json").read_text())
+    doc["model"].update(changes)
+    return params_from_dict(with_gelu(doc, form))
+
+
+def _reference():
+    ref = np.load(FIXTURE / "predictions.npz")
+    return np.eye(4, dtype=np.float32)[ref["codes"]], ref["pred"]
+
+
+def test_import_reproduces_baskerville_predictions():
+    seqnn = build_model(_params().model, seed=0)
+    assert import_keras2_h5(seqnn, FIXTURE / "model.h5") == 17
+    x, want = _reference()
+    got = seqnn.model()(x, training=False).numpy()
+    assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
+    # the GELU form matters: the sigmoid approximation on the same weights is far off
+    other = build_model(_params("sigmoid").model, seed=0)
+    import_keras2_h5(other, FIXTURE / "model.h5")
+    assert np.abs(other.model()(x, training=False).numpy() - want).max() > 0.01 * np.abs(want).max()
+
+
+def test_mismatched_model_names_the_first_layer_that_does_not_fit():
+    doc = json.loads((FIXTURE / "params.json").read_text())
+    doc["model"]["trunk"][1]["filters_init"] = 12
+    seqnn = build_model(params_from_dict(with_gelu(doc, "tanh")).model, seed=0)
+    with pytest.raises(ValueError, match=r"weighted layer 3 does not fit: 'conv1d_1' in the file has weights "
+                                         r"\[\(5, 16, 16\)\], the model's 'conv_1' expects \[\(5, 16, 12\)\]"):
+        import_keras2_h5(seqnn, FIXTURE / "model.h5")
+    doc = json.loads((FIXTURE / "params.json").read_text())
+    doc["model"]["trunk"].append({"name": "conv_block", "filters": 8, "kernel_size": 1})
+    seqnn = build_model(params_from_dict(with_gelu(doc, "tanh")).model, seed=0)
+    with pytest.raises(ValueError, match="17 weighted layers in the file, 19 in the model"):
+        import_keras2_h5(seqnn, FIXTURE / "model.h5")
+
+
+def test_trunk_only_import_then_a_new_head_fine_tunes(tmp_path):
+    doc = json.loads((FIXTURE / "params.json").read_text())
+    doc["model"]["head_mouse"] = {"name": "final", "units": 3, "activation": "softplus"}
+    del doc["model"]["head_human"]
+    seqnn = build_model(params_from_dict(with_gelu(doc, "tanh")).model, seed=0)
+    with pytest.raises(ValueError, match="import the trunk only"):
+        import_keras2_h5(seqnn, FIXTURE / "model.h5")
+    assert import_keras2_h5(seqnn, FIXTURE / "model.h5", trunk_only=True) == 16
+    file_layers = read_keras2_h5(FIXTURE / "model.h5")
+    trunk_layers = [l for l in seqnn.trunk.layers if l.weights]
+    for layer, (_, arrays) in zip(trunk_layers, file_layers):
+        for w, a in zip(layer.get_weights(), arrays):
+            np.testing.assert_array_equal(w, a)
+    for layer in trunk_layers:
+        layer.trainable = False
+    model = seqnn.model()
+    rng = np.random.default_rng(0)
+    x, _ = _reference()
+    y = rng.gamma(2.0, 1.0, (3,) + tuple(model.output.shape[1:])).astype(np.float32)
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="poisson")
+    hist = model.fit(x, y, epochs=15, batch_size=3, verbose=0).history["loss"]
+    assert hist[-1] < hist[0]
+    for layer, (_, arrays) in zip(trunk_layers, file_layers):
+        for w, a in zip(layer.get_weights(), arrays):
+            np.testing.assert_array_equal(w, a)
+
+
+def test_gelu_forms_and_keras3_files_are_clear(tmp_path):
+    assert with_gelu({"activation": "gelu", "trunk": [{"activation": "gelu"}, {"activation": "relu"}]}, "tanh") == \
+        {"activation": "gelu_tanh", "trunk": [{"activation": "gelu_tanh"}, {"activation": "relu"}]}
+    with pytest.raises(ValueError, match="GELU form 'erf'"):
+        with_gelu({}, "erf")
+    p = _params()
+    seqnn = build_model(p.model, seed=0)
+    save_model(seqnn, p, tmp_path / "m")
+    with pytest.raises(ValueError, match="not a Keras 2 HDF5"):
+        read_keras2_h5(tmp_path / "m" / "model.weights.h5")
+
+
+def test_import_weights_command_writes_a_model_folder(tmp_path, caplog):
+    from genomodel import cli
+    from genomodel.model.seqnn import load_model
+
+    params = tmp_path / "params.json"
+    params.write_text((FIXTURE / "params.json").read_text())
+    args = ["import-weights", "--params", str(params), "--h5", str(FIXTURE / "model.h5"), "--out", str(tmp_path / "m")]
+    assert cli.main(args) != 0 and "--gelu sigmoid" in caplog.text and not (tmp_path / "m").exists()
+    assert cli.main(args + ["--gelu", "tanh"]) == 0
+    seqnn, _, info = load_model(tmp_path / "m")
+    x, want = _reference()
+    assert np.abs(seqnn.model()(x, training=False).numpy() - want).max() <= 1e-5 * np.abs(want).max()
+    assert info["gelu"] == "tanh" and info["imported_layers"] == 17 and info["inputs"]["weights"]["sha256"]
