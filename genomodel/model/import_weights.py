@@ -32,6 +32,48 @@ def with_gelu(params: dict, form: str) -> dict:
     return params
 
 
+def gelu_form_of_h5(path) -> str | None:
+    """The GELU form a whole-model Keras 2 file was built with, from its saved model config: basenji's
+    sigmoid-form ``GELU`` layer (2019 - April 2022) gives 'sigmoid', ``tf.nn.gelu(approximate=True)``
+    (basenji since, baskerville) 'tanh'; None when the file has no GELU or no model config (weights only).
+
+    Raises
+    ------
+    ValueError
+        For the exact (erf) GELU, which basenji never used and this suite does not build.
+    """
+    import json
+
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "model_config" not in f.attrs:
+            return None
+        config = json.loads(_text(f.attrs["model_config"]))
+    forms = set()
+    for layer in config.get("config", {}).get("layers", []):
+        if layer.get("class_name") == "GELU":
+            forms.add("sigmoid")
+        elif layer.get("class_name") == "TFOpLambda" and layer.get("config", {}).get("function") == "nn.gelu":
+            # the call's keyword arguments sit in the inbound nodes (nested one level deeper or not)
+            kwargs = list(_dicts(layer.get("inbound_nodes", [])))
+            if not kwargs or not all(k.get("approximate", False) for k in kwargs):
+                raise ValueError(f"{path}: the model uses the exact (erf) GELU, which basenji never used; "
+                                 "only the sigmoid and tanh forms are supported")
+            forms.add("tanh")
+    if len(forms) > 1:
+        raise ValueError(f"{path}: the model mixes GELU forms {sorted(forms)}")
+    return forms.pop() if forms else None
+
+
+def _dicts(x):
+    if isinstance(x, dict):
+        yield x
+    elif isinstance(x, list):
+        for v in x:
+            yield from _dicts(v)
+
+
 def _text(x) -> str:
     return x.decode() if isinstance(x, bytes) else str(x)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from genomodel.config import params_from_dict
-from genomodel.model.import_weights import import_keras2_h5, read_keras2_h5, with_gelu
+from genomodel.model.import_weights import gelu_form_of_h5, import_keras2_h5, read_keras2_h5, with_gelu
 from genomodel.model.seqnn import build_model, save_model
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "baskerville_small"
@@ -17,6 +17,17 @@ def _params(form="tanh", **changes):
     doc = json.loads((FIXTURE / "params.json").read_text())
     doc["model"].update(changes)
     return params_from_dict(with_gelu(doc, form))
+
+
+def _save_keras2_weights(model_h5, out):
+    """The model_weights group of a whole-model file as a Keras 2 weights-only file (save_weights layout)."""
+    import h5py
+
+    with h5py.File(model_h5, "r") as src, h5py.File(out, "w") as dst:
+        for key, value in src["model_weights"].attrs.items():
+            dst.attrs[key] = value
+        for name in src["model_weights"]:
+            src.copy(src["model_weights"][name], dst, name=name)
 
 
 def _reference():
@@ -96,9 +107,39 @@ def test_import_weights_command_writes_a_model_folder(tmp_path, caplog):
     params = tmp_path / "params.json"
     params.write_text((FIXTURE / "params.json").read_text())
     args = ["import-weights", "--params", str(params), "--h5", str(FIXTURE / "model.h5"), "--out", str(tmp_path / "m")]
-    assert cli.main(args) != 0 and "--gelu sigmoid" in caplog.text and not (tmp_path / "m").exists()
-    assert cli.main(args + ["--gelu", "tanh"]) == 0
+    assert cli.main(args + ["--gelu", "sigmoid"]) != 0 and "built with the tanh form" in caplog.text
+    assert not (tmp_path / "m").exists()
+    # weights only: nothing in the file says which GELU
+    seqnn = build_model(_params().model, seed=0)
+    import_keras2_h5(seqnn, FIXTURE / "model.h5")
+    weights_only = tmp_path / "weights_only.h5"
+    _save_keras2_weights(FIXTURE / "model.h5", weights_only)
+    assert gelu_form_of_h5(weights_only) is None and gelu_form_of_h5(FIXTURE / "model.h5") == "tanh"
+    bad = ["import-weights", "--params", str(params), "--h5", str(weights_only), "--out", str(tmp_path / "w")]
+    assert cli.main(bad) != 0 and "give --gelu" in caplog.text
+    assert cli.main(bad + ["--gelu", "tanh"]) == 0
+    assert cli.main(args) == 0
     seqnn, _, info = load_model(tmp_path / "m")
     x, want = _reference()
     assert np.abs(seqnn.model()(x, training=False).numpy() - want).max() <= 1e-5 * np.abs(want).max()
     assert info["gelu"] == "tanh" and info["imported_layers"] == 17 and info["inputs"]["weights"]["sha256"]
+
+
+def test_gelu_form_read_from_the_saved_model_config(tmp_path):
+    """basenji 2019-2022 saved its sigmoid GELU as a custom 'GELU' layer; Keras's gelu is a TFOpLambda whose
+    call says approximate (tanh) or not (erf, never used by basenji)."""
+    import h5py
+
+    def config_file(name, layers):
+        path = tmp_path / name
+        with h5py.File(path, "w") as f:
+            f.attrs["model_config"] = json.dumps({"class_name": "Functional", "config": {"layers": layers}})
+        return path
+
+    assert gelu_form_of_h5(config_file("s.h5", [{"class_name": "GELU", "config": {"name": "gelu"}}])) == "sigmoid"
+    erf = {"class_name": "TFOpLambda", "config": {"function": "nn.gelu"},
+           "inbound_nodes": [["sequence", 0, 0, {"approximate": False}]]}
+    with pytest.raises(ValueError, match="exact"):
+        gelu_form_of_h5(config_file("e.h5", [erf]))
+    relu = {"class_name": "ReLU", "config": {"name": "re_lu"}}
+    assert gelu_form_of_h5(config_file("r.h5", [relu])) is None
