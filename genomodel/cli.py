@@ -14,7 +14,7 @@ from pathlib import Path
 
 from genocore import __version__, clilog, provenance
 from genocore import config as cfgmod
-from genomodel import cli_weights
+from genomodel import cli_data, cli_weights
 
 logger = logging.getLogger("genomodel.cli")
 _VARIANT_OPTIONS = ("gtf", "genes", "batch_size", "targets_file", "ref_policy", "indels")  # of sad and sed
@@ -53,22 +53,6 @@ def _simulate_genome(args) -> int:
     provenance.write(Path(args.out) / "provenance.json", provenance.record(
         command=sys.argv, config=cfgmod.to_dict(cfg), genome_build=args.genome_build, outputs=outputs,
         extra={"seed": args.seed}, root=args.out))
-    return 0
-
-
-def _data(args) -> int:
-    from genomodel import data
-
-    numbers = ("seq_length", "pool_width", "crop_bp", "stride", "seed", "valid_fraction", "test_fraction")
-    values = {**(json.loads(args.config.read_text()) if args.config else {}),  # options override the file
-              **{k: getattr(args, k) for k in numbers if getattr(args, k) is not None},
-              **{k: getattr(args, k).split(",") for k in ("test_chroms", "valid_chroms") if getattr(args, k)}}
-    cfg = cfgmod.from_dict(data.DataConfig, values, where=str(args.config or "command line"))
-    with _Bars("windows") as bar:
-        summary = data.write_dataset(args.out, fasta=args.fasta, targets=args.targets, blacklist=args.blacklist,
-                                     gaps=args.gaps, alignment=args.alignment, config=cfg,
-                                     overwrite=args.overwrite, progress=bar)
-    logger.info("wrote %s: %s", args.out, summary)
     return 0
 
 
@@ -190,23 +174,7 @@ def _genome_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--genome-build", default="simgenome1", help="name recorded as the genome build")
     p.add_argument("--config", type=Path, help="JSON of GenomeConfig fields (unknown keys are errors)")
-    p = _command(sub, "data", _data, "FASTA + coverage tracks -> training records (TFRecord shards)",
-                 "Tile windows over a genome, bin and transform the coverage of every track in targets.txt, split "
-                 "train/valid/test, and write basenji-layout records.")
-    p.add_argument("--fasta", required=True, type=Path)
-    p.add_argument("--targets", required=True, type=Path, help="basenji targets.txt (BigWig or bedGraph files)")
-    p.add_argument("--out", required=True, type=Path, help="output folder (written whole or not at all)")
-    p.add_argument("--blacklist", type=Path, help="BED of unmappable regions (bins set to the 25th percentile)")
-    p.add_argument("--gaps", type=Path, help="BED of assembly gaps (windows overlapping too much are skipped)")
-    p.add_argument("--alignment", type=Path, help="net/chain or pairs table for homology-aware splits")
-    p.add_argument("--config", type=Path, help="JSON of DataConfig fields (unknown keys are errors)")
-    for flag in ("--seq-length", "--pool-width", "--crop-bp", "--stride", "--seed"):
-        p.add_argument(flag, type=int)
-    p.add_argument("--test-chroms", help="comma-separated chromosomes held out for testing")
-    p.add_argument("--valid-chroms", help="comma-separated chromosomes held out for validation")
-    p.add_argument("--valid-fraction", type=float, help="share of the remaining windows for validation")
-    p.add_argument("--test-fraction", type=float, help="share of the remaining windows for testing")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    cli_data.add_parser(sub, _Bars)
 
 
 def _model_parser(sub, name: str, runner, helptext: str, *, ensemble: bool = True) -> argparse.ArgumentParser:

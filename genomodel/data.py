@@ -832,6 +832,20 @@ def _dataset_windows(windows: pd.DataFrame | None, genome: _Genome, used: list, 
     return kept, {"windows_tiled": len(w), "skipped_n": skipped_n, "skipped_unmappable": skipped_u}
 
 
+def genome_windows(fasta, *, config: DataConfig, gaps=None, blacklist=None) -> pd.DataFrame:
+    """The windows :func:`write_dataset` tiles over one genome (chrom, start, end): within the N and
+    unmappable limits, on the chromosomes ``config`` uses."""
+    genome = _Genome(fasta)
+    try:
+        sizes = genome.sizes
+        used = _used_chromosomes(config, sizes, genome.path)
+        beds = _read_beds(gaps, blacklist, sizes, genome.path, used, bool(config.chroms))
+        unmappable = _union(interval_dict(beds.get("gaps")), interval_dict(beds.get("blacklist")))
+        return _dataset_windows(None, genome, used, config, unmappable)[0]
+    finally:
+        genome.close()
+
+
 def split_windows(windows: pd.DataFrame, *, config: DataConfig, alignment=None, source: str = "") -> pd.DataFrame:
     """Windows with a ``split`` label, in the order their records are written.
 

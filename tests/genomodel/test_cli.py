@@ -175,3 +175,48 @@ def test_data_train_test_predict(tmp_path, caplog):
     assert (tmp_path / "ism" / "ism.png").read_bytes()[:4] == b"\x89PNG"
     assert cli.main(["ism", "--model", str(run / "model"), "--fasta", str(g.fasta), "--site", "chr1-5000",
                      "--out", str(tmp_path / "ism2")]) == 2
+
+
+def test_two_genomes_split_jointly_then_train_two_heads(tmp_path, caplog):
+    """`genomodel data` with two genomes and an alignment keeps every linked region pair in one split;
+    `genomodel train` then trains both heads from those records."""
+    from genomodel import splits
+    from genomodel.io import tfrecord
+
+    sizes = {"chr1": 40_000, "chr2": 32_000}
+    human = make_tiny_genome(tmp_path / "human", seed=1, sizes=sizes)
+    mouse = make_tiny_genome(tmp_path / "mouse", seed=2, sizes=sizes)
+    pairs = tmp_path / "pairs.tsv"  # made-up homology: human regions aligned to mouse regions
+    pairs.write_text("chr1\t0\t9000\tchr2\t8192\t17192\nchr1\t16384\t22000\tchr1\t0\t5616\n"
+                     "chr2\t24576\t31000\tchr1\t32768\t39192\n")
+    config = tmp_path / "data.json"
+    config.write_text(json.dumps({"homology_region": 8192, "homology_min_aligned": 4000}))
+    rec = tmp_path / "rec"
+    common = ["data", "--seq-length", "2048", "--pool-width", "64", "--stride", "1024", "--config", str(config),
+              "--valid-fraction", "0.25", "--test-fraction", "0.25", "--out", str(rec)]
+    both = ["--fasta", str(human.fasta), "--targets", str(human.targets), "--genome", "human",
+            "--fasta", str(mouse.fasta), "--targets", str(mouse.targets), "--genome", "mouse"]
+    assert cli.main(common + both) != 0 and "--alignment" in caplog.text and not rec.exists()
+    assert cli.main(common + both[:-2] + ["--alignment", str(pairs)]) != 0 and "--genome" in caplog.text
+    assert cli.main(common + both + ["--alignment", str(pairs)]) == 0
+    beds = [tfrecord.read_sequences_bed(rec / g).assign(genome=g) for g in ("human", "mouse")]
+    windows = pd.concat(beds, ignore_index=True)
+    blocks = splits.read_alignments(pairs, genome1="human", genome2="mouse")
+    comp = splits.homology_components(windows, blocks, region_size=8192, min_aligned_bp=4000)
+    linked = [k for k in np.unique(comp) if windows.genome[comp == k].nunique() == 2]
+    assert len(linked) == 3
+    for k in np.unique(comp):
+        assert windows.split[comp == k].nunique() == 1
+    assert set(windows.split) == {"train", "valid", "test"}
+    params = tmp_path / "p.json"
+    head = '{"name": "final", "units": 3, "activation": "softplus"}'
+    params.write_text('{"train": {"batch_size": 4, "optimizer": "adam", "learning_rate": 0.002},'
+                      ' "model": {"seq_length": 2048, "activation": "gelu", "norm_type": "batch",'
+                      ' "trunk": [{"name": "conv_block", "filters": 8, "kernel_size": 9, "pool_size": 8},'
+                      '           {"name": "conv_block", "filters": 8, "kernel_size": 3, "pool_size": 8}],'
+                      f' "head_human": {head}, "head_mouse": {head}}}}}')
+    run = tmp_path / "run"
+    assert cli.main(["train", "--params", str(params), "--data", f"human={rec / 'human'}",
+                     "--data", f"mouse={rec / 'mouse'}", "--out", str(run), "--epochs", "1"]) == 0
+    log = pd.read_csv(run / "train_log.csv")
+    assert {"valid_loss_human", "valid_loss_mouse"} <= set(log.columns)
