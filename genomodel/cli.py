@@ -64,7 +64,8 @@ def _train(args) -> int:
     with _Bars("step") as bars:
         train_model(params, parse_data_dirs(args.data, params.genomes), args.out, epochs=args.epochs,
                     resume=not args.restart, progress=bars, command=sys.argv, config={"params": str(args.params)},
-                    max_seconds=args.max_minutes and 60 * args.max_minutes, init_motifs=args.init_motifs)
+                    max_seconds=args.max_minutes and 60 * args.max_minutes, init_motifs=args.init_motifs,
+                    init_model=args.init_model)
     return 0
 
 
@@ -202,6 +203,8 @@ def _train_test_predict_parsers(sub) -> None:
     p.add_argument("--max-minutes", type=float, help="time budget: start no epoch that cannot finish within it")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
     p.add_argument("--init-motifs", type=Path, help="MEME/JASPAR motifs that start the first layer's filters")
+    p.add_argument("--init-model", type=Path, help="saved model folder whose weights start training (by layer "
+                   "name; e.g. an imported trunk with a new head)")
     p = _model_parser(sub, "test", _test, "accuracy on held-out records: per track, per gene, peaks")
     p.add_argument("--data", required=True, type=Path, help="records folder")
     p.add_argument("--split", default="test")

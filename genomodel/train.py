@@ -583,7 +583,7 @@ class _StepProgress:
 
 def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None = None, resume: bool = True,
                 max_seconds: float | None = None, progress=None, strategy=None, command=None,
-                config: dict | None = None, init_motifs=None) -> pd.DataFrame:
+                config: dict | None = None, init_motifs=None, init_model=None) -> pd.DataFrame:
     """Build a model from its params and train it on the records of each genome (then fine-tune per genome
     when the params ask for it and there are several).
 
@@ -608,6 +608,9 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
     init_motifs : path-like, optional
         Motif database (MEME or JASPAR) whose motifs start the first convolution's filters
         (:func:`genomodel.model.motif_init.init_from_motifs`; a resumed run keeps its checkpoint).
+    init_model : path-like, optional
+        A saved model folder whose weights start this one, by layer name
+        (:func:`genomodel.model.seqnn.init_from_model`; transfer learning from an imported trunk).
 
     Returns
     -------
@@ -628,6 +631,10 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
             from genomodel.model.motif_init import init_from_motifs
 
             init_from_motifs(seqnn.model(), read_motif_database(init_motifs))
+        if init_model is not None:
+            from genomodel.model.seqnn import init_from_model
+
+            logger.info("started %d layers from %s", init_from_model(seqnn, init_model), init_model)
         info = {"targets": {g: targets_info(d) for g, d in data_dirs.items()},
                 "data": {g: {k: stats[g].get(k) for k in ("pool_width", "crop_bp", "genome", "genome_build")}
                          for g in data_dirs}}
@@ -645,7 +652,8 @@ def train_model(params: Params, data_dirs: dict, out_dir, *, epochs: int | None 
                    if (Path(d) / "statistics.json").is_file()},
                 **{f"{g}/{f.name}": f for g, d in data_dirs.items() if stats[g].get("inferred_from_records")
                    for s in tfrecord.SPLITS for f in tfrecord.shard_files(d, s)},
-                **({"init_motifs": Path(init_motifs)} if init_motifs is not None else {})},
+                **({"init_motifs": Path(init_motifs)} if init_motifs is not None else {}),
+                **({"init_model": Path(init_model) / "model.weights.h5"} if init_model is not None else {})},
         outputs={k: run / k for k in ("model/params.json", "model/model.weights.h5", "train_log.csv")}))
     if hist.empty:
         logger.info("no epoch was run (the run in %s had already stopped)", out_dir)

@@ -170,6 +170,41 @@ def load_model(model_dir, *, seq_length: int | None = None) -> tuple[SeqNN, Para
     return seqnn, params, info
 
 
+def init_from_model(seqnn: SeqNN, model_dir) -> int:
+    """Start a built model from a saved model's weights, layer by layer name (e.g. a published trunk
+    written by ``genomodel import-weights --trunk-only``, with the head the params define).
+
+    Returns
+    -------
+    int
+        Number of layers whose weights were set.
+
+    Raises
+    ------
+    ValueError
+        Naming the first layer the saved model lacks or whose shapes differ.
+    """
+    source, _, _ = load_model(model_dir)
+    if source.config.activation != seqnn.config.activation:
+        # same weights under another activation (e.g. the two GELU forms) would predict something else
+        raise ValueError(f"{model_dir} was built with activation {source.config.activation!r}, this model with "
+                         f"{seqnn.config.activation!r}; use the same activation (gelu_tanh / gelu_sigmoid)")
+    theirs = {layer.name: layer for layer in source.combined.layers if layer.weights}
+    n = 0
+    for layer in seqnn.combined.layers:
+        if not layer.weights:
+            continue
+        src = theirs.get(layer.name)
+        want = [tuple(w.shape) for w in layer.weights]
+        found = None if src is None else [tuple(w.shape) for w in src.weights]
+        if found != want:
+            raise ValueError(f"{model_dir}: layer {layer.name!r} " + ("is missing" if src is None else
+                             f"has weights {found}, the model expects {want}") + "; initialise from a model "
+                             "built from the same params")
+        layer.set_weights(src.get_weights())
+        n += 1
+    return n
+
 
 @dataclass(frozen=True)
 class Head:

@@ -143,3 +143,48 @@ def test_gelu_form_read_from_the_saved_model_config(tmp_path):
         gelu_form_of_h5(config_file("e.h5", [erf]))
     relu = {"class_name": "ReLU", "config": {"name": "re_lu"}}
     assert gelu_form_of_h5(config_file("r.h5", [relu])) is None
+
+
+def test_imported_trunk_starts_training_of_a_new_head(tmp_path):
+    """import-weights --trunk-only, then genomodel train --init-model: training starts from the published
+    trunk and fits the new head on the user's records."""
+    from genomodel import cli
+    from genomodel.io import tfrecord
+    from genomodel.model.seqnn import init_from_model
+
+    doc = json.loads((FIXTURE / "params.json").read_text())
+    doc["model"]["head_mouse"] = {"name": "final", "units": 2, "activation": "softplus"}
+    del doc["model"]["head_human"]
+    doc["train"] = {"batch_size": 2, "optimizer": "adam", "learning_rate": 0.002, "seed": 1}
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(doc))
+    assert cli.main(["import-weights", "--params", str(params), "--h5", str(FIXTURE / "model.h5"), "--trunk-only",
+                     "--out", str(tmp_path / "trunk")]) == 0
+    fresh = build_model(params_from_dict(with_gelu(doc, "tanh")).model, seed=5)
+    assert init_from_model(fresh, tmp_path / "trunk") == 17
+    for layer, (_, arrays) in zip([l for l in fresh.trunk.layers if l.weights], read_keras2_h5(FIXTURE / "model.h5")):
+        for w, a in zip(layer.get_weights(), arrays):
+            np.testing.assert_array_equal(w, a)
+    rng = np.random.default_rng(0)
+    rec = tmp_path / "rec"
+    for split, n in (("train", 6), ("valid", 2), ("test", 2)):
+        tfrecord.write_records(rec, split, [(rng.integers(0, 4, 1024).astype(np.uint8),
+                                             rng.gamma(2.0, 1.0, (24, 2)).astype(np.float16)) for _ in range(n)])
+    tfrecord.write_statistics(rec, {"num_targets": 2, "seq_length": 1024, "seq_1hot": True, "pool_width": 32,
+                                    "crop_bp": 128, "target_length": 24, "train_seqs": 6, "valid_seqs": 2,
+                                    "test_seqs": 2})
+    trained = tmp_path / "params_tanh.json"
+    trained.write_text(json.dumps(with_gelu(doc, "tanh")))
+    run = tmp_path / "run"
+    assert cli.main(["train", "--params", str(trained), "--data", str(rec), "--out", str(run), "--epochs", "1",
+                     "--init-model", str(tmp_path / "trunk")]) == 0
+    prov = json.loads((run / "provenance.json").read_text())
+    assert "init_model" in prov["inputs"]
+    other = dict(doc["model"], trunk=doc["model"]["trunk"][:2])
+    small = build_model(params_from_dict({"model": with_gelu(other, "tanh")}).model, seed=0)
+    save_model(small, params_from_dict({"model": with_gelu(other, "tanh")}), tmp_path / "small")
+    with pytest.raises(ValueError, match=r"small: layer 'conv_\d+' is missing"):
+        init_from_model(fresh, tmp_path / "small")
+    sigmoid = build_model(params_from_dict(with_gelu(doc, "sigmoid")).model, seed=0)
+    with pytest.raises(ValueError, match="activation 'gelu_tanh'"):
+        init_from_model(sigmoid, tmp_path / "trunk")
