@@ -185,7 +185,9 @@ def init_from_model(seqnn: SeqNN, model_dir) -> int:
         Naming the first layer the saved model lacks or whose shapes differ.
     """
     source, _, _ = load_model(model_dir)
-    if source.config.activation != seqnn.config.activation:
+    same = {"gelu": "gelu_sigmoid"}  # two names of one function
+    if same.get(source.config.activation, source.config.activation) != same.get(seqnn.config.activation,
+                                                                                 seqnn.config.activation):
         # same weights under another activation (e.g. the two GELU forms) would predict something else
         raise ValueError(f"{model_dir} was built with activation {source.config.activation!r}, this model with "
                          f"{seqnn.config.activation!r}; use the same activation (gelu_tanh / gelu_sigmoid)")

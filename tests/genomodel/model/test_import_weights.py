@@ -188,3 +188,6 @@ def test_imported_trunk_starts_training_of_a_new_head(tmp_path):
     sigmoid = build_model(params_from_dict(with_gelu(doc, "sigmoid")).model, seed=0)
     with pytest.raises(ValueError, match="activation 'gelu_tanh'"):
         init_from_model(sigmoid, tmp_path / "trunk")
+    # 'gelu' and 'gelu_sigmoid' name one function
+    save_model(sigmoid, params_from_dict(with_gelu(doc, "sigmoid")), tmp_path / "sig")
+    assert init_from_model(build_model(params_from_dict(doc).model, seed=0), tmp_path / "sig") == 17
