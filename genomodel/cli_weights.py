@@ -9,12 +9,6 @@ from pathlib import Path
 logger = logging.getLogger("genomodel.cli")
 
 
-def _uses_gelu(doc) -> bool:
-    if isinstance(doc, dict):
-        return doc.get("activation") == "gelu" or any(_uses_gelu(v) for v in doc.values())
-    return isinstance(doc, list) and any(_uses_gelu(v) for v in doc)
-
-
 def import_weights(args) -> int:
     from genocore import provenance
     from genomodel.config import params_from_dict
@@ -26,7 +20,7 @@ def import_weights(args) -> int:
     if args.gelu and in_file and args.gelu != in_file:
         raise ValueError(f"{args.h5} was built with the {in_file} form of GELU, not --gelu {args.gelu}")
     gelu = args.gelu or in_file
-    if _uses_gelu(doc):
+    if with_gelu(doc, "tanh") != doc:  # the params name 'gelu' somewhere
         if gelu is None:
             raise ValueError(f"{args.params} uses 'gelu' and {args.h5} does not say which form; give --gelu "
                              "sigmoid (basenji before April 2022, e.g. the published Basenji2 models) or --gelu tanh "
