@@ -5,6 +5,8 @@ so it serves any model (or none: a baseline, a replicate) and never imports Tens
 
 - :class:`TrackAccumulator` / :func:`track_metrics`: per-track Pearson R and R^2 over all bins, raw and
   on log2(x + 1), from running sums, so that an evaluation over many batches keeps bounded memory.
+- :func:`window_bootstrap_r`: the same per-track Pearson R on windows resampled with replacement, for
+  intervals that respect the correlation of bins within a window; paired across several predictions.
 - :func:`gene_metrics` (TSSs from :func:`genomodel.io.gtf.model_tss`): predicted and observed signal summed
   at genes' TSS bins, then Pearson R over genes (Basenji 2018, Fig. 2-3).
 - :func:`call_peaks` / :func:`peak_auprc`: Poisson peaks with Benjamini-Hochberg FDR, and how well the
@@ -28,7 +30,7 @@ from genocore.files import sha256, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrackAccumulator", "track_metrics", "GeneValues", "gene_metrics",
+__all__ = ["TrackAccumulator", "track_metrics", "window_bootstrap_r", "GeneValues", "gene_metrics",
            "call_peaks", "peak_auprc", "Evaluation", "evaluate_all", "write_report", "assay_of"]
 
 #: Column order of the per-track table written as ``acc.tsv``.
@@ -284,6 +286,63 @@ def track_metrics(pred, target, *, target_ids=None, descriptions=None, batch_win
     for i in range(0, n, step):
         acc.update(pred[i:i + step], target[i:i + step])
     return acc.result(target_ids=target_ids, descriptions=descriptions)
+
+
+def _window_moments(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per window and track: sums of x, t, x^2, t^2, x t (float64, shape (n_windows, 5, n_tracks))."""
+    return np.stack([x.sum(1), t.sum(1), (x * x).sum(1), (t * t).sum(1), (x * t).sum(1)], axis=1)
+
+
+def window_bootstrap_r(preds, target, *, n_bootstrap: int = 1000, seed: int = 0) -> dict:
+    """Per-track Pearson R (as :func:`track_metrics`) on bootstrap resamples of whole windows.
+
+    Bins of one window are correlated, so the windows, not the bins, are resampled with replacement.
+    Every prediction is scored on the same resamples, so differences between them are paired.
+
+    Parameters
+    ----------
+    preds : sequence of ndarray, each float, shape (n_windows, n_bins, n_tracks)
+        Predictions to score (e.g. several seeds of a model and a baseline).
+    target : ndarray, float, shape (n_windows, n_bins, n_tracks)
+        Observed coverage.
+    n_bootstrap : int
+        Resamples.
+    seed : int
+        Seed of the resampling.
+
+    Returns
+    -------
+    dict
+        ``"raw"`` and ``"log"`` (on log2(x + 1)): ndarray, float64, shape (n_preds, n_bootstrap, n_tracks),
+        NaN where a resample leaves a constant side; ``"counts"``: int64 (n_bootstrap, n_windows), how often
+        each window was drawn.
+    """
+    target = np.asarray(target, dtype=np.float64)
+    if target.ndim != 3:
+        raise ValueError(f"target must be (n_windows, n_bins, n_tracks), not shape {target.shape}")
+    n_win, n_bins = target.shape[:2]
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n_win, np.full(n_win, 1.0 / n_win), size=int(n_bootstrap))
+    out = {"counts": counts}
+    for scale, f in (("raw", lambda a: a), ("log", _log_coverage)):
+        tt = f(target)
+        tt = tt - tt.mean(axis=(0, 1))  # correlation is shift-invariant; centring keeps the sums exact
+        res = []
+        for i, p in enumerate(preds):
+            if np.shape(p) != target.shape:
+                raise ValueError(f"prediction {i} has shape {np.shape(p)}, the target {target.shape}")
+            pp = f(np.asarray(p, dtype=np.float64))
+            pp = pp - pp.mean(axis=(0, 1))
+            sx, st, sxx, stt, sxt = np.einsum("bw,wkt->kbt", counts.astype(np.float64), _window_moments(pp, tt))
+            n = (counts.sum(1) * n_bins)[:, None].astype(np.float64)
+            vx, vt = sxx - sx * sx / n, stt - st * st / n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = (sxt - sx * st / n) / np.sqrt(vx * vt)
+            # a side constant over the resample: numerically ~0 variance relative to its scale
+            r[(vx <= 1e-12 * np.maximum(sxx, 1e-300)) | (vt <= 1e-12 * np.maximum(stt, 1e-300))] = np.nan
+            res.append(np.clip(r, -1.0, 1.0))
+        out[scale] = np.stack(res) if res else np.empty((0, int(n_bootstrap), target.shape[2]))
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -47,6 +47,39 @@ def test_track_metrics_match_scipy_and_sklearn(offset):
     assert got["identifier"].tolist() == ["0", "1", "2", "3", "4"]
 
 
+def test_window_bootstrap_r_equals_track_metrics_on_each_resample():
+    rng = np.random.default_rng(3)
+    pred_a, target = _coverage(rng, (7, 12, 3))
+    pred_b = target + rng.normal(0, 2.0, size=target.shape)
+    target[2, :, 1] = 0.0  # a window with no signal in one track
+    boot = ev.window_bootstrap_r([pred_a, pred_b], target, n_bootstrap=25, seed=5)
+    assert boot["raw"].shape == boot["log"].shape == (2, 25, 3)
+    assert (boot["counts"].sum(1) == 7).all()
+    for b in range(25):
+        idx = np.repeat(np.arange(7), boot["counts"][b])  # the resampled windows, slowly
+        for i, pred in enumerate((pred_a, pred_b)):
+            ref = ev.track_metrics(pred[idx], target[idx])
+            np.testing.assert_allclose(boot["raw"][i, b], ref.pearson_r, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(boot["log"][i, b], ref.pearson_r_log, rtol=0, atol=1e-10)
+    # same seed, same resamples: paired across calls; another seed differs
+    again = ev.window_bootstrap_r([pred_b], target, n_bootstrap=25, seed=5)
+    np.testing.assert_array_equal(again["raw"][0], boot["raw"][1])
+    assert not np.array_equal(ev.window_bootstrap_r([pred_b], target, n_bootstrap=25, seed=6)["counts"],
+                              boot["counts"])
+
+
+def test_window_bootstrap_r_constant_resample_is_nan_and_shapes_checked():
+    target = np.zeros((3, 4, 1))
+    target[0, :, 0] = [1.0, 2.0, 0.0, 5.0]
+    pred = target + 0.5
+    boot = ev.window_bootstrap_r([pred], target, n_bootstrap=200, seed=0)
+    only_flat = ~(boot["counts"][:, 0] > 0)
+    assert only_flat.any() and np.isnan(boot["raw"][0, only_flat, 0]).all()
+    np.testing.assert_allclose(boot["raw"][0, ~only_flat, 0], 1.0)
+    with pytest.raises(ValueError, match="prediction 0 has shape"):
+        ev.window_bootstrap_r([pred[:2]], target)
+
+
 def test_accumulator_batches_and_merge_equal_one_shot():
     rng = np.random.default_rng(1)
     pred, target = _coverage(rng, (20, 8, 3))
