@@ -130,6 +130,9 @@ def bench_matmul(np, tf, n: int, repeats: int, seed: int) -> dict:
     # eager CPU ops run synchronously: the call returns once the product is computed
     tf.linalg.matmul(at, bt)
     out["tensorflow"] = _summary(_time_calls(lambda: tf.linalg.matmul(at, bt), repeats), flop)
+    ah, bh = tf.cast(at, tf.bfloat16), tf.cast(bt, tf.bfloat16)
+    tf.linalg.matmul(ah, bh)
+    out["tensorflow_bf16"] = _summary(_time_calls(lambda: tf.linalg.matmul(ah, bh), repeats), flop)
     ref = a[:64].astype(np.float64) @ b.astype(np.float64)
     got = tf.linalg.matmul(at[:64], bt).numpy()
     out["tf_max_rel_err"] = float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
@@ -208,16 +211,16 @@ def poisson_loss(tf, y_true, y_pred):
     return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + 1e-7), axis=[1, 2])
 
 
-def make_forward(tf, model):
-    @tf.function
+def make_forward(tf, model, *, jit: bool = False):
+    @tf.function(jit_compile=jit)
     def forward(x):
         return model(x, training=False)
 
     return forward
 
 
-def make_train_step(tf, model, optimizer):
-    @tf.function
+def make_train_step(tf, model, optimizer, *, jit: bool = False):
+    @tf.function(jit_compile=jit)
     def train_step(x, y):
         with tf.GradientTape() as tape:
             pred = model(x, training=True)
@@ -237,11 +240,11 @@ def random_batch(tf, batch: int, seq_length: int, out_shape, seed: int):
     return x, y
 
 
-def bench_forward(tf, model, batch: int, seq_length: int, out_shape, repeats: int, seed: int) -> dict:
-    forward = make_forward(tf, model)
+def bench_forward(tf, forward, batch: int, seq_length: int, out_shape, repeats: int, seed: int) -> dict:
+    """Time a prepared forward function; its first call here (tracing, compiling) is untimed."""
     x, _ = random_batch(tf, batch, seq_length, out_shape, seed)
     t0 = time.perf_counter()
-    y = forward(x)  # traces the function, then runs it; untimed
+    y = forward(x)  # traces the function (once per batch shape), then runs it; untimed
     float(y[0, 0, 0])
     warmup = time.perf_counter() - t0
     timed = _time_calls(lambda: float(forward(x)[0, 0, 0]), repeats)
@@ -249,13 +252,16 @@ def bench_forward(tf, model, batch: int, seq_length: int, out_shape, repeats: in
             "output_finite": bool(tf.reduce_all(tf.math.is_finite(y)))}
 
 
-def bench_train(tf, keras, model, train_cfg, batch: int, seq_length: int, out_shape, repeats: int,
-                seed: int) -> dict:
-    # the params file's optimizer: SGD with momentum and global-norm clipping (no warm-up schedule)
+def train_step_fn(tf, keras, model, train_cfg, *, jit: bool = False):
+    """The params file's optimizer (SGD with momentum and global-norm clipping, no warm-up) and one
+    traced training step."""
     optimizer = keras.optimizers.SGD(learning_rate=train_cfg.learning_rate, momentum=train_cfg.momentum,
                                      global_clipnorm=train_cfg.clip_norm)
     optimizer.build(model.trainable_variables)  # create the slots outside tf.function
-    step = make_train_step(tf, model, optimizer)
+    return make_train_step(tf, model, optimizer, jit=jit)
+
+
+def bench_train(tf, step, batch: int, seq_length: int, out_shape, repeats: int, seed: int) -> dict:
     x, y = random_batch(tf, batch, seq_length, out_shape, seed)
     t0 = time.perf_counter()
     losses = [float(step(x, y))]
@@ -268,10 +274,7 @@ def bench_train(tf, keras, model, train_cfg, batch: int, seq_length: int, out_sh
 
 def train_graph_flops(tf, keras, model, train_cfg, seq_length: int, out_shape) -> dict:
     """Profiler float ops of one batch-1 training step (traced only, never run)."""
-    optimizer = keras.optimizers.SGD(learning_rate=train_cfg.learning_rate, momentum=train_cfg.momentum,
-                                     global_clipnorm=train_cfg.clip_norm)
-    optimizer.build(model.trainable_variables)
-    step = make_train_step(tf, model, optimizer)
+    step = train_step_fn(tf, keras, model, train_cfg)
     concrete = step.get_concrete_function(tf.TensorSpec((1, seq_length, 4), tf.float32),
                                           tf.TensorSpec((1, *out_shape), tf.float32))
     return profiler_flops(tf, concrete.graph)
@@ -307,7 +310,8 @@ def print_report(res: dict) -> None:
           f"run before and after the model")
     print(f"   {'library':<20}{'when':<8}{'best s':>9}{'median s':>10}{'GFLOP/s best':>14}{'GFLOP/s median':>16}"
           f"{'CPU use':>9}")
-    for lib, key in (("numpy (BLAS)", "numpy"), ("tf.linalg.matmul", "tensorflow")):
+    for lib, key in (("numpy (BLAS)", "numpy"), ("tf.linalg.matmul", "tensorflow"),
+                     ("tf matmul bfloat16", "tensorflow_bf16")):
         for run in mm["runs"]:
             r = run[key]
             print(f"   {lib:<20}{run['when']:<8}{r['best_s']:>9.4f}{r['median_s']:>10.4f}{r['gflops_best']:>14.1f}"
@@ -349,21 +353,26 @@ def print_report(res: dict) -> None:
     peak_tf, peak_np = mm["peak_tensorflow"], mm["peak_numpy"]
     print(f"\n3. Throughput (median of {res['args']['repeats']} timed calls after 1 untimed warm-up; "
           f"achieved GFLOP/s = FLOPs per sequence x sequences/s)")
-    print(f"   {'mode':<10}{'batch':>6}{'warm-up s':>11}{'median s':>10}{'best s':>9}{'seq/s':>9}{'bp/s':>11}"
-          f"{'GFLOP/s':>9}{'% TF mm':>9}{'% np mm':>9}{'CPU use':>9}{'peak RSS':>10}")
+    print(f"   {'mode':<22}{'round':>6}{'batch':>6}{'warm-up s':>11}{'median s':>10}{'best s':>9}{'seq/s':>9}"
+          f"{'bp/s':>11}{'GFLOP/s':>9}{'% round mm':>11}{'% TF mm':>9}{'CPU use':>9}{'peak RSS':>10}")
     for r in m["runs"]:
-        print(f"   {r['mode']:<10}{r['batch']:>6}{r['warmup_s']:>11.2f}{r['median_s']:>10.3f}{r['best_s']:>9.3f}"
-              f"{r['seq_per_s']:>9.3f}{_fmt_rate(r['bp_per_s']):>11}{r['gflops']:>9.1f}"
-              f"{100 * r['gflops'] / peak_tf:>8.1f}%{100 * r['gflops'] / peak_np:>8.1f}%{r['cpu_pct']:>8.0f}%"
+        print(f"   {r['mode']:<22}{r['round']:>6}{r['batch']:>6}{r['warmup_s']:>11.2f}{r['median_s']:>10.3f}"
+              f"{r['best_s']:>9.3f}{r['seq_per_s']:>9.3f}{_fmt_rate(r['bp_per_s']):>11}{r['gflops']:>9.1f}"
+              f"{100 * r['frac_round_matmul']:>10.1f}%{100 * r['gflops'] / peak_tf:>8.1f}%{r['cpu_pct']:>8.0f}%"
               f"{r['peak_rss_gb_after']:>8.2f} GB")
+    print(f"\n   Medians over {res['args']['rounds']} alternating rounds (% round mm: against the same round's "
+          f"tf.linalg.matmul, bfloat16 rows against a bfloat16 matmul):")
+    print(f"   {'mode and batch':<32}{'seq/s':>9}{'GFLOP/s':>9}{'% round mm':>11}")
+    for key, med in res["medians"].items():
+        print(f"   {key:<32}{med['seq_per_s']:>9.3f}{med['gflops']:>9.1f}{100 * med['frac_round_matmul']:>10.1f}%")
     print(f"   % TF mm / % np mm: achieved GFLOP/s (median) over the matmul peak of tf.linalg.matmul ({peak_tf:.1f}) /"
           f" numpy ({peak_np:.1f}) GFLOP/s;\n   % TF mm is the fraction of matmul peak (the model runs on "
           f"TensorFlow's kernels). CPU use: process CPU time over wall time of the\n   timed calls "
           f"({100 * res['environment']['cpus_usable']}% = every core busy; less means waiting or a busy machine). "
           f"Peak RSS: process peak after that row.")
     for r in m["runs"]:
-        if r["mode"] == "train":
-            print(f"   train batch {r['batch']}: losses {', '.join(f'{v:.4f}' for v in r['losses'])} "
+        if r["mode"].startswith("train"):
+            print(f"   {r['mode']} batch {r['batch']} round {r['round']}: losses {', '.join(f'{v:.4f}' for v in r['losses'])} "
                   f"({'finite' if r['losses_finite'] else 'NOT FINITE'})")
     print(f"\nPeak resident memory of the process: {res['peak_rss_gb']:.2f} GB; total wall time "
           f"{res['wall_s']:.0f} s")
@@ -389,6 +398,11 @@ def parse_args(argv=None):
     parser.add_argument("--matmul-repeats", type=int, default=10,
                         help="timed matmul calls per library (default: %(default)s)")
     parser.add_argument("--no-profile", action="store_true", help="skip the tf.profiler FLOP check")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of matmul and every model timing; ratios are medians (default: %(default)s)")
+    parser.add_argument("--modes", nargs="*", default=["bf16", "train-xla"], choices=["bf16", "train-xla"],
+                        help="optional extra timings: a bfloat16 forward (against a bfloat16 matmul), an "
+                             "XLA-compiled training step (default: both)")
     parser.add_argument("--seed", type=int, default=0, help="weights and random inputs (default: %(default)s)")
     parser.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON to PATH")
     args = parser.parse_args(argv)
@@ -457,34 +471,64 @@ def main(argv=None) -> int:
             m["flops"]["profiler_train"] = train_graph_flops(tf, keras, model, params.train, seq_length, out_shape)
         gc.collect()
 
-    def record(mode, r, flops_per_seq):
-        r["mode"] = mode
+    # inference variants as genomodel commands run them: batch norms folded into the convolutions
+    # (load_head's default), optionally XLA-compiled (--xla) or in bfloat16 (--precision mixed_bfloat16)
+    from genomodel.model.fold import fold_batch_norm
+
+    folded = fold_batch_norm(model)
+    forwards = {"forward": make_forward(tf, model), "forward folded": make_forward(tf, folded),
+                "forward folded+XLA": make_forward(tf, folded, jit=True)}
+    if "bf16" in args.modes:
+        forwards["forward folded bf16"] = make_forward(tf, fold_batch_norm(model, precision="mixed_bfloat16"))
+    trains = {"train": train_step_fn(tf, keras, model, params.train)}
+    if "train-xla" in args.modes:
+        trains["train XLA"] = train_step_fn(tf, keras, model, params.train, jit=True)
+
+    def record(mode, r, flops_per_seq, rnd):
+        r["mode"], r["round"] = mode, rnd
         r["seq_per_s"] = r["batch"] / r["median_s"]
         r["bp_per_s"] = r["seq_per_s"] * seq_length
         r["gflops"] = flops_per_seq * r["seq_per_s"] / 1e9
         r["peak_rss_gb_after"] = _peak_rss_gb()
+        # against this round's matmul (the same precision's), so a busy spell affects both sides
+        mm = mm_runs[-1]["tensorflow_bf16" if "bf16" in mode else "tensorflow"]["gflops_best"]
+        r["frac_round_matmul"] = r["gflops"] / mm
         m["runs"].append(r)
-        progress(f"{mode} batch {r['batch']}: median {r['median_s']:.3f} s, {r['seq_per_s']:.3f} seq/s, "
-                 f"{r['gflops']:.1f} GFLOP/s, peak RSS {r['peak_rss_gb_after']:.2f} GB")
+        progress(f"round {rnd} {mode} batch {r['batch']}: median {r['median_s']:.3f} s, {r['seq_per_s']:.3f} seq/s, "
+                 f"{r['gflops']:.1f} GFLOP/s = {100 * r['frac_round_matmul']:.1f}% of this round's matmul, "
+                 f"peak RSS {r['peak_rss_gb_after']:.2f} GB")
 
-    for batch in args.batch:
-        progress(f"forward batch {batch}")
-        record("forward", bench_forward(tf, model, batch, seq_length, out_shape, args.repeats, args.seed), fwd_flops)
-        gc.collect()
-    for batch in args.train_batch:
-        progress(f"training step batch {batch}")
-        r = bench_train(tf, keras, model, params.train, batch, seq_length, out_shape, args.repeats, args.seed)
-        record("train", r, TRAIN_FLOPS_FACTOR * fwd_flops)
-        gc.collect()
+    # alternating rounds: matmul, every forward variant, every training step; the ratios are medians
+    for rnd in range(args.rounds):
+        if rnd:
+            progress(f"round {rnd}: matmul {args.matmul_n} x {args.matmul_n}")
+            mm_runs.append({"when": f"round {rnd}", **bench_matmul(np, tf, args.matmul_n, args.matmul_repeats,
+                                                                     args.seed)})
+        for mode, fn in forwards.items():
+            for batch in args.batch:
+                r = bench_forward(tf, fn, batch, seq_length, out_shape, args.repeats, args.seed)
+                record(mode, r, fwd_flops, rnd)
+                gc.collect()
+        for mode, step in trains.items():
+            for batch in args.train_batch:
+                r = bench_train(tf, step, batch, seq_length, out_shape, args.repeats, args.seed)
+                record(mode, r, TRAIN_FLOPS_FACTOR * fwd_flops, rnd)
+                gc.collect()
 
-    # the machine may be shared: measure matmul again, and take the best of both as the peak
+    # the machine may be shared: measure matmul again, and take the best of all runs as the peak
     progress(f"matmul {args.matmul_n} x {args.matmul_n} again")
     mm_runs.append({"when": "after", **bench_matmul(np, tf, args.matmul_n, args.matmul_repeats, args.seed)})
-    for key in ("numpy", "tensorflow"):
+    for key in ("numpy", "tensorflow", "tensorflow_bf16"):
         res["matmul"][f"peak_{key}"] = max(run[key]["gflops_best"] for run in mm_runs)
     for r in m["runs"]:
         r["frac_tf_matmul_peak"] = r["gflops"] / res["matmul"]["peak_tensorflow"]
         r["frac_numpy_matmul_peak"] = r["gflops"] / res["matmul"]["peak_numpy"]
+    res["medians"] = {f"{mode} batch {b}": {
+        "rounds": len(rs), "seq_per_s": statistics.median(r["seq_per_s"] for r in rs),
+        "gflops": statistics.median(r["gflops"] for r in rs),
+        "frac_round_matmul": statistics.median(r["frac_round_matmul"] for r in rs)}
+        for mode in list(forwards) + list(trains) for b in (args.batch if mode in forwards else args.train_batch)
+        for rs in [[r for r in m["runs"] if r["mode"] == mode and r["batch"] == b]] if rs}
     res["peak_rss_gb"] = _peak_rss_gb()
     res["wall_s"] = time.perf_counter() - t_start
     print_report(res)

@@ -33,7 +33,7 @@ def _ints(text: str) -> list | None:  # "--bins 3,4" -> [3, 4]; an empty list ->
 def _head(args):
     from genomodel.model.seqnn import load_head
 
-    return load_head(args.model, genome=args.genome)
+    return load_head(args.model, genome=args.genome, precision=args.precision, xla=args.xla)
 
 
 def _simulate_genome(args) -> int:
@@ -184,6 +184,10 @@ def _model_parser(sub, name: str, runner, helptext: str, *, ensemble: bool = Tru
     p.add_argument("--model", required=True, type=Path, help="a saved model folder (RUN/model)")
     p.add_argument("--out", required=True, type=Path, help="output file or folder")
     p.add_argument("--genome", help="the head to use when the model has several")
+    p.add_argument("--precision", default="float32", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                   help="compute dtype: mixed_bfloat16 is faster on CPUs with AVX512-BF16 and on GPUs, at about "
+                        "1e-2 relative error (benchmarks/RESULTS.md)")
+    p.add_argument("--xla", action="store_true", help="compile full forward passes with XLA")
     if ensemble:
         p.add_argument("--rc", action="store_true", help="average with reverse-complement predictions")
         p.add_argument("--shifts", default="0", type=lambda text: tuple(_ints(text) or (0,)),

@@ -44,6 +44,8 @@ class TrainConfig:
     ``total_weight``) plus the multinomial likelihood of how that total splits between the assay's tracks
     (cell types); ``total_weight`` 1 is the Poisson loss exactly, smaller weights stress which cell type
     carries a signal (Borzoi's loss of the same name splits over positions; this one over tracks).
+    ``xla`` compiles the training step with XLA (faster for Basenji2-size models on this CPU, slower
+    for small ones: benchmarks/RESULTS.md).
     """
 
     batch_size: int = 4
@@ -64,6 +66,7 @@ class TrainConfig:
     augment_shift: int = 3
     fine_tune_epochs: int = 0
     ema_decay: float = 0.0
+    xla: bool = False
     seed: int = 1
 
     def __post_init__(self):

@@ -94,15 +94,22 @@ def predict(model, x: np.ndarray, *, rc: bool = False, shifts=(0,), batch_size: 
 _COMPILED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _compiled(model):
-    """The model's inference call as one traced graph (any batch size), built once per model: eager
-    calls cost several times the arithmetic on CPU for models of the simulated world's size."""
-    if model not in _COMPILED:
-        import tensorflow as tf
+def compile_inference(model, *, xla: bool = False):
+    """Trace ``model``'s inference call as one graph (any batch size), for every later :func:`predict`
+    of this model object; ``xla`` compiles it with XLA (``jit_compile``), which fuses element-wise work
+    into the convolutions (one compilation per batch shape). Returns the traced function."""
+    import tensorflow as tf
 
-        spec = tf.TensorSpec([None, *model.input.shape[1:]], tf.float32)
-        _COMPILED[model] = tf.function(lambda a: model(a, training=False), input_signature=[spec])
+    spec = tf.TensorSpec([None, *model.input.shape[1:]], tf.float32)
+    _COMPILED[model] = tf.function(lambda a: model(a, training=False), input_signature=[spec],
+                                   jit_compile=bool(xla))
     return _COMPILED[model]
+
+
+def _compiled(model):
+    """The traced inference call, built once per model: eager calls cost several times the arithmetic
+    on CPU for models of the simulated world's size."""
+    return _COMPILED[model] if model in _COMPILED else compile_inference(model)
 
 
 def _batched(model, x, batch_size):

@@ -184,7 +184,19 @@ def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.SGD(lr, momentum=cfg.momentum, **clip)
 
 
-def augment(x, y, *, seed, max_shift: int, rc: bool, strand_pair):
+def augment_draws(seed, *, max_shift: int):
+    """The random shift (int32, in -max_shift..max_shift) and strand flip (bool) drawn from ``seed``.
+
+    Drawn apart from :func:`augment` so that an XLA-compiled training step gets the same draws as a
+    plain one (XLA converts random bits to floats its own way).
+    """
+    k = (tf.random.stateless_uniform([], seed=seed, minval=-max_shift, maxval=max_shift + 1, dtype=tf.int32)
+         if max_shift > 0 else tf.constant(0, tf.int32))
+    flip = tf.random.stateless_uniform([], seed=seed + 1) < 0.5
+    return k, flip
+
+
+def augment(x, y, *, seed=None, draws=None, max_shift: int, rc: bool, strand_pair):
     """Random shift and reverse complement of one batch (see the module docstring).
 
     Parameters
@@ -193,14 +205,15 @@ def augment(x, y, *, seed, max_shift: int, rc: bool, strand_pair):
     y : Tensor, float32, shape (batch, target_length, n_targets)
     seed : Tensor, int32, shape (2,)
         Stateless seed: the same seed gives the same augmentation.
+    draws : (Tensor, Tensor), optional
+        :func:`augment_draws` of the seed, drawn beforehand (then ``seed`` is not used).
     """
+    k, flip = draws if draws is not None else augment_draws(seed, max_shift=max_shift)
     if max_shift > 0:
-        k = tf.random.stateless_uniform([], seed=seed, minval=-max_shift, maxval=max_shift + 1, dtype=tf.int32)
         length = tf.shape(x)[1]
         xp = tf.pad(x, [[0, 0], [max_shift, max_shift], [0, 0]])
         x = tf.slice(xp, [0, max_shift - k, 0], [-1, length, -1])
     if rc:
-        flip = tf.random.stateless_uniform([], seed=seed + 1) < 0.5
         pair = tf.constant(strand_pair, dtype=tf.int32)
         x, y = tf.cond(flip,
                        lambda: (tf.reverse(x, axis=[1, 2]), tf.gather(tf.reverse(y, axis=[1]), pair, axis=2)),
@@ -278,8 +291,8 @@ class Trainer:
         cfg = self.cfg
         loss_fn, gb = self._losses[genome], self._global_batch()
 
-        def replica_step(x, y, seed):
-            x, y = augment(x, y, seed=seed, max_shift=cfg.augment_shift, rc=cfg.augment_rc, strand_pair=pair)
+        def replica_step(x, y, k, flip):
+            x, y = augment(x, y, draws=(k, flip), max_shift=cfg.augment_shift, rc=cfg.augment_rc, strand_pair=pair)
             with tf.GradientTape() as tape:
                 pred = model(x, training=True)
                 per_example = loss_fn(y, pred)
@@ -294,9 +307,13 @@ class Trainer:
                     self.ema[v.path].assign(d * self.ema[v.path] + (1.0 - d) * v.value)
             return tf.reduce_sum(per_example)
 
+        if cfg.xla:
+            replica_step = tf.function(replica_step, autograph=False, jit_compile=True)
+
         @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
         def step(x, y, seed):
-            per_replica = self.strategy.run(replica_step, args=(x, y, seed))
+            k, flip = augment_draws(seed, max_shift=cfg.augment_shift)
+            per_replica = self.strategy.run(replica_step, args=(x, y, k, flip))
             return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
         return step

@@ -293,14 +293,14 @@ def score_variants(model, genome: dict, variants: pd.DataFrame, *, rc: bool = Fa
 _MODELS: dict = {}
 
 
-def _cached_model(model_dir: str, genome: str | None):
-    """The model of a saved folder, loaded once per process (each Dask worker loads it once)."""
-    key = (str(model_dir), genome)
+def _cached_model(model_dir: str, genome: str | None, precision: str = "float32", xla: bool = False):
+    """The inference model of one head of a saved folder (:func:`genomodel.model.seqnn.load_head`), loaded
+    once per process (each Dask worker loads it once)."""
+    key = (str(model_dir), genome, precision, bool(xla))
     if key not in _MODELS:
-        from genomodel.model.seqnn import load_model
+        from genomodel.model.seqnn import load_head
 
-        seqnn, _, _ = load_model(model_dir)
-        _MODELS[key] = seqnn.model(genome)
+        _MODELS[key] = load_head(model_dir, genome=genome, precision=precision, xla=xla).model
     return _MODELS[key]
 
 
@@ -357,11 +357,13 @@ def read_part(path, variants: pd.DataFrame) -> VariantScores:
 
 
 def score_chunk_file(*, model_dir, genome_name: str | None, fasta, variants: pd.DataFrame, part_path,
-                     tss: pd.DataFrame | None = None, shared: bool = False, **options) -> str:
+                     tss: pd.DataFrame | None = None, shared: bool = False, precision: str = "float32",
+                     xla: bool = False, **options) -> str:
     """Score one chunk with a (cached) saved model and write its part; the unit of work of a run,
-    in this process or on a Dask worker. ``options`` go to :func:`score_variants`, or with ``shared``
+    in this process or on a Dask worker. ``precision`` and ``xla`` choose the inference model
+    (:func:`genomodel.model.seqnn.load_head`); ``options`` go to :func:`score_variants`, or with ``shared``
     to :func:`sad_shared_windows` (windows shared by the chunk's neighbouring variants)."""
-    model = _cached_model(str(model_dir), genome_name)
+    model = _cached_model(str(model_dir), genome_name, precision, xla)
     genome = genome_codes(fasta, variants.chrom)
     if shared and not _needs_full_passes(tss, options):
         options = {k: val for k, val in options.items() if k not in ("rc", "shifts", "strand_pair")}
@@ -497,7 +499,8 @@ def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file
         scores = score_in_chunks(model_dir=head.model_dir, genome_name=head.genome, fasta=fasta, variants=variants,
                                  parts_dir=parts_dir, chunk_size=chunk_size, resume=resume, client=client, tss=tss,
                                  progress=progress, rc=rc, shifts=shifts, targets=keep, batch_size=batch_size,
-                                 strand_pair=head.strand_pair, shared=shared)
+                                 strand_pair=head.strand_pair, shared=shared, precision=head.precision,
+                                 xla=head.xla)
     finally:
         if client is not None:
             client.close()
@@ -507,7 +510,8 @@ def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file
     scores.vcf_counts = counts
     scores.provenance = provenance.record(
         command=command, genome_build=head.genome_build,
-        config={"rc": rc, "shifts": list(shifts), "shared_windows": shared, "ref_policy": ref_policy,
+        config={"rc": rc, "shifts": list(shifts), "shared_windows": shared, "precision": head.precision,
+                "xla": head.xla, "ref_policy": ref_policy,
                 "params": params_to_dict(head.params)},
         inputs={"vcf": vcf, "fasta": fasta, "model.weights.h5": head.weights},
         extra={"vcf_counts": counts, "model_sha256": sha256(head.weights)})
@@ -642,6 +646,8 @@ def sad_shared_windows(model, genome: dict, variants: pd.DataFrame, *, targets=N
     A variant's scores depend on where it sits in its window; both paths here use the same windows,
     so ``fast`` (the incremental path over the variant's whole output cone) equals the full passes to
     floating-point tolerance. Forward strand only (the incremental path reuses one reference pass).
+    ``batch_size`` variants go through one call (a full pass each, or one incremental batch in which
+    each variant is computed over its own output cone).
 
     Returns
     -------
@@ -666,13 +672,16 @@ def sad_shared_windows(model, genome: dict, variants: pd.DataFrame, *, targets=N
         if fast:
             inc = Incremental(model, dna.one_hot(codes, dtype=np.float32))
             ref = inc.reference_output[:, keep].astype(np.float64)
-            # one variant per call: variants far apart in a window would share one wide interval
-            for k in range(len(rows)):
-                patch, lo, hi = inc.mutants(idx[k:k + 1], alt_codes[k:k + 1])
-                alt = patch[0][:, keep].astype(np.float64)
-                sad[k] = (alt - ref[lo:hi]).sum(axis=0)
-                # outside the cone alt equals ref: a log2 ratio of 0, which |.| never exceeds
-                log2max[k] = np.abs(np.log2((np.maximum(alt, 0) + c) / (np.maximum(ref[lo:hi], 0) + c))).max(axis=0)
+            # each variant of a batch is computed over its own output cone, wherever it sits
+            for s in range(0, len(rows), batch_size):
+                patch, starts, ends = inc.mutants_each(idx[s:s + batch_size], alt_codes[s:s + batch_size])
+                for j, k in enumerate(range(s, min(s + batch_size, len(rows)))):
+                    alt = patch[j, :ends[j] - starts[j]][:, keep].astype(np.float64)
+                    r = ref[starts[j]:ends[j]]
+                    sad[k] = (alt - r).sum(axis=0)
+                    # outside the cone alt equals ref: a log2 ratio of 0, which |.| never exceeds
+                    log2max[k] = np.abs(np.log2((np.maximum(alt, 0) + c) / (np.maximum(r, 0) + c))).max(
+                        axis=0, initial=0.0)
         else:
             seqs = np.repeat(codes[None], len(rows) + 1, axis=0)
             seqs[np.arange(1, len(rows) + 1), idx] = alt_codes

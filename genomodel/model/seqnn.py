@@ -229,6 +229,8 @@ class Head:
     strand_pair : ndarray of int, shape (n_targets,), or None
         Opposite-strand partner of each target, when known.
     model_dir : Path
+    precision, xla : str, bool
+        How ``model`` computes (:func:`load_head`); chunked scoring loads the same on each worker.
     """
 
     seqnn: SeqNN
@@ -240,6 +242,8 @@ class Head:
     target_labels: list | None
     strand_pair: np.ndarray | None
     model_dir: Path
+    precision: str = "float32"
+    xla: bool = False
 
     @property
     def weights(self) -> Path:
@@ -252,8 +256,16 @@ class Head:
         return (self.info.get("data", {}).get(self.genome) or {}).get("genome_build")
 
 
-def load_head(model_dir, *, genome: str | None = None) -> Head:
+def load_head(model_dir, *, genome: str | None = None, fold: bool = True, precision: str = "float32",
+              xla: bool = False) -> Head:
     """Load a saved model and pick one head: ``genome``, or the only one.
+
+    With ``fold`` (default) ``Head.model`` is the inference copy of the head with each batch norm
+    folded into its convolution (:func:`genomodel.model.fold.fold_batch_norm`: the same predictions to
+    float32 rounding, fewer layers for the incremental variant and ISM paths); ``Head.seqnn`` keeps
+    the model as trained. ``precision`` other than float32 (``mixed_bfloat16``, ``mixed_float16``)
+    makes that copy compute in 16 bits. ``xla`` compiles full forward passes with XLA
+    (:func:`genomodel.predict.compile_inference`).
 
     Raises
     ------
@@ -265,8 +277,17 @@ def load_head(model_dir, *, genome: str | None = None) -> Head:
     if genome is None:
         raise ValueError(f"the model has heads {list(params.genomes)}: choose one with --genome")
     model = seqnn.model(genome)
+    if fold or precision != "float32":
+        from genomodel.model.fold import fold_batch_norm
+
+        model = fold_batch_norm(model, precision=precision)
+    if xla:
+        from genomodel.predict import compile_inference
+
+        compile_inference(model, xla=True)
     tinfo = info.get("targets", {}).get(genome, {})
     ids = tinfo.get("identifier") or [f"t{i}" for i in range(int(model.output.shape[-1]))]
     pair = np.array(tinfo["strand_pair"]) if "strand_pair" in tinfo else None
     return Head(seqnn=seqnn, params=params, info=info, genome=genome, model=model, target_ids=list(ids),
-                target_labels=tinfo.get("description"), strand_pair=pair, model_dir=Path(model_dir))
+                target_labels=tinfo.get("description"), strand_pair=pair, model_dir=Path(model_dir),
+                precision=precision, xla=bool(xla))

@@ -115,6 +115,15 @@ def test_data_train_test_predict(tmp_path, caplog):
     with h5py.File(shared) as h5:
         assert h5["SAD"].shape == (3, 3) and np.isfinite(h5["LOG2MAX"][:]).all()
         assert '"shared_windows": true' in h5.attrs["provenance"]
+    # 16-bit compute and XLA passes are options; their scores follow float32's
+    assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta), "--rc",
+                     "--precision", "mixed_bfloat16", "--xla", "--out", str(tmp_path / "bf16.h5")]) == 0
+    with h5py.File(tmp_path / "bf16.h5") as h5, h5py.File(sad) as h5_32:
+        config = json.loads(h5.attrs["provenance"])["config"]
+        assert config["precision"] == "mixed_bfloat16" and config["xla"] is True
+        ref_sum = np.abs(h5_32["REF"][:]).max()
+        np.testing.assert_allclose(h5["REF"][:], h5_32["REF"][:], rtol=0, atol=5e-2 * ref_sum)
+        assert not np.array_equal(h5["REF"][:], h5_32["REF"][:])
     # with the reverse complement, shared windows take whole passes
     assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta),
                      "--shared-windows", "--rc", "--out", str(tmp_path / "shared_rc.h5")]) == 0

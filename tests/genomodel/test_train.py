@@ -355,3 +355,20 @@ def test_basenji_cage10_records_train_without_statistics(shared_data, tmp_path):
     assert (g.n("train"), g.n("valid"), g.stats["num_targets"]) == (10, 10, 10)
     with pytest.raises(ValueError, match="20480 values.*give target_length"):
         GenomeData.open("human", data)
+
+
+def test_xla_training_step_follows_the_plain_one(records, tmp_path):
+    """train.xla compiles the same step: from the same weights and batch, the same loss and update."""
+    import tensorflow as tf
+
+    out = {}
+    for xla in (False, True):
+        p = small_params(xla=xla)
+        seqnn = build_model(p.model, seed=1)
+        trainer = Trainer(seqnn, p, {"toy": GenomeData.open("toy", records)}, tmp_path / str(xla))
+        x, y = next(iter(trainer._dataset("toy", "train", epoch=0, repeat=True)))
+        loss = float(trainer._train_steps["toy"](x, y, tf.constant([7, 0], dtype=tf.int64)))
+        out[xla] = loss, [v.numpy() for v in seqnn.combined.trainable_variables]
+    assert out[True][0] == pytest.approx(out[False][0], rel=1e-5)
+    for a, b in zip(out[True][1], out[False][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -83,3 +83,26 @@ def test_a_mutation_the_requested_bins_cannot_see_changes_nothing():
     # first output bin: its receptive field ends well before position 250
     patch, lo, hi = inc.mutants([250], [(int(x[250].argmax()) + 1) % 4], out_bins=(0, 1))
     assert hi == lo or np.allclose(patch[0], inc.reference_output[lo:hi], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHS))
+def test_mutants_each_far_apart_in_one_batch_equal_full_passes(arch):
+    """One batch, mutants at both ends and the middle: each is exact over its own cone, and the
+    reference holds outside it."""
+    model = build_model(ARCHS[arch].model, seed=4).model()
+    x = np.eye(4, dtype=np.float32)[np.random.default_rng(7).integers(0, 4, 256)]
+    inc = Incremental(model, x)
+    ref = inc.reference_output
+    n_bins = ref.shape[0]
+    positions = [0, 3, 128, 200, 255, 128]
+    bases = [(int(x[p].argmax()) + 1 + k % 3) % 4 for k, p in enumerate(positions)]
+    for out_bins in (None, (n_bins // 2 - 1, n_bins // 2 + 1)):
+        patch, starts, ends = inc.mutants_each(positions, bases, out_bins=out_bins)
+        assert patch.shape[:2] == (len(positions), int((ends - starts).max()))
+        lo, hi = out_bins or (0, n_bins)
+        for m, (p, b) in enumerate(zip(positions, bases)):
+            assert lo <= starts[m] <= ends[m] <= hi
+            fast = ref.copy()
+            fast[starts[m]:ends[m]] = patch[m, :ends[m] - starts[m]]
+            full, _ = _full_and_fast(model, x, p, b, ref, patch[m, :0], 0, 0)
+            np.testing.assert_allclose(fast[lo:hi], full[lo:hi], rtol=1e-4, atol=1e-5 * np.abs(full).max())
