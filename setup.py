@@ -16,6 +16,8 @@ INSTALL_REQUIRES = [
     "matplotlib>=3.8,<3.12",
     "h5py>=3.10,<3.15",
     "pyfaidx>=0.8,<0.10",
+    # pyfaidx reads bgzipped FASTA (the usual hg38.fa.gz) through BioPython's bgzf module
+    "biopython>=1.80,<2",
     "pyBigWig>=0.3.22,<0.4",
     "pysnptools>=0.5.13,<0.6",
     "bed-reader>=1.0,<2",

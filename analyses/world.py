@@ -103,14 +103,14 @@ def generative_model(world_dir) -> syn.SimGenome:
     seed and config in ``provenance.json``, with the sequences read back from ``genome/genome.fa``
     (which include the planted fine-mapping motif). ``synthetic.landscape`` and
     ``synthetic.expected_tracks`` on it give the noiseless truth behind the observed tracks."""
-    import pyfaidx
+    from genomodel.io.fasta import open_fasta
 
     world_dir = Path(world_dir)
     prov = json.loads((world_dir / "provenance.json").read_text())
     genome_cfg = cfgmod.from_dict(syn.GenomeConfig, prov["config"]["genome"], where=str(world_dir / "provenance.json"))
     cfg = WorldConfig(genome=genome_cfg)
     genome = syn.simulate_genome(cfg.genome, seed=_seeds(int(prov["seed"]))[0])
-    fa = pyfaidx.Fasta(str(world_dir / "genome" / "genome.fa"), as_raw=True)
+    fa = open_fasta(world_dir / "genome" / "genome.fa", upper=False)
     genome.sequences = {c: dna.encode(fa[c][:]) for c in cfg.genome.chromosomes}
     return genome
 

@@ -623,12 +623,10 @@ class _Genome:
     """A FASTA through pyfaidx, with base codes of one chromosome cached at a time."""
 
     def __init__(self, path):
-        import pyfaidx
+        from genomodel.io.fasta import open_fasta
 
         self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"FASTA {self.path} does not exist")
-        self.fa = pyfaidx.Fasta(str(self.path), as_raw=True, sequence_always_upper=False)
+        self.fa = open_fasta(self.path, upper=False)
         self.sizes = {k: len(v) for k, v in self.fa.items()}
         self._chrom, self._codes = None, None
 

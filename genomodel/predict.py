@@ -127,9 +127,9 @@ def region_sequences(fasta, regions: pd.DataFrame, seq_length: int) -> tuple[np.
     windows : DataFrame
         chrom, start, end of each window (start may be negative at a chromosome start).
     """
-    import pyfaidx
+    from genomodel.io.fasta import open_fasta
 
-    fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
+    fa = open_fasta(fasta)
     codes = np.full((len(regions), seq_length), dna.N_CODE, dtype=np.uint8)
     starts = []
     for i, (chrom, start, end) in enumerate(regions[["chrom", "start", "end"]].itertuples(index=False)):
@@ -144,26 +144,39 @@ def region_sequences(fasta, regions: pd.DataFrame, seq_length: int) -> tuple[np.
         if a < b:
             codes[i, a - w0:b - w0] = dna.encode(fa[chrom][a:b])
         starts.append(w0)
+    longer = int(((regions.end - regions.start) > seq_length).sum())
+    if longer:
+        logger.warning("%d of %d regions are longer than the model's %s bp window: each is predicted on the "
+                       "window centred on it, not whole (split long regions to cover them)", longer, len(regions),
+                       f"{seq_length:,}")
     windows = pd.DataFrame({"chrom": regions.chrom.to_numpy(), "start": starts})
     windows["end"] = windows.start + seq_length
     return codes, windows
 
 
 def fasta_sequences(fasta, seq_length: int) -> tuple[np.ndarray, list]:
-    """Codes of every sequence of a FASTA, centred and N-padded or trimmed to ``seq_length``."""
-    import pyfaidx
+    """Codes of every sequence of a FASTA, centred and N-padded or trimmed to ``seq_length``
+    (trimmed sequences are reported in a warning: the model reads only their centre)."""
+    from genomodel.io.fasta import open_fasta
 
-    fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
+    fa = open_fasta(fasta)
     names = list(fa.keys())
     codes = np.full((len(names), seq_length), dna.N_CODE, dtype=np.uint8)
+    trimmed = []
     for i, name in enumerate(names):
         c = dna.encode(fa[name][:])
+        if len(c) > seq_length:
+            trimmed.append(f"{name} ({len(c):,} bp)")
         if len(c) >= seq_length:
             off = (len(c) - seq_length) // 2
             codes[i] = c[off:off + seq_length]
         else:
             off = (seq_length - len(c)) // 2
             codes[i, off:off + len(c)] = c
+    if trimmed:
+        logger.warning("%d of %d sequences in %s are longer than the model's %s bp window and are trimmed to "
+                       "their centre: %s%s", len(trimmed), len(names), fasta, f"{seq_length:,}",
+                       ", ".join(trimmed[:5]), ", ..." if len(trimmed) > 5 else "")
     return codes, names
 
 
@@ -344,11 +357,10 @@ class Predictions:
                                         pool_width=self.pool_width, crop_bp=self.crop_bp, provenance=provenance)
         if self.windows is None or fasta is None:
             raise ValueError("BigWig output needs genomic regions (--bed); write FASTA predictions to a .h5")
-        import pyfaidx
-
         from genocore import provenance as prov
+        from genomodel.io.fasta import open_fasta
 
-        sizes = {k: len(v) for k, v in pyfaidx.Fasta(str(fasta)).items()}
+        sizes = {k: len(v) for k, v in open_fasta(fasta).items()}
         write_predictions_bigwig(out, self.pred, self.windows, chrom_sizes=sizes, target_ids=self.target_ids,
                                  pool_width=self.pool_width, crop_bp=self.crop_bp)
         if provenance is not None:

@@ -113,14 +113,14 @@ _CHROMS: dict = {}
 def genome_codes(fasta, chroms) -> dict:
     """Base codes of whole chromosomes of a FASTA, read once per process (chunks and Dask workers
     ask for the same chromosomes again and again)."""
-    import pyfaidx
+    from genomodel.io.fasta import open_fasta
 
     out = {}
     fa = None
     for c in sorted(set(chroms)):
         key = (str(fasta), c)
         if key not in _CHROMS:
-            fa = fa or pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
+            fa = fa or open_fasta(fasta)
             _CHROMS[key] = dna.encode(fa[c][:])
         out[c] = _CHROMS[key]
     return out

@@ -22,6 +22,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_in_tmp(tmp_path_factory):
+    """Indexes of FASTA files without one go to the suite's cache: a temporary one, not the home folder."""
+    old = os.environ.get("GENOSUITE_CACHE")
+    os.environ["GENOSUITE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("GENOSUITE_CACHE", None)
+    else:
+        os.environ["GENOSUITE_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real-data folder beside the project; tests using it skip when it is absent."""

@@ -1,10 +1,83 @@
-"""FASTA output with its samtools-style .fai index (reading goes through pyfaidx)."""
+"""FASTA files: reading any FASTA the field uses (plain or bgzipped) without writing beside it, and
+writing FASTA with its samtools-style .fai index.
+
+Reading goes through pyfaidx. An index the user already has beside the FASTA (``.fai``, and ``.gzi``
+for bgzip) is used as it is; a missing one is built in the suite's cache folder
+(``$GENOSUITE_CACHE``, default ``~/.cache/genosuite``), keyed by the FASTA's absolute path, size and
+modification time, so the user's folder is never written to (it may be read-only or shared).
+"""
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from genocore.files import atomic_path
 from genomodel import dna
+
+
+def cache_dir() -> Path:
+    """The suite's cache folder: ``$GENOSUITE_CACHE``, else ``~/.cache/genosuite``."""
+    return Path(os.environ.get("GENOSUITE_CACHE") or Path.home() / ".cache" / "genosuite")
+
+
+def _compression(path: Path) -> str | None:
+    """'bgzip', 'gzip' or None, from the first bytes (BGZF blocks carry a 'BC' extra field)."""
+    with open(path, "rb") as fh:
+        head = fh.read(18)
+    if head[:2] != b"\x1f\x8b":
+        return None
+    return "bgzip" if len(head) >= 14 and head[3] & 4 and head[12:14] == b"BC" else "gzip"
+
+
+def open_fasta(path, *, upper: bool = True):
+    """A ``pyfaidx.Fasta`` of a plain or bgzipped FASTA (raw strings), writing nothing beside it.
+
+    Parameters
+    ----------
+    path : path-like
+    upper : bool
+        Upper-case every sequence (soft-masking dropped).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        A gzip (not bgzip) FASTA, which cannot be read at random positions; the message says how
+        to recompress it.
+    """
+    import pyfaidx
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"FASTA {path} does not exist")
+    kind = _compression(path)
+    if kind == "gzip":
+        raise ValueError(f"FASTA {path} is gzip-compressed but not with bgzip, so it cannot be read at random "
+                         f"positions: recompress it with 'gunzip -c {path.name} | bgzip > {path.stem}.bgz.fa.gz' "
+                         "(bgzip comes with htslib / samtools) or decompress it")
+    if kind == "bgzip":
+        try:
+            import Bio.bgzf  # noqa: F401  (pyfaidx reads bgzip through BioPython)
+        except ImportError as e:  # pragma: no cover - a declared dependency
+            raise ImportError(f"reading the bgzipped FASTA {path} needs biopython (pip install biopython)") from e
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cached = cache_dir() / "fasta_index"
+    names = {}
+    for suffix in (".fai",) + ((".gzi",) if kind == "bgzip" else ()):
+        beside = path.with_name(path.name + suffix)
+        if beside.is_file() and beside.stat().st_mtime_ns >= stat.st_mtime_ns:
+            names[suffix] = beside
+        else:
+            cached.mkdir(parents=True, exist_ok=True)
+            names[suffix] = cached / f"{path.name}.{key}{suffix}"
+    try:
+        return pyfaidx.Fasta(str(path), indexname=str(names[".fai"]), as_raw=True, sequence_always_upper=upper,
+                             **({"gzi_indexname": str(names[".gzi"])} if ".gzi" in names else {}))
+    except pyfaidx.FastaIndexingError as e:
+        raise ValueError(f"FASTA {path} could not be indexed: {e}") from e
 
 
 def write_fasta(path, sequences: dict, *, line_width: int = 60) -> Path:

@@ -343,8 +343,8 @@ def apply_ref_policy(snps: pd.DataFrame, genome: np.ndarray, *, ref_policy: str,
         raise ValueError(
             f"{_record(row, path)}: REF {row.ref} does not match the genome base {base} at {row.chrom}:{row.pos} "
             f"in the FASTA {fasta} ({share} mismatch). Check that the VCF and the FASTA are the same genome "
-            "build; or pass ref_policy='skip' to drop mismatches, or ref_policy='flip' to swap REF and ALT "
-            "where the ALT is the genome base.")
+            "build; or drop mismatches with --ref-policy skip (ref_policy='skip' in Python), or swap REF and "
+            "ALT where the ALT is the genome base with --ref-policy flip.")
     if ref_policy == "flip":
         flipped = bad & (alt_code == genome)
         counts["flipped"] = int(flipped.sum())
@@ -471,13 +471,13 @@ def read_vcf(path, *, fasta, ref_policy: str = "error", indels: str = "refuse") 
         the FASTA, a position past a chromosome's end, or a REF mismatch under
         ``ref_policy="error"``; each message names the file, line and record.
     """
-    import pyfaidx
+    from genomodel.io.fasta import open_fasta
 
     path, fasta = _checked_inputs(path, fasta, ref_policy=ref_policy, indels=indels)
     df, n_records = parse_vcf_records(path)
     counts = dict.fromkeys(COUNT_KEYS, 0)
     counts["records"], counts["alleles"] = n_records, len(df)
-    fa = pyfaidx.Fasta(str(fasta), as_raw=True, sequence_always_upper=True)
+    fa = open_fasta(fasta)
     try:
         sizes = {k: len(v) for k, v in fa.items()}
         # chromosome names first: a wrong build or naming is the most common cause of every later error

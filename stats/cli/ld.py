@@ -45,7 +45,8 @@ def _ldscore(args) -> int:
         if not snps:
             raise ValueError(f"--extract {args.extract}: no SNP IDs in the file")
     scores = ld_scores(args.bfile, wind_cm=args.ld_wind_cm, wind_kb=args.ld_wind_kb, wind_snps=args.ld_wind_snps,
-                       annot=args.annot, maf=args.maf, snps=snps, chunk_size=None if args.exact_windows else 50)
+                       annot=args.annot, maf=args.maf, snps=snps, chunk_size=None if args.exact_windows else 50,
+                       drop_duplicate_positions=args.drop_duplicate_positions)
     paths = write_ld_scores(args.out, scores, with_cm_maf=args.print_cm_maf)
     provenance_beside(Path(str(args.out).replace("{chrom}", "all") + ".l2"), args,
                       inputs={"bed": Path(str(args.bfile) + ".bed"), "annot": args.annot},
@@ -68,6 +69,9 @@ def add_ldscore_parser(sub):
     p.add_argument("--annot", type=Path, help=".annot[.gz] with one row per bim SNP (stratified LD scores)")
     p.add_argument("--maf", type=float, help="keep SNPs with MAF above this")
     p.add_argument("--extract", type=Path, help="file of SNP IDs to keep")
+    p.add_argument("--drop-duplicate-positions", action="store_true",
+                   help="keep the first SNP at each chromosome and position (the count is logged) instead of "
+                        "refusing the panel")
     p.add_argument("--exact-windows", action="store_true",
                    help="exact windows instead of ldsc's 50-SNP chunks (which add a few SNPs beyond the window)")
     p.add_argument("--print-cm-maf", action="store_true", help="also write the CM and MAF columns")

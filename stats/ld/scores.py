@@ -681,8 +681,9 @@ def _check_positions(bim: pd.DataFrame, where, *, window: str) -> None:
         if (d == 0).any():
             i = int(np.flatnonzero(d == 0)[0])
             raise ValueError(f"{where}: duplicated position {chrom}:{pos[i]} ({g['snp'].iat[i]} and "
-                             f"{g['snp'].iat[i + 1]}; {int((d == 0).sum())} duplicates); drop one of each "
-                             f"(e.g. with snps=...)")
+                             f"{g['snp'].iat[i + 1]}; {int((d == 0).sum())} duplicates); keep the first at "
+                             f"each position with --drop-duplicate-positions (drop_duplicate_positions=True "
+                             f"in Python), or remove them from the panel (plink2 --rm-dup)")
         if window == "cm":
             cm = g["cm"].to_numpy()
             if (np.diff(cm) < 0).any():
@@ -763,6 +764,24 @@ def _snp_mask(snps, bim: pd.DataFrame, where) -> np.ndarray:
     else:
         sel = bim["snp"].isin(set(map(str, snps_arr.tolist()))).to_numpy()
     logger.info("%d of %d SNPs of %s selected", int(sel.sum()), m_total, where)
+    return sel
+
+
+def first_at_each_position(bim: pd.DataFrame, sel: np.ndarray, where) -> np.ndarray:
+    """``sel`` without the second and later selected SNPs at one chromosome and position (the first in
+    file order is kept, as ``plink --rm-dup force-first`` keeps it); the count is logged.
+
+    Returns
+    -------
+    ndarray, bool, shape (len(bim),)
+    """
+    rows = np.flatnonzero(sel)
+    dup = bim.iloc[rows].duplicated(["chrom", "pos"], keep="first").to_numpy()
+    if dup.any():
+        logger.warning("%s: %d SNPs share a chromosome and position with an earlier SNP and are dropped "
+                       "(the first at each position is kept)", where, int(dup.sum()))
+        sel = sel.copy()
+        sel[rows[dup]] = False
     return sel
 
 
@@ -851,8 +870,8 @@ def _panel_bims(panel) -> tuple[list, pd.DataFrame, str]:
 
 def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = None, wind_snps: int | None = None,
               annot=None, annot_names=None, maf: float | None = None, snps=None,
-              chunk_size: int | None = LDSC_CHUNK, block: int = 256, dtype=np.float64,
-              kernel: str = "bits") -> LDScores:
+              drop_duplicate_positions: bool = False, chunk_size: int | None = LDSC_CHUNK, block: int = 256,
+              dtype=np.float64, kernel: str = "bits") -> LDScores:
     """ldsc-compatible LD scores (``ldsc --l2``) of a PLINK fileset or a reference panel.
 
     Parameters
@@ -873,6 +892,9 @@ def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = No
         Keep SNPs with MAF strictly above it (ldsc ``--maf``); monomorphic SNPs are always dropped.
     snps : array of bool shape (n_panel_snps,) or iterable of SNP IDs, optional
         Restrict the panel to these SNPs first (ldsc ``--extract``).
+    drop_duplicate_positions : bool
+        Keep only the first SNP at each chromosome and position (real 1000 Genomes panels hold a few
+        multi-allelic sites as several SNPs); the count is logged. Without it duplicates are an error.
     chunk_size : int or None
         ldsc's chunk size (50), which decides the few SNPs beyond the window that ldsc includes;
         None for exact windows.
@@ -908,6 +930,8 @@ def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = No
     sets, bim, where = _panel_bims(panel)
     values, colnames, integers = _annotation_matrix(annot, bim, annot_names, where)
     sel = _snp_mask(snps, bim, where)
+    if drop_duplicate_positions:
+        sel = first_at_each_position(bim, sel, where)
     parts, offset = [], 0
     for prefix in sets:
         m = panel.n_snps(prefix)

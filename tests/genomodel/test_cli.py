@@ -87,6 +87,25 @@ def test_data_train_test_predict(tmp_path, caplog):
         assert h5["start"][1] == 150 - 1024  # centred; the window runs off the chromosome start
         inputs = json.loads(h5.attrs["provenance"])["inputs"]
         assert inputs["fasta"]["sha256"] == sha256(g.fasta) and inputs["bed"]["sha256"] == sha256(bed)
+    # a bgzipped genome predicts the same, and nothing is written beside either FASTA
+    from Bio import bgzf
+
+    gz_dir = tmp_path / "gz"
+    gz_dir.mkdir()
+    with open(g.fasta, "rb") as fh, bgzf.BgzfWriter(str(gz_dir / "g.fa.gz"), "wb") as bz:
+        bz.write(fh.read())
+    assert cli.main(["predict", "--model", str(run / "model"), "--bed", str(bed), "--fasta", str(gz_dir / "g.fa.gz"),
+                     "--shifts=-1,0,1", "--out", str(tmp_path / "p_gz.h5")]) == 0
+    with h5py.File(out) as a, h5py.File(tmp_path / "p_gz.h5") as b:
+        np.testing.assert_array_equal(a["preds"][:], b["preds"][:])
+    assert [p.name for p in gz_dir.iterdir()] == ["g.fa.gz"]
+    # sequences longer than the model's window are trimmed to their centre, and the log says so
+    seq_fa = tmp_path / "seqs.fa"
+    seq_fa.write_text(">short\n" + "ACGT" * 100 + "\n>long\n" + "ACGT" * 1000 + "\n")
+    assert cli.main(["predict", "--model", str(run / "model"), "--fasta-seqs", str(seq_fa),
+                     "--out", str(tmp_path / "seqs.h5")]) == 0
+    assert "1 of 2 sequences" in caplog.text and "long (4,000 bp)" in caplog.text
+    assert not (tmp_path / "seqs.fa.fai").exists()
     bw_dir = tmp_path / "bw"
     assert cli.main(["predict", "--model", str(run / "model"), "--bed", str(bed), "--fasta", str(g.fasta),
                      "--out", str(bw_dir)]) == 0

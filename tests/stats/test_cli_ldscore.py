@@ -33,3 +33,28 @@ def test_ldscore_bad_input_exits_2(tmp_path, caplog):
     assert cli.main(["ldscore", "--bfile", str(FIX / "panel" / "ref.1"), "--extract", str(empty),
                      "--out", str(tmp_path / "y")]) == 2
     assert not list(tmp_path.glob("y*"))
+
+
+def test_ldscore_duplicate_positions_refused_with_the_option_named_then_dropped(tmp_path, caplog):
+    import shutil
+
+    src = FIX / "panel" / "ref.1"
+    prefix = tmp_path / "dup"
+    for ext in (".bed", ".fam"):
+        shutil.copy(str(src) + ext, str(prefix) + ext)
+    bim = pd.read_csv(str(src) + ".bim", sep="\t", header=None)
+    bim.loc[6, 3] = bim.loc[5, 3]  # a second SNP at the 6th SNP's position (as multi-allelic sites appear)
+    bim.to_csv(str(prefix) + ".bim", sep="\t", header=False, index=False)
+    assert cli.main(["ldscore", "--bfile", str(prefix), "--ld-wind-kb", "100", "--out", str(tmp_path / "a")]) == 2
+    assert "--drop-duplicate-positions" in caplog.text and "snps=" not in caplog.text
+    assert cli.main(["ldscore", "--bfile", str(prefix), "--ld-wind-kb", "100", "--drop-duplicate-positions",
+                     "--out", str(tmp_path / "b")]) == 0
+    assert "1 SNPs share a chromosome and position" in caplog.text
+    got = pd.read_csv(str(tmp_path / "b") + ".l2.ldscore.gz", sep="\t")
+    assert bim.loc[5, 1] in set(got.SNP) and bim.loc[6, 1] not in set(got.SNP)
+    # the same as leaving that SNP out by hand
+    keep = tmp_path / "keep.txt"
+    keep.write_text("\n".join(s for s in bim[1] if s != bim.loc[6, 1]) + "\n")
+    assert cli.main(["ldscore", "--bfile", str(prefix), "--ld-wind-kb", "100", "--extract", str(keep),
+                     "--out", str(tmp_path / "c")]) == 0
+    pd.testing.assert_frame_equal(got, pd.read_csv(str(tmp_path / "c") + ".l2.ldscore.gz", sep="\t"))
