@@ -332,12 +332,22 @@ def _checked_arrays(chi2, ld_score, sed_ld, significant, tss_ld, cis_ld, *, scal
         if not np.isfinite(a).all():
             raise ValueError(f"{name}: {int((~np.isfinite(a)).sum())} non-finite values; drop those rows first")
     p_max = 3 + (0 if cov is None else cov.shape[1]) + (0 if cis is None else 1)
+    what = tissue or "covariate regression"
     if n < max(p_max + 2, n_quantiles):
-        raise ValueError(f"{tissue or 'covariate regression'}: {n} rows are too few for {p_max} parameters and "
-                         f"{n_quantiles} quantiles")
+        raise ValueError(f"{what}: too few SNPs after matching (n = {n}) for {p_max} parameters and {n_quantiles} "
+                         "quantiles: check that the eQTL table, the panel and the annotation share SNP IDs, "
+                         "chromosome names and genome build")
     if np.ptp(s) == 0:
-        raise ValueError(f"{tissue or 'covariate regression'}: |SED-LD| is constant ({s[0]:g}) over all {n} rows; "
+        raise ValueError(f"{what}: |SED-LD| is constant ({s[0]:g}) over all {n} rows; "
                          "the annotation matched no variant in LD with the eQTL variants?")
+    x = np.column_stack([design_matrix(l2, cov, cis), s])
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        names = ["intercept", "L2"] + (["CIS_L2"] if cis is not None else []) + [
+            f"TSS covariate {i + 1}" for i in range(0 if cov is None else cov.shape[1])] + ["|SED-LD|"]
+        flat = [nm for nm, col in zip(names, x.T) if nm != "intercept" and np.ptp(col) == 0]
+        raise ValueError(f"{what}: the regression's columns are linearly dependent over its n = {n} SNPs"
+                         + (f" ({', '.join(flat)} constant)" if flat else "") + "; too few or too alike SNPs "
+                         "after matching")
     return y, l2, s, sig, cov, cis
 
 

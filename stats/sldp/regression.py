@@ -49,6 +49,8 @@ WEIGHTS = ("Winv_ahat_h", "Winv_ahat_I", "Winv_ahat_hlN", "Winv_ahat_h2")
 BLOCK_DIVISOR = 1e6
 #: The floor sldp puts on the aggregate h2g estimate (``preprocesspheno``).
 H2G_FLOOR = 0.03
+#: Fewest SNPs (with Z, N and an LD score) from which h2g is estimated: below, mean chi^2 is noise.
+H2G_MIN_SNPS = 20
 
 
 # -- 1. LD eigen-decomposition per block ---------------------------------------------------------------
@@ -245,6 +247,10 @@ def estimate_h2g(z: np.ndarray, n: np.ndarray, l2: np.ndarray, *, m: float,
     has_l = np.isfinite(nl)
     if not has_l.any():
         raise ValueError("no SNP has both sumstats and an LD score: cannot estimate h2g")
+    if int(has_l.sum()) < H2G_MIN_SNPS:
+        raise ValueError(f"too few SNPs to estimate h2g (n = {int(has_l.sum())} with Z, N and an LD score; at least "
+                         f"{H2G_MIN_SNPS} needed): check that the sumstats, the panel and the LD scores share SNP "
+                         "IDs and genome build")
     if (~has_l).any():
         logger.info("h2g: %d of %d SNPs have no LD score (left out of mean(N l) only)",
                     int((~has_l).sum()), len(z))

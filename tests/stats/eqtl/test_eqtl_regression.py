@@ -111,8 +111,11 @@ def test_errors(covreg_data):
         covariate_regression(np.r_[np.nan, chi2[1:]], l2, s, significant=sig, n_boot=0)
     with pytest.raises(ValueError, match="rng"):
         covariate_regression(chi2, l2, s, significant=sig, n_boot=10)
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(ValueError, match=r"too few SNPs after matching \(n = 4\)"):
         covariate_regression(chi2[:4], l2[:4], s[:4], significant=sig[:4], n_boot=0)
+    # enough rows but a constant LD score: named, instead of a singular-matrix error from the solver
+    with pytest.raises(ValueError, match=r"linearly dependent over its n = 50 SNPs \(L2 constant\)"):
+        covariate_regression(chi2, np.full(50, 3.0), s, significant=sig, n_boot=0)
     with pytest.raises(ValueError, match="groups has 49 rows"):
         covariate_regression(chi2, l2, s, significant=sig, n_boot=0, groups=np.arange(49))
 

@@ -510,3 +510,17 @@ def test_ld_svd_gram_route_matches_thin_svd(n, m):
         want = (u[:, :k] * d) @ u[:, :k].T
         np.testing.assert_allclose((got.u * d) @ got.u.T, want, rtol=0, atol=1e-10 * np.abs(want).max())
         np.testing.assert_allclose(got.u.T @ got.u, np.eye(k), atol=1e-10)
+
+
+def test_h2g_refused_from_a_handful_of_snps():
+    from stats.sldp.regression import H2G_MIN_SNPS, estimate_h2g
+
+    rng = np.random.default_rng(0)
+    z, n, l2 = rng.normal(0, 2, 4), np.full(4, 1e5), rng.uniform(1, 50, 4)
+    with pytest.raises(ValueError, match=r"too few SNPs to estimate h2g \(n = 4 "):
+        estimate_h2g(z, n, l2, m=1e6)
+    k = H2G_MIN_SNPS
+    l2_some = np.r_[rng.uniform(1, 50, k - 1), np.full(5, np.nan)]  # SNPs without an LD score do not count
+    with pytest.raises(ValueError, match=f"n = {k - 1} "):
+        estimate_h2g(rng.normal(0, 2, k + 4), np.full(k + 4, 1e5), l2_some, m=1e6)
+    assert estimate_h2g(rng.normal(0, 2, k), np.full(k, 1e5), rng.uniform(1, 50, k), m=1e6).n_snps == k

@@ -399,7 +399,7 @@ def test_prepare_phenotypes_read_ldscores_once(world, chromosomes, phenotypes):
     assert z[1] == -ss.loc[t["snp"][1], "Z"] and z[0] == ss.loc[t["snp"][0], "Z"]   # swapped in the sumstats
     assert np.isnan(z[2])                                                           # strand-ambiguous
     given = sp.prepare_phenotypes(world["sumstats"], chromosomes=chromosomes, ldscores_chr=str(world["root"]) + "/",
-                                  print_ids=pd.Index(t["snp"][:20]))
+                                  print_ids=pd.Index(t["snp"][:40]))
     assert given[0].h2g != phenotypes[0].h2g or given[0].sigma2g != phenotypes[0].sigma2g
 
 
