@@ -28,7 +28,7 @@ def _covreg(args) -> int:
     with Context(f"--sed {args.sed} / --bfile-chr {args.bfile_chr}"):
         res = eqtl_enrichment(
             eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
-            sed_column="SED", unit=args.unit, significant=args.significant_column, annotation="SED",
+            sed_column="SED", unit=args.unit, significant=_significance(args), annotation="SED",
             prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
             n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster,
             n_shuffles=args.shuffles, scale=args.scale)
@@ -37,6 +37,15 @@ def _covreg(args) -> int:
     write_folder(enrichment_outputs(res, tissues=list(eqtl)), args, inputs=inputs, genome_build=args.build)
     logger.info("covariate regression of %d tissue(s) per %s; wrote %s", len(eqtl), args.unit, args.out)
     return 0
+
+
+def _significance(args) -> str:
+    """The significance spec of :func:`stats.eqtl.pairs.significance` the options ask for."""
+    if args.significant_p is not None:
+        return f"pval_nominal<={args.significant_p!r}"
+    if args.significant_q is not None:
+        return f"bh_q<={args.significant_q!r}"
+    return args.significant_column
 
 
 def add_covreg_parser(sub):
@@ -66,7 +75,12 @@ def add_covreg_parser(sub):
     p.add_argument("--sed-target", help="target id whose SED to use (SED_<id>); needed when the file has several")
     p.add_argument("--unit", default="pair", choices=("pair", "snp"), help="regress per SNP-gene pair (default) or "
                    "per SNP (max chi^2 and |SED-LD| over genes)")
-    p.add_argument("--significant-column", default="significant", help="eQTL column flagging significant eQTLs")
+    sig = p.add_mutually_exclusive_group()
+    sig.add_argument("--significant-column", default="significant", help="eQTL column flagging significant eQTLs")
+    sig.add_argument("--significant-p", type=pos_float, help="significant: pval_nominal <= this (tables without a "
+                     "flag column, such as GTEx allpairs)")
+    sig.add_argument("--significant-q", type=pos_float, help="significant: Benjamini-Hochberg q of pval_nominal over "
+                     "the tissue's pairs <= this")
     p.add_argument("--prune-r2", type=r2_threshold, default=0.5, help="LD pruning threshold r^2 (0.5)")
     p.add_argument("--prune-window-kb", type=pos_float, default=1000.0, help="LD pruning window (kb; 1000)")
     p.add_argument("--ld-wind-cm", type=pos_float, default=1.0, help="LD score window (cM; 1)")

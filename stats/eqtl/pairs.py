@@ -8,6 +8,7 @@ pair with r^2 > 0.5), the strongest chi^2 of a SNP over its genes first.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Mapping
 
 import numpy as np
@@ -68,6 +69,60 @@ def match_eqtl_to_panel(eqtl: pd.DataFrame, panel, *, what: str = "eQTL table") 
     return m.drop(columns=["panel_a1", "panel_a2", "allele_sign"])
 
 
+_THRESHOLD = re.compile(r"\s*(\w+)\s*<=\s*([0-9.]+(?:[eE][-+]?[0-9]+)?)\s*")
+
+
+def significance(e: pd.DataFrame, significant: str, *, what: str) -> np.ndarray:
+    """The significance flag of every row of an eQTL table.
+
+    Parameters
+    ----------
+    e : DataFrame
+        The whole table, before matching to a panel (a q-value is over every tested pair).
+    significant : str
+        A column of flags (bool, 0/1 or ``True``/``False`` text), or a threshold ``COLUMN<=X``
+        (e.g. ``pval_nominal<=1e-5``), or ``bh_q<=Q``: Benjamini-Hochberg q-values of ``pval_nominal``
+        over the table's pairs (GTEx calls eGenes by permutation q-values over genes; this is the
+        pair-level analogue for tables without a flag).
+    what : str
+        The table's name in messages.
+
+    Returns
+    -------
+    ndarray, bool, shape (len(e),)
+    """
+    m = _THRESHOLD.fullmatch(significant)
+    if m is None:
+        if significant not in e.columns:
+            raise ValueError(f"{what}: no column {significant!r} flagging significant eQTLs; derive one with "
+                             "--significant-p P (pval_nominal <= P) or --significant-q Q (Benjamini-Hochberg q of "
+                             f"pval_nominal <= Q), or name the flag column with --significant-column (have "
+                             f"{list(e.columns)[:12]})")
+        sig = e[significant]
+        if sig.dtype == bool:
+            return sig.to_numpy()
+        text = sig.astype(str).str.strip().str.lower()
+        bad = ~text.isin(["true", "false", "1", "0", "1.0", "0.0"])
+        if bad.any():
+            raise ValueError(f"{what}: column {significant!r} holds {sig[bad].iloc[0]!r}; expected True/False or 1/0")
+        return text.isin(["true", "1", "1.0"]).to_numpy()
+    col, thr = m.group(1), float(m.group(2))
+    src = "pval_nominal" if col == "bh_q" else col
+    if src not in e.columns:
+        raise ValueError(f"{what}: significance {significant!r} needs column {src!r} (have {list(e.columns)[:12]})")
+    v = pd.to_numeric(e[src], errors="coerce").to_numpy(np.float64)
+    if col == "bh_q":
+        from scipy.stats import false_discovery_control
+
+        ok = np.isfinite(v)
+        q = np.full(len(v), np.nan)
+        q[ok] = false_discovery_control(np.clip(v[ok], 0.0, 1.0), method="bh")
+        v = q
+    sig = np.isfinite(v) & (v <= thr)
+    logger.info("%s: %d of %d pairs significant by %s", what, int(sig.sum()), len(e), significant)
+    return sig
+
+
 def eqtl_pairs(eqtl, panel, *, significant: str = "significant", what: str | None = None
                ) -> tuple[pd.DataFrame, int]:
     """One tissue's eQTL pairs matched to the panel: ``SNP, gene_id, chi2, significant``.
@@ -80,7 +135,7 @@ def eqtl_pairs(eqtl, panel, *, significant: str = "significant", what: str | Non
     panel : ReferencePanel or DataFrame
         The panel, or its allele table (:func:`panel_alleles`).
     significant : str
-        Column of the significance flag (bool, 0/1 or ``True``/``False`` text).
+        Column of the significance flag, or a threshold (:func:`significance`).
     what : str, optional
         Name of the table in messages (default: the path).
 
@@ -102,19 +157,13 @@ def eqtl_pairs(eqtl, panel, *, significant: str = "significant", what: str | Non
         e, what = eqtl, what or "eQTL table"
     else:
         e, what = read_eqtl_table(eqtl), what or str(eqtl)
-    missing = [c for c in ("gene_id", "chrom", "pos", "ref", "alt", "z", significant) if c not in e.columns]
+    missing = [c for c in ("gene_id", "chrom", "pos", "ref", "alt", "z") if c not in e.columns]
     if missing:
         raise ValueError(f"{what}: missing columns {missing} (have {list(e.columns)[:12]})")
+    e = e.assign(_significant=significance(e, significant, what=what))
     m = match_eqtl_to_panel(e, panel, what=what)
-    sig = m[significant]
-    if sig.dtype != bool:
-        text = sig.astype(str).str.strip().str.lower()
-        bad = ~text.isin(["true", "false", "1", "0", "1.0", "0.0"])
-        if bad.any():
-            raise ValueError(f"{what}: column {significant!r} holds {sig[bad].iloc[0]!r}; expected True/False or 1/0")
-        sig = text.isin(["true", "1", "1.0"])
     pairs = pd.DataFrame({"SNP": m["SNP"].astype(str), "gene_id": m["gene_id"].astype(str),
-                          "chi2": m["z"].to_numpy(np.float64) ** 2, "significant": sig.to_numpy(bool)})
+                          "chi2": m["z"].to_numpy(np.float64) ** 2, "significant": m["_significant"].to_numpy(bool)})
     return pairs, len(e)
 
 

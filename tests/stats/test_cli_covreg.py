@@ -5,6 +5,7 @@ import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -120,3 +121,30 @@ def test_covreg_help_needs_no_data(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["covreg", "--help"])
     assert e.value.code == 0 and "--sed-target" in capsys.readouterr().out
+
+
+def test_covreg_significance_from_p_or_q_when_the_table_has_no_flag(tiny_world, world_sed, tmp_path, caplog):
+    from statsmodels.stats.multitest import multipletests
+
+    from stats.eqtl.pairs import significance
+
+    src = tiny_world / "eqtl" / "Whole_Blood.allpairs.txt.gz"
+    table = pd.read_csv(src, sep="\t")
+    bare = tmp_path / "Whole_Blood.allpairs.txt.gz"  # as GTEx ships allpairs: no flag, no q-value
+    table.drop(columns=["significant", "qval"]).to_csv(bare, sep="\t", index=False)
+    out = tmp_path / "res"
+    assert cli.main(_args(tiny_world, world_sed, out, [bare]) + ["--n-boot", "0"]) == 2
+    assert "--significant-p" in caplog.text and "--significant-q" in caplog.text and not out.exists()
+    # the flags, against statsmodels' Benjamini-Hochberg and a plain threshold
+    want_q = multipletests(table.pval_nominal, method="fdr_bh")[1] <= 0.05
+    np.testing.assert_array_equal(significance(table, "bh_q<=0.05", what="t"), want_q)
+    np.testing.assert_array_equal(significance(table, "pval_nominal<=1e-4", what="t"), table.pval_nominal <= 1e-4)
+    for opt, value in (("--significant-q", "0.05"), ("--significant-p", "1e-4")):
+        res = tmp_path / opt.strip("-")
+        assert cli.main(_args(tiny_world, world_sed, res, [bare]) + ["--n-boot", "0", opt, value]) == 0
+        s = pd.read_csv(res / "covreg.tsv", sep="\t")
+        assert 0 < s["n_significant"].iat[0] < s["n"].iat[0]
+    with pytest.raises(SystemExit) as stop:  # argparse: the two thresholds exclude each other
+        cli.main(_args(tiny_world, world_sed, tmp_path / "both", [bare]) + ["--significant-p", "1e-4",
+                                                                            "--significant-q", "0.05"])
+    assert stop.value.code == 2

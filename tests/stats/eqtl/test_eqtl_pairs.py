@@ -54,7 +54,7 @@ def test_eqtl_pairs_chi2_and_significance_text():
                                             "chi2": [1.0, 4.0, 16.0], "significant": [True, False, False]}
     with pytest.raises(ValueError, match="holds 'maybe'"):
         eqtl_pairs(e.assign(significant="maybe"), BIM)
-    with pytest.raises(ValueError, match=r"my table: missing columns \['significant'\]"):
+    with pytest.raises(ValueError, match=r"my table: no column 'significant' flagging.*--significant-p"):
         eqtl_pairs(EQTL, BIM, what="my table")
 
 
