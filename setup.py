@@ -28,6 +28,8 @@ INSTALL_REQUIRES = [
     "dask>=2024.8",
     "distributed>=2024.8",
     "pooch>=1.8,<2",
+    # Parquet summary statistics
+    "pyarrow>=15",
 ]
 
 setup(

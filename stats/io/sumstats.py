@@ -54,12 +54,22 @@ _NA_STRINGS = frozenset({"", "na", "nan", "n/a", "null", "none", ".", "-nan"})
 
 def _compression(path: Path) -> str | None:
     with open(path, "rb") as fh:
-        magic = fh.read(3)
+        magic = fh.read(4)
     if magic[:2] == b"\x1f\x8b":
         return "gzip"
-    if magic == b"BZh":
+    if magic[:3] == b"BZh":
         return "bz2"
+    if magic == b"PAR1":
+        return "parquet"
     return None
+
+
+def _parquet_file(path: Path):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise ImportError(f"{path} is a Parquet file: reading it needs pyarrow (pip install pyarrow)") from e
+    return pq.ParquetFile(path)
 
 
 def _first_line(path: Path, compression: str | None) -> str:
@@ -71,6 +81,12 @@ def _first_line(path: Path, compression: str | None) -> str:
 def _sniff(path: Path) -> tuple[str | None, str, list[str]]:
     """(compression, delimiter, stripped column names) of a delimited text table."""
     comp = _compression(path)
+    if comp == "parquet":
+        names = [str(c) for c in _parquet_file(path).schema_arrow.names]
+        dupes = sorted({c for c in names if names.count(c) > 1})
+        if dupes:
+            raise ValueError(f"{path}: duplicated column names {dupes}")
+        return comp, "", names
     header = _first_line(path, comp)
     if not header.strip():
         raise ValueError(f"{path}: empty file or empty header line")
@@ -95,7 +111,8 @@ def header_names(path) -> list[str]:
 
 
 def read_text_table(path, *, usecols=None, chunksize: int = 1_000_000) -> pd.DataFrame:
-    """Read a delimited text table (plain, gzip or bzip2, told by the bytes, not the name) as strings.
+    """Read a delimited text table (plain, gzip or bzip2, told by the bytes, not the name) as strings;
+    a Parquet file (told by its magic bytes) is read with pyarrow, each cell as its text.
 
     The delimiter is a tab when the header has one, else a comma when it has one, else any run of
     whitespace. Nothing is converted: every cell is a string (``""`` for an empty field), and the
@@ -123,6 +140,9 @@ def read_text_table(path, *, usecols=None, chunksize: int = 1_000_000) -> pd.Dat
     """
     path = Path(path)
     comp, sep, names = _sniff(path)
+    if comp == "parquet":  # typed columns, read as the text they would be in a delimited file
+        table = _parquet_file(path).read(columns=None if usecols is None else list(usecols)).to_pandas()
+        return table.astype(object).where(table.notna(), "").astype(str)
     try:
         # in chunks, all columns parsed (pandas skips the field-count check of columns left out by
         # usecols), only the wanted ones kept
@@ -242,7 +262,7 @@ def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) 
     Parameters
     ----------
     path : str or Path
-        Plain, gzip or bzip2 text; tab-, comma- or whitespace-separated with a header line.
+        Plain, gzip or bzip2 text; tab-, comma- or whitespace-separated with a header line; or Parquet.
     n : float, optional
         Sample size of every SNP. Required when the file has neither an N column nor case and
         control counts; when given, it replaces the file's N.

@@ -228,3 +228,22 @@ def test_gwas_fields_are_detected_by_their_aliases():
         assert SYNONYMS[field] == COLUMNS[canon].aliases
         for a in COLUMNS[canon].aliases:
             assert detect_columns([a.upper()]) == {field: a.upper()}
+
+
+def test_parquet_sumstats_read_as_their_text_would_be(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 50
+    df = pd.DataFrame({"SNP": [f"rs{i}" for i in range(n)], "CHR": rng.integers(1, 23, n), "BP": np.arange(n) * 100 + 1,
+                       "A1": rng.choice(list("ACGT"), n), "A2": "N", "BETA": rng.normal(0, 0.1, n),
+                       "SE": rng.uniform(0.01, 0.2, n), "N": 5000})
+    df["A2"] = [{"A": "G", "C": "T", "G": "A", "T": "C"}[a] for a in df.A1]
+    df.loc[3, "BETA"] = np.nan  # a missing value, dropped as it would be from text
+    text = tmp_path / "gwas.tsv"
+    df.to_csv(text, sep="\t", index=False, na_rep="NA")
+    pq = tmp_path / "gwas.parquet"
+    df.to_parquet(pq, index=False)
+    from_text, from_pq = read_sumstats(text), read_sumstats(pq)
+    pd.testing.assert_frame_equal(from_pq, from_text, check_exact=False, rtol=1e-12)
+    assert from_pq.attrs["sumstats"]["counts"] == from_text.attrs["sumstats"]["counts"]
+    assert len(from_pq) == n - 1
+    assert list(read_text_table(pq, usecols=["SNP", "BP"]).columns) == ["SNP", "BP"]
