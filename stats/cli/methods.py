@@ -157,7 +157,11 @@ def _pics(args) -> int:
     from stats.io.tables import read_tsv
 
     ss = fm.read_pics_sumstats(args.sumstats, what="--sumstats")
-    leads = fm.read_leads(args.leads, what="--leads") if args.leads is not None else list(args.lead)
+    leads = (fm.read_leads(args.leads, what="--leads") if args.leads is not None
+             else list(args.lead) if args.lead else None)
+    if leads is None:
+        logger.info("no --lead given: the SNP with the smallest P, %s (P = %g), leads the one locus",
+                    ss.SNP.iloc[int(ss.P.to_numpy().argmin())], float(ss.P.min()))
     if args.ld is not None:
         src, what = {"ld": read_tsv(args.ld, "--ld", required=("SNP_A", "SNP_B"),
                                     dtype={"SNP_A": str, "SNP_B": str})}, f"--ld {args.ld}"
@@ -183,9 +187,10 @@ def add_pics_parser(sub):
                        description="Probabilistic Identification of Causal SNPs (Farh et al. 2015) at one or "
                        "more lead SNPs; credible sets at the chosen coverage. Writes DIR/pics.tsv, "
                        "credible_sets.tsv and provenance.json.")
-    p.add_argument("--sumstats", required=True, type=Path, help="TSV with SNP, P[, CHR]")
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--lead", nargs="+", help="lead SNP ids")
+    p.add_argument("--sumstats", required=True, type=Path, help="table with SNP, P[, CHR] (tab-, comma- or "
+                   "whitespace-separated)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--lead", nargs="+", help="lead SNP ids (default: the SNP with the smallest P, one locus)")
     g.add_argument("--leads", type=Path, help="file of lead SNP ids (whitespace-separated)")
     s = p.add_mutually_exclusive_group(required=True)
     s.add_argument("--bfile", help="reference PLINK prefix ({chrom} template allowed, with a CHR column)")

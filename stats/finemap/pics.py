@@ -406,7 +406,7 @@ def pics(sumstats: pd.DataFrame, leads=None, *, panel=None, ld: pd.DataFrame | N
 # -- files in, an output folder out -----------------------------------------------------------------
 
 def read_pics_sumstats(path, *, what: str = "sumstats") -> pd.DataFrame:
-    """A TSV with ``SNP, P[, CHR]``; every p-value must be in (0, 1].
+    """A table with ``SNP, P[, CHR]`` (tab-, comma- or whitespace-separated); every p-value must be in (0, 1].
 
     Raises
     ------

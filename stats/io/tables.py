@@ -1,5 +1,6 @@
-"""Plain tab-separated input tables (expression matrices, labels, PICS sumstats, LD tables) with errors
-that name the file, the line and the column.
+"""Plain delimited input tables (expression matrices, labels, PICS sumstats, LD tables) with errors
+that name the file, the line and the column. The delimiter is told from the header line: a tab when
+it has one, else a comma when it has one, else any run of whitespace (PLINK and PICS tables).
 
 ``what`` in every function is how the input is named in messages: the option that gave it
 (``--observed``), so that the user knows which of several files to fix.
@@ -23,8 +24,20 @@ def existing(path, what: str) -> Path:
     return path
 
 
+def delimiter(path) -> str:
+    """The delimiter of a (plain or gzip) table, from its header line: tab, comma or whitespace."""
+    import gzip
+
+    path = Path(path)
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    with (gzip.open(path, "rt", errors="replace") if gz else open(path, errors="replace")) as fh:
+        header = fh.readline()
+    return "\t" if "\t" in header else ("," if "," in header else r"\s+")
+
+
 def read_tsv(path, what: str, *, required=(), **kwargs) -> pd.DataFrame:
-    """Read a tab-separated table with a header line.
+    """Read a tab-, comma- or whitespace-separated table with a header line (:func:`delimiter`).
 
     Parameters
     ----------
@@ -43,7 +56,7 @@ def read_tsv(path, what: str, *, required=(), **kwargs) -> pd.DataFrame:
     """
     path = existing(path, what)
     try:
-        df = pd.read_csv(path, sep="\t", **kwargs)
+        df = pd.read_csv(path, sep=delimiter(path), **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ValueError(f"{what} {path}: not a readable TSV ({err})") from err
     missing = [c for c in required if c not in df.columns]

@@ -268,6 +268,20 @@ def test_pics_with_panel_template_and_ld_table(tmp_path):
     assert len(sid) == 12
 
 
+def test_pics_whitespace_table_and_automatic_lead(tmp_path, caplog):
+    _panel(tmp_path, np.random.default_rng(9))
+    ss = pd.read_csv(tmp_path / "ss.tsv", sep="\t")
+    # PICS's own input style: columns aligned with spaces
+    (tmp_path / "ss.txt").write_text(ss.to_string(index=False) + "\n")
+    argv = ["--bfile", str(tmp_path / "panel.1"), "--coverage", "0.9"]
+    assert cli.main(["pics", "--sumstats", str(tmp_path / "ss.tsv"), "--lead", "rs5", *argv,
+                     "--out", str(tmp_path / "tab")]) == 0
+    assert cli.main(["pics", "--sumstats", str(tmp_path / "ss.txt"), *argv, "--out", str(tmp_path / "auto")]) == 0
+    assert "the SNP with the smallest P, rs5" in caplog.text
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "auto" / "pics.tsv", sep="\t"),
+                                  pd.read_csv(tmp_path / "tab" / "pics.tsv", sep="\t"))
+
+
 def test_pics_bad_input_exits_2(tmp_path, caplog):
     _panel(tmp_path, np.random.default_rng(10))
     out = tmp_path / "pics"
