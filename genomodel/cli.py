@@ -14,6 +14,7 @@ from pathlib import Path
 
 from genocore import __version__, clilog, provenance
 from genocore import config as cfgmod
+from genocore.progress import ProgressBar
 from genomodel import cli_data, cli_weights
 
 logger = logging.getLogger("genomodel.cli")
@@ -61,7 +62,7 @@ def _train(args) -> int:
     from genomodel.train import parse_data_dirs, train_model
 
     params = read_params(args.params)
-    with _Bars("step") as bars:
+    with ProgressBar("step") as bars:
         train_model(params, parse_data_dirs(args.data, params.genomes), args.out, epochs=args.epochs,
                     resume=not args.restart, progress=bars, command=sys.argv, config={"params": str(args.params)},
                     max_seconds=args.max_minutes and 60 * args.max_minutes, init_motifs=args.init_motifs,
@@ -72,7 +73,7 @@ def _train(args) -> int:
 def _test(args) -> int:
     from genomodel.predict import evaluate_model
 
-    with _Bars("batch") as bar:
+    with ProgressBar("batch") as bar:
         evaluate_model(_head(args), args.data, args.out, split=args.split, gtf=args.gtf, rc=args.rc, shifts=args.shifts,
                        batch_size=args.batch_size, progress=bar, command=sys.argv)
     return 0
@@ -93,7 +94,7 @@ def _sad(args) -> int:
     from genomodel.variants import score_vcf
 
     parts = Path(str(args.out) + ".parts")
-    with _Bars("chunks") as bar:
+    with ProgressBar("chunks") as bar:
         scores = score_vcf(_head(args), args.vcf, args.fasta, parts_dir=parts, rc=args.rc, shifts=args.shifts,
                            chunk_size=args.chunk_size, resume=args.resume, scheduler=args.scheduler,
                            workers=args.workers, shared=args.shared_windows, progress=bar, command=sys.argv,
@@ -137,31 +138,6 @@ def _ism(args) -> int:
     return 0
 
 
-class _Bars:
-    """A tqdm bar fed by ``progress(done, total[, status])`` callbacks; a count that falls back restarts it."""
-
-    def __init__(self, unit: str):
-        self.unit, self.bar = unit, None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
-
-    def __call__(self, done: int, total: int | None, status: str | None = None):
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit=self.unit, disable=None)
-        elif done < self.bar.n:
-            self.bar.reset(total=total)
-        self.bar.n = done
-        self.bar.set_postfix_str(status or "", refresh=False)
-        self.bar.refresh()
-
-
 def _command(sub, name: str, runner, helptext: str, description: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=helptext, description=description or helptext)
     p.set_defaults(runner=runner)
@@ -175,7 +151,7 @@ def _genome_parsers(sub) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--genome-build", default="simgenome1", help="name recorded as the genome build")
     p.add_argument("--config", type=Path, help="JSON of GenomeConfig fields (unknown keys are errors)")
-    cli_data.add_parser(sub, _Bars)
+    cli_data.add_parser(sub, ProgressBar)
 
 
 def _model_parser(sub, name: str, runner, helptext: str, *, ensemble: bool = True) -> argparse.ArgumentParser:

@@ -20,15 +20,18 @@ def _sldp(args) -> int:
                         ("--print-snps", [args.print_snps] if args.print_snps else [])):
         for f in paths:
             existing(f, flag)
+    from genocore.progress import ProgressBar
+
     client = dask_client(args)
     try:
-        res = run(bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, sumstats=args.sumstats,
-                  sannot_chr=args.sannot_chr, background_sannot_chr=args.background_sannot_chr or (),
-                  ldscores_chr=args.ldscores_chr, print_snps=args.print_snps, build=args.build,
-                  alpha=args.alpha, background_alpha=args.background_alpha, weights=args.weights,
-                  spectrum_percent=args.spectrum_percent, jk_blocks=args.jk_blocks, seed=args.seed,
-                  signflip=not args.no_signflip, n_draws=args.n_draws, chroms=args.chroms,
-                  rv_out=args.rv_out, client=client, blas_threads=args.blas_threads)
+        with ProgressBar("step") as bar:
+            res = run(bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, sumstats=args.sumstats,
+                      sannot_chr=args.sannot_chr, background_sannot_chr=args.background_sannot_chr or (),
+                      ldscores_chr=args.ldscores_chr, print_snps=args.print_snps, build=args.build,
+                      alpha=args.alpha, background_alpha=args.background_alpha, weights=args.weights,
+                      spectrum_percent=args.spectrum_percent, jk_blocks=args.jk_blocks, seed=args.seed,
+                      signflip=not args.no_signflip, n_draws=args.n_draws, chroms=args.chroms,
+                      rv_out=args.rv_out, client=client, blas_threads=args.blas_threads, progress=bar)
     finally:
         close_client(client)
     write_text(args.out, res.table.to_csv(sep="\t", index=False, na_rep="nan", lineterminator="\n"))

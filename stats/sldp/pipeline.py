@@ -158,6 +158,9 @@ class SldpOptions:
         Most sign flips per test (sldp's ``--T``).
     client : dask.distributed.Client, optional
         Runs per-chromosome preprocessing and the annotation x phenotype grid as tasks on it.
+    progress : callable, optional
+        ``progress(done, total, stage)`` after each chromosome is preprocessed (stage ``"panel"``) and
+        each grid cell is fitted (``"regression"``).
     annotation_batch, phenotype_batch : int, optional
         Grid cell sizes (default: everything in one cell in-process; about one cell per worker
         with a client).
@@ -192,6 +195,7 @@ class SldpOptions:
     rv_out: Any = None
     block_lengths: dict | None = None
     client: Any = None
+    progress: Any = None
     annotation_batch: int | None = None
     phenotype_batch: int | None = None
     blas_threads: int | None = None
@@ -746,7 +750,7 @@ def write_rv(data: ChromosomeData, stem) -> tuple[Path, Path]:
 def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: Sequence[tuple[str, float]],
                      print_snps: Sequence[str] | None = None, spectrum_percent: float = 95.0, rv_out=None,
                      weights: str = "Winv_ahat_h", blas_threads: int | None = None,
-                     client=None) -> list[ChromosomeData]:
+                     client=None, progress=None) -> list[ChromosomeData]:
     """:func:`preprocess_chromosome` for every chromosome of the panel, in chromosome order.
 
     Parameters
@@ -764,6 +768,8 @@ def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: S
     client : dask.distributed.Client, optional
         Runs one task per chromosome on it (same results). The panel's .bim and .fam files are parsed
         here first and the panel, with them, is sent to the workers once, so no worker parses them again.
+    progress : callable, optional
+        ``progress(done, total, "panel")`` as each chromosome finishes.
 
     Returns
     -------
@@ -781,10 +787,24 @@ def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: S
             panel.n_individuals(panel.fileset(c))
         shared = client.scatter(panel, hash=False)
         futs = [client.submit(preprocess_chromosome, shared, c, blocks, pure=False, **kw) for c in chroms]
-        chrom_data = client.gather(futs)
+        chrom_data = _gathered(client, futs, progress, "panel")
     else:
-        chrom_data = [preprocess_chromosome(panel, c, blocks, **kw) for c in chroms]
+        chrom_data = []
+        for c in chroms:
+            chrom_data.append(preprocess_chromosome(panel, c, blocks, **kw))
+            if progress is not None:
+                progress(len(chrom_data), len(chroms), "panel")
     return sorted(chrom_data, key=lambda d: chrom_sort_key(d.chrom))
+
+
+def _gathered(client, futures: list, progress, stage: str) -> list:
+    """The futures' results in their order, reporting ``progress(done, total, stage)`` as each finishes."""
+    if progress is not None:
+        from distributed import as_completed
+
+        for n, _ in enumerate(as_completed(futures), 1):
+            progress(n, len(futures), stage)
+    return client.gather(futures)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1303,7 +1323,8 @@ def grid_cells(n_annotations: int, n_phenotypes: int, *, annotation_batch: int |
 def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], annotations: RunAnnotations, *,
              weights: str = "Winv_ahat_h", jk_blocks: int = 300, seed: np.random.Generator | int = 0,
              signflip: bool = True, n_draws: int = N_DRAWS, annotation_batch: int | None = None,
-             phenotype_batch: int | None = None, client=None, blas_threads: int | None = None) -> GridCell:
+             phenotype_batch: int | None = None, client=None, blas_threads: int | None = None,
+             progress=None) -> GridCell:
     """:func:`fit_grid` over the cells of the annotation x phenotype grid (:func:`grid_cells`), on
     ``client`` when given, with the results put back in phenotype-major order.
 
@@ -1321,6 +1342,8 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
     annotation_batch, phenotype_batch, client
         :func:`grid_cells`.
     blas_threads : int, optional
+    progress : callable, optional
+        ``progress(done, total, "regression")`` as each grid cell finishes.
 
     Returns
     -------
@@ -1342,9 +1365,14 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
                     annotation_names=[prof_names[i] for i in ka], sqnorm=sq[ka], supp=sp[ka], m=mm[ka], **common)
 
     if client is not None and len(cells) > 1:
-        results = client.gather([client.submit(fit_grid, pure=False, **args(ka, pb)) for ka, pb in cells])
+        results = _gathered(client, [client.submit(fit_grid, pure=False, **args(ka, pb)) for ka, pb in cells],
+                            progress, "regression")
     else:
-        results = [fit_grid(**args(ka, pb)) for ka, pb in cells]
+        results = []
+        for ka, pb in cells:
+            results.append(fit_grid(**args(ka, pb)))
+            if progress is not None:
+                progress(len(results), len(cells), "regression")
     table = pd.concat([r.table for r in results], ignore_index=True)
     order = {(p.name, a): i for i, (p, a) in enumerate((p, a) for p in phenotypes for a in prof_names)}
     table = table.iloc[np.argsort([order[(r.pheno, r.annot)] for r in table.itertuples()], kind="stable")]
@@ -1422,7 +1450,8 @@ def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
     # 1. reference panel, per chromosome
     chromosomes = preprocess_panel(panel, blocks, chroms=list(files), annotations=annotations,
                                    print_snps=print_ids, spectrum_percent=o.spectrum_percent, rv_out=o.rv_out,
-                                   weights=o.weights, blas_threads=o.blas_threads, client=o.client)
+                                   weights=o.weights, blas_threads=o.blas_threads, client=o.client,
+                                   progress=o.progress)
     annots = merge_annotations(chromosomes, n_background_files=n_background_files)
     # 2. phenotypes
     phenotypes = prepare_phenotypes(o.sumstats, chromosomes=chromosomes, ldscores_chr=o.ldscores_chr,
@@ -1432,6 +1461,7 @@ def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
                           weights=o.weights)
     grid = run_grid(inputs, phenotypes, annots, weights=o.weights, jk_blocks=o.jk_blocks, seed=o.seed,
                     signflip=o.signflip, n_draws=o.n_draws, annotation_batch=o.annotation_batch,
-                    phenotype_batch=o.phenotype_batch, client=o.client, blas_threads=o.blas_threads)
+                    phenotype_batch=o.phenotype_batch, client=o.client, blas_threads=o.blas_threads,
+                    progress=o.progress)
     return SldpResult(table=grid.table, chunks=grid.chunks, phenotypes={p.name: p for p in phenotypes},
                       info=annots.info, blocks=blocks, chromosomes={d.chrom: d for d in chromosomes})

@@ -486,3 +486,16 @@ def test_run_grid_cells_do_not_change_numbers(blocks, chromosomes, phenotypes):
     for key, df in whole.chunks.items():
         pd.testing.assert_frame_equal(df, split.chunks[key], rtol=1e-12)
     assert whole.table.h2g.tolist() == [phenotypes[0].h2g] * 2 + [phenotypes[1].h2g] * 2
+
+
+def test_run_reports_progress_per_chromosome_and_grid_cell(world):
+    calls = []
+    res = run(bfile_chr=world["panel"], **_run_kw(world), annotation_batch=1,
+              progress=lambda done, total, stage: calls.append((stage, done, total)))
+    panel = [c for c in calls if c[0] == "panel"]
+    grid = [c for c in calls if c[0] == "regression"]
+    assert [d for _, d, _ in panel] == list(range(1, len(CHROMS) + 1)) and {t for *_, t in panel} == {len(CHROMS)}
+    assert [d for _, d, _ in grid] == list(range(1, 3)) and {t for *_, t in grid} == {2}  # two annotations
+    assert calls.index(panel[-1]) < calls.index(grid[0])
+    pd.testing.assert_frame_equal(res.table, run(bfile_chr=world["panel"], **_run_kw(world), annotation_batch=1).table,
+                                  check_exact=True)
