@@ -25,13 +25,15 @@ def _covreg(args) -> int:
         sed = sed_for_target(args.sed, target=args.sed_target)
     with Context(f"--gtf {existing(args.gtf, '--gtf')}"):
         tss = read_tss(args.gtf)
-    with Context(f"--sed {args.sed} / --bfile-chr {args.bfile_chr}"):
+    from genocore.progress import ProgressBar
+
+    with Context(f"--sed {args.sed} / --bfile-chr {args.bfile_chr}"), ProgressBar("step") as bar:
         res = eqtl_enrichment(
             eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
             sed_column="SED", unit=args.unit, significant=_significance(args), annotation="SED",
             prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
             n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster,
-            n_shuffles=args.shuffles, scale=args.scale)
+            n_shuffles=args.shuffles, scale=args.scale, progress=bar)
     inputs = {f"eqtl_{t}": p for t, p in eqtl.items()}
     inputs.update({"sed": args.sed, "gtf": args.gtf, "ld_blocks": args.ld_blocks})
     write_folder(enrichment_outputs(res, tissues=list(eqtl)), args, inputs=inputs, genome_build=args.build)

@@ -168,7 +168,7 @@ class EqtlEnrichment:
 
 def regress_tables(tables: Mapping[tuple, pd.DataFrame], *, regression_tables: RegressionTables,
                    options: EnrichmentOptions, rng: np.random.Generator | None = None, null_t: Mapping | None = None,
-                   pruning: pd.DataFrame | None = None) -> EqtlEnrichment:
+                   pruning: pd.DataFrame | None = None, progress=None) -> EqtlEnrichment:
     """Covariate regression and quantile enrichment of every regression table, and their summary.
 
     Parameters
@@ -185,6 +185,8 @@ def regress_tables(tables: Mapping[tuple, pd.DataFrame], *, regression_tables: R
         Shuffles' t statistics (:func:`stats.eqtl.shuffles.shuffle_null_t`): adds the permutation test.
     pruning : DataFrame, optional
         Carried into the result.
+    progress : callable, optional
+        ``progress(done, total, "regressions")`` after each table.
 
     Returns
     -------
@@ -201,6 +203,8 @@ def regress_tables(tables: Mapping[tuple, pd.DataFrame], *, regression_tables: R
                  if null_t else {})
         summaries.append({"annotation": label, "unit": u, "scale": options.scale, **res.summary(), **extra})
         rows_q.append(res.quantiles.assign(tissue=tissue, annotation=label, unit=u))
+        if progress is not None:
+            progress(len(results), len(tables), "regressions")
     quantiles = pd.concat(rows_q, ignore_index=True)[["tissue", "annotation", "unit", "quantile", "n",
                                                        "n_significant", "share", "enrichment"]]
     return EqtlEnrichment(summary=pd.DataFrame(summaries), quantiles=quantiles, results=results, tables=dict(tables),
@@ -229,7 +233,7 @@ def tested_pairs(eqtl_tables: Mapping, panel, *, tss, options: EnrichmentOptions
 
 def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, tss, sed,
                     rng: np.random.Generator | None = None, lengths: dict | None = None,
-                    options: EnrichmentOptions | None = None, prepared: tuple | None = None,
+                    options: EnrichmentOptions | None = None, prepared: tuple | None = None, progress=None,
                     **option_values) -> EqtlEnrichment:
     """The eQTL |SED-LD| covariate regression and quantile enrichment of many tissues, from files.
 
@@ -259,6 +263,9 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     options : EnrichmentOptions, optional
     prepared : tuple, optional
         :func:`tested_pairs` of these tables, panel, TSSs and options (reused from an earlier run).
+    progress : callable, optional
+        ``progress(done, total, stage)`` after each tissue's tables and shuffles (stage ``"tissues"``)
+        and each regression with its bootstrap (``"regressions"``).
     **option_values
         Fields of :class:`EnrichmentOptions`, overriding ``options``.
 
@@ -305,8 +312,10 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
                                   n_shuffles=opts.n_shuffles, batch=opts.shuffle_batch, scale=opts.scale, rng=srng)
             null_t.update({(tissue, u): v for u, v in null.items()})
             logger.info("%s: %d shuffled annotations for the permutation p of |SED-LD|", tissue, opts.n_shuffles)
+        if progress is not None:
+            progress(list(kept).index(tissue) + 1, len(kept), "tissues")
     return regress_tables(tables, regression_tables=maker, options=opts, rng=rng, null_t=null_t,
-                          pruning=pd.DataFrame(pruning))
+                          pruning=pd.DataFrame(pruning), progress=progress)
 
 
 def enrichment_outputs(res: EqtlEnrichment, *, tissues) -> OutputFolder:

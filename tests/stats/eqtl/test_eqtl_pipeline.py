@@ -77,10 +77,13 @@ def test_eqtl_enrichment_composes_the_stages(world_info, world_pairs, world_cova
 
     tissue = world_pairs["tissue"]
     sed = world_info["seds"][tissue].rename(columns={"SED": "score"})
+    calls = []
     res = eqtl_enrichment({tissue: world_info["eqtl"][tissue]}, bfile_chr=world_info["panel"],
                           ld_blocks=world_info["blocks"], build="simworld1", tss=world_info["gtf"], sed=sed,
                           lengths=world_info["lengths"], options=EnrichmentOptions(unit=("pair", "snp"), n_boot=0),
-                          sed_column="score", annotation="true", cluster="block")
+                          sed_column="score", annotation="true", cluster="block",
+                          progress=lambda *a: calls.append(a))
+    assert calls == [(1, 1, "tissues"), (1, 2, "regressions"), (2, 2, "regressions")]
     assert res.pruning.to_dict(orient="records") == world_pairs["pruning"]
     blocks = read_ldblocks(world_info["blocks"])
     maker = RegressionTables(*world_covariates, snp_blocks(world_pairs["bim"], blocks), units=("pair", "snp"),
