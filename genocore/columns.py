@@ -102,7 +102,11 @@ COLUMNS: Mapping[str, Column] = _columns(
     Column("alt", "str", "alternative allele, upper case; variant scores are ALT minus REF"),
     Column("build", "str", "genome build of a variant id ('b38'); empty when absent"),
     Column("cm", "float64", "genetic position (cM)"),
-    Column("maf", "float64", "minor allele frequency (fraction, 0..0.5)"),
+    Column("maf", "float64", "minor allele frequency (fraction, 0..0.5)", ("maf",)),
+    Column("eaf", "float64", "frequency of allele a1 (fraction, 0..1)",
+           ("frq", "freq", "eaf", "freq1", "a1freq", "frqu", "fu", "effectallelefreq", "effectallelefrequency",
+            "af", "a1frq")),
+    Column("info", "float64", "imputation quality (INFO or r^2, 0..1)", ("info", "impinfo", "infoscore", "rsq")),
     # -- association statistics
     Column("n", "float64", "sample size (individuals)",
            ("n", "samplesize", "nsample", "nsamples", "ntotal", "totaln", "totalsamplesize", "nobs", "obsct",
