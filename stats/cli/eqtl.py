@@ -32,6 +32,8 @@ def _covreg(args) -> int:
             eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
             sed_column="SED", unit=args.unit, significant=_significance(args), annotation="SED",
             prune_r2=args.prune_r2, prune_window_kb=args.prune_window_kb, ld_wind_cm=args.ld_wind_cm,
+            ld_wind_kb=args.ld_wind_kb, ld_wind_snps=args.ld_wind_snps,
+            drop_duplicate_positions=args.drop_duplicate_positions,
             n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster,
             n_shuffles=args.shuffles, scale=args.scale, progress=bar)
     inputs = {f"eqtl_{t}": p for t, p in eqtl.items()}
@@ -85,7 +87,12 @@ def add_covreg_parser(sub):
                      "the tissue's pairs <= this")
     p.add_argument("--prune-r2", type=r2_threshold, default=0.5, help="LD pruning threshold r^2 (0.5)")
     p.add_argument("--prune-window-kb", type=pos_float, default=1000.0, help="LD pruning window (kb; 1000)")
-    p.add_argument("--ld-wind-cm", type=pos_float, default=1.0, help="LD score window (cM; 1)")
+    win = p.add_mutually_exclusive_group()
+    win.add_argument("--ld-wind-cm", type=pos_float, help="LD score window in cM (default 1)")
+    win.add_argument("--ld-wind-kb", type=pos_float, help="LD score window in kb (for panels without a genetic map)")
+    win.add_argument("--ld-wind-snps", type=nonneg_int, help="LD score window in SNPs")
+    p.add_argument("--drop-duplicate-positions", action="store_true",
+                   help="keep the first panel SNP at each position (the count is logged) instead of refusing")
     p.add_argument("--n-boot", type=nonneg_int, default=1000, help="bootstrap replicates (1000; 0: none)")
     p.add_argument("--cluster", default="gene", choices=("block", "gene", "none"), help="clusters of the "
                    "cluster-robust p of |SED-LD| (t reference, clusters - 1 df) and of the enrichment bootstrap: "

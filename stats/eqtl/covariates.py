@@ -1,6 +1,6 @@
 """The LD-score covariates of the eQTL covariate regression, from the reference panel.
 
-* ``L2``: the window LD score of each panel SNP (:func:`stats.ld.scores.ld_scores`, ``wind_cm`` windows);
+* ``L2``: the window LD score of each panel SNP (:func:`stats.ld.scores.ld_scores`, cM, kb or SNP windows);
 * ``TSS_*``: the LD scores of the TSS-distance indicator annotations (<500, 500-2000, 2000-8000,
   8000-32000 bp; :mod:`stats.eqtl.tss`), per SNP (nearest TSS of any gene) or per SNP-gene pair (that
   gene's TSSs);
@@ -15,7 +15,25 @@ import numpy as np
 import pandas as pd
 
 
-def panel_ld_scores(panel, *, tss: pd.DataFrame | None = None, wind_cm: float = 1.0) -> pd.DataFrame:
+def ld_window(**ld_options) -> dict:
+    """Options of :func:`stats.ld.scores.ld_scores` with ldsc's default window (1 cM) when none is named.
+
+    Parameters
+    ----------
+    **ld_options
+        ``wind_cm``, ``wind_kb`` or ``wind_snps`` (at most one not None), ``drop_duplicate_positions``...
+
+    Returns
+    -------
+    dict
+    """
+    out = {k: v for k, v in ld_options.items() if v is not None}
+    if not {"wind_cm", "wind_kb", "wind_snps"} & set(out):
+        out["wind_cm"] = 1.0
+    return out
+
+
+def panel_ld_scores(panel, *, tss: pd.DataFrame | None = None, **ld_options) -> pd.DataFrame:
     """Per panel SNP: ``SNP, L2`` and (with ``tss``) the per-SNP TSS-distance LD scores, all chromosomes.
 
     Parameters
@@ -24,8 +42,8 @@ def panel_ld_scores(panel, *, tss: pd.DataFrame | None = None, wind_cm: float = 
         An open :class:`stats.io.panel.ReferencePanel` (a path or mapping is opened here).
     tss : DataFrame, optional
         :func:`stats.eqtl.tss.read_tss` table.
-    wind_cm : float
-        LD window (cM).
+    **ld_options
+        The LD window and panel options (:func:`ld_window`).
 
     Returns
     -------
@@ -36,15 +54,15 @@ def panel_ld_scores(panel, *, tss: pd.DataFrame | None = None, wind_cm: float = 
     from stats.io.panel import as_panel
     from stats.ld.scores import ld_scores
 
-    panel = as_panel(panel)
-    t = ld_scores(panel, wind_cm=wind_cm).table[["CHR", "SNP", "BP", "L2"]]
+    panel, opts = as_panel(panel), ld_window(**ld_options)
+    t = ld_scores(panel, **opts).table[["CHR", "SNP", "BP", "L2"]]
     if tss is not None:
-        t = t.merge(snp_tss_ld_scores(panel, tss, wind_cm=wind_cm), on=["CHR", "SNP", "BP"], how="inner",
+        t = t.merge(snp_tss_ld_scores(panel, tss, **opts), on=["CHR", "SNP", "BP"], how="inner",
                     validate="one_to_one")
     return t.drop(columns=["CHR", "BP"])
 
 
-def panel_pair_tss_scores(panel, pairs: pd.DataFrame, *, tss: pd.DataFrame, wind_cm: float = 1.0) -> pd.DataFrame:
+def panel_pair_tss_scores(panel, pairs: pd.DataFrame, *, tss: pd.DataFrame, **ld_options) -> pd.DataFrame:
     """Per SNP-gene pair TSS-distance LD scores (``SNP, gene_id`` + 4 columns), all chromosomes.
 
     Parameters
@@ -55,8 +73,8 @@ def panel_pair_tss_scores(panel, pairs: pd.DataFrame, *, tss: pd.DataFrame, wind
         ``SNP`` (panel ids) and ``gene_id``.
     tss : DataFrame
         :func:`stats.eqtl.tss.read_tss` table.
-    wind_cm : float
-        LD window (cM).
+    **ld_options
+        The LD window and panel options (:func:`ld_window`).
 
     Returns
     -------
@@ -71,10 +89,10 @@ def panel_pair_tss_scores(panel, pairs: pd.DataFrame, *, tss: pd.DataFrame, wind
     on = u[u["SNP"].isin(set(panel.allele_table()["snp"].astype(str)))].reset_index(drop=True)
     if not len(on):
         return u.iloc[:0]
-    return pd.concat([on, pair_tss_ld_scores(panel, tss, on, wind_cm=wind_cm)], axis=1)
+    return pd.concat([on, pair_tss_ld_scores(panel, tss, on, **ld_window(**ld_options))], axis=1)
 
 
-def ld_score_covariates(panel, tested: dict, *, tss: pd.DataFrame | None, units=("pair",), wind_cm: float = 1.0
+def ld_score_covariates(panel, tested: dict, *, tss: pd.DataFrame | None, units=("pair",), **ld_options
                         ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The LD-score covariates of every tissue's regression, computed once for all tissues.
 
@@ -88,8 +106,8 @@ def ld_score_covariates(panel, tested: dict, *, tss: pd.DataFrame | None, units=
         :func:`stats.eqtl.tss.read_tss` table; None: no TSS covariates.
     units : sequence of {"pair", "snp"}
         The regression units: per-SNP TSS LD scores are computed for ``snp``, per-pair ones for ``pair``.
-    wind_cm : float
-        LD window (cM).
+    **ld_options
+        The LD window and panel options (:func:`ld_window`; default 1 cM).
 
     Returns
     -------
@@ -102,11 +120,11 @@ def ld_score_covariates(panel, tested: dict, *, tss: pd.DataFrame | None, units=
     from stats.io.panel import as_panel
 
     panel = as_panel(panel)
-    snp_scores = panel_ld_scores(panel, tss=tss if "snp" in units else None, wind_cm=wind_cm)
+    snp_scores = panel_ld_scores(panel, tss=tss if "snp" in units else None, **ld_options)
     pair_tss = None
     if tss is not None and "pair" in units:
         allp = pd.concat([p[["SNP", "gene_id"]] for p in tested.values()], ignore_index=True).drop_duplicates()
-        pair_tss = panel_pair_tss_scores(panel, allp, tss=tss, wind_cm=wind_cm)
+        pair_tss = panel_pair_tss_scores(panel, allp, tss=tss, **ld_options)
     return snp_scores, pair_tss
 
 

@@ -56,8 +56,10 @@ class EnrichmentOptions:
         Shuffled controls also analysed (:func:`stats.eqtl.shuffles.shuffled_controls`).
     prune_r2, prune_window_kb : float
         LD pruning threshold (Basenji 2018: 0.5) and window (kb).
-    ld_wind_cm : float
-        LD score window (cM).
+    ld_wind_cm, ld_wind_kb, ld_wind_snps : float, float, int
+        LD score window: at most one (default 1 cM; a panel without a genetic map needs kb or SNPs).
+    drop_duplicate_positions : bool
+        Keep the first panel SNP at each position (:func:`stats.ld.scores.ld_scores`).
     n_boot : int
         Bootstrap replicates of the enrichment interval (0: none).
     cis_ld_covariate : bool
@@ -93,7 +95,10 @@ class EnrichmentOptions:
     controls: tuple = ()
     prune_r2: float = 0.5
     prune_window_kb: float = 1000
-    ld_wind_cm: float = 1.0
+    ld_wind_cm: float | None = None
+    ld_wind_kb: float | None = None
+    ld_wind_snps: int | None = None
+    drop_duplicate_positions: bool = False
     n_boot: int = 1000
     cis_ld_covariate: bool = False
     cluster: str = "gene"
@@ -115,9 +120,19 @@ class EnrichmentOptions:
             raise ValueError(f"cluster must be one of {CLUSTERS}, got {self.cluster!r}")
         if self.scale not in SCALES:
             raise ValueError(f"scale must be one of {SCALES}, got {self.scale!r}")
+        if sum(w is not None for w in (self.ld_wind_cm, self.ld_wind_kb, self.ld_wind_snps)) > 1:
+            raise ValueError("give at most one of ld_wind_cm, ld_wind_kb, ld_wind_snps")
         if self.n_shuffles < 0 or self.shuffle_batch < 1:
             raise ValueError(f"n_shuffles must be >= 0 and shuffle_batch >= 1, got {self.n_shuffles}, "
                              f"{self.shuffle_batch}")
+
+    @property
+    def ld_options(self) -> dict:
+        """The LD-score options (:func:`stats.eqtl.covariates.ld_window`)."""
+        from stats.eqtl.covariates import ld_window
+
+        return ld_window(wind_cm=self.ld_wind_cm, wind_kb=self.ld_wind_kb, wind_snps=self.ld_wind_snps,
+                         drop_duplicate_positions=self.drop_duplicate_positions or None)
 
     @property
     def units(self) -> tuple:
@@ -227,7 +242,7 @@ def tested_pairs(eqtl_tables: Mapping, panel, *, tss, options: EnrichmentOptions
     ref = as_panel(panel)
     tested, kept, pruning = pruned_eqtl_pairs(eqtl_tables, ref, significant=options.significant,
                                               prune_r2=options.prune_r2, prune_window_kb=options.prune_window_kb)
-    snp_scores, pair_tss = ld_score_covariates(ref, tested, tss=tss, units=options.units, wind_cm=options.ld_wind_cm)
+    snp_scores, pair_tss = ld_score_covariates(ref, tested, tss=tss, units=options.units, **options.ld_options)
     return tested, kept, pruning, (snp_scores, pair_tss)
 
 

@@ -807,7 +807,8 @@ def _keep_snps(panel, prefix, bim: pd.DataFrame, sel: np.ndarray, *, window: str
     _check_positions(bim[sel], bim_path, window=window)
     if window == "cm" and not (bim.loc[sel, "cm"] != 0).any():
         raise ValueError(f"{bim_path}: the cM column is 0 for every SNP, so a cM window (wind_cm) cannot be used; "
-                         f"give a genetic map in the .bim or use wind_kb / wind_snps")
+                         f"give a genetic map in the .bim, or a kb or SNP window (--ld-wind-kb / --ld-wind-snps; "
+                         f"wind_kb / wind_snps in Python)")
     cols = np.flatnonzero(sel)
     with panel.open_bed(prefix):  # checks the .bed size against .bim and .fam
         rows = _bed_rows(bed_path, n, m_total)

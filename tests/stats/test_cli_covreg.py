@@ -148,3 +148,28 @@ def test_covreg_significance_from_p_or_q_when_the_table_has_no_flag(tiny_world, 
         cli.main(_args(tiny_world, world_sed, tmp_path / "both", [bare]) + ["--significant-p", "1e-4",
                                                                             "--significant-q", "0.05"])
     assert stop.value.code == 2
+
+
+def test_covreg_on_a_panel_without_a_genetic_map_takes_a_kb_window(tiny_world, world_sed, tmp_path, caplog):
+    import shutil
+
+    panel = tmp_path / "panel"
+    panel.mkdir()
+    for f in (tiny_world / "genotypes").glob("ref_panel.chr*"):
+        shutil.copy(f, panel / f.name)
+    for bim in panel.glob("*.bim"):  # as real 1000 Genomes panels come: cM all 0
+        t = pd.read_csv(bim, sep="\t", header=None)
+        t[2] = 0
+        t.to_csv(bim, sep="\t", header=False, index=False)
+    eqtl = [tiny_world / "eqtl" / "Whole_Blood.allpairs.txt.gz"]
+    argv = _args(tiny_world, world_sed, tmp_path / "cm", eqtl)
+    argv[argv.index("--bfile-chr") + 1] = str(panel / "ref_panel.chr{chrom}")
+    argv += ["--n-boot", "0"]
+    assert cli.main(argv) == 2
+    assert "cM column is 0" in caplog.text and "--ld-wind-kb" in caplog.text
+    kb = argv[:-2] + ["--n-boot", "0", "--ld-wind-kb", "500"]
+    kb[kb.index("--out") + 1] = str(tmp_path / "kb")
+    assert cli.main(kb) == 0
+    s = pd.read_csv(tmp_path / "kb" / "covreg.tsv", sep="\t")
+    assert s["n"].iat[0] > 0 and np.isfinite(s["ld_tss_t"].iat[0])
+    assert json.loads((tmp_path / "kb" / "provenance.json").read_text())["config"]["ld_wind_kb"] == 500
