@@ -165,12 +165,17 @@ def _pics(args) -> int:
     if args.ld is not None:
         src, what = {"ld": read_tsv(args.ld, "--ld", required=("SNP_A", "SNP_B"),
                                     dtype={"SNP_A": str, "SNP_B": str})}, f"--ld {args.ld}"
+    elif args.genotypes is not None:
+        from stats.io.haplotypes import read_genotype_matrix
+
+        with Context(f"--genotypes {args.genotypes}"):
+            src, what = {"genotypes": read_genotype_matrix(args.genotypes)}, f"--genotypes {args.genotypes}"
     else:
         src, what = {"panel": args.bfile}, f"--bfile {args.bfile}"
     with Context(f"--sumstats {args.sumstats} / {what}"):
         res = fm.pics(ss, leads, **src, coverage=args.coverage, r2_min=args.r2_min,
                       window_bp=int(args.window_kb * 1000))
-    inputs = {"sumstats": args.sumstats, "leads": args.leads, "ld": args.ld}
+    inputs = {"sumstats": args.sumstats, "leads": args.leads, "ld": args.ld, "genotypes": args.genotypes}
     if args.bfile is not None:
         from stats.io.panel import ReferencePanel
 
@@ -195,6 +200,8 @@ def add_pics_parser(sub):
     s = p.add_mutually_exclusive_group(required=True)
     s.add_argument("--bfile", help="reference PLINK prefix ({chrom} template allowed, with a CHR column)")
     s.add_argument("--ld", type=Path, help="LD table TSV: SNP_A, SNP_B, R or R2")
+    s.add_argument("--genotypes", type=Path, help="the locus's panel as a VCF (GT) or a table of phased haplotypes "
+                   "(CHROM POS ID REF ALT QUAL FILTER, one allele per haplotype: JLIM's 1000 Genomes files)")
     p.add_argument("--coverage", type=unit_interval, default=0.95)
     p.add_argument("--r2-min", type=float, default=0.5)
     p.add_argument("--window-kb", type=float, default=1000.0, help="panel window around each lead (kb)")

@@ -326,3 +326,51 @@ def test_output_folder_files_are_group_readable(tmp_path):
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "o").iterdir()}
     assert modes and set(modes.values()) == {0o644}
     assert stat.S_IMODE((tmp_path / "o").stat().st_mode) == 0o755
+
+
+def test_pics_with_a_vcf_or_a_haplotype_table_as_the_panel(tmp_path):
+    from stats.io.haplotypes import read_genotype_matrix
+    from stats.io.plink import read_bfile
+
+    rng = np.random.default_rng(9)
+    sid = _panel(tmp_path, rng)
+    g = read_bfile(tmp_path / "panel.1", dtype=np.float64)[0]  # (300, 12) allele-1 counts
+    # the same dosages as a VCF (ALT = the counted allele)
+    def write_vcf(path, missing=None):
+        rows = []
+        for j, s in enumerate(sid):
+            calls = ["0/0" if d == 0 else ("0|1" if d == 1 else "1/1") for d in g[:, j]]
+            if missing == j:
+                calls[7] = "./."
+            rows.append("\t".join(["1", str((j + 1) * 1000), s, "G", "A", ".", "PASS", ".", "GT:DS",
+                                   *[c + ":0" for c in calls]]))
+        path.write_text("##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t"
+                        + "\t".join(f"i{k}" for k in range(300)) + "\n" + "\n".join(rows) + "\n")
+        return path
+
+    m, ids = read_genotype_matrix(write_vcf(tmp_path / "missing.vcf", missing=2))
+    assert ids == sid and np.isnan(m[7, 2]) and np.array_equal(np.delete(m, 7, 0), np.delete(g, 7, 0))
+    vcf = write_vcf(tmp_path / "panel.vcf")
+    base = ["pics", "--sumstats", str(tmp_path / "ss.tsv"), "--lead", "rs5", "--coverage", "0.9"]
+    assert cli.main([*base, "--bfile", str(tmp_path / "panel.1"), "--out", str(tmp_path / "bed")]) == 0
+    assert cli.main([*base, "--genotypes", str(vcf), "--out", str(tmp_path / "vcf")]) == 0
+    a = pd.read_csv(tmp_path / "bed" / "pics.tsv", sep="\t").set_index("SNP").prob
+    b = pd.read_csv(tmp_path / "vcf" / "pics.tsv", sep="\t").set_index("SNP").prob
+    pd.testing.assert_series_equal(a, b.loc[a.index], rtol=1e-6)
+    # phased haplotypes as JLIM's reference files hold them: one allele letter per haplotype
+    haps = (rng.random((40, len(sid))) < 0.3).astype(int)
+    lines = [" ".join(["1", str((j + 1) * 1000), s, "G", "A", "100", "PASS", *np.where(haps[:, j], "A", "G")])
+             for j, s in enumerate(sid)]
+    lines.insert(3, " ".join(["1", "3500", "rsMulti", "G", "A,C", "100", "PASS", *["G"] * 40]))
+    lines.insert(5, " ".join(["1", "4500", "rsTwice", "G", "A", "100", "PASS", *["A"] * 40]))
+    lines.insert(8, " ".join(["1", "6500", "rsTwice", "C", "T", "100", "PASS", *["T"] * 40]))
+    hap = tmp_path / "locus.1.1000.12000.txt.gz"
+    import gzip
+
+    with gzip.open(hap, "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    m, ids = read_genotype_matrix(hap)
+    assert ids == sid and np.array_equal(m, haps)
+    assert cli.main([*base, "--genotypes", str(hap), "--out", str(tmp_path / "hap")]) == 0
+    res = pd.read_csv(tmp_path / "hap" / "pics.tsv", sep="\t")
+    assert res.prob.sum() == pytest.approx(1, abs=1e-4)
