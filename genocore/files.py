@@ -10,6 +10,12 @@ import tempfile
 from pathlib import Path
 
 
+def cache_dir() -> Path:
+    """The suite's cache folder (FASTA indexes, fetched reference data): ``$GENOSUITE_CACHE``, else
+    ``~/.cache/genosuite``."""
+    return Path(os.environ.get("GENOSUITE_CACHE") or Path.home() / ".cache" / "genosuite")
+
+
 def current_umask() -> int:
     """The process's file-mode creation mask (read without changing it where /proc allows)."""
     try:

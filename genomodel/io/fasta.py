@@ -9,16 +9,10 @@ modification time, so the user's folder is never written to (it may be read-only
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
-from genocore.files import atomic_path
+from genocore.files import atomic_path, cache_dir
 from genomodel import dna
-
-
-def cache_dir() -> Path:
-    """The suite's cache folder: ``$GENOSUITE_CACHE``, else ``~/.cache/genosuite``."""
-    return Path(os.environ.get("GENOSUITE_CACHE") or Path.home() / ".cache" / "genosuite")
 
 
 def _compression(path: Path) -> str | None:
