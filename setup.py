@@ -28,6 +28,8 @@ INSTALL_REQUIRES = [
     "dask>=2024.8",
     "distributed>=2024.8",
     "pooch>=1.8,<2",
+    # liftover between genome builds from local UCSC chain files (C++ reader)
+    "liftover>=1.3,<2",
     # Parquet summary statistics
     "pyarrow>=15",
 ]

@@ -16,6 +16,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("GENOSUITE_CACHE") or Path.home() / ".cache" / "genosuite")
 
 
+def open_text(path, *, errors: str = "strict"):
+    """A text handle on a plain or gzip file, told by its first bytes (not its name)."""
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rt", errors=errors) if gz else open(path, errors=errors)
+
+
 def current_umask() -> int:
     """The process's file-mode creation mask (read without changing it where /proc allows)."""
     try:

@@ -14,21 +14,16 @@ counted, as is every copy of an ID that names two variants. A variant whose ID i
 """
 from __future__ import annotations
 
-import gzip
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from genocore.files import open_text
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["read_genotype_matrix"]
-
-
-def _open(path: Path):
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rt") if gz else open(path)
 
 
 def _variant_id(fields) -> str:
@@ -110,7 +105,7 @@ def read_genotype_matrix(path) -> tuple[np.ndarray, list]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")
-    with _open(path) as fh:
+    with open_text(path) as fh:
         lines = iter(fh)
         first = next(lines, "")
         if first.startswith("##fileformat=VCF") or first.startswith("#CHROM"):

@@ -25,6 +25,11 @@ logger = logging.getLogger(__name__)
 
 _HEADER_WORDS = {"chr", "chrom", "chromosome", "#chr", "#chrom", "seqname"}
 
+#: How to resolve a build mismatch, added to its errors.
+_LIFT_HINT = ("; use the LD blocks of the panel's build (hg19: Berisa-Pickrell; hg38: e.g. the deCODE or pyrho "
+              "LDetect sets), or move the other input to it with 'genostats liftover --chain "
+              "hg19ToHg38.over.chain.gz' (UCSC chain files)")
+
 
 def read_ldblocks(path) -> pd.DataFrame:
     """Read an LD block BED file (Berisa-Pickrell style or a GRCh38 rerun).
@@ -249,7 +254,7 @@ def _check_block_ends(blocks: pd.DataFrame, lengths: dict, *, build_txt: str, wh
         raise ValueError(
             f"{len(over)} LD blocks extend past the chromosome ends of {build_txt} (first: "
             f"chr{blocks.chrom.iat[i]}:{blocks.start.iat[i]}-{blocks.end.iat[i]}, chromosome length "
-            f"{int(L[i]):,}); the block file is in another genome build than the {what}")
+            f"{int(L[i]):,}); the block file is in another genome build than the {what}" + _LIFT_HINT)
 
 
 def _check_snp_ends(chrom: np.ndarray, pos: np.ndarray, lengths: dict, *, build_txt: str, what: str) -> None:
@@ -277,7 +282,7 @@ def _check_snp_ends(chrom: np.ndarray, pos: np.ndarray, lengths: dict, *, build_
         i = over[0]
         raise ValueError(f"{len(over)} {what} SNPs lie past the chromosome ends of {build_txt} (first: "
                          f"chr{chrom[i]}:{pos[i]}, chromosome length {int(L[i]):,}); the {what} is not in "
-                         f"{build_txt}")
+                         f"{build_txt}" + _LIFT_HINT)
 
 
 def _block_coverage(blocks: pd.DataFrame, chrom: np.ndarray, pos: np.ndarray, *, min_fraction: float,
@@ -320,7 +325,7 @@ def _block_coverage(blocks: pd.DataFrame, chrom: np.ndarray, pos: np.ndarray, *,
         if frac < min_fraction:
             raise ValueError(f"only {frac:.1%} of the {int(sel.sum())} {what} SNPs on chr{c} fall into LD blocks "
                              f"(need {min_fraction:.0%}); the block file is probably in another genome build "
-                             f"or coordinate system than the {what}")
+                             f"or coordinate system than the {what}" + _LIFT_HINT)
     if summary["uncovered_chroms"]:
         if not summary["fraction_in_blocks"]:
             raise ValueError(f"the LD blocks cover none of the {what}'s chromosomes ({what}: "

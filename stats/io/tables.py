@@ -26,12 +26,9 @@ def existing(path, what: str) -> Path:
 
 def delimiter(path) -> str:
     """The delimiter of a (plain or gzip) table, from its header line: tab, comma or whitespace."""
-    import gzip
+    from genocore.files import open_text
 
-    path = Path(path)
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    with (gzip.open(path, "rt", errors="replace") if gz else open(path, errors="replace")) as fh:
+    with open_text(path, errors="replace") as fh:
         header = fh.readline()
     return "\t" if "\t" in header else ("," if "," in header else r"\s+")
 
