@@ -31,7 +31,9 @@ def _sldp(args) -> int:
                       alpha=args.alpha, background_alpha=args.background_alpha, weights=args.weights,
                       spectrum_percent=args.spectrum_percent, jk_blocks=args.jk_blocks, seed=args.seed,
                       signflip=not args.no_signflip, n_draws=args.n_draws, chroms=args.chroms,
-                      rv_out=args.rv_out, client=client, blas_threads=args.blas_threads, progress=bar)
+                      rv_out=args.rv_out, client=client, blas_threads=args.blas_threads, progress=bar,
+                      m_suffix=".l2.M" if args.no_M_5_50 else ".l2.M_5_50",
+                      **({"ldscore_chroms": args.ldscore_chroms} if args.ldscore_chroms else {}))
     finally:
         close_client(client)
     write_text(args.out, res.table.to_csv(sep="\t", index=False, na_rep="nan", lineterminator="\n"))
@@ -84,6 +86,10 @@ def add_sldp_parser(sub):
     p.add_argument("--n-draws", type=int, default=1_000_000, help="most sign flips per test")
     p.add_argument("--no-signflip", action="store_true", help="fast p-values only")
     p.add_argument("--chroms", nargs="+", help="chromosomes to analyse (default: all of the panel in blocks)")
+    p.add_argument("--ldscore-chroms", nargs="+", help="chromosomes whose LD scores enter h2g (default 1..22, "
+                   "as sldp; those present are used)")
+    p.add_argument("--no-M-5-50", dest="no_M_5_50", action="store_true",
+                   help="h2g's M from .l2.M instead of .l2.M_5_50 (sldp's -no-M-5-50)")
     p.add_argument("--out", required=True, type=Path, help="output .gwresults TSV")
     p.add_argument("--chunks-out", type=Path, help="also write per-chunk q and r (TSV)")
     p.add_argument("--rv-out", help="also write sldp's {prefix}{chrom}.RV.gz and .info")

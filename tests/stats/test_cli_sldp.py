@@ -39,6 +39,20 @@ def test_sldp_in_process_and_on_local_cluster_agree(tmp_path):
     assert prov["genome_build"] == "hg19" and "sumstats_0" in prov["inputs"]
     ch = pd.read_csv(tmp_path / "a.chunks.tsv", sep="\t")
     assert set(ch.columns) >= {"pheno", "annot", "q", "r"}
+    # the options the library takes reach the command line: h2g from .l2.M or from chromosome 1 only
+    from stats import sldp
+
+    for extra, kw in ((["--no-M-5-50"], {"m_suffix": ".l2.M"}), (["--ldscore-chroms", "1"], {"ldscore_chroms": ["1"]})):
+        c = tmp_path / f"c{len(kw)}{extra[0]}.gwresults"
+        assert cli.main(_argv(c, *extra)) == 0
+        tc = pd.read_csv(c, sep="\t")
+        assert not tc.h2g.equals(ta.h2g)
+        lib = sldp.run(bfile_chr=str(FIX / "refpanel" / "panel."), ld_blocks=FIX / "ldblocks.bed",
+                       sumstats=[FIX / "sumstats" / "planted.sumstats.gz", FIX / "sumstats" / "bgonly.sumstats.gz"],
+                       sannot_chr=[str(FIX / "annot" / "A.")], background_sannot_chr=[str(FIX / "annot" / "BG.")],
+                       ldscores_chr=str(FIX / "ldscores") + "/", print_snps=FIX / "print_snps.txt", chroms=["1", "22"],
+                       jk_blocks=20, seed=5, n_draws=100000, blas_threads=1, **kw).table
+        pd.testing.assert_frame_equal(tc, lib.reset_index(drop=True), check_exact=False, rtol=1e-6)
 
 
 def test_bad_input_exits_2_naming_the_file(tmp_path, caplog):
