@@ -30,7 +30,6 @@ Without the data folder the script prints ``skipped`` and exits with 0.
 from __future__ import annotations
 
 import argparse
-import gzip
 import os
 import sys
 from pathlib import Path
@@ -42,27 +41,11 @@ from scipy import stats as sps
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from stats.finemap.pics import pics_locus, r_with_lead  # noqa: E402
+from stats.io.haplotypes import read_genotype_matrix  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("GENOSUITE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 LOCI = {"1": "1.160697074.160933065", "12": "12.57626582.58488667"}
 FARH_EXTRA_LEADS = {"12": "rs11172342"}  # Farh et al.'s index SNP where it differs from the jlim lead
-
-
-def read_haplotypes(path) -> tuple[pd.DataFrame, np.ndarray]:
-    """Biallelic variants of a jlim ``ld0`` file and their ALT indicators, shape (n_haplotypes, n_snps)."""
-    ids, pos, rows = [], [], []
-    with gzip.open(path, "rt") as fh:
-        for line in fh:
-            f = line.split()
-            if "," in f[4] or len(f) < 8:
-                continue
-            ids.append(f[2])
-            pos.append(int(f[1]))
-            rows.append(np.array(f[7:]) == f[4])
-    snps = pd.DataFrame({"SNP": ids, "BP": pos})
-    h = np.array(rows, dtype=np.float64).T
-    dup = snps.SNP.duplicated(keep=False).to_numpy()
-    return snps[~dup].reset_index(drop=True), h[:, ~dup]
 
 
 def compare(ours: pd.DataFrame, farh: pd.DataFrame) -> dict:
@@ -107,7 +90,8 @@ def main(argv=None) -> int:
         chrom = lead_row.CHR
         tag = LOCI[chrom]
         ms = pd.read_csv(jlim / "MS" / f"MS.{tag}.txt", sep=r"\s+")
-        snps, hap = read_haplotypes(jlim / "ld0" / f"locus.{tag}.txt.gz")
+        hap, ids = read_genotype_matrix(jlim / "ld0" / f"locus.{tag}.txt.gz")  # as genostats pics --genotypes
+        snps = pd.DataFrame({"SNP": ids})
         fl = farh[(farh.chr == f"chr{chrom}") & (farh.pos.astype(int).between(int(lead_row.STARTBP) - 500_000,
                                                                             int(lead_row.ENDBP) + 500_000))]
         for lead in [lead_row.SNP] + ([FARH_EXTRA_LEADS[chrom]] if chrom in FARH_EXTRA_LEADS else []):
