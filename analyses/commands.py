@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import sys
 
-from analyses import world
+from analyses import world_args
 from stats import cli as stats_cli
 
 EXTRA_COMMANDS = (
     ("simulate-world", "simulate the default world: genome, tracks, panels, eQTL/GWAS, truth",
-     world.add_arguments),
+     world_args.add_arguments),
 )
 
 

@@ -559,16 +559,6 @@ def _write_denovo(out, cfg, genome, landscapes, rng) -> dict:
 # command line
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    parser.add_argument("--size", default="default", choices=sorted(SIZES), help="world size preset")
-    parser.add_argument("--config", type=Path, help="JSON of WorldConfig overrides (unknown keys are errors)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: everything)")
-    parser.set_defaults(runner=run)
-    return parser
-
-
 def build_world_with_progress(out, *, seed: int, cfg: WorldConfig, command: str) -> dict:
     """``build_world`` with a tqdm bar over its stages (for command-line callers)."""
     from tqdm.auto import tqdm
@@ -589,6 +579,8 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
+    from analyses.world_args import add_arguments
+
     parser = add_arguments(argparse.ArgumentParser(prog="python -m analyses.world",
                                                    description=__doc__.split("\n")[0]))
     args = parser.parse_args(argv)
