@@ -449,8 +449,23 @@ def _scoring_inputs(head, vcf, fasta, *, gtf=None, genes=None, targets_file=None
     keep = (read_target_subset(targets_file, head.target_ids) if targets_file is not None
             else np.arange(int(head.model.output.shape[-1])))
     variants, counts = read_vcf(vcf, fasta=fasta, ref_policy=ref_policy, indels=indels)
+    if len(variants) == 0:
+        raise ValueError(f"{vcf}: no variant left to score ({_emptied_by(counts, indels=indels, ref_policy=ref_policy)})"
+                         "; nothing was written")
     tss = model_tss(gtf, genes=genes) if gtf is not None else None
     return keep, variants, counts, tss
+
+
+def _emptied_by(counts: dict, *, indels: str, ref_policy: str) -> str:
+    """Which step of reading a VCF left no variant, in words."""
+    if counts.get("records", 0) == 0:
+        return "the VCF has no records"
+    steps = [(counts.get("indels_skipped", 0), f"indels skipped by --indels {indels}"),
+             (counts.get("ref_mismatch_skipped", 0) + counts.get("unmatched_dropped", 0),
+              f"REF mismatches dropped by --ref-policy {ref_policy}"),
+             (counts.get("duplicates", 0), "duplicates dropped")]
+    said = [f"{n} {what}" for n, what in steps if n]
+    return f"{counts['records']} records, {counts.get('alleles', 0)} alleles: " + ("; ".join(said) or "none kept")
 
 
 def score_vcf(head, vcf, fasta, *, parts_dir, gtf=None, genes=None, targets_file=None, ref_policy: str = "error",

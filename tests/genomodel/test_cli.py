@@ -154,6 +154,19 @@ def test_data_train_test_predict(tmp_path, caplog):
     assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(vcf), "--fasta", str(g.fasta),
                      "--out", str(tmp_path / "bad.h5")]) == 2
     assert "rsBad" in caplog.text and not (tmp_path / "bad.h5").exists()
+    # a VCF that is empty, or emptied by a filter: a clear error, and nothing left behind
+    ref2 = dna.decode(g.codes["chr1"][4999:5001])
+    indel = tmp_path / "indels.vcf"
+    indel.write_text("\n".join(lines[:2] + [f"chr1\t5000\tdel1\t{ref2}\t{ref2[0]}"]) + "\n")
+    (tmp_path / "empty.vcf").write_text("\n".join(lines[:2]) + "\n")
+    for v_path, extra, says in ((indel, ["--indels", "skip"], "1 indels skipped by --indels skip"),
+                                (indel, ["--indels", "skip", "--shared-windows"], "1 indels skipped"),
+                                (tmp_path / "empty.vcf", [], "the VCF has no records")):
+        out_h5 = tmp_path / "none.h5"
+        assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(v_path), "--fasta", str(g.fasta), *extra,
+                         "--out", str(out_h5)]) == 2
+        assert f"{v_path}: no variant left to score" in caplog.text and says in caplog.text
+        assert not out_h5.exists() and not (tmp_path / "none.h5.parts").exists()
     tfile = tmp_path / "want.txt"
     tfile.write_text("identifier\nnot_a_track\n")
     assert cli.main(["sad", "--model", str(run / "model"), "--vcf", str(tmp_path / "v.vcf"), "--fasta", str(g.fasta),
