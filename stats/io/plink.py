@@ -116,6 +116,26 @@ def read_fam(prefix):
                        dtype=str, keep_default_na=False, na_filter=False)
 
 
+def _check_padding(bed_path, n: int, m: int, *, max_snps: int = 4096) -> None:
+    """The unused 2-bit slots after the last individual of each SNP must be 0 (PLINK writes them so).
+
+    When the .fam is short of the .bed by fewer individuals than fill a byte, the size still fits
+    and those slots carry the missing individuals' genotypes; any non-zero padding in the first
+    ``max_snps`` SNPs exposes it.
+    """
+    if n % 4 == 0 or m == 0:
+        return
+    per = (n + 3) // 4
+    k = min(m, max_snps)
+    data = np.fromfile(bed_path, dtype=np.uint8, count=3 + k * per)[3:].reshape(k, per)
+    mask = np.uint8((0xFF << (2 * (n % 4))) & 0xFF)
+    bad = np.flatnonzero(data[:, -1] & mask)
+    if len(bad):
+        raise ValueError(f"{bed_path}: the padding after individual {n} holds genotypes in {len(bad)} of the first "
+                         f"{k} SNPs (first: SNP {int(bad[0]) + 1}): the .bed has more individuals than the .fam's "
+                         f"{n} lines; fix the .fam (a line missing?)")
+
+
 def open_bed(prefix, *, n_individuals: int, n_snps: int):
     """Open a .bed for reading chosen SNP columns only (bed-reader; counts the bim's A1).
 
@@ -141,6 +161,7 @@ def open_bed(prefix, *, n_individuals: int, n_snps: int):
     if size != expected:
         raise ValueError(f"{bed_path} has {size} bytes but {n_snps} SNPs x {n_individuals} individuals (the .bim "
                          f"and .fam) need {expected} in SNP-major mode; the fileset is inconsistent or truncated")
+    _check_padding(bed_path, int(n_individuals), int(n_snps))
     return _open_bed(bed_path, iid_count=int(n_individuals), sid_count=int(n_snps), count_A1=True)
 
 

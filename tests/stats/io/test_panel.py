@@ -355,3 +355,20 @@ def test_panel_kinds_agree_and_pickle(tmp_path, panel):
         kinds["single"].fileset("2")
     with pytest.raises(TypeError, match="as_panel"):
         ReferencePanel(kinds["single"])
+
+
+def test_a_fam_short_of_its_bed_is_caught_even_when_the_size_fits(tmp_path):
+    from stats.io.plink import open_bed, write_bfile
+
+    rng = np.random.default_rng(4)
+    n, m = 7, 30
+    g = rng.integers(0, 3, (n, m)).astype(float)
+    kw = dict(iid=[f"i{k}" for k in range(n)], chrom=["1"] * m, sid=[f"s{j}" for j in range(m)], cm=np.zeros(m),
+              bp=np.arange(1, m + 1) * 100, allele_1=["A"] * m, allele_2=["G"] * m)
+    write_bfile(tmp_path / "p", g, **kw)
+    with open_bed(tmp_path / "p", n_individuals=n, n_snps=m) as bed:  # the whole fileset reads
+        np.testing.assert_array_equal(bed.read(dtype="float64"), g)
+    fam = tmp_path / "p.fam"
+    fam.write_text("".join(fam.read_text().splitlines(keepends=True)[:-1]))  # 6 lines: still 2 bytes per SNP
+    with pytest.raises(ValueError, match=r"padding after individual 6 holds genotypes in \d+ of the first 30 SNPs"):
+        open_bed(tmp_path / "p", n_individuals=n - 1, n_snps=m)
