@@ -291,7 +291,14 @@ class Trainer:
         cfg = self.cfg
         loss_fn, gb = self._losses[genome], self._global_batch()
 
-        def replica_step(x, y, k, flip):
+        # dropout's random state is not in a checkpoint; set it from the step's seed so that a resumed
+        # run draws the masks an uninterrupted one would
+        seed_states = [l.seed_generator.state for l in model.layers
+                       if isinstance(l, keras.layers.Dropout) and getattr(l, "seed_generator", None) is not None]
+
+        def replica_step(x, y, k, flip, seed):
+            for i, state in enumerate(seed_states):
+                state.assign(tf.stack([seed[0] * 1009 + i, seed[1]]))
             x, y = augment(x, y, draws=(k, flip), max_shift=cfg.augment_shift, rc=cfg.augment_rc, strand_pair=pair)
             with tf.GradientTape() as tape:
                 pred = model(x, training=True)
@@ -313,7 +320,7 @@ class Trainer:
         @tf.function(autograph=False)  # plain tensor code; AutoGraph only warns about the closures
         def step(x, y, seed):
             k, flip = augment_draws(seed, max_shift=cfg.augment_shift)
-            per_replica = self.strategy.run(replica_step, args=(x, y, k, flip))
+            per_replica = self.strategy.run(replica_step, args=(x, y, k, flip, seed))
             return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
 
         return step

@@ -93,8 +93,17 @@ def test_training_learns_the_motif_and_keeps_the_best(records, tmp_path):
     assert r > 0.5, r
 
 
-def test_resume_continues_as_if_never_stopped(records, tmp_path):
+def _with_dropout(p):
+    from dataclasses import replace
+
+    trunk = tuple({**b, "dropout": 0.3} if b["name"] == "dilated_residual" else b for b in p.model.trunk)
+    return replace(p, model=replace(p.model, trunk=trunk))
+
+
+@pytest.mark.parametrize("dropout", [False, True])
+def test_resume_continues_as_if_never_stopped(records, tmp_path, dropout):
     p = small_params(patience=100)
+    p = _with_dropout(p) if dropout else p
     a = build_model(p.model, seed=1)
     Trainer(a, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "a").fit(epochs=3)
     b = build_model(p.model, seed=1)
