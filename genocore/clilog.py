@@ -1,6 +1,7 @@
 """Logging set-up for command-line entry points (libraries only ever call ``getLogger``)."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -31,10 +32,15 @@ def run_command(runner, args, *, verbosity: int = 0) -> int:
     """Run a command's ``runner(args)``; bad input becomes one logged line and exit status 2.
 
     The libraries raise these errors with a message that names the file and record; a traceback
-    would only hide it (``-vv`` re-raises, for debugging).
+    would only hide it (``-vv`` re-raises, for debugging). A command with ``--out`` holds its lock
+    (:func:`genocore.outlock.output_lock`) while it runs: a second run on the same output stops at once.
     """
+    from genocore.outlock import output_lock
+
+    out = getattr(args, "out", None)
     try:
-        return runner(args)
+        with output_lock(out) if out is not None else contextlib.nullcontext():
+            return runner(args)
     except BAD_INPUT as err:
         if verbosity > 1:
             raise
