@@ -20,6 +20,7 @@ read by :mod:`genocore.scores` (basenji's ``sad.h5`` layout and the SED table).
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -416,6 +417,8 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
         shutil.rmtree(parts_dir)
     parts_dir.mkdir(parents=True, exist_ok=True)
     v = variants.reset_index(drop=True)
+    _check_run_settings(parts_dir, _run_settings(model_dir=model_dir, genome_name=genome_name, fasta=fasta, tss=tss,
+                                                 shared=shared, chunk_size=chunk_size, variants=v, **options))
     chunks = position_chunks(v, chunk_size)
     paths = [parts_dir / f"chunk_{i:06d}.npz" for i in range(len(chunks))]
     todo = [i for i, p in enumerate(paths) if not p.exists()]
@@ -437,6 +440,38 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
             if progress is not None:
                 progress(len(chunks) - len(todo) + n, len(chunks))
     return merge_parts(v, chunks, paths)
+
+
+def _run_settings(*, model_dir, genome_name, fasta, tss, shared, chunk_size, variants, **options) -> dict:
+    """What a chunked run's parts depend on, as JSON-able values (files by size and modification time)."""
+    from genomodel.model.seqnn import WEIGHTS_FILE
+
+    def stamp(path):
+        st = Path(path).stat()
+        return f"{Path(path).resolve()} ({st.st_size} bytes, modified {st.st_mtime_ns})"
+
+    out = {"model weights": stamp(Path(model_dir) / WEIGHTS_FILE), "genome": genome_name, "fasta": stamp(fasta),
+           "shared windows": bool(shared), "chunk size": int(chunk_size), "variants": len(variants),
+           "genes (TSS rows)": None if tss is None else len(tss)}
+    for k, val in sorted(options.items()):
+        out[k] = val.tolist() if isinstance(val, np.ndarray) else (list(val) if isinstance(val, tuple) else val)
+    return json.loads(json.dumps(out, default=str))
+
+
+def _check_run_settings(parts_dir: Path, settings: dict) -> None:
+    """Record a run's settings in its parts folder, or refuse to resume parts made with other settings."""
+    from genocore.files import write_text
+
+    path = parts_dir / "run.json"
+    if path.exists():
+        before = json.loads(path.read_text())
+        differ = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
+        if differ:
+            raise ValueError(f"{parts_dir} holds parts of a run with other inputs or options ("
+                             + "; ".join(f"{k}: {before.get(k)!r} then, {settings.get(k)!r} now" for k in differ[:4])
+                             + "); run with the same ones, or drop --resume to start again")
+        return
+    write_text(path, json.dumps(settings, indent=1) + "\n")
 
 
 def _scoring_inputs(head, vcf, fasta, *, gtf=None, genes=None, targets_file=None, ref_policy: str = "error",

@@ -192,9 +192,13 @@ def test_chunked_scoring_equals_one_pass_and_resumes(saved, genome, model, tmp_p
     assert parts[0].stat().st_mtime_ns == stamp and parts[2].exists()
     for k in one.stats:  # the same chunks give identical results
         np.testing.assert_array_equal(b.stats[k], a.stats[k])
-    # parts of another run are refused, not silently mixed in
-    with pytest.raises(ValueError, match="other variants"):
+    # parts of another run are refused, naming what differs, not silently mixed in
+    with pytest.raises(ValueError, match=r"other inputs or options \(chunk size: 7 then, 5 now\)"):
         score_in_chunks(**{**kw, "chunk_size": 5}, resume=True)
+    with pytest.raises(ValueError, match=r"rc: True then, False now"):
+        score_in_chunks(**{**kw, "rc": False}, resume=True)
+    with pytest.raises(ValueError, match=f"variants: {len(v)} then, {len(v) - 1} now"):
+        score_in_chunks(**{**kw, "variants": v.iloc[1:]}, resume=True)
 
 
 KILL_RUN = r'''
