@@ -314,23 +314,29 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     tested, kept, pruning, (snp_scores, pair_tss) = prepared or tested_pairs(eqtl_tables, ref, tss=tss, options=opts)
     maker = RegressionTables(snp_scores, pair_tss, snp_blocks(bim, blocks), units=opts.units, cluster=opts.cluster)
     tables, null_t = {}, {}
-    for tissue, pairs in kept.items():
-        if opts.cis_ld_covariate:
-            pairs = add_cis_ld_scores(pairs, cis=tested[tissue], **panel)
-        anns = {opts.annotation: seds[tissue],
-                **shuffled_controls(seds[tissue], tested[tissue], bim, controls=opts.controls, rng=rng)}
-        for (label, u), t in annotation_tables(pairs, anns, tables=maker, **panel).items():
-            tables[(tissue, label, u)] = t
-        if opts.n_shuffles:
-            srng = np.random.default_rng(int(rng.integers(2**63)))  # one seed per tissue, after its controls
-            null = shuffle_null_t(seds[tissue], tested[tissue], pairs, tables=maker, **panel,
-                                  n_shuffles=opts.n_shuffles, batch=opts.shuffle_batch, scale=opts.scale, rng=srng)
-            null_t.update({(tissue, u): v for u, v in null.items()})
-            logger.info("%s: %d shuffled annotations for the permutation p of |SED-LD|", tissue, opts.n_shuffles)
+    for n_done, (tissue, pairs) in enumerate(kept.items(), 1):
+        _tissue_tables(tissue, pairs, opts, tested=tested[tissue], sed=seds[tissue], bim=bim, maker=maker,
+                       panel=panel, rng=rng, tables=tables, null_t=null_t)
         if progress is not None:
-            progress(list(kept).index(tissue) + 1, len(kept), "tissues")
+            progress(n_done, len(kept), "tissues")
     return regress_tables(tables, regression_tables=maker, options=opts, rng=rng, null_t=null_t,
                           pruning=pd.DataFrame(pruning), progress=progress)
+
+
+def _tissue_tables(tissue, pairs, opts: EnrichmentOptions, *, tested, sed, bim, maker, panel, rng, tables: dict,
+                   null_t: dict) -> None:
+    """One tissue's regression tables (its annotation and controls) and shuffle null, into ``tables`` and ``null_t``."""
+    if opts.cis_ld_covariate:
+        pairs = add_cis_ld_scores(pairs, cis=tested, **panel)
+    anns = {opts.annotation: sed, **shuffled_controls(sed, tested, bim, controls=opts.controls, rng=rng)}
+    for (label, u), t in annotation_tables(pairs, anns, tables=maker, **panel).items():
+        tables[(tissue, label, u)] = t
+    if opts.n_shuffles:
+        srng = np.random.default_rng(int(rng.integers(2**63)))  # one seed per tissue, after its controls
+        null = shuffle_null_t(sed, tested, pairs, tables=maker, **panel, n_shuffles=opts.n_shuffles,
+                              batch=opts.shuffle_batch, scale=opts.scale, rng=srng)
+        null_t.update({(tissue, u): v for u, v in null.items()})
+        logger.info("%s: %d shuffled annotations for the permutation p of |SED-LD|", tissue, opts.n_shuffles)
 
 
 def enrichment_outputs(res: EqtlEnrichment, *, tissues) -> OutputFolder:

@@ -167,7 +167,7 @@ def test_ref_mismatch_error_names_record_and_genome_base(tmp_path, genome):
     with pytest.raises(ValueError, match=rf"line {N_HEADER + 2} \(chr1:2 {other(g2)}>{g2}, ID swap\): REF "
                                          rf"{other(g2)} does not match the genome base {g2} at chr1:2") as e:
         read_vcf(path, fasta=fa)
-    assert "2 of 3 SNP alleles mismatch" in str(e.value) and "ref_policy='flip'" in str(e.value)
+    assert "2 of 3 SNP alleles mismatch" in str(e.value) and "--ref-policy flip" in str(e.value)
 
 
 def test_ref_mismatch_skip(tmp_path, genome, caplog):
