@@ -120,3 +120,21 @@ def test_real_panel_snps_fall_into_real_blocks(shared_data, caplog):
     decode = read_ldblocks(shared_data / "ldblocks" / "deCODE_EUR_LD_blocks.bed")
     with pytest.raises(ValueError, match="panel SNPs lie past the chromosome ends of build hg38"):
         check_blocks_build(decode, build="hg38", chrom=bim.chrom, pos=bim.pos)
+
+
+def test_hg38_block_sets_fit_hg38_and_lose_the_hg38_mhc(shared_data):
+    from genocore.genome import mhc_region
+    from stats.sldp.pipeline import sldp_blocks
+
+    c, lo, hi = mhc_region("hg38")
+    for name in ("deCODE_EUR_LD_blocks.bed", "pyrho_EUR_LD_blocks.bed"):
+        blocks = read_ldblocks(shared_data / "ldblocks" / name)
+        check_blocks_build(blocks, build="hg38")  # no block past an hg38 chromosome end
+        kept = sldp_blocks(blocks, build="hg38")
+        in_mhc = (blocks.chrom == c) & (blocks.end > lo) & (blocks.start < hi)
+        assert in_mhc.any() and len(kept) == len(blocks) - int(in_mhc.sum())
+        assert not ((kept.chrom == c) & (kept.end > lo) & (kept.start < hi)).any()
+    # hg19 blocks against hg38: the error says how to resolve it
+    hg19 = read_ldblocks(shared_data / "ldblocks" / "fourier_ls-all.bed")
+    with pytest.raises(ValueError, match="another genome build.*genostats liftover"):
+        check_blocks_build(hg19, build="hg38")
