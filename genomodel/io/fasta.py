@@ -25,7 +25,10 @@ def _compression(path: Path) -> str | None:
 
 
 def open_fasta(path, *, upper: bool = True):
-    """A ``pyfaidx.Fasta`` of a plain or bgzipped FASTA (raw strings), writing nothing beside it.
+    """A ``pyfaidx.Fasta`` of a plain, bgzipped or gzipped FASTA (raw strings), writing nothing beside it.
+
+    A gzip (not bgzip) FASTA, such as UCSC's ``hg38.fa.gz``, cannot be read at random positions: it is
+    decompressed once into the cache and read from there.
 
     Parameters
     ----------
@@ -38,8 +41,7 @@ def open_fasta(path, *, upper: bool = True):
     FileNotFoundError
         No such file.
     ValueError
-        A gzip (not bgzip) FASTA, which cannot be read at random positions; the message says how
-        to recompress it.
+        A FASTA that cannot be indexed.
     """
     import pyfaidx
 
@@ -47,17 +49,15 @@ def open_fasta(path, *, upper: bool = True):
     if not path.is_file():
         raise FileNotFoundError(f"FASTA {path} does not exist")
     kind = _compression(path)
-    if kind == "gzip":
-        raise ValueError(f"FASTA {path} is gzip-compressed but not with bgzip, so it cannot be read at random "
-                         f"positions: recompress it with 'gunzip -c {path.name} | bgzip > {path.stem}.bgz.fa.gz' "
-                         "(bgzip comes with htslib / samtools) or decompress it")
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    if kind == "gzip":  # no random access: read a decompressed copy in the cache (made once)
+        return open_fasta(_decompressed(path, key), upper=upper)
     if kind == "bgzip":
         try:
             import Bio.bgzf  # noqa: F401  (pyfaidx reads bgzip through BioPython)
         except ImportError as e:  # pragma: no cover - a declared dependency
             raise ImportError(f"reading the bgzipped FASTA {path} needs biopython (pip install biopython)") from e
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
     cached = cache_dir() / "fasta_index"
     names = {}
     for suffix in (".fai",) + ((".gzi",) if kind == "bgzip" else ()):
@@ -72,6 +72,23 @@ def open_fasta(path, *, upper: bool = True):
                              **({"gzi_indexname": str(names[".gzi"])} if ".gzi" in names else {}))
     except pyfaidx.FastaIndexingError as e:
         raise ValueError(f"FASTA {path} could not be indexed: {e}") from e
+
+
+def _decompressed(path: Path, key: str) -> Path:
+    """A plain copy of a gzip (not bgzip) FASTA in the cache, written atomically once and reused."""
+    import gzip
+    import logging
+    import shutil
+
+    target = cache_dir() / "fasta_plain" / f"{path.name.removesuffix('.gz')}.{key}"
+    if not target.exists():
+        logging.getLogger(__name__).warning(
+            "FASTA %s is gzip-compressed without bgzip, so it cannot be read at random positions: decompressing "
+            "it once into %s (recompress it with bgzip to skip this and the disk space)", path, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp, gzip.open(path, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 22)
+    return target
 
 
 def write_fasta(path, sequences: dict, *, line_width: int = 60) -> Path:

@@ -50,12 +50,19 @@ def test_plain_and_bgzipped_read_the_same_and_nothing_is_written_beside(seqs, tm
     assert open_fasta(src).faidx.indexname == str(src) + ".fai"
 
 
-def test_gzip_that_is_not_bgzip_and_a_missing_file_get_clear_errors(seqs, tmp_path):
+def test_plain_gzip_is_read_through_a_cached_copy_and_a_missing_file_is_named(seqs, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("GENOSUITE_CACHE", str(tmp_path / "cache"))
     src = tmp_path / "g.fa"
     write_fasta(src, seqs)
-    gz = tmp_path / "plain.fa.gz"
+    user = tmp_path / "user"
+    user.mkdir()
+    gz = user / "hg.fa.gz"  # as UCSC ships hg38.fa.gz: gzip, not bgzip
     gz.write_bytes(gzip.compress(src.read_bytes()))
-    with pytest.raises(ValueError, match="not with bgzip.*bgzip"):
-        open_fasta(gz)
+    fa = open_fasta(gz)
+    np.testing.assert_array_equal(dna.encode(fa["chr1"][10:700]), seqs["chr1"][10:700])
+    assert "decompressing it once" in caplog.text and [p.name for p in user.iterdir()] == ["hg.fa.gz"]
+    caplog.clear()
+    open_fasta(gz)  # the copy is reused
+    assert "decompressing" not in caplog.text
     with pytest.raises(FileNotFoundError, match="nope.fa"):
         open_fasta(tmp_path / "nope.fa")
