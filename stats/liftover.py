@@ -21,14 +21,15 @@ import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["lift_positions", "lift_table", "lift_gtex_table", "lift_vcf", "BUILD_SUFFIX"]
+__all__ = ["load_chain", "lift_positions", "lift_table", "lift_gtex_table", "lift_vcf", "BUILD_SUFFIX"]
 
 #: GTEx variant-id build suffix per build.
 BUILD_SUFFIX = {"hg19": "b37", "hg38": "b38"}
 _COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
 
 
-def _chain(chain):
+def load_chain(chain):
+    """A loaded ``liftover.ChainFile`` (1-based positions) from a path; a loaded one is returned as it is."""
     from liftover import ChainFile
 
     return ChainFile(str(chain), one_based=True) if not hasattr(chain, "__getitem__") else chain
@@ -51,7 +52,7 @@ def lift_positions(chrom, pos, *, chain) -> pd.DataFrame:
         ``chrom, pos`` (target; NaN position where not mapped), ``strand`` (``+``/``-``) and
         ``status``: ``mapped``, ``unmapped``, ``multiple`` or ``other_chromosome``.
     """
-    c = _chain(chain)
+    c = load_chain(chain)
     chrom = np.asarray(chrom).astype(str)
     pos = np.asarray(pos, dtype=np.int64)
     out_pos = np.full(len(pos), -1, dtype=np.int64)

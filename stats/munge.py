@@ -27,9 +27,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["munge_sumstats", "read_snplist"]
 
-_COMPLEMENT = str.maketrans("ACGT", "TGCA")
-
-
 def read_snplist(path) -> pd.DataFrame:
     """A SNP list ``SNP A1 A2`` (whitespace- or tab-separated, header line; ldsc's ``w_hm3.snplist``)."""
     from stats.io.sumstats import read_text_table
@@ -80,13 +77,11 @@ def _quality_filters(ss: pd.DataFrame, path, *, info_min: float | None, maf_min:
 
 def _merge_alleles(ss: pd.DataFrame, snplist: pd.DataFrame, counts: dict) -> pd.DataFrame:
     """The list's SNPs whose alleles match, in the list's order (Z still of the sumstats' A1)."""
+    from stats.alleles import match_alleles
+
     m = snplist.merge(ss, on="SNP", how="inner", suffixes=("_list", ""), validate="one_to_one")
-    pair = m.A1 + m.A2
-    lst = m.A1_list + m.A2_list
-    same = (pair == lst) | (m.A2 + m.A1 == lst)
-    comp = pair.str.translate(_COMPLEMENT)
-    flipped = (comp == lst) | (comp.str[::-1] == lst)
-    ok = (same | flipped).to_numpy()
+    # same pair, swapped or on the other strand; a strand-ambiguous pair is kept when it is the list's pair
+    ok = match_alleles(m.A1, m.A2, m.A1_list, m.A2_list, ambiguous="assume_forward").sign != 0
     counts["not_in_snplist"] = int(len(ss) - len(m))
     counts["alleles_not_matching_snplist"] = int((~ok).sum())
     return m[ok].drop(columns=["A1_list", "A2_list"]).reset_index(drop=True)

@@ -32,7 +32,7 @@ def _liftover(args) -> int:
     existing(args.chain, "--chain")
     layout = _layout(args.input, args.format)
     with Context(f"--input {args.input} / --chain {args.chain}"):
-        chain = lo._chain(args.chain)
+        chain = lo.load_chain(args.chain)
         if layout == "vcf":
             with open_text(args.input) as fh:
                 lines, counts = lo.lift_vcf(fh, chain=chain, what=str(args.input))

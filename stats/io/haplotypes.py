@@ -15,6 +15,7 @@ counted, as is every copy of an ID that names two variants. A variant whose ID i
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -116,9 +117,7 @@ def read_genotype_matrix(path) -> tuple[np.ndarray, list]:
             kind = "haplotypes"
     if not rows:
         raise ValueError(f"{path}: no biallelic variant with {kind} ({skipped} skipped)")
-    counts = {}
-    for i in ids:
-        counts[i] = counts.get(i, 0) + 1
+    counts = Counter(ids)
     dups = [i for i, c in counts.items() if c > 1]
     if dups:  # LD with an ID that names two variants is ambiguous: every copy goes
         logger.warning("%s: %d variant IDs name more than one variant (e.g. %s); all their copies are dropped",
