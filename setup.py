@@ -3,7 +3,9 @@ from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
     # TensorFlow CPU build so CI and laptops install without CUDA; see README for the GPU install.
-    "tensorflow-cpu>=2.18,<2.22",
+    # tensorflow-cpu has no macOS wheels; on macOS (arm64) the plain tensorflow wheel is the CPU build.
+    "tensorflow-cpu>=2.18,<2.22; sys_platform != 'darwin'",
+    "tensorflow>=2.18,<2.22; sys_platform == 'darwin'",
     "keras>=3.6,<4",
     "numpy>=1.26,<2.5",
     "scipy>=1.13,<1.18",
@@ -18,6 +20,7 @@ INSTALL_REQUIRES = [
     "pyfaidx>=0.8,<0.10",
     # pyfaidx reads bgzipped FASTA (the usual hg38.fa.gz) through BioPython's bgzf module
     "biopython>=1.80,<2",
+    # no macOS wheel on PyPI: built there from source (needs Xcode's command-line tools)
     "pyBigWig>=0.3.22,<0.4",
     "pysnptools>=0.5.13,<0.6",
     "bed-reader>=1.0,<2",
