@@ -116,6 +116,40 @@ def test_null_world_finds_nothing(tiny_world, world_truth_scores, blocks, tmp_pa
     assert pd.read_csv(out / "background.tsv", sep="\t").background_annotation.tolist() == ["PC1", "PC2"]
 
 
+def test_command_line_chain_gives_the_analysis_numbers(tiny_world, world_truth_scores, blocks, tmp_path):
+    """The analysis and the commands a user would chain by hand (genostats ldscore per chromosome, sannot,
+    sldp) on the same inputs give the same numbers: every option of the run reaches the command line."""
+    from stats.cli import main as genostats
+
+    rc, out = _run(tmp_path / "a", _config(tiny_world, blocks, scores=str(world_truth_scores), maf_bins=0, gtf=None))
+    assert rc == 0
+    panel = str(tiny_world / "genotypes" / "ref_panel.chr{chrom}")
+    for c in ("1", "2"):
+        assert genostats(["ldscore", "--bfile", panel.replace("{chrom}", c), "--ld-wind-cm", "1",
+                          "--out", str(tmp_path / "ld" / c)]) == 0
+    assert genostats(["sannot", "--scores", str(world_truth_scores), "--bfile-chr", panel,
+                      "--out", str(tmp_path / "annot" / "truth.")]) == 0
+    gw = tmp_path / "cli.gwresults"
+    assert genostats(["sldp", "--bfile-chr", panel, "--ld-blocks", str(blocks), "--sumstats",
+                      *(str(tiny_world / "gwas" / f"{t}.sumstats.gz") for t in TRAITS),
+                      "--sannot-chr", str(tmp_path / "annot" / "truth."), "--ldscores-chr",
+                      str(tmp_path / "ld" / "{chrom}"), "--build", "simworld1", "--seed", "1", "--out", str(gw)]) == 0
+    cli = _read(gw).rename(columns={"pheno": "trait", "se(mu)": "se"})
+    cli["annotation"] = cli["annot"].str.replace(r"\.R$", "", regex=True)
+    ana = _read(out / "results.tsv")
+    merged = ana.merge(cli, on=["trait", "annotation"], suffixes=("", "_cli"), validate="one_to_one")
+    assert len(merged) == len(ana) == len(cli) == 2 * len(read_target_ids(world_truth_scores))
+    for col in ("z", "p", "mu", "se", "h2g"):  # results.tsv holds 6 significant digits
+        rounded = [float(f"{v:.6g}") for v in merged[f"{col}_cli"]]
+        assert merged[col].tolist() == rounded, col
+
+
+def read_target_ids(path) -> list:
+    from genocore.scores import read_sad_h5
+
+    return list(read_sad_h5(path, stats=["SAD"]).target_ids)
+
+
 def _refused(tmp_path, cfg, caplog) -> str:
     def boom(*args, **kwargs):
         raise AssertionError("the analysis ran")
