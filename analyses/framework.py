@@ -9,8 +9,10 @@ out)`` that gives the config for the simulated world. :func:`main` is its comman
     python -m analyses.<name> --config FILE --out DIR    # a JSON of the config's keys (--help lists them)
     python -m analyses.<name> --demo --world W --out DIR  # the simulated world (built when W is absent)
 
-A config with an unknown key, or naming a file that does not exist, fails before any work, naming the
-key and the file. The output folder is written atomically with ``provenance.json`` (the config, the
+An input file may be given as ``"manifest:ID"``: the reference file of ``data_manifests/ID.json``,
+fetched into the cache (and verified) when the config is loaded. A config with an unknown key, an
+unknown manifest id, or naming a file that does not exist, fails before any work, naming the key and the
+file or id. The output folder is written atomically with ``provenance.json`` (the config, the
 SHA-256 of every input file and output).
 """
 from __future__ import annotations
@@ -121,8 +123,56 @@ def check_paths(cfg, *, where: str = "config") -> None:
                 raise FileNotFoundError(f"{where}: {key} = {text!r} does not exist")
 
 
+#: Prefix of a config value naming a reference file by manifest id (``"manifest:gtex_v8_eqtl"``).
+MANIFEST_PREFIX = "manifest:"
+
+
+def resolve_manifests(cls, values: dict, *, where: str, fetch=None) -> dict:
+    """``values`` with every ``"manifest:ID"`` of an input-file key replaced by the fetched file's path.
+
+    All ids are checked before anything is fetched, so an unknown one fails at once, naming the key
+    and the id. ``fetch(id) -> Path`` defaults to :func:`genocore.manifests.fetch` (cache, mirrors,
+    hash check).
+
+    Raises
+    ------
+    KeyError
+        An unknown manifest id (the known ones listed).
+    """
+    from genocore import manifests
+
+    paths = {f.name for f in dataclasses.fields(cls) if f.metadata.get("path")}
+    found = []  # (key, index or None, id)
+    for key, value in values.items():
+        items = (value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list)
+                 else [(None, value)])
+        for k, v in items:
+            if isinstance(v, str) and v.startswith(MANIFEST_PREFIX):
+                if key not in paths:
+                    raise ValueError(f"{where}: {key} is not an input file; {v!r} cannot stand for it")
+                found.append((key, k, v[len(MANIFEST_PREFIX):]))
+    if not found:
+        return values
+    known = manifests.load_manifests()
+    for key, _, ident in found:
+        if ident not in known:
+            raise KeyError(f"{where}: {key} names manifest {ident!r}, which does not exist; known: "
+                           f"{', '.join(sorted(known))}")
+    fetch = fetch or (lambda ident: manifests.fetch(ident, manifests=known))
+    out = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v) for k, v in values.items()}
+    for key, k, ident in found:
+        path = str(fetch(ident))
+        logger.info("%s: %s = manifest %s -> %s", where, key, ident, path)
+        if k is None:
+            out[key] = path
+        else:
+            out[key][k] = path
+    return out
+
+
 def load_config(cls, path):
-    """A config from a JSON file: unknown keys and missing input files fail here, before any work."""
+    """A config from a JSON file: unknown keys, unknown manifest ids and missing input files fail here,
+    before any work."""
     path = Path(path)
     try:
         values = json.loads(path.read_text())
@@ -132,6 +182,8 @@ def load_config(cls, path):
         raise ValueError(f"--config {path}: not JSON ({err})") from err
     if not isinstance(values, dict):
         raise ValueError(f"--config {path}: a JSON object of keys is expected")
+    cfgmod.check_keys(cls, values, where=str(path))
+    values = resolve_manifests(cls, values, where=str(path))
     try:
         cfg = cfgmod.from_dict(cls, values, where=str(path))
     except TypeError as err:  # a required key left out

@@ -16,6 +16,12 @@ def from_dict(cls, values: dict, *, where: str = ""):
     KeyError
         For a key that is not a field of ``cls``, with the closest valid key suggested.
     """
+    check_keys(cls, values, where=where)
+    return cls(**{k: _freeze(v) for k, v in values.items()})
+
+
+def check_keys(cls, values: dict, *, where: str = "") -> None:
+    """KeyError for the first key of ``values`` that is not a field of ``cls`` (closest one suggested)."""
     names = [f.name for f in dataclasses.fields(cls)]
     for key in values:
         if key not in names:
@@ -23,7 +29,6 @@ def from_dict(cls, values: dict, *, where: str = ""):
             hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {sorted(names)}"
             place = f" in {where}" if where else ""
             raise KeyError(f"unknown {cls.__name__} key {key!r}{place}{hint}")
-    return cls(**{k: _freeze(v) for k, v in values.items()})
 
 
 def _freeze(value):

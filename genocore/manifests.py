@@ -1,7 +1,7 @@
 """Reference-data manifests (``data_manifests/*.json``) and fetching them into the suite's cache.
 
-A manifest names one file of the field's reference data: every mirror known, its SHA-256 and size
-where known (``"unknown"`` where not: never invented), genome build, license, citation and what uses
+A manifest names one file of the field's reference data: every mirror known, its SHA-256 (or, where
+only that is published, as Zenodo does, its MD5) and size where known (``"unknown"`` where not: never invented), genome build, license, citation and what uses
 it. :func:`fetch` downloads it through pooch into ``<cache>/data/<id>/`` (the cache is
 ``$GENOSUITE_CACHE`` or ``~/.cache/genosuite``, or ``cache=``):
 
@@ -48,6 +48,7 @@ class Manifest:
     urls: tuple
     sha256: str = "unknown"
     bytes: int | str = "unknown"
+    md5: str = "unknown"
     description: str = ""
     filename: str | None = None
     build: str | None = None
@@ -59,32 +60,44 @@ class Manifest:
     extra: dict = field(default_factory=dict)
 
     @property
+    def known_hash(self) -> str | None:
+        """pooch's ``known_hash``: ``sha256:...``, else ``md5:...``, else None."""
+        if self.sha256 != "unknown":
+            return f"sha256:{self.sha256}"
+        return None if self.md5 == "unknown" else f"md5:{self.md5}"
+
+    @property
     def name(self) -> str:
         """The file's name in the cache (``filename``, else the first URL's last part)."""
         return self.filename or self.urls[0].rstrip("/").rsplit("/", 1)[-1]
 
     @classmethod
     def from_dict(cls, d: dict, *, where: str) -> "Manifest":
-        unknown = sorted(set(d) - {"id", "urls", "sha256", "bytes"} - set(_OPTIONAL))
+        unknown = sorted(set(d) - {"id", "urls", "sha256", "md5", "bytes"} - set(_OPTIONAL))
         if unknown:
-            raise ValueError(f"{where}: unknown manifest key(s) {unknown}; known: id, urls, sha256, bytes, "
+            raise ValueError(f"{where}: unknown manifest key(s) {unknown}; known: id, urls, sha256, md5, bytes, "
                              f"{', '.join(_OPTIONAL)}")
         for k in ("id", "urls"):
             if k not in d:
                 raise ValueError(f"{where}: a manifest needs {k!r}")
         if not isinstance(d["urls"], list) or not d["urls"]:
             raise ValueError(f"{where}: 'urls' must be a non-empty list of mirrors")
-        sha = str(d.get("sha256", "unknown")).lower()
-        if sha != "unknown" and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
-            raise ValueError(f"{where}: sha256 must be 64 hex digits or 'unknown', not {d['sha256']!r}")
+        sha, md5 = (_hex_or_unknown(d, key, n, where) for key, n in (("sha256", 64), ("md5", 32)))
         size = d.get("bytes", "unknown")
         if size != "unknown" and not (isinstance(size, int) and size > 0):
             raise ValueError(f"{where}: bytes must be a positive integer or 'unknown', not {size!r}")
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
-        kw.update(urls=tuple(d["urls"]), sha256=sha, used_by=tuple(d.get("used_by", ())),
+        kw.update(urls=tuple(d["urls"]), sha256=sha, md5=md5, used_by=tuple(d.get("used_by", ())),
                   extra={k: v for k, v in d.items() if k not in known})
         return cls(**kw)
+
+
+def _hex_or_unknown(d: dict, key: str, n: int, where: str) -> str:
+    value = str(d.get(key, "unknown")).lower()
+    if value != "unknown" and (len(value) != n or any(c not in "0123456789abcdef" for c in value)):
+        raise ValueError(f"{where}: {key} must be {n} hex digits or 'unknown', not {d[key]!r}")
+    return value
 
 
 def manifest_dir() -> Path:
@@ -167,7 +180,7 @@ def fetch(ident: str, *, cache=None, manifests: dict | None = None, timeout: flo
     folder = Path(cache or cache_dir()) / "data" / m.id
     folder.mkdir(parents=True, exist_ok=True)
     target, part = folder / m.name, folder / (m.name + ".part")
-    known = None if m.sha256 == "unknown" else f"sha256:{m.sha256}"
+    known = m.known_hash
     if target.exists():
         verify(ident, cache=cache, manifests={m.id: m})
         return target
@@ -184,8 +197,8 @@ def fetch(ident: str, *, cache=None, manifests: dict | None = None, timeout: flo
                 target.unlink(missing_ok=True)
             logger.warning("fetch %s: mirror failed: %s", m.id, failures[-1])
             continue
-        if m.sha256 == "unknown":
-            logger.warning("fetch %s: the manifest has no sha256; this download's is %s (record it in %s.json "
+        if known is None:
+            logger.warning("fetch %s: the manifest has no hash; this download's is %s (record it in %s.json "
                            "once the file is confirmed)", m.id, pooch.file_hash(str(path)), m.id)
         logger.info("fetched %s -> %s", m.id, path)
         return path
@@ -194,7 +207,7 @@ def fetch(ident: str, *, cache=None, manifests: dict | None = None, timeout: flo
 
 
 def verify(ident: str, *, cache=None, manifests: dict | None = None) -> Path:
-    """Check a cached file against its manifest (size; SHA-256 when known); returns its path.
+    """Check a cached file against its manifest (size; SHA-256, or MD5, when known); returns its path.
 
     Raises
     ------
@@ -213,8 +226,9 @@ def verify(ident: str, *, cache=None, manifests: dict | None = None) -> Path:
         _check_size(path, m)
     except ValueError as e:
         raise ValueError(f"{m.id}: {path}: {e}") from None
-    if m.sha256 != "unknown":
-        got = pooch.file_hash(str(path))
-        if got != m.sha256:
-            raise ValueError(f"{m.id}: {path} has sha256 {got}, the manifest says {m.sha256}")
+    if m.known_hash is not None:
+        alg, want = m.known_hash.split(":")
+        got = pooch.file_hash(str(path), alg=alg)
+        if got != want:
+            raise ValueError(f"{m.id}: {path} has {alg} {got}, the manifest says {want}")
     return path

@@ -34,6 +34,14 @@ def _cache_in_tmp(tmp_path_factory):
         os.environ["GENOSUITE_CACHE"] = old
 
 
+@pytest.fixture()
+def server():
+    """Base URL of a real HTTP server on 127.0.0.1 (tests/_http_server.py: /good, /bad, /dead, /cut)."""
+    from _http_server import serve
+
+    yield from serve()
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real-data folder beside the project; tests using it skip when it is absent."""

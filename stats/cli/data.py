@@ -16,7 +16,7 @@ def _data(args) -> int:
     if args.action == "list":
         for m in found.values():
             size = f"{m.bytes:,} bytes" if m.bytes != "unknown" else "size unknown"
-            sys.stdout.write(f"{m.id}\t{m.build or '-'}\t{size}\tsha256 {'known' if m.sha256 != 'unknown' else 'unknown'}"
+            sys.stdout.write(f"{m.id}\t{m.build or '-'}\t{size}\t{(m.known_hash or 'hash unknown').split(':')[0]}"
                              f"\t{len(m.urls)} mirror(s)\t{m.description}\n")
         return 0
     if not args.ids:

@@ -2,60 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 
 import pytest
 
 from genocore import manifests as mf
 from stats import cli
-
-PAYLOAD = bytes(range(256)) * 4000  # 1 MB
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """/good serves the payload (with Range), /bad a corrupted copy, /dead 404, /cut half of it then
-    drops the connection."""
-
-    requests: list = []
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        type(self).requests.append((self.path, self.headers.get("Range")))
-        if self.path.startswith("/dead"):
-            self.send_error(404)
-            return
-        body = PAYLOAD if not self.path.startswith("/bad") else PAYLOAD[:-1] + b"x"
-        start = 0
-        rng = self.headers.get("Range")
-        if rng:
-            start = int(rng.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            self.send_response(200)
-        self.send_header("Content-Length", str(len(body) - start))
-        self.end_headers()
-        if self.path.startswith("/cut"):
-            self.wfile.write(body[start:start + (len(body) - start) // 2])
-            self.wfile.flush()
-            self.connection.shutdown(2)  # the transfer breaks off
-            return
-        self.wfile.write(body[start:])
-
-
-@pytest.fixture()
-def server():
-    _Handler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
+from _http_server import PAYLOAD, _Handler
 
 def _manifests(tmp_path, urls, **kw):
     d = {"id": "ref", "urls": urls, "sha256": hashlib.sha256(PAYLOAD).hexdigest(), "bytes": len(PAYLOAD),
@@ -101,6 +54,20 @@ def test_an_interrupted_download_resumes_where_it_stopped(server, tmp_path):
     assert _Handler.requests[-1] == ("/good/ref.bin", f"bytes={half}-")  # only the rest was asked for
 
 
+def test_an_md5_only_manifest_detects_a_corrupted_copy(server, tmp_path):
+    """Zenodo publishes MD5s: a manifest holding only that still refuses a corrupted download, and
+    verify re-checks the cached file with it."""
+    found = _manifests(tmp_path, [f"{server}/bad/ref.bin", f"{server}/good/ref.bin"], sha256="unknown",
+                       bytes="unknown", md5=hashlib.md5(PAYLOAD).hexdigest())
+    assert found["ref"].known_hash == f"md5:{hashlib.md5(PAYLOAD).hexdigest()}"
+    path = mf.fetch("ref", cache=tmp_path / "c", manifests=found)
+    assert path.read_bytes() == PAYLOAD
+    assert [p.split("/")[1] for p, _ in _Handler.requests[-2:]] == ["bad", "good"]
+    path.write_bytes(PAYLOAD[:-1] + b"y")  # same size: only the hash can tell
+    with pytest.raises(ValueError, match="has md5 .* the manifest says"):
+        mf.verify("ref", cache=tmp_path / "c", manifests=found)
+
+
 def test_manifests_are_strict_and_the_command_line_fetches(server, tmp_path, monkeypatch, capsys):
     with pytest.raises(ValueError, match=r"unknown manifest key\(s\) \['mirror'\]"):
         _manifests(tmp_path, ["http://x/ref.bin"], mirror="y")
@@ -120,3 +87,14 @@ def test_shipped_manifests_load_and_never_invent_a_hash():
     assert found and all(m.urls for m in found.values())
     for m in found.values():
         assert m.sha256 == "unknown" or len(m.sha256) == 64
+        assert m.md5 == "unknown" or len(m.md5) == 32
+
+
+@pytest.mark.parametrize("ident, rel", [("ldblocks_hg38_decode", "ldblocks/deCODE_EUR_LD_blocks.bed"),
+                                         ("ldblocks_hg38_pyrho", "ldblocks/pyrho_EUR_LD_blocks.bed"),
+                                         ("farh2015_pics", "finemap_pics_farh2015/nature13835-s1.txt")])
+def test_shipped_hashes_match_the_real_files(shared_data, ident, rel):
+    """The real-data folder holds byte-for-byte copies of these mirrors' files."""
+    m = mf.load_manifests()[ident]
+    data = (shared_data / rel).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == m.sha256 and len(data) == m.bytes
