@@ -111,3 +111,97 @@ def test_genomodel_sad_feeds_genostats_sldp(tiny_world, joined):
     assert np.isfinite(table.z_fast).all()
     prov = json.loads(gw.with_name(gw.name + ".provenance.json").read_text())
     assert prov["genome_build"] == "simworld1" and "sumstats_0" in prov["inputs"]
+
+
+# the tiny world's chromosomes moved onto hg38: chr1 across an LD-block boundary of the real hg38 block set,
+# chr2 onto chr6 just past the hg38 MHC (chr6:28,510,120-33,480,577), partly in a block that overlaps it
+HG38_PLACES = {"1": ("1", 2_650_000), "2": ("6", 33_700_000)}
+
+
+def _moved_panel(world, out) -> str:
+    import shutil
+
+    for c, (to, offset) in HG38_PLACES.items():
+        src = world / "genotypes" / f"ref_panel.chr{c}"
+        for ext in ("bed", "fam"):
+            shutil.copy(f"{src}.{ext}", out / f"panel.chr{to}.{ext}")
+        bim = pd.read_csv(f"{src}.bim", sep=r"\s+", header=None, dtype={0: str})
+        bim[0], bim[3] = to, bim[3] + offset
+        bim.to_csv(out / f"panel.chr{to}.bim", sep="\t", header=False, index=False)
+    return str(out / "panel.chr{chrom}")
+
+
+def _moved_table(path, out, *, chrom: str, pos: str, prefix: str = "chr") -> None:
+    t = pd.read_csv(path, sep="\t", dtype={chrom: str})
+    bare = t[chrom].str.replace("chr", "", regex=False)
+    t[pos] = t[pos] + bare.map(lambda c: HG38_PLACES[c][1])
+    t[chrom] = prefix + bare.map(lambda c: HG38_PLACES[c][0])
+    t.to_csv(out, sep="\t", index=False)
+
+
+def _moved_eqtl(path, out) -> None:
+    t = pd.read_csv(path, sep="\t")
+    parts = t.variant_id.str.split("_", expand=True)
+    c = parts[0].str.replace("chr", "", regex=False)
+    t["variant_id"] = ("chr" + c.map(lambda x: HG38_PLACES[x][0]) + "_"
+                       + (parts[1].astype(int) + c.map(lambda x: HG38_PLACES[x][1])).astype(str)
+                       + "_" + parts[2] + "_" + parts[3] + "_b38")
+    t.to_csv(out, sep="\t", index=False)
+
+
+def _moved_gtf(path, out) -> None:
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        f = line.split("\t")
+        to, offset = HG38_PLACES[f[0].replace("chr", "")]
+        f[0], f[3], f[4] = f"chr{to}", str(int(f[3]) + offset), str(int(f[4]) + offset)
+        rows.append("\t".join(f))
+    out.write_text("#!genome-build GRCh38\n" + "\n".join(rows) + "\n")
+
+
+def test_an_hg38_panel_with_the_real_hg38_blocks_and_mhc(tiny_world, joined, shared_data, tmp_path, caplog):
+    """SLDP and the covariate regression on an hg38 panel with the published hg38 block set: blocks
+    overlapping the hg38 MHC leave SLDP, SNPs inside it leave the covariate regression, and chr6 SNPs past
+    its end (inside hg19's MHC) stay."""
+    import logging
+
+    blocks = shared_data / "ldblocks" / "deCODE_EUR_LD_blocks.bed"
+    panel = _moved_panel(tiny_world, tmp_path)
+    sed = joined / "sed_hg38_src.tsv"
+    assert model_cli.main(["sed", "--model", str(joined / "model"), "--vcf", str(joined / "panel.vcf"),
+                           "--fasta", str(tiny_world / "genome" / "genome.fa"),
+                           "--gtf", str(tiny_world / "genome" / "genes.gtf"), "--out", str(sed)]) == 0
+    _moved_table(sed, tmp_path / "sed.tsv", chrom="chrom", pos="pos")
+    _moved_gtf(tiny_world / "genome" / "genes.gtf", tmp_path / "genes.gtf")
+    _moved_eqtl(tiny_world / "eqtl" / "Liver.allpairs.txt.gz", tmp_path / "Liver.allpairs.txt.gz")
+    target = pd.read_csv(sed, sep="\t", nrows=1).columns[-1][len("SED_"):]
+    caplog.set_level(logging.INFO)
+    assert stats_cli.main(["covreg", "--eqtl", str(tmp_path / "Liver.allpairs.txt.gz"), "--bfile-chr", panel,
+                           "--ld-blocks", str(blocks), "--build", "hg38", "--gtf", str(tmp_path / "genes.gtf"),
+                           "--sed", str(tmp_path / "sed.tsv"), "--sed-target", target, "--n-boot", "0",
+                           "--out", str(tmp_path / "covreg")]) == 0
+    assert "panel.chr6: 1229 SNPs; 0 in the MHC (hg38) left out, 0 not in the SNP subset, 0 in no LD block" in caplog.text
+    summary = pd.read_csv(tmp_path / "covreg" / "covreg.tsv", sep="\t")
+    assert summary.n.iloc[0] > 0 and np.isfinite(summary.ld_tss_coef).all()
+    # SLDP: the annotation and LD scores of the moved panel
+    annot, sad = tmp_path / "annot" / "sad.", tmp_path / "sad.h5"
+    assert model_cli.main(["sad", "--model", str(joined / "model"), "--vcf", str(joined / "panel.vcf"),
+                           "--fasta", str(tiny_world / "genome" / "genome.fa"), "--out", str(sad)]) == 0
+    assert stats_cli.main(["sannot", "--scores", str(sad), "--bfile-chr",
+                           str(tiny_world / "genotypes" / "ref_panel.chr{chrom}"), "--out", str(annot)]) == 0
+    for c, (to, _) in HG38_PLACES.items():
+        t = pd.read_csv(f"{annot}{c}.sannot.gz", sep="\t").assign(CHR=int(to))
+        t.to_csv(f"{annot}hg38.{to}.sannot.gz", sep="\t", index=False)
+        assert stats_cli.main(["ldscore", "--bfile", panel.format(chrom=to), "--out", str(tmp_path / "ld" / to)]) == 0
+    caplog.clear()
+    gw = tmp_path / "hg38.gwresults"
+    assert stats_cli.main(["sldp", "--bfile-chr", panel, "--ld-blocks", str(blocks), "--sumstats",
+                           str(tiny_world / "gwas" / "directional.sumstats.gz"), "--sannot-chr", f"{annot}hg38.",
+                           "--ldscores-chr", str(tmp_path / "ld" / "{chrom}"), "--build", "hg38", "--no-signflip",
+                           "--out", str(gw)]) == 0
+    assert "dropped 4 LD block(s) overlapping the hg38 MHC (chr6:28510120-33480577)" in caplog.text
+    chunks = pd.read_csv(gw, sep="\t")
+    assert np.isfinite(chunks.z_fast).all() and len(chunks) == len(read_sad_h5(sad).target_ids)
+    assert "(3 with regression SNPs and a non-zero annotation)" in caplog.text  # chr1: 2; chr6: 1 past the MHC
