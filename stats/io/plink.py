@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from bed_reader import to_bed
 
 
 def write_bfile(prefix, dosage: np.ndarray, *, iid, chrom, sid, cm, bp, allele_1, allele_2) -> Path:
@@ -43,6 +42,8 @@ def write_bfile(prefix, dosage: np.ndarray, *, iid, chrom, sid, cm, bp, allele_1
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{prefix.name}.", dir=prefix.parent))
     try:
         tmp_bed = tmpdir / "x.bed"
+        from bed_reader import to_bed  # imported here: bed_reader pulls in pooch (0.2 s at start-up)
+
         to_bed(tmp_bed, np.asarray(dosage, dtype=np.int8), properties=props, count_A1=True)
         # .bed last: a reader that finds the .bed finds a complete fileset
         for ext in (".bim", ".fam", ".bed"):
