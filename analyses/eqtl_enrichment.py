@@ -72,6 +72,15 @@ class Config:
     unit: str | tuple = field("pair", help="regress per SNP-gene pair, per SNP (max over genes) or both "
                               "(['pair', 'snp'])")
     cluster: str = field("gene", help="clusters of the robust p and the bootstrap: gene, block or none")
+    significant: str = field("significant", help="which eQTLs are significant: a column of the tables, or "
+                             "'pval_nominal<=1e-5' / 'bh_q<=0.05' for tables without one (GTEx allpairs)")
+    prune_r2: float = field(0.5, help="LD pruning threshold r^2")
+    prune_window_kb: float = field(1000.0, help="LD pruning window (kb)")
+    ld_wind_cm: float | None = field(None, help="LD score window in cM (the default, 1 cM, when no window is set)")
+    ld_wind_kb: float | None = field(None, help="LD score window in kb (panels without a genetic map)")
+    ld_wind_snps: int | None = field(None, help="LD score window in SNPs")
+    drop_duplicate_positions: bool = field(False, help="keep the first panel SNP at each position (multi-allelic "
+                                           "sites of 1000 Genomes panels) instead of refusing the panel")
     seed: int = field(0, help="seed of the shuffles and the bootstrap (the same draws for every source)")
     all_shuffled: bool = field(False, help="shuffles and bootstrap for every source x split, not only the "
                                "model's all-SNP rows")
@@ -97,8 +106,17 @@ class Config:
         missing = [t for t in self.eqtl if t not in self.targets]
         if missing:
             raise ValueError(f"`targets` names no target for tissue(s) {missing}")
-        EnrichmentOptions(unit=self.unit, cluster=self.cluster, scale=self.scale, n_shuffles=self.shuffles,
-                          n_boot=self.n_boot)  # checks the values
+        enrichment_options(self, n_shuffles=self.shuffles, n_boot=self.n_boot)  # checks the values
+
+
+def enrichment_options(cfg, **values):
+    """The :class:`stats.eqtl.pipeline.EnrichmentOptions` a config sets (``values`` added)."""
+    from stats.eqtl.pipeline import EnrichmentOptions
+
+    return EnrichmentOptions(unit=cfg.unit, cluster=cfg.cluster, scale=cfg.scale, significant=cfg.significant,
+                             prune_r2=cfg.prune_r2, prune_window_kb=cfg.prune_window_kb, ld_wind_cm=cfg.ld_wind_cm,
+                             ld_wind_kb=cfg.ld_wind_kb, ld_wind_snps=cfg.ld_wind_snps,
+                             drop_duplicate_positions=cfg.drop_duplicate_positions, **values)
 
 
 def check_inputs(cfg) -> None:
@@ -174,13 +192,13 @@ def enrichment_runs(cfg, sources: dict, splits: dict, progress) -> dict:
     -------
     dict of (source, split) -> (EqtlEnrichment, target ids by tissue)
     """
-    from stats.eqtl.pipeline import EnrichmentOptions, eqtl_enrichment, tested_pairs
+    from stats.eqtl.pipeline import eqtl_enrichment, tested_pairs
     from stats.eqtl.tss import read_tss
     from stats.io.panel import ReferencePanel
 
     panel = ReferencePanel(cfg.bfile_chr)
     tss = read_tss(cfg.gtf) if cfg.gtf is not None else None
-    opts = EnrichmentOptions(unit=cfg.unit, cluster=cfg.cluster, scale=cfg.scale)
+    opts = enrichment_options(cfg)
     prepared = {}  # the pairs and LD-score covariates of a split serve every source
     runs = {}
     for source, path in sources.items():
@@ -193,8 +211,9 @@ def enrichment_runs(cfg, sources: dict, splits: dict, progress) -> dict:
                     prepared[split] = tested_pairs(tables, panel, tss=tss, options=opts)
                 res = eqtl_enrichment(
                     tables, bfile_chr=panel, ld_blocks=cfg.ld_blocks, build=cfg.build, tss=tss, sed=seds,
-                    rng=np.random.default_rng(cfg.seed), unit=cfg.unit, n_shuffles=cfg.shuffles if full else 0,
-                    n_boot=cfg.n_boot if full else 0, scale=cfg.scale, cluster=cfg.cluster, prepared=prepared[split])
+                    rng=np.random.default_rng(cfg.seed), prepared=prepared[split],
+                    options=enrichment_options(cfg, n_shuffles=cfg.shuffles if full else 0,
+                                               n_boot=cfg.n_boot if full else 0))
             except ValueError as err:  # a training / held-out part too small to regress is left out
                 if split == "all":
                     raise

@@ -488,7 +488,29 @@ def _scoring_inputs(head, vcf, fasta, *, gtf=None, genes=None, targets_file=None
         raise ValueError(f"{vcf}: no variant left to score ({_emptied_by(counts, indels=indels, ref_policy=ref_policy)})"
                          "; nothing was written")
     tss = model_tss(gtf, genes=genes) if gtf is not None else None
+    warn_windows_past_ends(variants.chrom, variants.pos - 1, fasta, int(head.model.input.shape[1]), what="variants")
     return keep, variants, counts, tss
+
+
+def warn_windows_past_ends(chrom, centre, fasta, seq_length: int, *, what: str) -> int:
+    """Log (once) how many model windows centred at 0-based ``centre`` on ``chrom`` run past their
+    chromosome's ends in ``fasta``: that part is filled with N (as basenji does), so those scores see less
+    sequence. Returns the count."""
+    from genomodel.io.fasta import open_fasta
+
+    fa = open_fasta(fasta)
+    try:
+        sizes = {k: len(v) for k, v in fa.items()}
+    finally:
+        fa.close()
+    start = np.asarray(centre, dtype=np.int64) - seq_length // 2
+    size = pd.Series(np.asarray(chrom)).map(sizes).to_numpy(dtype=np.float64)
+    off = (start < 0) | (start + seq_length > size)
+    if off.any():
+        logger.warning("%d of %d %s have model windows (%d bp) running past their chromosome's ends in %s: "
+                       "the missing sequence is filled with N, so their scores see less context", int(off.sum()),
+                       len(off), what, seq_length, fasta)
+    return int(off.sum())
 
 
 def _emptied_by(counts: dict, *, indels: str, ref_policy: str) -> str:
@@ -496,6 +518,7 @@ def _emptied_by(counts: dict, *, indels: str, ref_policy: str) -> str:
     if counts.get("records", 0) == 0:
         return "the VCF has no records"
     steps = [(counts.get("indels_skipped", 0), f"indels skipped by --indels {indels}"),
+             (counts.get("past_end_skipped", 0), f"past their chromosome's end dropped by --ref-policy {ref_policy}"),
              (counts.get("ref_mismatch_skipped", 0) + counts.get("unmatched_dropped", 0),
               f"REF mismatches dropped by --ref-policy {ref_policy}"),
              (counts.get("duplicates", 0), "duplicates dropped")]
@@ -584,6 +607,8 @@ def sed_vcf(head, vcf, fasta, *, gtf, genes=None, targets_file=None, ref_policy:
     keep, variants, counts, tss = _scoring_inputs(head, vcf, fasta, gtf=gtf, genes=genes, targets_file=targets_file,
                                                   ref_policy=ref_policy, indels=indels)
     genome = genome_codes(fasta, set(variants.chrom) & set(tss.chrom))
+    centres = tss[tss.chrom.isin(genome)].groupby("gene_id", sort=True).agg(chrom=("chrom", "first"), tss=("tss", "min"))
+    warn_windows_past_ends(centres.chrom, centres.tss, fasta, int(head.model.input.shape[1]), what="genes")
     sed = sed_gene_windows(head.model, genome, variants, tss, targets=keep, fast=fast, max_distance=max_distance,
                            batch_size=batch_size)
     labels = head.target_labels or head.target_ids

@@ -375,6 +375,16 @@ def _log_alignment(counts: dict, *, strand_flip: bool, ambiguous: str, what: str
                 counts["not_in_reference"], what, ref_what)
 
 
+def _spans(t: pd.DataFrame, b: pd.DataFrame) -> str:
+    """``"; rows span chr1:a-b, the panel chr1:c-d"`` for the first chromosome both have (or "")."""
+    shared = [c for c in pd.unique(t["_chrom"]) if c in set(b["_chrom"])]
+    if not shared:
+        return ""
+    c = shared[0]
+    x, y = t.loc[t["_chrom"] == c, "_pos"], b.loc[b["_chrom"] == c, "_pos"]
+    return f"; on chromosome {c} the rows span {x.min():,}-{x.max():,}, the panel {y.min():,}-{y.max():,}"
+
+
 def match_by_position(table: pd.DataFrame, panel: pd.DataFrame, *, a1: str = "alt", a2: str = "ref",
                       chrom: str = "chrom", pos: str = "pos", signed=(), what: str = "table") -> pd.DataFrame:
     """Attach panel SNPs to the rows of a table by chromosome, position and alleles.
@@ -428,8 +438,8 @@ def match_by_position(table: pd.DataFrame, panel: pd.DataFrame, *, a1: str = "al
         ex_t = f"{t[chrom].iat[0]}:{t[pos].iat[0]} {t[a1].iat[0]}/{t[a2].iat[0]}" if len(t) else "?"
         ex_b = f"{b['chrom'].iat[0]}:{b['_pos'].iat[0]} {b['_p1'].iat[0]}/{b['_p2'].iat[0]}" if len(b) else "?"
         raise ValueError(f"{what}: none of its {len(t)} rows (e.g. {ex_t}) matches a panel SNP by chromosome, "
-                         f"position and alleles (panel: e.g. {ex_b}; chromosomes {sorted(set(b['_chrom']))[:5]}); "
-                         "is it the same genome build?")
+                         f"position and alleles (panel: e.g. {ex_b}; chromosomes {sorted(set(b['_chrom']))[:5]})"
+                         f"{_spans(t, b)}; is it the same genome build, and does the panel reach these positions?")
     logger.info("%s: %d of %d rows matched to the panel by position and alleles", what, len(m), len(t))
     out = m.sort_values("_row")
     out["SNP"] = out.pop("_psnp")

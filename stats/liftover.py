@@ -113,6 +113,8 @@ def lift_table(df: pd.DataFrame, *, chain, chrom_col: str | None = None, pos_col
     """
     from genocore.columns import lookup
 
+    if not len(df):
+        raise ValueError(f"{what}: the table has no rows (a header only); nothing to lift")
     names = {c: lookup(c) for c in df.columns}
     chrom_col = chrom_col or next((c for c, n in names.items() if n == "chrom"), None)
     pos_col = pos_col or next((c for c, n in names.items() if n == "pos"), None)

@@ -24,6 +24,9 @@ Steps, every count written to ``DIR/summary.json`` and printed:
    ``tss_distance`` is taken as variant position minus TSS, sign flipped on the minus strand, so the strand
    under which all of a gene's variants give one TSS is kept (the other one gives one TSS per variant).
    A minimal GTF of the 8 genes (one ``gene`` row each, start = end = TSS) is written to ``DIR/genes.hg38.gtf``.
+   In these files all 8 genes resolve to ``+``, known minus-strand genes included, so the sign is evidently
+   not flipped and the GTF's strand is a placeholder; the TSS positions are unique either way, and neither
+   ``genomodel sed`` nor covreg's TSS-distance bins read the strand.
 2. Every distinct variant is written to a sites-only VCF and scored with ``genomodel sed`` (gene-centred
    windows, every target). The run on all variants is kept to record the suite's refusal of variants past
    the FASTA's end; the scored run keeps the variants inside the FASTA and skips indels. A second probe
@@ -33,10 +36,8 @@ Steps, every count written to ``DIR/summary.json`` and printed:
    table through ``stats.liftover.lift_table`` in-process if the command refuses it), and matched to the
    panel by position and alleles.
 4. ``genostats covreg`` runs (Benjamini-Hochberg q <= ``--significant-q``, 1000 kb LD windows, duplicate
-   panel positions dropped, ``--shuffles``), then ``python -m analyses.eqtl_enrichment --config``: first
-   with the lifted tables and panel as they are; if that refuses for a want of options its config lacks, a
-   second time with a ``significant`` column added to the tables and a derived panel copy in ``DIR``
-   (duplicate positions dropped, cM = bp / 1e6 so that its 1 cM window is the 1000 kb of step 4).
+   panel positions dropped, ``--shuffles``), then ``python -m analyses.eqtl_enrichment --config`` with the
+   same options as config keys.
 
 Each failing step's exact error line is kept in the summary. The run needs no GPU (a few minutes on CPUs).
 """
@@ -371,6 +372,7 @@ def panel_matching(args, tables: dict, sed19: Path, gtf19: Path) -> dict:
     panel_pos = np.sort(bim.pos.to_numpy())
 
     def nearest(p):
+        """Distance (bp) from each position to the nearest panel SNP."""
         i = np.clip(np.searchsorted(panel_pos, p), 1, len(panel_pos) - 1)
         return np.minimum(np.abs(panel_pos[i] - p), np.abs(panel_pos[i - 1] - p))
 
@@ -395,66 +397,21 @@ def run_covreg(args, tables: dict, sed19: Path, gtf19: Path, out: Path) -> dict:
     return rec
 
 
-def derived_panel(template: str, out: Path) -> str:
-    """A copy of the panel's chr1 in ``out``: duplicate positions dropped (the first kept, as covreg's
-    ``--drop-duplicate-positions``) and cM = bp / 1e6; returns its ``{chrom}`` template."""
-    from bed_reader import open_bed
-
-    from stats.io.plink import write_bfile
-
-    prefix = template.format(chrom=1)
-    with open_bed(prefix + ".bed") as bed:
-        g = bed.read(dtype="int8")
-        bp, iid = np.asarray(bed.bp_position, np.int64), list(bed.iid)
-        keep = ~pd.Series(bp).duplicated().to_numpy()
-        write_bfile(out / "panel_derived" / "panel.chr1", g[:, keep], iid=iid,
-                    chrom=np.asarray(bed.chromosome)[keep], sid=np.asarray(bed.sid)[keep], cm=bp[keep] / 1e6,
-                    bp=bp[keep], allele_1=np.asarray(bed.allele_1)[keep], allele_2=np.asarray(bed.allele_2)[keep])
-    return str(out / "panel_derived" / "panel.chr{chrom}")
-
-
-def with_significant_column(tables: dict, q: float, out: Path) -> dict:
-    """Copies of the hg19 tables with a ``significant`` column (BH q of ``pval_nominal`` over the pairs with a
-    usable ``slope_se`` <= ``q``, as covreg's ``--significant-q``); same file names (the tissue), in
-    ``out/flagged``."""
-    from stats.eqtl.pairs import significance
-
-    (out / "flagged").mkdir(exist_ok=True)
-    res = {}
-    for t, path in tables.items():
-        d = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-        slope, se = pd.to_numeric(d.slope, errors="coerce"), pd.to_numeric(d.slope_se, errors="coerce")
-        ok = (np.isfinite(slope) & np.isfinite(se) & (se > 0)).to_numpy()  # the pairs read_eqtl_table keeps
-        sig = np.zeros(len(d), bool)
-        sig[ok] = significance(d[ok], f"bh_q<={q!r}", what=t)
-        d["significant"] = sig
-        res[t] = out / "flagged" / path.name
-        d.to_csv(res[t], sep="\t", index=False)
-    return res
-
-
 def run_enrichment(args, tables: dict, sed19: Path, gtf19: Path, out: Path) -> dict:
-    """``python -m analyses.eqtl_enrichment --config`` as the data are, then, if it refuses, once more with
-    the workarounds for the options its config lacks (:func:`with_significant_column`, :func:`derived_panel`)."""
-    def attempt(name, eqtl, panel):
-        cfg = {"eqtl": {t: str(p) for t, p in eqtl.items()}, "targets": {t: args.target for t in eqtl},
-               "bfile_chr": panel, "ld_blocks": str(args.ld_blocks), "build": "hg19", "gtf": str(gtf19),
-               "scores": str(sed19), "shuffles": args.shuffles, "n_boot": args.n_boot, "seed": args.seed}
-        path = out / f"{name}.json"
-        path.write_text(json.dumps(cfg, indent=1) + "\n")
-        rec = run_step(name, [sys.executable, "-m", "analyses.eqtl_enrichment", "--config", path, "--out",
-                              out / name], out)
-        if rec["rc"] == 0:
-            rec["results"] = json.loads(pd.read_csv(out / name / "results.tsv", sep="\t").to_json(orient="records"))
-        return rec
-
-    res = {"as_is": attempt("enrichment_as_is", tables, args.panel)}
-    if res["as_is"]["rc"] != 0:
-        res["workaround"] = attempt("enrichment_workaround", with_significant_column(tables, args.significant_q, out),
-                                    derived_panel(args.panel, out))
-        res["workaround"]["applied"] = ["significant column: BH q <= %g" % args.significant_q,
-                                        "panel copy: duplicate positions dropped, cM = bp / 1e6"]
-    return res
+    """``python -m analyses.eqtl_enrichment --config`` on the lifted tables with the options of step 4 as
+    config keys (``significant``, ``ld_wind_kb``, ``drop_duplicate_positions``); its step record."""
+    cfg = {"eqtl": {t: str(p) for t, p in tables.items()}, "targets": {t: args.target for t in tables},
+           "bfile_chr": args.panel, "ld_blocks": str(args.ld_blocks), "build": "hg19", "gtf": str(gtf19),
+           "scores": str(sed19), "shuffles": args.shuffles, "n_boot": args.n_boot, "seed": args.seed,
+           "significant": f"bh_q<={args.significant_q!r}", "ld_wind_kb": args.ld_wind_kb,
+           "drop_duplicate_positions": True}
+    path = out / "enrichment.json"
+    path.write_text(json.dumps(cfg, indent=1) + "\n")
+    rec = run_step("enrichment", [sys.executable, "-m", "analyses.eqtl_enrichment", "--config", path, "--out",
+                                  out / "enrichment"], out)
+    if rec["rc"] == 0:
+        rec["results"] = json.loads(pd.read_csv(out / "enrichment" / "results.tsv", sep="\t").to_json(orient="records"))
+    return rec
 
 
 def pair_counts(pairs: dict) -> dict:
@@ -476,6 +433,8 @@ def fasta_length(fasta: Path) -> int:
 
 
 def main(argv=None) -> int:
+    """Run every step and write ``DIR/summary.json``; 2 when an input is missing, else 0 (a step the suite
+    refuses is recorded in the summary, not raised)."""
     args = parse_args(argv)
     for f in (args.model / "params.json", args.chain, args.fasta, args.ld_blocks, args.gtex_dir / "Tissue_1.fastqtl.gz",
               Path(args.panel.format(chrom=1) + ".bim")):

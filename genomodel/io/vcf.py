@@ -23,7 +23,7 @@ import pandas as pd
 logger = logging.getLogger(__name__)
 
 COLUMNS = ["snp", "chrom", "pos", "ref", "alt", "flipped", "line"]
-COUNT_KEYS = ("records", "alleles", "snps", "indels_skipped", "ref_match", "ref_mismatch_skipped",
+COUNT_KEYS = ("records", "alleles", "snps", "indels_skipped", "past_end_skipped", "ref_match", "ref_mismatch_skipped",
               "flipped", "unmatched_dropped", "duplicates")
 REF_POLICIES = ("error", "skip", "flip")
 INDEL_POLICIES = ("refuse", "skip")
@@ -273,25 +273,32 @@ def apply_indel_policy(alleles: pd.DataFrame, *, indels: str, path) -> tuple[pd.
         what = "a symbolic or structural allele" if row.kind == 2 else "an indel or multi-base substitution"
         raise ValueError(
             f"{_record(row, path)} is {what}, which is not supported: only single-base substitutions (SNPs) are "
-            f"scored ({int(not_snp.sum())} of {len(alleles)} alleles are not SNPs). Pass indels='skip' to drop them "
-            "and count them, or remove them first (e.g. 'bcftools view -v snps').")
+            f"scored ({int(not_snp.sum())} of {len(alleles)} alleles are not SNPs). Pass --indels skip (indels='skip' "
+            "in Python) to drop them and count them, or remove them first (e.g. 'bcftools view -v snps').")
     return alleles.loc[~not_snp].reset_index(drop=True), int(not_snp.sum())
 
 
-def _reference_bases(fa, df: pd.DataFrame, sizes: dict, *, path: Path, fasta: Path) -> np.ndarray:
-    """ASCII code (uint8, shape (n_rows,)) of the genome base under each row; raises past a chromosome's end."""
+def _reference_bases(fa, df: pd.DataFrame, sizes: dict, *, path: Path, fasta: Path,
+                     ref_policy: str) -> tuple[pd.DataFrame, np.ndarray, int]:
+    """The rows within their chromosome, the ASCII code (uint8) of the genome base under each, and how many
+    rows past a chromosome's end were dropped (``ref_policy="skip"``; any other policy raises)."""
     size = df["chrom"].map(sizes).to_numpy(dtype=np.int64)
     past = df["pos"].to_numpy() > size
-    if past.any():
+    if past.any() and ref_policy != "skip":
         row = next(df.loc[past].itertuples(index=False))
         raise ValueError(
-            f"{_record(row, path)}: position {row.pos} is past the end of {row.chrom} ({sizes[row.chrom]} bp) "
-            f"in the FASTA {fasta} ({int(past.sum())} alleles are). The VCF is probably for another genome "
-            "build; use the matching FASTA.")
+            f"{_record(row, path)}: position {row.pos:,} is past the end of {row.chrom} ({sizes[row.chrom]:,} bp) "
+            f"in the FASTA {fasta} ({int(past.sum())} alleles are): the FASTA is of another genome build or holds "
+            "only part of the chromosome. Use the matching FASTA, or drop these with --ref-policy skip "
+            "(ref_policy='skip' in Python).")
+    if past.any():
+        logger.warning("%s: %d alleles past the end of their chromosome in the FASTA %s dropped (--ref-policy skip)",
+                       path, int(past.sum()), fasta)
+        df = df.loc[~past].reset_index(drop=True)
     genome = np.zeros(len(df), dtype=np.uint8)
     for c, idx in df.groupby("chrom", sort=False).indices.items():
         genome[idx] = _genome_bases(fa, c, df["pos"].to_numpy()[idx])
-    return genome
+    return df, genome, int(past.sum())
 
 
 def apply_ref_policy(snps: pd.DataFrame, genome: np.ndarray, *, ref_policy: str, path, fasta
@@ -484,7 +491,8 @@ def read_vcf(path, *, fasta, ref_policy: str = "error", indels: str = "refuse") 
         df = _fasta_chromosomes(df, sizes, path=path, fasta=fasta)
         df, counts["indels_skipped"] = apply_indel_policy(df, indels=indels, path=path)
         counts["snps"] = len(df)
-        genome = _reference_bases(fa, df, sizes, path=path, fasta=fasta)
+        df, genome, counts["past_end_skipped"] = _reference_bases(fa, df, sizes, path=path, fasta=fasta,
+                                                                  ref_policy=ref_policy)
     finally:
         fa.close()
     df, ref_counts = apply_ref_policy(df, genome, ref_policy=ref_policy, path=path, fasta=fasta)

@@ -195,3 +195,32 @@ def test_model_is_scored_on_the_world(tiny_world, world_model, world_model_score
     assert rc == 0 and calls == [(world_model, tiny_world, {"gtf": True})]
     res = pd.read_csv(out / "results.tsv", sep="\t")
     assert len(res) == 1 and res.source.tolist() == ["model"] and np.isnan(res.p_shuffle.iloc[0])
+
+
+def test_gtex_tables_without_a_flag_and_the_command_line_agree(tiny_world, world_truth_scores, tmp_path):
+    """A table without a significance column (as GTEx allpairs come) runs with ``significant`` set from a q
+    threshold, a kb LD window and other pruning; ``genostats covreg`` with the same options gives the same
+    numbers (every option of the run reaches both front ends)."""
+    from stats import cli as stats_cli
+
+    tissue = "Liver"
+    table = pd.read_csv(tiny_world / "eqtl" / f"{tissue}.allpairs.txt.gz", sep="\t").drop(columns="significant")
+    path = tmp_path / f"{tissue}.allpairs.txt.gz"
+    table.to_csv(path, sep="\t", index=False)
+    target = json.loads((tiny_world / "truth.json").read_text())["eqtl"][tissue]["cell_type"]
+    options = {"significant": "bh_q<=0.05", "ld_wind_kb": 300, "prune_r2": 0.2, "prune_window_kb": 200,
+               "shuffles": 0, "n_boot": 0, "all_shuffled": False}
+    rc, out = _run(tmp_path / "a", _config(tiny_world, eqtl=[str(path)], targets={tissue: f"CAGE:{target}"},
+                                           scores=str(world_truth_scores), **options))
+    assert rc == 0
+    assert stats_cli.main(["covreg", "--eqtl", str(path), "--bfile-chr", str(tiny_world / "genotypes" / "ref_panel.chr{chrom}"),
+                           "--ld-blocks", str(tiny_world / "genotypes" / "ldblocks.bed"), "--build", "simworld1",
+                           "--gtf", str(tiny_world / "genome" / "genes.gtf"), "--sed", str(world_truth_scores),
+                           "--sed-target", f"CAGE_{target}", "--significant-q", "0.05", "--ld-wind-kb", "300",
+                           "--prune-r2", "0.2", "--prune-window-kb", "200", "--n-boot", "0", "--seed", "1",
+                           "--out", str(tmp_path / "cli")]) == 0
+    ana = pd.read_csv(out / "results.tsv", sep="\t").iloc[0]
+    cli = pd.read_csv(tmp_path / "cli" / "covreg.tsv", sep="\t").iloc[0]
+    assert ana.n_significant > 0 and ana.n_significant < ana.n
+    for col in ("n", "n_significant", "ld_coef", "ld_tss_coef", "ld_tss_p_cluster_pos", "enrichment"):
+        assert ana[col] == cli[col], col

@@ -329,3 +329,17 @@ def test_score_variants_in_shared_windows_equals_the_shared_window_passes(model,
     assert len(row) == 1
     np.testing.assert_allclose(row[[c for c in got.sed.columns if c.startswith("t")]].to_numpy()[0],
                                p[1, 3] - p[0, 3], rtol=1e-4, atol=1e-6)
+
+
+def test_windows_past_the_chromosome_ends_are_reported(saved, genome, caplog):
+    """Windows filled with N beyond a chromosome's ends are counted and logged once, not silently scored."""
+    from genomodel.variants import warn_windows_past_ends
+
+    v = saved["variants"]
+    length = tiny_params().model.seq_length
+    expected = sum(1 for c, p in zip(v.chrom, v.pos)
+                   if p - 1 - length // 2 < 0 or p - 1 - length // 2 + length > len(genome[c]))
+    with caplog.at_level("WARNING"):
+        n = warn_windows_past_ends(v.chrom, v.pos - 1, saved["fasta"], length, what="variants")
+    assert n == expected > 0
+    assert f"{expected} of {len(v)} variants have model windows ({length} bp) running past" in caplog.text

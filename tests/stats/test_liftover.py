@@ -65,3 +65,11 @@ def test_command_line_liftover_with_counts_in_the_provenance(chain, tmp_path):
     np.testing.assert_allclose(got.P, [0.1, 0.3])
     prov = json.loads((tmp_path / "gwas.hg38.tsv.gz.provenance.json").read_text())
     assert prov["counts"]["unmapped"] == 1 and prov["genome_build"] == "hg38" and prov["layout"] == "table"
+
+
+def test_a_header_only_table_is_refused_by_name(chain, tmp_path, caplog):
+    src = tmp_path / "empty.tsv"
+    src.write_text("SNP\tCHR\tBP\tA1\tA2\n")
+    out = tmp_path / "empty.hg38.tsv"
+    assert cli.main(["liftover", "--input", str(src), "--chain", str(chain), "--to", "hg38", "--out", str(out)]) == 2
+    assert "empty.tsv: the table has no rows" in caplog.text and not out.exists()

@@ -49,8 +49,8 @@ def test_reads_snps_with_ids_lines_dtypes_and_counts(tmp_path, genome, caplog):
     assert df["line"].tolist() == [N_HEADER + 2, N_HEADER + 1]
     assert df["ref"].tolist() == [r2, r1] and not df["flipped"].any()
     assert set(counts) == set(COUNT_KEYS)
-    assert counts == dict(records=2, alleles=2, snps=2, indels_skipped=0, ref_match=2, ref_mismatch_skipped=0,
-                          flipped=0, unmatched_dropped=0, duplicates=0)
+    assert counts == dict(records=2, alleles=2, snps=2, indels_skipped=0, past_end_skipped=0, ref_match=2,
+                          ref_mismatch_skipped=0, flipped=0, unmatched_dropped=0, duplicates=0)
     info = [r for r in caplog.records if r.levelno == logging.INFO]
     assert len(info) == 1 and "records=2" in info[0].getMessage()
 
@@ -131,7 +131,7 @@ def test_indels_refused_by_default_naming_the_record(tmp_path, genome, ref, alt,
     path = write_vcf(tmp_path, [("chr1", 5, "rsX", ref, alt)])
     with pytest.raises(ValueError, match=re.escape(f"line {N_HEADER + 1} (chr1:5 {ref}>{alt}, ID rsX) is {kind}")) as e:
         read_vcf(path, fasta=fa)
-    assert "indels='skip'" in str(e.value) and "not supported" in str(e.value)
+    assert "--indels skip" in str(e.value) and "not supported" in str(e.value)
 
 
 def test_indels_skipped_and_counted(tmp_path, genome):
@@ -144,11 +144,16 @@ def test_indels_skipped_and_counted(tmp_path, genome):
 
 
 def test_position_past_chromosome_end(tmp_path, genome):
-    fa, _ = genome
-    path = write_vcf(tmp_path, [("chrM", 21, ".", "A", "C")])
+    """Refused by default, naming the record and the option that drops such records (a partial FASTA, such
+    as the first megabase of a chromosome, is a common case); dropped and counted with --ref-policy skip."""
+    fa, seq = genome
+    g = seq["chrM"][3]
+    path = write_vcf(tmp_path, [("chrM", 21, ".", "A", "C"), ("chrM", 4, ".", g, other(g))])
     with pytest.raises(ValueError, match=rf"line {N_HEADER + 1} \(chrM:21 A>C\): position 21 is past the end "
-                                         r"of chrM \(20 bp\)"):
+                                         r"of chrM \(20 bp\).*--ref-policy skip"):
         read_vcf(path, fasta=fa)
+    df, counts = read_vcf(path, fasta=fa, ref_policy="skip")
+    assert df["pos"].tolist() == [4] and counts["past_end_skipped"] == 1 and counts["ref_match"] == 1
 
 
 def mismatch_rows(seq):
