@@ -6,7 +6,7 @@
    the credible set (SNPs by decreasing probability up to ``coverage``).
 2. Each credible-set SNP, with its alleles from the panel's .bim (REF/ALT set by the genome:
    ``ref_policy="flip"``), is scored with the model (:func:`genomodel.variants.score_vcf` on a VCF of
-   :func:`analyses.scoring.write_vcf`): SED, the change of the predicted signal at the TSS bins of every
+   :func:`stats.io.sites.write_sites_vcf`): SED, the change of the predicted signal at the TSS bins of every
    gene with a TSS in the predicted window, per dataset (targets whose label starts with
    ``sed_targets``; CAGE by default).
 3. A gene x dataset change is flagged when ``|SED| / REF > flag_threshold`` (10%), with REF the
@@ -127,11 +127,11 @@ def credible_snps(cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def score_snps(head, cfg: Config, cs: pd.DataFrame, work: Path):
     """SAD and SED of the credible set (:func:`genomodel.variants.score_vcf`, REF/ALT by the genome)."""
-    from analyses.scoring import write_vcf
+    from stats.io.sites import write_sites_vcf
     from genomodel.variants import score_vcf
 
     rows = cs.rename(columns={"SNP": "snp", "a2": "ref", "a1": "alt"})
-    vcf = write_vcf(rows, work / "credible_set.vcf")
+    vcf = write_sites_vcf(rows, work / "credible_set.vcf")
     return score_vcf(head, vcf, cfg.fasta, parts_dir=work / "parts", gtf=cfg.gtf, ref_policy="flip", rc=cfg.rc,
                      batch_size=cfg.batch_size, command=["analyses.ms_locus", str(cfg.model)])
 

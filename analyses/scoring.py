@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genocore.files import write_text
 from genocore.scores import read_sad_h5, write_sad_h5
+from stats.io.sites import write_sites_vcf
 
 logger = logging.getLogger(__name__)
 
@@ -59,13 +59,6 @@ def truth_sad_h5(world, path, *, chroms=None) -> Path:
                         provenance={"source": "planted truth", "world": str(world)}, dtype=np.float32)
 
 
-def write_vcf(variants: pd.DataFrame, path) -> Path:
-    """A sites-only VCF of ``chrom, pos, snp, ref, alt`` rows (sorted as given)."""
-    lines = ["##fileformat=VCFv4.2", "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
-    lines += [f"{r.chrom}\t{r.pos}\t{r.snp}\t{r.ref}\t{r.alt}\t.\t.\t." for r in variants.itertuples()]
-    return write_text(path, "\n".join(lines) + "\n")
-
-
 def model_sad_h5(model_dir, world, path, *, chroms=None, gtf: bool = True, rc: bool = False, shared: bool = True,
                  batch_size: int = 128, chunk_size: int = 2000, progress=None) -> Path:
     """Score the world's SNPs with a saved model into a ``sad.h5`` (SED too with ``gtf``).
@@ -78,7 +71,7 @@ def model_sad_h5(model_dir, world, path, *, chroms=None, gtf: bool = True, rc: b
     from genomodel.variants import score_vcf
 
     world, path = Path(world), Path(path)
-    vcf = write_vcf(world_variants(world, chroms=chroms), path.with_suffix(".vcf"))
+    vcf = write_sites_vcf(world_variants(world, chroms=chroms), path.with_suffix(".vcf"))
     head = load_head(model_dir)
     scores = score_vcf(head, vcf, world / "genome" / "genome.fa", parts_dir=Path(str(path) + ".parts"),
                        gtf=world / "genome" / "genes.gtf" if gtf else None, rc=rc, batch_size=batch_size,
@@ -159,7 +152,7 @@ def score_sites(model, variants: pd.DataFrame, fasta, path, *, rc: bool = False,
 
     path = Path(path)
     sites = variants.rename(columns={"variant_id": "snp"}).drop_duplicates(SITE)[["snp", *SITE]]
-    vcf = write_vcf(sites, path.with_suffix(".vcf"))
+    vcf = write_sites_vcf(sites, path.with_suffix(".vcf"))
     head = load_head(model)
     report = None if progress is None else (lambda done, total: progress(f"scored chunk {done} of {total}"))
     scores = score_vcf(head, vcf, fasta, parts_dir=Path(str(path) + ".parts"), ref_policy=ref_policy, rc=rc,

@@ -19,11 +19,12 @@ from stats.cli.ld import add_ld_decay_parser, add_ldscore_parser
 from stats.cli.liftover import add_liftover_parser
 from stats.cli.methods import add_casecontrol_parser, add_classify_parser, add_clusters_parser, add_pics_parser
 from stats.cli.munge import add_munge_parser
+from stats.cli.sites import add_sites_parser
 from stats.cli.sldp import add_sannot_parser, add_sldp_parser
 
 COMMANDS = (add_ld_decay_parser, add_sldp_parser, add_sannot_parser, add_clusters_parser, add_classify_parser,
             add_casecontrol_parser, add_pics_parser, add_ldscore_parser, add_covreg_parser, add_munge_parser,
-            add_data_parser, add_liftover_parser)
+            add_data_parser, add_liftover_parser, add_sites_parser)
 
 
 def get_parser(extra_commands=()) -> argparse.ArgumentParser:

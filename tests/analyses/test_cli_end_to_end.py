@@ -205,3 +205,32 @@ def test_an_hg38_panel_with_the_real_hg38_blocks_and_mhc(tiny_world, joined, sha
     chunks = pd.read_csv(gw, sep="\t")
     assert np.isfinite(chunks.z_fast).all() and len(chunks) == len(read_sad_h5(sad).target_ids)
     assert "(3 with regression SNPs and a non-zero annotation)" in caplog.text  # chr1: 2; chr6: 1 past the MHC
+
+
+def test_genostats_sites_turns_an_eqtl_table_into_what_genomodel_scores(tiny_world, joined, tmp_path):
+    """A GTEx-format table -> genostats sites -> genomodel sed: every distinct variant of the table scored
+    (IDs kept), with no hand-made VCF."""
+    table = pd.read_csv(tiny_world / "eqtl" / "Liver.allpairs.txt.gz", sep="\t")
+    vcf = tmp_path / "sites.vcf.gz"
+    assert stats_cli.main(["sites", "--input", str(tiny_world / "eqtl" / "Liver.allpairs.txt.gz"),
+                           "--out", str(vcf)]) == 0
+    sites = pd.read_csv(vcf, sep="\t", comment="#", header=None, names=["chrom", "pos", "id", "ref", "alt", "q", "f", "i"])
+    assert sorted(sites.id) == sorted(table.variant_id.unique())
+    assert (sites.groupby("chrom").pos.diff().dropna() >= 0).all()  # sorted within each chromosome
+    out = tmp_path / "sed.tsv"
+    assert model_cli.main(["sed", "--model", str(joined / "model"), "--vcf", str(vcf), "--fasta",
+                           str(tiny_world / "genome" / "genome.fa"), "--gtf", str(tiny_world / "genome" / "genes.gtf"),
+                           "--out", str(out)]) == 0
+    assert set(read_sed(out).snp) <= set(table.variant_id) and len(read_sed(out)) > 0
+    # the panel's .bim files, merged, as the SNPs genomodel sad scores for SLDP (REF/ALT put right by --ref-policy)
+    panel_vcf = tmp_path / "panel.vcf"
+    bims = [str(tiny_world / "genotypes" / f"ref_panel.chr{c}.bim") for c in (2, 1)]
+    assert stats_cli.main(["sites", "--input", *bims, "--out", str(panel_vcf)]) == 0
+    got = pd.read_csv(panel_vcf, sep="\t", comment="#", header=None).iloc[:, :5]
+    want = pd.read_csv(joined / "panel.vcf", sep="\t", comment="#", header=None).iloc[:, :5]
+    want[0] = want[0].str.replace("chr", "").astype(int)  # the .bim names chromosomes 1, 2
+    assert got.values.tolist() == want.values.tolist()  # chr1 first, as the hand-made VCF of this module
+    with pytest.raises(ValueError, match="A1/A2 do not say which allele"):
+        from stats.io.sites import variant_sites
+
+        variant_sites(pd.DataFrame({"CHR": ["1"], "BP": [5], "A1": ["A"], "A2": ["G"]}))
