@@ -27,9 +27,9 @@ Steps, every count written to ``DIR/summary.json`` and printed:
    In these files all 8 genes resolve to ``+``, known minus-strand genes included, so the sign is evidently
    not flipped and the GTF's strand is a placeholder; the TSS positions are unique either way, and neither
    ``genomodel sed`` nor covreg's TSS-distance bins read the strand.
-2. Every distinct variant is written to a sites-only VCF and scored with ``genomodel sed`` (gene-centred
-   windows, every target). The run on all variants is kept to record the suite's refusal of variants past
-   the FASTA's end; the scored run keeps the variants inside the FASTA and skips indels. A second probe
+2. Every distinct variant is written to a sites-only VCF (``genostats sites``) and scored with ``genomodel
+   sed`` (gene-centred windows, every target). A run as it is records the suite's refusal of variants past
+   the FASTA's end; the scored run drops them with ``--ref-policy skip`` and skips indels. A second probe
    (``genomodel sad --gtf``) scores the SNPs whose own window runs past either end of the FASTA, to record
    what the suite does there.
 3. The GTEx tables, the SED table and the TSS table are lifted to hg19 with ``genostats liftover`` (the SED
@@ -176,25 +176,24 @@ def write_gtf(path: Path, tss: pd.DataFrame, pos_col: str = "tss") -> Path:
     return write(path, rows, header="genes of the GTEx pairs; TSS = pos - tss_distance (+), pos + tss_distance (-)")
 
 
-def write_vcfs(pairs: dict, fasta_length: int, out: Path) -> tuple[Path, Path, dict]:
-    """Sites-only VCFs of every distinct variant, and of those inside the FASTA.
+def write_vcf(args, pairs: dict, fasta_length: int, out: Path) -> tuple[Path, dict]:
+    """``genostats sites`` on both tissues' tables: one sites-only VCF of every distinct variant.
 
     Returns
     -------
-    (all_vcf, inside_vcf, counts)
+    (the VCF, counts: variants, SNPs, indels, past the FASTA's end, and the step record)
     """
-    v = pd.concat(pairs.values()).drop_duplicates("variant_id").sort_values(["pos", "variant_id"])
+    vcf = out / "variants.hg38.vcf"
+    step = run_step("sites", [sys.executable, "-m", "analyses.commands", "sites", "--input",
+                              *(args.gtex_dir / f"{t}.fastqtl.gz" for t in TISSUES), "--out", vcf], out)
+    if step["rc"] != 0:
+        raise RuntimeError(f"genostats sites failed: {step['error']}")
+    v = pd.concat(pairs.values()).drop_duplicates("variant_id")
     snp = (v.ref.str.len() == 1) & (v.alt.str.len() == 1)
     inside = v.pos <= fasta_length
-    head = "##fileformat=VCFv4.2\n##contig=<ID=chr1>\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
-    paths = (out / "variants.hg38.all.vcf", out / "variants.hg38.in_fasta.vcf")
-    for path, sub in zip(paths, (v, v[inside])):
-        body = "".join(f"{r.chrom}\t{r.pos}\t{r.variant_id}\t{r.ref}\t{r.alt}\t.\t.\t.\n" for r in sub.itertuples())
-        path.write_text(head + body)
-    counts = {"variants": len(v), "snps": int(snp.sum()), "indels_or_mnps": int((~snp).sum()),
-              "past_fasta_end": int((~inside).sum()), "snps_inside_fasta": int((snp & inside).sum()),
-              "fasta_length": fasta_length}
-    return paths[0], paths[1], counts
+    return vcf, {"variants": len(v), "snps": int(snp.sum()), "indels_or_mnps": int((~snp).sum()),
+                 "past_fasta_end": int((~inside).sum()), "snps_inside_fasta": int((snp & inside).sum()),
+                 "fasta_length": fasta_length, "sites_step": step}
 
 
 def model_input_length(model: Path) -> int:
@@ -234,19 +233,19 @@ def sed_counts(sed: pd.DataFrame, pairs: dict, target: str) -> dict:
             "tissue_pairs_with_sed": scored}
 
 
-def score_sed(args, vcf_all: Path, vcf_in: Path, gtf: Path, pairs: dict, out: Path) -> tuple[Path, dict]:
-    """``genomodel sed`` on every variant (the suite's answer to variants past the FASTA's end is
-    recorded), then on the variants inside the FASTA (indels skipped).
+def score_sed(args, vcf: Path, gtf: Path, pairs: dict, out: Path) -> tuple[Path, dict]:
+    """``genomodel sed`` on every variant as it is (the suite's refusal of variants past the FASTA's end
+    is recorded), then with ``--ref-policy skip``, which drops and counts them (indels skipped).
 
     Returns
     -------
     (Path of the hg38 SED table, dict of counts and step records)
     """
     base = [sys.executable, "-m", "genomodel.cli", "sed", "--model", args.model, "--fasta", args.fasta, "--gtf", gtf,
-            "--indels", "skip"]
-    info = {"all_variants": run_step("sed_all_variants", base + ["--vcf", vcf_all, "--out", out / "sed.all.tsv"], out)}
+            "--indels", "skip", "--vcf", vcf]
+    info = {"as_is": run_step("sed_as_is", base + ["--out", out / "sed.as_is.tsv"], out)}
     sed_path = out / "sed.hg38.tsv"
-    info["scored"] = run_step("sed", base + ["--vcf", vcf_in, "--out", sed_path], out)
+    info["scored"] = run_step("sed", base + ["--ref-policy", "skip", "--out", sed_path], out)
     if info["scored"]["rc"] != 0:
         raise RuntimeError(f"genomodel sed failed: {info['scored']['error']}")
     prov = json.loads(Path(str(sed_path) + ".provenance.json").read_text())
@@ -450,8 +449,8 @@ def main(argv=None) -> int:
     summary["tss_hg38"] = json.loads(tss.to_json(orient="records"))
     gtf = write_gtf(out / "genes.hg38.gtf", tss)
     length = fasta_length(args.fasta)
-    vcf_all, vcf_in, summary["variants"] = write_vcfs(pairs, length, out)
-    sed38, summary["sed"] = score_sed(args, vcf_all, vcf_in, gtf, pairs, out)
+    vcf, summary["variants"] = write_vcf(args, pairs, length, out)
+    sed38, summary["sed"] = score_sed(args, vcf, gtf, pairs, out)
     summary["edge_probe"] = edge_probe(args, pairs, gtf, tss, length, out)
     tables, sed19, gtf19, summary["liftover"] = lift_all(args, sed38, tss, out)
     summary["panel"] = panel_matching(args, tables, sed19, gtf19)
