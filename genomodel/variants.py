@@ -30,6 +30,7 @@ import pandas as pd
 
 from genocore import provenance
 from genocore.files import atomic_path, sha256
+from genocore.resume import check_run_settings
 from genocore.scores import SAD_STATS
 from genomodel import dna
 from genomodel.config import params_to_dict
@@ -417,7 +418,7 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
         shutil.rmtree(parts_dir)
     parts_dir.mkdir(parents=True, exist_ok=True)
     v = variants.reset_index(drop=True)
-    _check_run_settings(parts_dir, _run_settings(model_dir=model_dir, genome_name=genome_name, fasta=fasta, tss=tss,
+    check_run_settings(parts_dir, _run_settings(model_dir=model_dir, genome_name=genome_name, fasta=fasta, tss=tss,
                                                  shared=shared, chunk_size=chunk_size, variants=v, **options))
     chunks = position_chunks(v, chunk_size)
     paths = [parts_dir / f"chunk_{i:06d}.npz" for i in range(len(chunks))]
@@ -443,35 +444,17 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
 
 
 def _run_settings(*, model_dir, genome_name, fasta, tss, shared, chunk_size, variants, **options) -> dict:
-    """What a chunked run's parts depend on, as JSON-able values (files by size and modification time)."""
+    """What a chunked run's parts depend on, as JSON-able values (files by SHA-256)."""
+    from genocore.resume import input_stamp
     from genomodel.model.seqnn import WEIGHTS_FILE
 
-    def stamp(path):
-        st = Path(path).stat()
-        return f"{Path(path).resolve()} ({st.st_size} bytes, modified {st.st_mtime_ns})"
-
-    out = {"model weights": stamp(Path(model_dir) / WEIGHTS_FILE), "genome": genome_name, "fasta": stamp(fasta),
+    out = {"model weights": input_stamp(Path(model_dir) / WEIGHTS_FILE), "genome": genome_name,
+           "fasta": input_stamp(fasta),
            "shared windows": bool(shared), "chunk size": int(chunk_size), "variants": len(variants),
            "genes (TSS rows)": None if tss is None else len(tss)}
     for k, val in sorted(options.items()):
         out[k] = val.tolist() if isinstance(val, np.ndarray) else (list(val) if isinstance(val, tuple) else val)
     return json.loads(json.dumps(out, default=str))
-
-
-def _check_run_settings(parts_dir: Path, settings: dict) -> None:
-    """Record a run's settings in its parts folder, or refuse to resume parts made with other settings."""
-    from genocore.files import write_text
-
-    path = parts_dir / "run.json"
-    if path.exists():
-        before = json.loads(path.read_text())
-        differ = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
-        if differ:
-            raise ValueError(f"{parts_dir} holds parts of a run with other inputs or options ("
-                             + "; ".join(f"{k}: {before.get(k)!r} then, {settings.get(k)!r} now" for k in differ[:4])
-                             + "); run with the same ones, or drop --resume to start again")
-        return
-    write_text(path, json.dumps(settings, indent=1) + "\n")
 
 
 def _scoring_inputs(head, vcf, fasta, *, gtf=None, genes=None, targets_file=None, ref_policy: str = "error",

@@ -1,0 +1,77 @@
+"""Resumable long jobs: a parts folder holding the run's settings and its finished units.
+
+A long job (variant scoring, LD scores per chromosome, SLDP's grid, the covariate regression's shuffles)
+writes each finished unit atomically and records it here; a run killed at any point and started again
+with ``resume`` skips what is finished and produces the same output as an uninterrupted run. The
+settings the parts depend on (inputs by SHA-256, options) are kept in ``run.json``: a resume with other
+inputs or options is refused, naming what differs.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from genocore.files import sha256, write_text
+
+__all__ = ["RunParts", "check_run_settings", "input_stamp"]
+
+
+def input_stamp(path) -> str | None:
+    """``"<sha256> (<bytes> bytes)"`` of an input file (None for None): what a resume checks it by."""
+    if path is None:
+        return None
+    path = Path(path)
+    return f"{sha256(path)} ({path.stat().st_size} bytes)"
+
+
+def check_run_settings(folder, settings: dict) -> None:
+    """Record ``settings`` in ``folder/run.json``, or refuse (ValueError) parts made with other settings."""
+    folder = Path(folder)
+    settings = json.loads(json.dumps(settings, default=str))
+    path = folder / "run.json"
+    if path.exists():
+        before = json.loads(path.read_text())
+        differ = sorted(k for k in set(before) | set(settings) if before.get(k) != settings.get(k))
+        if differ:
+            raise ValueError(f"{folder} holds parts of a run with other inputs or options ("
+                             + "; ".join(f"{k}: {before.get(k)!r} then, {settings.get(k)!r} now" for k in differ[:4])
+                             + "); run with the same ones, or drop --resume to start again")
+        return
+    write_text(path, json.dumps(settings, indent=1) + "\n")
+
+
+class RunParts:
+    """The parts folder of one resumable run.
+
+    Parameters
+    ----------
+    folder : path-like
+        Where the settings and the finished-unit markers go.
+    settings : dict
+        What the parts depend on (:func:`check_run_settings`).
+    resume : bool
+        Keep the parts of an earlier run with the same settings; otherwise a stale folder is cleared.
+    """
+
+    def __init__(self, folder, settings: dict, *, resume: bool):
+        self.folder = Path(folder)
+        if self.folder.exists() and not resume:
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        check_run_settings(self.folder, settings)
+
+    def _marker(self, key: str) -> Path:
+        return self.folder / f"{key}.done"
+
+    def done(self, key: str) -> bool:
+        """Whether unit ``key`` finished (its outputs are complete)."""
+        return self._marker(key).exists()
+
+    def mark_done(self, key: str, info: dict | None = None) -> None:
+        """Record unit ``key`` as finished; call only once its outputs are written."""
+        write_text(self._marker(key), json.dumps(info or {}, default=str) + "\n")
+
+    def remove(self) -> None:
+        """Delete the folder (once the whole output is written)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
