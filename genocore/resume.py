@@ -14,7 +14,7 @@ from pathlib import Path
 
 from genocore.files import sha256, write_text
 
-__all__ = ["RunParts", "check_run_settings", "input_stamp"]
+__all__ = ["RunParts", "check_run_settings", "input_stamp", "stamp_inputs"]
 
 
 def input_stamp(path) -> str | None:
@@ -23,6 +23,38 @@ def input_stamp(path) -> str | None:
         return None
     path = Path(path)
     return f"{sha256(path)} ({path.stat().st_size} bytes)"
+
+
+def _files_behind(value) -> list[Path]:
+    """The files a path-like input stands for: itself; every file of a ``{chrom}`` template or of a prefix
+    ending in a dot (``panel.`` -> ``panel.1.bed``...); every file of a folder."""
+    text = str(value)
+    if "{chrom}" in text or text.endswith("."):
+        pattern = Path(text.replace("{chrom}", "*") + ("*" if text.endswith(".") else ""))
+        return sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
+    path = Path(text)
+    if path.is_dir():
+        return sorted(p for p in path.rglob("*") if p.is_file())
+    return [path] if path.exists() else []
+
+
+def stamp_inputs(inputs: dict) -> dict:
+    """``{name: input_stamp}`` of every file behind each input (a path, template, prefix, folder, or a list
+    of them; other values, such as DataFrames, are stamped by their content hash)."""
+    import pandas as pd
+
+    out = {}
+    for name, value in inputs.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, pd.DataFrame):
+                out[f"{name} (table)"] = str(int(pd.util.hash_pandas_object(v, index=False).sum()))
+                continue
+            for f in _files_behind(v):
+                out[f"{name}: {f.name}"] = input_stamp(f)
+    return out
 
 
 def check_run_settings(folder, settings: dict) -> None:

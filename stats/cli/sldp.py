@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from stats.cli._common import (add_dask, close_client, config, dask_client, nonneg_int, provenance_beside)
@@ -22,6 +23,7 @@ def _sldp(args) -> int:
             existing(f, flag)
     from genocore.progress import ProgressBar
 
+    parts = Path(str(args.out) + ".parts")  # finished grid cells: a killed run resumes with --resume
     client = dask_client(args)
     try:
         with ProgressBar("step") as bar:
@@ -32,7 +34,7 @@ def _sldp(args) -> int:
                       spectrum_percent=args.spectrum_percent, jk_blocks=args.jk_blocks, seed=args.seed,
                       signflip=not args.no_signflip, n_draws=args.n_draws, chroms=args.chroms,
                       rv_out=args.rv_out, client=client, blas_threads=args.blas_threads, progress=bar,
-                      m_suffix=".l2.M" if args.no_M_5_50 else ".l2.M_5_50",
+                      m_suffix=".l2.M" if args.no_M_5_50 else ".l2.M_5_50", parts_dir=parts, resume=args.resume,
                       **({"ldscore_chroms": args.ldscore_chroms} if args.ldscore_chroms else {}))
     finally:
         close_client(client)
@@ -50,6 +52,7 @@ def _sldp(args) -> int:
     h2g = {k: {"h2g": p.h2g, "sigma2g": p.sigma2g} for k, p in res.phenotypes.items()}
     provenance_beside(args.out, args, inputs=inputs, outputs=outputs, genome_build=args.build,
                       extra={"config": {**config(args), "h2g": h2g}})
+    shutil.rmtree(parts, ignore_errors=True)  # only once the output is complete
     logger.info("wrote %s (%d rows)", args.out, len(res.table))
     return 0
 
@@ -93,6 +96,8 @@ def add_sldp_parser(sub):
     p.add_argument("--out", required=True, type=Path, help="output .gwresults TSV")
     p.add_argument("--chunks-out", type=Path, help="also write per-chunk q and r (TSV)")
     p.add_argument("--rv-out", help="also write sldp's {prefix}{chrom}.RV.gz and .info")
+    p.add_argument("--resume", action="store_true", help="read back the grid cells a killed run finished "
+                   "(OUT.parts; same inputs and options, checked)")
     p.add_argument("--blas-threads", type=int, default=1, help="BLAS threads per process (default 1)")
     add_dask(p)
     p.set_defaults(runner=_sldp)

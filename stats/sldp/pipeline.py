@@ -166,6 +166,12 @@ class SldpOptions:
         with a client).
     blas_threads : int, optional
         Limit BLAS threads in the numerical steps (1 is usually fastest: the matrices are small).
+    parts_dir : path-like, optional
+        Save each finished cell of the grid there (:func:`run_grid`; the caller removes it once the output
+        is written).
+    resume : bool
+        With ``parts_dir``: read back the cells a killed run with the same inputs and options finished
+        (checked by SHA-256 and value; anything else is refused, naming it).
 
     Raises
     ------
@@ -199,6 +205,8 @@ class SldpOptions:
     annotation_batch: int | None = None
     phenotype_batch: int | None = None
     blas_threads: int | None = None
+    parts_dir: Any = None
+    resume: bool = False
 
     def __post_init__(self):
         if self.weights not in PIPELINE_WEIGHTS:
@@ -797,13 +805,18 @@ def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: S
     return sorted(chrom_data, key=lambda d: chrom_sort_key(d.chrom))
 
 
-def _gathered(client, futures: list, progress, stage: str) -> list:
-    """The futures' results in their order, reporting ``progress(done, total, stage)`` as each finishes."""
-    if progress is not None:
+def _gathered(client, futures: list, progress, stage: str, on_result=None) -> list:
+    """The futures' results in their order, reporting ``progress(done, total, stage)`` and calling
+    ``on_result(index, result)`` as each finishes."""
+    if progress is not None or on_result is not None:
         from distributed import as_completed
 
-        for n, _ in enumerate(as_completed(futures), 1):
-            progress(n, len(futures), stage)
+        index = {f.key: i for i, f in enumerate(futures)}
+        for n, fut in enumerate(as_completed(futures), 1):
+            if on_result is not None:
+                on_result(index[fut.key], fut.result())
+            if progress is not None:
+                progress(n, len(futures), stage)
     return client.gather(futures)
 
 
@@ -1320,11 +1333,39 @@ def grid_cells(n_annotations: int, n_phenotypes: int, *, annotation_batch: int |
     return [(ka, pb) for pb in _batches(pp, p_size) for ka in _batches(kk, a_size)]
 
 
+def save_cell(parts, key: str, cell: GridCell) -> None:
+    """Write a finished grid cell into a :class:`genocore.resume.RunParts` folder (Parquet: exact floats),
+    then mark it done."""
+    from genocore.files import atomic_path
+
+    rows = [df.assign(pheno=p, annot=a) for (p, a), df in cell.chunks.items()]
+    for name, df in (("table", cell.table), ("chunks", pd.concat(rows, ignore_index=True) if rows else None)):
+        if df is not None:
+            with atomic_path(parts.folder / f"{key}.{name}.parquet") as tmp:
+                df.to_parquet(tmp, index=False)
+    parts.mark_done(key)
+
+
+def load_cells(parts) -> list[GridCell]:
+    """Every finished cell of a parts folder (:func:`save_cell`)."""
+    cells = []
+    for marker in sorted(parts.folder.glob("cell_*.done")):
+        key = marker.name[:-len(".done")]
+        table = pd.read_parquet(parts.folder / f"{key}.table.parquet")
+        chunks = {}
+        path = parts.folder / f"{key}.chunks.parquet"
+        if path.exists():
+            for (p, a), df in pd.read_parquet(path).groupby(["pheno", "annot"], sort=False):
+                chunks[(p, a)] = df.drop(columns=["pheno", "annot"]).reset_index(drop=True)
+        cells.append(GridCell(table=table, chunks=chunks))
+    return cells
+
+
 def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], annotations: RunAnnotations, *,
              weights: str = "Winv_ahat_h", jk_blocks: int = 300, seed: np.random.Generator | int = 0,
              signflip: bool = True, n_draws: int = N_DRAWS, annotation_batch: int | None = None,
              phenotype_batch: int | None = None, client=None, blas_threads: int | None = None,
-             progress=None) -> GridCell:
+             progress=None, parts=None) -> GridCell:
     """:func:`fit_grid` over the cells of the annotation x phenotype grid (:func:`grid_cells`), on
     ``client`` when given, with the results put back in phenotype-major order.
 
@@ -1344,6 +1385,9 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
     blas_threads : int, optional
     progress : callable, optional
         ``progress(done, total, "regression")`` as each grid cell finishes.
+    parts : genocore.resume.RunParts, optional
+        Each finished cell is saved there (about 20 cells in-process), and cells a killed run finished are
+        read back instead of fitted again (a cell's numbers do not depend on how the grid is cut).
 
     Returns
     -------
@@ -1355,8 +1399,21 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
     info, marg = annotations.info, annotations.tested
     sq, sp = info.loc[marg, "sqnorm"].to_numpy(), info.loc[marg, "supp"].to_numpy()
     mm = info.loc[marg, "M"].to_numpy(dtype=np.float64)
+    if parts is not None and annotation_batch is None and client is None:
+        annotation_batch = max(1, math.ceil(len(prof_names) / 20))  # checkpoints without slowing the grid
     cells = grid_cells(len(prof_names), len(phenotypes), annotation_batch=annotation_batch,
                        phenotype_batch=phenotype_batch, client=client)
+    earlier = load_cells(parts) if parts is not None else []
+    finished = {(r.pheno, r.annot) for c in earlier for r in c.table.itertuples()}
+    cells = [(ka, pb) for ka, pb in cells
+             if not all((phenotypes[i].name, prof_names[j]) in finished for i in pb for j in ka)]
+    if earlier:
+        logger.info("SLDP grid: %d cell(s) of a killed run read back, %d to fit", len(earlier), len(cells))
+    n_earlier = len(earlier)
+
+    def save(i, cell):
+        if parts is not None:
+            save_cell(parts, f"cell_{n_earlier + i:05d}", cell)
     common = dict(background_names=annotations.background_profile_names, weights=weights, jk_blocks=jk_blocks,
                   signflip=signflip, entropy=entropy, n_draws=n_draws, blas_threads=blas_threads)
 
@@ -1366,20 +1423,25 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
 
     if client is not None and len(cells) > 1:
         results = _gathered(client, [client.submit(fit_grid, pure=False, **args(ka, pb)) for ka, pb in cells],
-                            progress, "regression")
+                            progress, "regression", on_result=save)
     else:
         results = []
         for ka, pb in cells:
             results.append(fit_grid(**args(ka, pb)))
+            save(len(results) - 1, results[-1])
             if progress is not None:
                 progress(len(results), len(cells), "regression")
-    table = pd.concat([r.table for r in results], ignore_index=True)
+    results = earlier + results
+    table = pd.concat([r.table for r in results], ignore_index=True).drop_duplicates(["pheno", "annot"])
     order = {(p.name, a): i for i, (p, a) in enumerate((p, a) for p in phenotypes for a in prof_names)}
     table = table.iloc[np.argsort([order[(r.pheno, r.annot)] for r in table.itertuples()], kind="stable")]
-    chunks = {}
+    found = {}
     for r in results:
-        chunks.update(r.chunks)
-    return GridCell(table=table.reset_index(drop=True)[list(GWRESULTS_COLUMNS)], chunks=chunks)
+        found.update(r.chunks)
+    table = table.reset_index(drop=True)[list(GWRESULTS_COLUMNS)]
+    # in the table's order, however the cells were cut, run or read back
+    chunks = {(p, a): found[(p, a)] for p, a in zip(table["pheno"], table["annot"]) if (p, a) in found}
+    return GridCell(table=table, chunks=chunks)
 
 
 # -- everything ----------------------------------------------------------------------------------------
@@ -1410,6 +1472,31 @@ class SldpResult:
     info: pd.DataFrame
     blocks: pd.DataFrame
     chromosomes: dict
+
+
+#: The options a run's numbers depend on (what a resume must find unchanged, besides the input files).
+RESULT_OPTIONS = ("build", "alpha", "background_alpha", "weights", "spectrum_percent", "jk_blocks", "seed", "signflip",
+                  "n_draws", "chroms", "ldscore_chroms", "m_suffix")
+
+
+def resume_settings(o: SldpOptions, panel) -> dict:
+    """What the saved grid cells of a run depend on: every input file by SHA-256 and :data:`RESULT_OPTIONS`."""
+    from genocore.resume import stamp_inputs
+    from stats.io.plink import bfile_paths
+
+    if isinstance(o.seed, np.random.Generator):
+        raise ValueError("a resumable SLDP run needs an integer seed (a Generator's state is not recorded)")
+    sumstats = list(o.sumstats.values()) if isinstance(o.sumstats, Mapping) else o.sumstats
+    prints = o.print_snps
+    inputs = {"panel": [f for prefix in dict.fromkeys(panel.filesets().values()) for f in bfile_paths(prefix)],
+              "ld_blocks": o.ld_blocks, "sumstats": sumstats, "sannot": _as_list(o.sannot_chr),
+              "background": _as_list(o.background_sannot_chr), "ldscores": str(o.ldscores_chr),
+              "print_snps": prints if isinstance(prints, (str, Path)) else None}
+    settings = stamp_inputs(inputs)
+    if prints is not None and not isinstance(prints, (str, Path)):
+        settings["print_snps (ids)"] = sorted(map(str, prints))
+    settings.update({k: getattr(o, k) for k in RESULT_OPTIONS})
+    return settings
 
 
 def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
@@ -1445,6 +1532,11 @@ def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
                                                        alpha=o.alpha, background_alpha=o.background_alpha)
     blocks = sldp_blocks(o.ld_blocks, build=o.build)
     panel = as_panel(o.bfile_chr)  # opened once: every stage below shares its parsed .bim/.fam files
+    parts = None
+    if o.parts_dir is not None:  # checked first: a resume with other inputs stops before any work
+        from genocore.resume import RunParts
+
+        parts = RunParts(o.parts_dir, resume_settings(o, panel), resume=o.resume)
     files = panel_files(panel, blocks, chroms=o.chroms, build=o.build, block_lengths=o.block_lengths)
     print_ids = read_print_snps(o.print_snps)
     # 1. reference panel, per chromosome
@@ -1462,6 +1554,6 @@ def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
     grid = run_grid(inputs, phenotypes, annots, weights=o.weights, jk_blocks=o.jk_blocks, seed=o.seed,
                     signflip=o.signflip, n_draws=o.n_draws, annotation_batch=o.annotation_batch,
                     phenotype_batch=o.phenotype_batch, client=o.client, blas_threads=o.blas_threads,
-                    progress=o.progress)
+                    progress=o.progress, parts=parts)
     return SldpResult(table=grid.table, chunks=grid.chunks, phenotypes={p.name: p for p in phenotypes},
                       info=annots.info, blocks=blocks, chromosomes={d.chrom: d for d in chromosomes})

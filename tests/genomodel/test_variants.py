@@ -201,34 +201,16 @@ def test_chunked_scoring_equals_one_pass_and_resumes(saved, genome, model, tmp_p
         score_in_chunks(**{**kw, "variants": v.iloc[1:]}, resume=True)
 
 
-KILL_RUN = r'''
-import sys
-from genomodel.cli import main
-sys.exit(main(sys.argv[1:]))
-'''
-
-
 @pytest.mark.integration
 def test_killed_run_resumes_to_identical_scores(saved, tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
+    from _kill import kill_after
 
     base = ["sad", "--model", str(saved["model"]), "--vcf", str(saved["vcf"]), "--fasta", str(saved["fasta"]),
             "--chunk-size", "1", "--rc", "--shifts=-1,0,1"]
-    script = tmp_path / "run.py"
-    script.write_text(KILL_RUN)
     out = tmp_path / "killed.h5"
     parts = Path(str(out) + ".parts")
-    proc = subprocess.Popen([sys.executable, str(script), *base, "--out", str(out)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(parts.glob("chunk_*.npz"))) < 5 and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    n_done = len(list(parts.glob("chunk_*.npz")))
+    n_done = kill_after("genomodel", [*base, "--out", out], lambda: len(list(parts.glob("chunk_*.npz"))), 5,
+                        poll=0.02)
     assert not out.exists() and 5 <= n_done, "the run ended before it could be killed mid-way"
     from genomodel import cli
 

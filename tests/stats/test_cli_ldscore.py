@@ -60,13 +60,6 @@ def test_ldscore_duplicate_positions_refused_with_the_option_named_then_dropped(
     pd.testing.assert_frame_equal(got, pd.read_csv(str(tmp_path / "c") + ".l2.ldscore.gz", sep="\t"))
 
 
-KILL_RUN = '''
-import sys
-from stats.cli import main
-sys.exit(main(sys.argv[1:]))
-'''
-
-
 def _multi_chrom_panel(prefix: Path, *, n_chroms: int = 6, n_snps: int = 15_000, n: int = 400) -> None:
     from stats.io.plink import write_bfile
 
@@ -84,28 +77,16 @@ def _multi_chrom_panel(prefix: Path, *, n_chroms: int = 6, n_snps: int = 15_000,
 def test_ldscore_per_chromosome_resumes_after_a_kill_to_the_same_files(tmp_path):
     """Killed (SIGKILL) after a seeded number of chromosomes, resumed: the files equal an uninterrupted
     run's byte for byte, and equal the one-call whole-fileset scores; a resume with other options is refused."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
+    from _kill import kill_after
     from stats.ld.scores import ld_scores, write_ld_scores
 
     prefix = tmp_path / "panel"
     _multi_chrom_panel(prefix)
     base = ["ldscore", "--bfile", str(prefix), "--ld-wind-kb", "200"]
-    (tmp_path / "run.py").write_text(KILL_RUN)
     killed = tmp_path / "killed" / "{chrom}"
     parts = tmp_path / "killed" / "all.l2.parts"
     k = int(np.random.default_rng(3).integers(1, 4))
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py"), *base, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while time.time() < deadline and len(list(parts.glob("*.done"))) < k and proc.poll() is None:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    n_done = len(list(parts.glob("*.done")))
+    n_done = kill_after("genostats", [*base, "--out", killed], lambda: len(list(parts.glob("*.done"))), k)
     assert k <= n_done < 6 and not (tmp_path / "killed" / "all.l2.provenance.json").exists()
     assert cli.main([*base, "--ld-wind-kb", "100", "--out", str(killed), "--resume"]) == 2  # other options
     assert cli.main([*base, "--out", str(killed), "--resume"]) == 0

@@ -68,3 +68,50 @@ def test_bad_input_exits_2_naming_the_file(tmp_path, caplog):
     argv[argv.index("--ld-blocks") + 1] = str(bad)
     assert cli.main(argv) == 2
     assert "bad.bed, line 1" in caplog.text
+
+
+def _many_annotations(folder: Path, n: int = 40) -> str:
+    """The fixture's SNPs with ``n`` random sparse signed annotations and the planted ANNOT1."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    folder.mkdir(parents=True, exist_ok=True)
+    for c in ("1", "6", "22"):
+        a = pd.read_csv(FIX / "annot" / f"A.{c}.sannot.gz", sep="\t")
+        t = a[["SNP", "A1", "A2"]].copy()
+        for j in range(n):
+            t[f"R{j}"] = np.round(rng.normal(size=len(t)) * (rng.random(len(t)) < 0.3), 4)
+        t["ANNOT1"] = a["ANNOT1"]
+        t.to_csv(folder / f"many.{c}.sannot.gz", sep="\t", index=False)
+    return str(folder / "many.")
+
+
+@pytest.mark.integration
+def test_sldp_killed_mid_grid_resumes_to_the_same_results(tmp_path, caplog):
+    """SIGKILL after a seeded number of finished grid cells; --resume reads them back and fits the rest:
+    the .gwresults and chunk files equal an uninterrupted run's; other options are refused, named."""
+    import numpy as np
+    from _kill import kill_after
+
+    annot = _many_annotations(tmp_path / "annot")
+
+    def argv(out, *extra):
+        base = _argv(out, "--chunks-out", str(out) + ".chunks.tsv", *extra)
+        i = base.index("--sannot-chr")
+        base[i + 1] = annot
+        del base[base.index("--background-sannot-chr"):base.index("--background-sannot-chr") + 2]
+        return base
+
+    out = tmp_path / "killed.gwresults"
+    parts = Path(str(out) + ".parts")
+    k = int(np.random.default_rng(7).integers(2, 7))
+    n_done = kill_after("genostats", argv(out), lambda: len(list(parts.glob("cell_*.done"))), k)
+    assert k <= n_done < 14 and not out.exists()
+    assert cli.main(argv(out, "--seed", "6", "--resume")) == 2 and "seed: 5 then, 6 now" in caplog.text
+    assert cli.main(argv(out, "--resume")) == 0
+    assert "read back" in caplog.text and not parts.exists()
+    whole = tmp_path / "whole.gwresults"
+    assert cli.main(argv(whole)) == 0
+    assert out.read_bytes() == whole.read_bytes()
+    assert Path(str(out) + ".chunks.tsv").read_bytes() == Path(str(whole) + ".chunks.tsv").read_bytes()
+    assert len(pd.read_csv(whole, sep="\t")) == 2 * 41
