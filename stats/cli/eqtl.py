@@ -26,7 +26,13 @@ def _covreg(args) -> int:
     with Context(f"--gtf {existing(args.gtf, '--gtf')}"):
         tss = read_tss(args.gtf)
     from genocore.progress import ProgressBar
+    from genocore.resume import RunParts, stamp_inputs
 
+    # finished batches of shuffles, kept for --resume; checked against the inputs and options first
+    settings = stamp_inputs({"eqtl": list(eqtl.values()), "sed": args.sed, "gtf": args.gtf, "ld_blocks": args.ld_blocks,
+                             "panel": args.bfile_chr})
+    settings.update({k: getattr(args, k) for k in RESULT_OPTIONS})
+    parts = RunParts(Path(str(args.out) + ".parts"), settings, resume=args.resume) if args.shuffles else None
     with Context(f"--sed {args.sed} / --bfile-chr {args.bfile_chr}"), ProgressBar("step") as bar:
         res = eqtl_enrichment(
             eqtl, bfile_chr=args.bfile_chr, ld_blocks=args.ld_blocks, build=args.build, tss=tss, sed=sed,
@@ -35,12 +41,20 @@ def _covreg(args) -> int:
             ld_wind_kb=args.ld_wind_kb, ld_wind_snps=args.ld_wind_snps,
             drop_duplicate_positions=args.drop_duplicate_positions,
             n_boot=args.n_boot, rng=np.random.default_rng(args.seed), cluster=args.cluster,
-            n_shuffles=args.shuffles, scale=args.scale, progress=bar)
+            n_shuffles=args.shuffles, scale=args.scale, progress=bar, parts=parts)
     inputs = {f"eqtl_{t}": p for t, p in eqtl.items()}
     inputs.update({"sed": args.sed, "gtf": args.gtf, "ld_blocks": args.ld_blocks})
     write_folder(enrichment_outputs(res, tissues=list(eqtl)), args, inputs=inputs, genome_build=args.build)
+    if parts is not None:
+        parts.remove()  # only once the output is complete
     logger.info("covariate regression of %d tissue(s) per %s; wrote %s", len(eqtl), args.unit, args.out)
     return 0
+
+
+#: The options a covreg run's numbers depend on (a resume must find them unchanged).
+RESULT_OPTIONS = ("sed_target", "unit", "significant_column", "significant_p", "significant_q", "prune_r2",
+                  "prune_window_kb", "ld_wind_cm", "ld_wind_kb", "ld_wind_snps", "drop_duplicate_positions", "n_boot",
+                  "cluster", "shuffles", "scale", "seed", "build")
 
 
 def _significance(args) -> str:
@@ -104,6 +118,8 @@ def add_covreg_parser(sub):
                    "Basenji 2018) or sqrt(|SED-LD|) (tempers the few extreme pairs; more powerful and better "
                    "calibrated on the simulated world)")
     p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the bootstrap (and the shuffles)")
+    p.add_argument("--resume", action="store_true", help="with --shuffles: read back the batches of shuffles a "
+                   "killed run finished (OUT.parts; same inputs and options, checked)")
     add_out_folder(p)
     p.set_defaults(runner=_covreg)
     return p

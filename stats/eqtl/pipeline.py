@@ -249,7 +249,7 @@ def tested_pairs(eqtl_tables: Mapping, panel, *, tss, options: EnrichmentOptions
 def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, tss, sed,
                     rng: np.random.Generator | None = None, lengths: dict | None = None,
                     options: EnrichmentOptions | None = None, prepared: tuple | None = None, progress=None,
-                    **option_values) -> EqtlEnrichment:
+                    parts=None, **option_values) -> EqtlEnrichment:
     """The eQTL |SED-LD| covariate regression and quantile enrichment of many tissues, from files.
 
     Parameters
@@ -281,6 +281,9 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     progress : callable, optional
         ``progress(done, total, stage)`` after each tissue's tables and shuffles (stage ``"tissues"``)
         and each regression with its bootstrap (``"regressions"``).
+    parts : genocore.resume.RunParts, optional
+        Each batch of shuffles is saved there and read back on a resume
+        (:func:`stats.eqtl.shuffles.shuffle_null_t`); the caller removes it once the output is written.
     **option_values
         Fields of :class:`EnrichmentOptions`, overriding ``options``.
 
@@ -316,7 +319,7 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
     tables, null_t = {}, {}
     for n_done, (tissue, pairs) in enumerate(kept.items(), 1):
         _tissue_tables(tissue, pairs, opts, tested=tested[tissue], sed=seds[tissue], bim=bim, maker=maker,
-                       panel=panel, rng=rng, tables=tables, null_t=null_t)
+                       panel=panel, rng=rng, tables=tables, null_t=null_t, parts=parts, key=f"tissue{n_done:03d}")
         if progress is not None:
             progress(n_done, len(kept), "tissues")
     return regress_tables(tables, regression_tables=maker, options=opts, rng=rng, null_t=null_t,
@@ -324,7 +327,7 @@ def eqtl_enrichment(eqtl_tables: Mapping, *, bfile_chr, ld_blocks, build: str, t
 
 
 def _tissue_tables(tissue, pairs, opts: EnrichmentOptions, *, tested, sed, bim, maker, panel, rng, tables: dict,
-                   null_t: dict) -> None:
+                   null_t: dict, parts=None, key: str = "shuffles") -> None:
     """One tissue's regression tables (its annotation and controls) and shuffle null, into ``tables`` and ``null_t``."""
     if opts.cis_ld_covariate:
         pairs = add_cis_ld_scores(pairs, cis=tested, **panel)
@@ -334,7 +337,7 @@ def _tissue_tables(tissue, pairs, opts: EnrichmentOptions, *, tested, sed, bim, 
     if opts.n_shuffles:
         srng = np.random.default_rng(int(rng.integers(2**63)))  # one seed per tissue, after its controls
         null = shuffle_null_t(sed, tested, pairs, tables=maker, **panel, n_shuffles=opts.n_shuffles,
-                              batch=opts.shuffle_batch, scale=opts.scale, rng=srng)
+                              batch=opts.shuffle_batch, scale=opts.scale, rng=srng, parts=parts, key=key)
         null_t.update({(tissue, u): v for u, v in null.items()})
         logger.info("%s: %d shuffled annotations for the permutation p of |SED-LD|", tissue, opts.n_shuffles)
 

@@ -13,6 +13,7 @@ the null whatever the miscalibration of the analytic p.
 """
 from __future__ import annotations
 
+import logging
 from typing import Iterator
 
 import numpy as np
@@ -21,6 +22,8 @@ import pandas as pd
 from stats.eqtl.regression import CovregResult, p_positive, p_shuffle, shuffle_t
 from stats.eqtl.sed_ld import sed_ld_many
 from stats.eqtl.tables import RegressionTables
+
+logger = logging.getLogger(__name__)
 
 #: Shuffled controls of the SED annotation.
 CONTROLS = ("shuffled", "shuffled_in_gene")
@@ -134,8 +137,8 @@ def shuffled_seds(sed: pd.DataFrame, tested: pd.DataFrame, panel, *, n_shuffles:
 
 def shuffle_null_t(sed: pd.DataFrame, tested: pd.DataFrame, pairs: pd.DataFrame, *,
                    tables: RegressionTables, panel, blocks, build: str, lengths: dict | None = None,
-                   n_shuffles: int, batch: int = 25, scale: str = "abs", rng: np.random.Generator
-                   ) -> dict[str, np.ndarray]:
+                   n_shuffles: int, batch: int = 25, scale: str = "abs", rng: np.random.Generator,
+                   parts=None, key: str = "shuffles") -> dict[str, np.ndarray]:
     """The permutation null of one tissue: the |SED-LD| t statistic of ``n_shuffles`` shuffled annotations.
 
     Parameters
@@ -154,6 +157,11 @@ def shuffle_null_t(sed: pd.DataFrame, tested: pd.DataFrame, pairs: pd.DataFrame,
         The regressor (:func:`stats.eqtl.regression.scale_sed_ld`).
     rng : numpy.random.Generator
         Drives the shuffles (:func:`shuffled_seds`).
+    parts : genocore.resume.RunParts, optional
+        Each batch's t statistics are saved there as ``<key>_<batch>.npz``; a batch a killed run finished is
+        read back (its shuffles are still drawn, so the generator stays in step) instead of computed.
+    key : str
+        Names this call's batches in ``parts`` (one per tissue).
 
     Returns
     -------
@@ -166,16 +174,41 @@ def shuffle_null_t(sed: pd.DataFrame, tested: pd.DataFrame, pairs: pd.DataFrame,
     # as its SED-LD, then fill in each shuffle's values (the per-SNP table aggregates, so it is rebuilt)
     base = tables.tables(pairs, np.arange(len(pairs), dtype=np.float64)).get("pair")
     at = None if base is None else base["SED_LD"].to_numpy().astype(np.int64)
-    for anns in shuffled_seds(sed, tested, panel, n_shuffles=n_shuffles, batch=batch, rng=rng):
+    read_back = 0
+    for b, anns in enumerate(shuffled_seds(sed, tested, panel, n_shuffles=n_shuffles, batch=batch, rng=rng)):
+        name = f"{key}_{b:05d}"
+        if parts is not None and parts.done(name):
+            with np.load(parts.folder / f"{name}.npz") as z:
+                for u in null:
+                    null[u].extend(z[u].tolist())
+            read_back += 1
+            continue
+        got = {u: [] for u in null}
         for s in sed_ld_many(panel, blocks, anns, build=build, targets=pairs, lengths=lengths, quiet=True):
             if base is not None:
                 v = np.asarray(s, dtype=np.float64)[at]
                 t = base.assign(SED_LD=v)[np.isfinite(v)].reset_index(drop=True)
-                null["pair"].append(shuffle_t(t, tables.groups(t, "pair"), scale=scale))
+                got["pair"].append(shuffle_t(t, tables.groups(t, "pair"), scale=scale))
             if "snp" in tables.units:
                 t = tables.tables(pairs, s)["snp"]
-                null["snp"].append(shuffle_t(t, tables.groups(t, "snp"), scale=scale))
+                got["snp"].append(shuffle_t(t, tables.groups(t, "snp"), scale=scale))
+        for u in null:
+            null[u].extend(got[u])
+        if parts is not None:
+            _save_batch(parts, name, got)
+    if read_back:
+        logger.info("%s: %d batch(es) of shuffles read back from %s", key, read_back, parts.folder)
     return {u: np.asarray(v, dtype=np.float64) for u, v in null.items()}
+
+
+def _save_batch(parts, name: str, values: dict) -> None:
+    """One batch's t statistics into the parts folder (atomically), then marked done."""
+    from genocore.files import atomic_path
+
+    with atomic_path(parts.folder / f"{name}.npz") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **{u: np.asarray(v, dtype=np.float64) for u, v in values.items()})
+    parts.mark_done(name)
 
 
 def shuffle_test(result: CovregResult, t_obs: float, t_null) -> dict:

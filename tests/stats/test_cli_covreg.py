@@ -173,3 +173,24 @@ def test_covreg_on_a_panel_without_a_genetic_map_takes_a_kb_window(tiny_world, w
     s = pd.read_csv(tmp_path / "kb" / "covreg.tsv", sep="\t")
     assert s["n"].iat[0] > 0 and np.isfinite(s["ld_tss_t"].iat[0])
     assert json.loads((tmp_path / "kb" / "provenance.json").read_text())["config"]["ld_wind_kb"] == 500
+
+
+@pytest.mark.integration
+def test_covreg_shuffles_killed_then_resumed_give_the_same_tables(tiny_world, world_sed, tmp_path, caplog):
+    """SIGKILL after a seeded number of finished batches of shuffles; --resume reads them back (drawing the
+    same shuffles, so the generator stays in step): every table equals an uninterrupted run's."""
+    from _kill import kill_after
+
+    out = tmp_path / "killed"
+    parts = Path(str(out) + ".parts")
+    args = [*_args(tiny_world, world_sed, out)[:-2], "--shuffles", "99", "--n-boot", "20"]
+    k = int(np.random.default_rng(5).integers(2, 9))
+    n_done = kill_after("genostats", [*args, "--out", out], lambda: len(list(parts.glob("*.done"))), k)
+    assert k <= n_done < 12 and not out.exists()
+    assert cli.main([*args, "--seed", "2", "--out", str(out), "--resume"]) == 2 and "seed: 1 then, 2 now" in caplog.text
+    assert cli.main([*args, "--out", str(out), "--resume"]) == 0 and not parts.exists()
+    assert "batch(es) of shuffles read back" in caplog.text
+    assert cli.main([*args, "--out", str(tmp_path / "whole")]) == 0
+    for name in ("covreg.tsv", "quantiles.tsv"):
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    assert pd.read_csv(out / "covreg.tsv", sep="\t").n_shuffles.eq(99).all()
