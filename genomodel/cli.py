@@ -82,11 +82,18 @@ def _test(args) -> int:
 def _predict(args) -> int:
     from genomodel.predict import predict_sequences
 
+    from genocore.resume import RunParts, stamp_inputs
+
     head = _head(args)
-    p = predict_sequences(head, bed=args.bed, fasta=args.fasta, fasta_seqs=args.fasta_seqs, rc=args.rc,
-                          shifts=args.shifts, batch_size=args.batch_size)
+    settings = stamp_inputs({"model": head.weights, "bed": args.bed, "fasta": args.fasta, "fasta_seqs": args.fasta_seqs})
+    settings.update({k: getattr(args, k) for k in ("genome", "precision", "xla", "rc", "shifts", "batch_size")})
+    parts = RunParts(Path(str(args.out) + ".parts"), settings, resume=args.resume)
+    with ProgressBar("chunks") as bar:
+        p = predict_sequences(head, bed=args.bed, fasta=args.fasta, fasta_seqs=args.fasta_seqs, rc=args.rc,
+                              shifts=args.shifts, batch_size=args.batch_size, parts=parts, progress=bar)
     p.write(args.out, fasta=args.fasta, provenance=_record(head, bed=args.bed, fasta=args.fasta if args.bed
                                                            else args.fasta_seqs))
+    parts.remove()  # only once the output is complete
     return 0
 
 
@@ -193,6 +200,8 @@ def _train_test_predict_parsers(sub) -> None:
     p.add_argument("--bed", type=Path, help="regions; windows of the model's length are centred on them")
     p.add_argument("--fasta", type=Path, help="the genome the BED refers to")
     p.add_argument("--fasta-seqs", type=Path, help="sequences to predict, centred and padded/trimmed")
+    p.add_argument("--resume", action="store_true", help="read back the chunks of windows a killed run finished "
+                   "(OUT.parts; same inputs and options, checked)")
 
 
 def _variant_attribution_parsers(sub) -> None:

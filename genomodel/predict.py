@@ -369,15 +369,37 @@ class Predictions:
 
 
 def predict_sequences(head, *, bed=None, fasta=None, fasta_seqs=None, rc: bool = False, shifts=(0,),
-                      batch_size: int = 4) -> Predictions:
+                      batch_size: int = 4, parts=None, chunk_batches: int = 16, progress=None) -> Predictions:
     """Predict BED regions of a genome or the sequences of a FASTA (:func:`input_sequences`) with one
     head of a saved model (:func:`genomodel.model.seqnn.load_head`); ``rc``, ``shifts`` and ``batch_size``
-    as :func:`predict`, with the head's strand pairs."""
+    as :func:`predict`, with the head's strand pairs.
+
+    The windows go through in chunks of ``chunk_batches`` batches (so each batch holds the windows it would
+    in one pass: the same numbers). With ``parts`` (a :class:`genocore.resume.RunParts`) each finished chunk
+    is saved there and a chunk a killed run finished is read back; ``progress(done, total)`` after each.
+    """
     model = head.model
     codes, windows, names = input_sequences(int(model.input.shape[1]), bed=bed, fasta=fasta, fasta_seqs=fasta_seqs)
-    pred = predict(model, dna.one_hot(codes, dtype=np.float32), rc=rc, shifts=shifts, strand_pair=head.strand_pair,
-                   batch_size=batch_size)
+    step = max(1, int(chunk_batches)) * max(1, int(batch_size))
+    starts = list(range(0, len(codes), step))
+    preds = []
+    for i, a in enumerate(starts):
+        name = f"chunk_{i:06d}"
+        if parts is not None and parts.done(name):
+            with np.load(parts.folder / f"{name}.npz") as z:
+                preds.append(z["pred"])
+        else:
+            preds.append(predict(model, dna.one_hot(codes[a:a + step], dtype=np.float32), rc=rc, shifts=shifts,
+                                 strand_pair=head.strand_pair, batch_size=batch_size))
+            if parts is not None:
+                with atomic_path(parts.folder / f"{name}.npz") as tmp, open(tmp, "wb") as fh:
+                    np.savez(fh, pred=preds[-1])
+                parts.mark_done(name)
+        if progress is not None:
+            progress(i + 1, len(starts))
     pool, crop = geometry(model)
+    n_targets = int(model.output.shape[-1])
+    pred = np.concatenate(preds) if preds else np.zeros((0, int(model.output.shape[1]), n_targets), np.float32)
     return Predictions(pred=pred, windows=windows, names=names, target_ids=head.target_ids,
                        target_labels=head.target_labels, pool_width=pool, crop_bp=crop)
 

@@ -325,3 +325,26 @@ def test_windows_past_the_chromosome_ends_are_reported(saved, genome, caplog):
         n = warn_windows_past_ends(v.chrom, v.pos - 1, saved["fasta"], length, what="variants")
     assert n == expected > 0
     assert f"{expected} of {len(v)} variants have model windows ({length} bp) running past" in caplog.text
+
+
+@pytest.mark.integration
+def test_killed_prediction_over_regions_resumes_to_identical_predictions(saved, genome, tmp_path):
+    """genomodel predict over many regions, SIGKILLed after a seeded number of finished chunks and resumed:
+    the predictions equal an uninterrupted run's; a resume with other options is refused."""
+    from _kill import kill_after
+    from genomodel import cli
+
+    rng = np.random.default_rng(9)
+    starts = rng.integers(0, len(genome["chr1"]) - 10, size=4000)
+    (tmp_path / "r.bed").write_text("".join(f"chr1\t{s}\t{s + 10}\tr{i}\n" for i, s in enumerate(starts)))
+    base = ["predict", "--model", saved["model"], "--bed", tmp_path / "r.bed", "--fasta", saved["fasta"], "--rc",
+            "--batch-size", "4"]
+    out = tmp_path / "killed.h5"
+    parts = Path(str(out) + ".parts")
+    k = int(rng.integers(3, 20))
+    n_done = kill_after("genomodel", [*base, "--out", out], lambda: len(list(parts.glob("chunk_*.done"))), k)
+    assert k <= n_done < 63 and not out.exists()
+    assert cli.main([*map(str, base), "--batch-size", "8", "--out", str(out), "--resume"]) == 2
+    assert cli.main([*map(str, base), "--out", str(out), "--resume"]) == 0 and not parts.exists()
+    assert cli.main([*map(str, base), "--out", str(tmp_path / "whole.h5")]) == 0
+    _assert_same_h5(out, tmp_path / "whole.h5")
