@@ -162,8 +162,8 @@ class SldpOptions:
         ``progress(done, total, stage)`` after each chromosome is preprocessed (stage ``"panel"``) and
         each grid cell is fitted (``"regression"``).
     annotation_batch, phenotype_batch : int, optional
-        Grid cell sizes (default: everything in one cell in-process; about one cell per worker
-        with a client).
+        Grid cell sizes (default: :data:`GRID_CELLS` cells of annotations, in-process and on any cluster:
+        the same numbers to the last bit).
     blas_threads : int, optional
         Limit BLAS threads in the numerical steps (1 is usually fastest: the matrices are small).
     parts_dir : path-like, optional
@@ -1147,13 +1147,22 @@ def block_inputs(chromosomes: Sequence[ChromosomeData], phenotypes: Sequence[Phe
             rv = d.rv[rows]
             z = np.column_stack([p.z[d.chrom][rows] for p in phenotypes])
             n = np.column_stack([p.n[d.chrom][rows] for p in phenotypes])
-            binputs[bi] = BlockInput(rv=rv[:, nb:], rv_bg=rv[:, :nb], ahat=z / np.sqrt(n), n=n, svd=d.svds[j],
-                                     joint_zero=not np.any(rv != 0))
+            svd = d.svds[j]
+            if svd is not None and (_dense(svd.u) is not svd.u or _dense(svd.s) is not svd.s):
+                svd = dataclasses.replace(svd, u=_dense(svd.u), s=_dense(svd.s))
+            binputs[bi] = BlockInput(rv=_dense(rv[:, nb:]), rv_bg=_dense(rv[:, :nb]), ahat=z / np.sqrt(n), n=n,
+                                     svd=svd, joint_zero=not np.any(rv != 0))
     kept = sum(b.rv is not None and not b.joint_zero for b in binputs)
     n_annot = chromosomes[0].rv.shape[1] - nb if len(chromosomes) else 0
     logger.info("SLDP: %d LD blocks (%d with regression SNPs and a non-zero annotation), %d annotations "
                 "(%d background), %d phenotypes", n_blocks, kept, n_annot, nb, len(phenotypes))
     return binputs
+
+
+def _dense(x: np.ndarray) -> np.ndarray:
+    """``x`` in one piece of memory (a strided view copied), as a Dask worker receives it: BLAS rounds a
+    strided operand differently, and the grid's numbers must not depend on where a cell runs."""
+    return x if x.flags.c_contiguous or x.flags.f_contiguous else np.ascontiguousarray(x)
 
 
 def _select(blocks: Sequence[BlockInput], kk: Sequence[int], pp: Sequence[int]) -> list[BlockInput]:
@@ -1304,17 +1313,25 @@ def _batches(n: int, size: int) -> list[list[int]]:
     return [list(range(i, min(n, i + size))) for i in range(0, n, size)]
 
 
+#: Cells the annotations of a grid are cut into by default, whatever runs them: each annotation's numbers
+#: then come from the same matrix shapes in-process, on any number of Dask workers and on a resume, so the
+#: outputs are the same bytes (BLAS rounding depends on the shapes).
+GRID_CELLS = 16
+
+
 def grid_cells(n_annotations: int, n_phenotypes: int, *, annotation_batch: int | None = None,
                phenotype_batch: int | None = None, client=None) -> list[tuple[list[int], list[int]]]:
-    """How the annotation x phenotype grid is cut into cells (results do not depend on it).
+    """How the annotation x phenotype grid is cut into cells.
 
     Parameters
     ----------
     n_annotations, n_phenotypes : int
     annotation_batch, phenotype_batch : int, optional
-        Cell sizes; default: all phenotypes in a cell, and all annotations in-process or about one
-        cell per worker of ``client``.
+        Cell sizes; default: all phenotypes in a cell and the annotations in :data:`GRID_CELLS` cells
+        (the same cut in-process and on a cluster of any size: the same numbers, to the last bit; other
+        sizes agree to float64 rounding).
     client : dask.distributed.Client, optional
+        Unused (kept for callers that pass one): the cut does not depend on the cluster.
 
     Returns
     -------
@@ -1322,13 +1339,7 @@ def grid_cells(n_annotations: int, n_phenotypes: int, *, annotation_batch: int |
         Phenotype-major order.
     """
     kk, pp = n_annotations, n_phenotypes
-    n_workers = 1
-    if client is not None:
-        try:
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-        except Exception:  # pragma: no cover - any client without scheduler_info
-            n_workers = 1
-    a_size = annotation_batch or (kk if client is None else math.ceil(kk / max(1, min(kk, n_workers))))
+    a_size = annotation_batch or max(1, math.ceil(kk / GRID_CELLS))
     p_size = phenotype_batch or pp
     return [(ka, pb) for pb in _batches(pp, p_size) for ka in _batches(kk, a_size)]
 
@@ -1386,8 +1397,8 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
     progress : callable, optional
         ``progress(done, total, "regression")`` as each grid cell finishes.
     parts : genocore.resume.RunParts, optional
-        Each finished cell is saved there (about 20 cells in-process), and cells a killed run finished are
-        read back instead of fitted again (a cell's numbers do not depend on how the grid is cut).
+        Each finished cell is saved there (:data:`GRID_CELLS` of them by default), and the cells a killed run
+        finished are read back instead of fitted again.
 
     Returns
     -------
@@ -1399,8 +1410,6 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
     info, marg = annotations.info, annotations.tested
     sq, sp = info.loc[marg, "sqnorm"].to_numpy(), info.loc[marg, "supp"].to_numpy()
     mm = info.loc[marg, "M"].to_numpy(dtype=np.float64)
-    if parts is not None and annotation_batch is None and client is None:
-        annotation_batch = max(1, math.ceil(len(prof_names) / 20))  # checkpoints without slowing the grid
     cells = grid_cells(len(prof_names), len(phenotypes), annotation_batch=annotation_batch,
                        phenotype_batch=phenotype_batch, client=client)
     earlier = load_cells(parts) if parts is not None else []

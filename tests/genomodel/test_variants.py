@@ -232,14 +232,100 @@ def _assert_same_h5(a, b):
 
 
 @pytest.mark.integration
-def test_dask_cluster_gives_the_single_process_result(saved, tmp_path):
+def test_dask_clusters_of_1_2_and_4_workers_give_the_single_process_result(saved, tmp_path):
     from genomodel import cli
 
     base = ["sad", "--model", str(saved["model"]), "--vcf", str(saved["vcf"]), "--fasta", str(saved["fasta"]),
             "--chunk-size", "20"]
     assert cli.main([*base, "--out", str(tmp_path / "one.h5")]) == 0
-    assert cli.main([*base, "--workers", "2", "--out", str(tmp_path / "dask.h5")]) == 0
-    _assert_same_h5(tmp_path / "one.h5", tmp_path / "dask.h5")
+    for n in (1, 2, 4):
+        assert cli.main([*base, "--workers", str(n), "--out", str(tmp_path / f"dask{n}.h5")]) == 0
+        _assert_same_h5(tmp_path / "one.h5", tmp_path / f"dask{n}.h5")
+
+
+def _wait_for(count, k: int, timeout: float = 300.0) -> int:
+    import time
+
+    deadline = time.time() + timeout
+    while count() < k and time.time() < deadline:
+        time.sleep(0.01)
+    return count()
+
+
+@pytest.mark.integration
+def test_a_worker_killed_mid_run_does_not_change_the_scores(saved, tmp_path):
+    """A real local cluster of 2 worker processes; one is SIGKILLed after a few chunks: its chunk is run
+    again elsewhere (its nanny brings it back) and the scores equal the single-process run's."""
+    import os
+    import signal
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    from genomodel import cli
+
+    base = ["sad", "--model", str(saved["model"]), "--vcf", str(saved["vcf"]), "--fasta", str(saved["fasta"]),
+            "--chunk-size", "1", "--rc", "--shifts=-1,0,1"]
+    out = tmp_path / "dask.h5"
+    parts = Path(str(out) + ".parts")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as client:
+        rc = {}
+        run = threading.Thread(target=lambda: rc.setdefault("rc", cli.main(
+            [*base, "--scheduler", cluster.scheduler_address, "--out", str(out)])))
+        run.start()
+        assert _wait_for(lambda: len(list(parts.glob("chunk_*.npz"))), 3) >= 3
+        pid = next(iter(client.run(os.getpid).values()))
+        os.kill(pid, signal.SIGKILL)
+        run.join(timeout=600)
+    assert rc.get("rc") == 0 and not parts.exists()
+    assert cli.main([*base, "--out", str(tmp_path / "one.h5")]) == 0
+    _assert_same_h5(out, tmp_path / "one.h5")
+
+
+@pytest.mark.integration
+def test_a_lost_scheduler_leaves_finished_chunks_that_resume_completes(saved, tmp_path):
+    """Scheduler and worker as separate processes (as on a cluster); the scheduler is SIGKILLed mid-run:
+    the chunks finished so far stay on disk and --resume in this process completes the same scores."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from genomodel import cli
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", str(port), "--dashboard-address", ":0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--nworkers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = ["sad", "--model", str(saved["model"]), "--vcf", str(saved["vcf"]), "--fasta", str(saved["fasta"]),
+            "--chunk-size", "1", "--rc", "--shifts=-1,0,1"]
+    out = tmp_path / "lost.h5"
+    parts = Path(str(out) + ".parts")
+    run = subprocess.Popen([sys.executable, "-c", "import sys; from genomodel.cli import main; sys.exit(main(sys.argv[1:]))",
+                            *base, "--scheduler", address, "--out", str(out)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(lambda: len(list(parts.glob("chunk_*.npz"))), 3) >= 3
+        scheduler.send_signal(signal.SIGKILL)
+        try:
+            assert run.wait(timeout=120) != 0  # the run fails: its scheduler is gone
+        except subprocess.TimeoutExpired:
+            run.kill()  # a client that would wait on for a scheduler is given up on
+    finally:
+        for proc in (run, worker, scheduler):
+            proc.kill()
+            proc.wait()
+    n_done = len(list(parts.glob("chunk_*.npz")))
+    assert n_done >= 3 and not out.exists()
+    assert cli.main([*base, "--out", str(out), "--resume"]) == 0 and not parts.exists()
+    assert cli.main([*base, "--out", str(tmp_path / "one.h5")]) == 0
+    _assert_same_h5(out, tmp_path / "one.h5")
 
 
 def test_gene_window_sed_fast_equals_naive(model, genome):

@@ -30,6 +30,10 @@ def test_sldp_in_process_and_on_local_cluster_agree(tmp_path):
     a, b = tmp_path / "a.gwresults", tmp_path / "b.gwresults"
     assert cli.main(_argv(a, "--chunks-out", str(tmp_path / "a.chunks.tsv"))) == 0
     assert cli.main(_argv(b, "--workers", "2")) == 0
+    for n in (1, 4):  # other cluster sizes cut the grid otherwise: the same file
+        assert cli.main(_argv(tmp_path / f"w{n}.gwresults", "--workers", str(n))) == 0
+        assert (tmp_path / f"w{n}.gwresults").read_bytes() == b.read_bytes()
+    assert a.read_bytes() == b.read_bytes()  # in-process and on the cluster: the same file
     ta, tb = pd.read_csv(a, sep="\t"), pd.read_csv(b, sep="\t")
     assert list(ta.columns) == ["pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se(mu)", "h2g", "rf",
                                 "h2v/h2g", "h2v", "supp(v)/M"]

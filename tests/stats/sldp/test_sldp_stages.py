@@ -465,16 +465,18 @@ class _FakeClient:
 
 
 def test_grid_cells():
-    assert sp.grid_cells(5, 2) == [([0, 1, 2, 3, 4], [0, 1])]
+    # by default GRID_CELLS cells of annotations, whatever the cluster: the same cut everywhere
+    assert sp.grid_cells(5, 2) == [([k], [0, 1]) for k in range(5)]
+    assert sp.grid_cells(40, 1) == [(list(range(a, a + 3)), [0]) for a in range(0, 39, 3)] + [([39], [0])]
+    assert sp.grid_cells(40, 1, client=_FakeClient(2)) == sp.grid_cells(40, 1)
     assert sp.grid_cells(5, 3, annotation_batch=2, phenotype_batch=2) == [
         ([0, 1], [0, 1]), ([2, 3], [0, 1]), ([4], [0, 1]), ([0, 1], [2]), ([2, 3], [2]), ([4], [2])]
-    assert sp.grid_cells(5, 1, client=_FakeClient(2)) == [([0, 1, 2], [0]), ([3, 4], [0])]
 
 
 def test_run_grid_cells_do_not_change_numbers(blocks, chromosomes, phenotypes):
     ann = sp.merge_annotations(chromosomes, n_background_files=1)
     inputs = sp.block_inputs(chromosomes, phenotypes, n_blocks=len(blocks), n_background=1)
-    whole = sp.run_grid(inputs, phenotypes, ann, jk_blocks=3, seed=9, n_draws=5000)
+    whole = sp.run_grid(inputs, phenotypes, ann, jk_blocks=3, seed=9, n_draws=5000, annotation_batch=2)
     split = sp.run_grid(inputs, phenotypes, ann, jk_blocks=3, seed=9, n_draws=5000, annotation_batch=1,
                         phenotype_batch=1)
     assert list(whole.table.columns) == list(sp.GWRESULTS_COLUMNS)
