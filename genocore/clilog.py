@@ -28,8 +28,14 @@ def configure(verbosity: int = 0) -> None:
 BAD_INPUT = (ValueError, KeyError, FileNotFoundError, FileExistsError)
 
 
+def _stop_errors():
+    from genocore.files import DiskFullError
+
+    return BAD_INPUT + (DiskFullError,)
+
+
 def run_command(runner, args, *, verbosity: int = 0) -> int:
-    """Run a command's ``runner(args)``; bad input becomes one logged line and exit status 2.
+    """Run a command's ``runner(args)``; bad input, or a full disk, becomes one logged line and exit status 2.
 
     The libraries raise these errors with a message that names the file and record; a traceback
     would only hide it (``-vv`` re-raises, for debugging). A command with ``--out`` holds its lock
@@ -41,7 +47,7 @@ def run_command(runner, args, *, verbosity: int = 0) -> int:
     try:
         with output_lock(out) if out is not None else contextlib.nullcontext():
             return runner(args)
-    except BAD_INPUT as err:
+    except _stop_errors() as err:
         if verbosity > 1:
             raise
         logging.getLogger("__main__").error("%s", err.args[0] if isinstance(err, KeyError) and err.args else err)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import os
@@ -45,11 +46,39 @@ def _publish(tmp, *, directory: bool = False) -> None:
     os.chmod(tmp, (0o777 if directory else 0o666) & ~current_umask())
 
 
+class DiskFullError(OSError):
+    """A write failed for want of space (or a file-size limit); the message says where to free space."""
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _no_space(err: BaseException) -> bool:
+    """Whether ``err`` (an OSError, or a library's wrapping of one, such as h5py's) is a full disk."""
+    text = str(err)
+    return (isinstance(err, OSError) and err.errno in _NO_SPACE) or "No space left on device" in text \
+        or "File too large" in text or "errno = 28" in text or "errno = 27" in text
+
+
+def disk_full(path: Path, err: BaseException) -> DiskFullError:
+    """The error to raise for a write to ``path`` that ran out of space: what failed, where to free space
+    and how much is free now."""
+    where = Path(path).parent
+    try:
+        free = f"{shutil.disk_usage(where).free / 1e6:,.1f} MB free there now"
+    except OSError:
+        free = "its free space unknown"
+    return DiskFullError(errno.ENOSPC, f"writing {path} failed: no space left on the device (or a file-size limit; "
+                         f"{err}). Free space on the file system of {where} ({free}) or write elsewhere, then run "
+                         f"again; nothing was left at {path}")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
 
-    A crash or exception leaves no file at ``path`` (and no half-written one that looks complete).
+    A crash or exception leaves no file at ``path`` (and no half-written one that looks complete); a full
+    disk raises :class:`DiskFullError`, saying where to free space.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +88,10 @@ def atomic_path(path: str | os.PathLike):
         yield Path(tmp)
         _publish(tmp)
         os.replace(tmp, path)
+    except Exception as err:
+        if _no_space(err) and not isinstance(err, DiskFullError):
+            raise disk_full(path, err) from err
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -87,6 +120,10 @@ def atomic_dir(path, *, overwrite: bool = False):
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except Exception as err:
+        if _no_space(err) and not isinstance(err, DiskFullError):
+            raise disk_full(path, err) from err
+        raise
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

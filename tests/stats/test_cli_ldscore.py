@@ -109,3 +109,30 @@ def test_ldscore_resume_needs_a_chromosome_template(tmp_path, caplog):
         ref = pd.read_csv(FIX / "ldsc" / f"cm1.{c}.l2.ldscore.gz", sep="\t")
         ours = pd.read_csv(tmp_path / "t" / f"{c}.l2.ldscore.gz", sep="\t")
         assert ours.SNP.tolist() == ref.SNP.tolist() and np.abs(ours.L2 - ref.L2).max() <= 1e-3
+
+
+def test_a_write_that_runs_out_of_space_leaves_nothing_and_says_what_to_free(tmp_path):
+    """The kernel refuses the write part-way (a file-size limit on the process, the same failure at the
+    file-system call as a full disk): exit 2, one line naming the file, the folder to free and its free
+    space, and no output or temporary file left."""
+    import resource
+    import subprocess
+    import sys
+
+    from _kill import MAIN
+
+    prefix = tmp_path / "panel"
+    _multi_chrom_panel(prefix)
+    out = tmp_path / "out" / "scores"
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    run = subprocess.run([sys.executable, "-c", MAIN["genostats"], "ldscore", "--bfile", str(prefix),
+                          "--ld-wind-kb", "200", "--out", str(out)], preexec_fn=limit, capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert f"writing {out}.l2.ldscore.gz failed: no space left" in run.stderr
+    assert f"Free space on the file system of {out.parent}" in run.stderr and "MB free there now" in run.stderr
+    # no output, no temporary file, no lock
+    assert not out.parent.exists() or sorted(p.name for p in out.parent.iterdir()) == []
