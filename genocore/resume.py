@@ -76,6 +76,9 @@ def check_run_settings(folder, settings: dict) -> None:
 class RunParts:
     """The parts folder of one resumable run.
 
+    The folder appears with the first finished unit (a run that fails before finishing anything leaves
+    nothing behind); an existing one is checked against ``settings`` at once.
+
     Parameters
     ----------
     folder : path-like
@@ -88,21 +91,26 @@ class RunParts:
 
     def __init__(self, folder, settings: dict, *, resume: bool):
         self.folder = Path(folder)
+        self.settings = settings
         if self.folder.exists() and not resume:
             shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        check_run_settings(self.folder, settings)
+        if self.folder.exists():
+            check_run_settings(self.folder, settings)
 
-    def _marker(self, key: str) -> Path:
-        return self.folder / f"{key}.done"
+    def file(self, name: str) -> Path:
+        """Where a unit's own file goes (the folder and its settings are written on first use)."""
+        if not (self.folder / "run.json").exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            check_run_settings(self.folder, self.settings)
+        return self.folder / name
 
     def done(self, key: str) -> bool:
         """Whether unit ``key`` finished (its outputs are complete)."""
-        return self._marker(key).exists()
+        return (self.folder / f"{key}.done").exists()
 
     def mark_done(self, key: str, info: dict | None = None) -> None:
         """Record unit ``key`` as finished; call only once its outputs are written."""
-        write_text(self._marker(key), json.dumps(info or {}, default=str) + "\n")
+        write_text(self.file(f"{key}.done"), json.dumps(info or {}, default=str) + "\n")
 
     def remove(self) -> None:
         """Delete the folder (once the whole output is written)."""

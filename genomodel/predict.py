@@ -392,7 +392,7 @@ def predict_sequences(head, *, bed=None, fasta=None, fasta_seqs=None, rc: bool =
             preds.append(predict(model, dna.one_hot(codes[a:a + step], dtype=np.float32), rc=rc, shifts=shifts,
                                  strand_pair=head.strand_pair, batch_size=batch_size))
             if parts is not None:
-                with atomic_path(parts.folder / f"{name}.npz") as tmp, open(tmp, "wb") as fh:
+                with atomic_path(parts.file(f"{name}.npz")) as tmp, open(tmp, "wb") as fh:
                     np.savez(fh, pred=preds[-1])
                 parts.mark_done(name)
         if progress is not None:

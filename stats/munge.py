@@ -118,6 +118,9 @@ def munge_sumstats(path, *, n: float | None = None, columns: dict | None = None,
 
     ss = read_sumstats(path, n=n, columns=columns)
     counts = {"read": int(ss.attrs["sumstats"]["counts"]["kept"])}
+    if counts["read"] == 0:
+        raise ValueError(f"{path}: no SNP to munge: the table has no rows, or every row was excluded on reading "
+                         f"({ss.attrs['sumstats']['counts']})")
     attrs = dict(ss.attrs)
     ss = _quality_filters(ss, path, info_min=info_min, maf_min=maf_min, counts=counts)
     if len(ss) == 0:

@@ -205,7 +205,7 @@ def _save_batch(parts, name: str, values: dict) -> None:
     """One batch's t statistics into the parts folder (atomically), then marked done."""
     from genocore.files import atomic_path
 
-    with atomic_path(parts.folder / f"{name}.npz") as tmp:
+    with atomic_path(parts.file(f"{name}.npz")) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, **{u: np.asarray(v, dtype=np.float64) for u, v in values.items()})
     parts.mark_done(name)

@@ -416,6 +416,8 @@ def read_pics_sumstats(path, *, what: str = "sumstats") -> pd.DataFrame:
     from stats.io.tables import read_numeric_tsv
 
     ss = read_numeric_tsv(path, what, columns=["P"], required=("SNP",), dtype={"SNP": str, "CHR": str})
+    if not len(ss):
+        raise ValueError(f"{what} {path}: the table has no rows (a header only); nothing to fine-map")
     bad = ~((ss.P > 0) & (ss.P <= 1))
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])

@@ -88,6 +88,10 @@ def read_eqtl_table(path, *, genes=None) -> pd.DataFrame:
         logger.info("%s: %d of %d pairs dropped (missing, non-finite or zero slope / slope_se)", path,
                     int((~ok).sum()), len(table))
     table = table[ok].reset_index(drop=True)
+    if not len(table):
+        emptied = "" if not len(ok) else " after dropping pairs with missing, non-finite or zero slope / slope_se"
+        raise ValueError(f"{path}: no eQTL pairs{emptied}" + (f" of genes {sorted(genes)[:5]}" if genes is not None
+                                                              else ""))
     ids = parse_variant_ids(table.variant_id, source=str(path))
     out = pd.concat([table[["gene_id", "variant_id"]], ids, table.drop(columns=["gene_id", "variant_id"])], axis=1)
     out["z"] = out.slope / out.slope_se

@@ -253,7 +253,9 @@ def _first_bad(mask: np.ndarray, index, values, *, path, col: str, why: str):
 
 def _missing_columns_error(path, field: str, names) -> ValueError:
     return ValueError(f"{path}: no column for {field} (looked for names like {', '.join(SYNONYMS[field][:6])}...); "
-                      f"the file has {list(names)}; pass columns={{{field!r}: <name>}}")
+                      f"the file has {list(names)}; name it with genostats munge "
+                      f"{'--n-col' if field == 'N' else '--' + field.lower()} COLUMN (columns={{{field!r}: <name>}} "
+                      "in Python)")
 
 
 def read_sumstats(path, *, n: float | None = None, columns: dict | None = None) -> pd.DataFrame:

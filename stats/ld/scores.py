@@ -763,6 +763,10 @@ def _snp_mask(snps, bim: pd.DataFrame, where) -> np.ndarray:
         sel = snps_arr.copy()
     else:
         sel = bim["snp"].isin(set(map(str, snps_arr.tolist()))).to_numpy()
+        if not sel.any():
+            raise ValueError(f"none of the {len(snps_arr)} SNP IDs to keep (--extract; e.g. "
+                             f"{', '.join(map(str, snps_arr[:3].tolist()))}) is a SNP of {where} (e.g. "
+                             f"{', '.join(bim['snp'].astype(str).head(3))})")
     logger.info("%d of %d SNPs of %s selected", int(sel.sum()), m_total, where)
     return sel
 

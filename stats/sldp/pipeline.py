@@ -1352,7 +1352,7 @@ def save_cell(parts, key: str, cell: GridCell) -> None:
     rows = [df.assign(pheno=p, annot=a) for (p, a), df in cell.chunks.items()]
     for name, df in (("table", cell.table), ("chunks", pd.concat(rows, ignore_index=True) if rows else None)):
         if df is not None:
-            with atomic_path(parts.folder / f"{key}.{name}.parquet") as tmp:
+            with atomic_path(parts.file(f"{key}.{name}.parquet")) as tmp:
                 df.to_parquet(tmp, index=False)
     parts.mark_done(key)
 
