@@ -127,8 +127,11 @@ def _saliency(args) -> int:
     from genocore.bed import read_bed
     from genomodel.attribution.saliency import region_saliency
 
+    regions = read_bed(args.bed)
+    if regions.empty:
+        raise ValueError(f"--bed {args.bed}: no regions to explain")
     head = _head(args)
-    r = region_saliency(head.seqnn, args.fasta, read_bed(args.bed), genome=head.genome,
+    r = region_saliency(head.seqnn, args.fasta, regions, genome=head.genome,
                         targets=args.targets, bins=args.bins)
     r.write(args.out, provenance=_record(head, fasta=args.fasta, bed=args.bed))
     return 0

@@ -744,6 +744,8 @@ def read_labels(path, *, what: str = "labels") -> pd.DataFrame:
     from stats.io.tables import numeric, read_tsv
 
     lab = read_tsv(path, what, required=("snp", "chrom", "label"), dtype={"snp": str, "chrom": str})
+    if lab.empty:
+        raise ValueError(f"{what} {path}: no labelled SNPs (a header only)")
     raw = lab.label.astype(str).to_numpy()
     lab = numeric(lab, ["label"], path=path, what=what)
     bad = ~lab.label.isin([0, 1])

@@ -49,13 +49,23 @@ def _cases(world: Path, truth: Path, tmp: Path) -> dict:
                                  _write(tmp / "e.vcf", "##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\n"),
                                  "--fasta", str(world / "genome" / "genome.fa"), "--gtf", gtf,
                                  "--out", tmp / "out" / "sed.tsv"], ["e.vcf", "no records"]),
+        "classify": (stats_cli.main, ["classify", "--labels", _write(tmp / "lab.tsv", "snp\tchrom\tlabel\n"),
+                                      "--features", f"m={truth}", "--stat", "SAD", "--out", tmp / "out" / "cls"],
+                     ["lab.tsv"]),
+        "clusters": (stats_cli.main, ["clusters", "--observed", _write(tmp / "obs.tsv", "gene_id\ts1\ts2\n"),
+                                      "--predicted", _write(tmp / "pred.tsv", "gene_id\ts1\ts2\n"),
+                                      "--out", tmp / "out" / "cl"], ["obs.tsv"]),
+        "saliency": (model_cli.main, ["saliency", "--model", tmp / "model", "--bed", _write(tmp / "s.bed", ""),
+                                      "--fasta", str(world / "genome" / "genome.fa"), "--out", tmp / "out" / "sal"],
+                     ["s.bed"]),
         "predict": (model_cli.main, ["predict", "--model", tmp / "model", "--bed", _write(tmp / "r.bed", ""),
                                      "--fasta", str(world / "genome" / "genome.fa"), "--out", tmp / "out" / "p.h5"],
                     ["r.bed", "no regions"]),
     }
 
 
-NAMES = ("sldp", "ldscore --extract", "covreg", "pics", "munge", "sites", "casecontrol", "sed", "predict")
+NAMES = ("sldp", "ldscore --extract", "covreg", "pics", "munge", "sites", "casecontrol", "classify", "clusters", "sed",
+         "predict", "saliency")
 
 
 @pytest.mark.parametrize("name", NAMES)
