@@ -261,3 +261,51 @@ def test_two_genomes_split_jointly_then_train_two_heads(tmp_path, caplog):
                      "--data", f"mouse={rec / 'mouse'}", "--out", str(run), "--epochs", "1"]) == 0
     log = pd.read_csv(run / "train_log.csv")
     assert {"valid_loss_human", "valid_loss_mouse"} <= set(log.columns)
+
+
+@pytest.mark.integration
+def test_training_killed_mid_run_resumes_to_the_uninterrupted_run(tmp_path):
+    """genomodel train (with dropout) SIGKILLed after a seeded number of epochs and run again: it resumes
+    from its checkpoint, and the log and the kept weights equal an uninterrupted run's."""
+    from _kill import kill_after
+
+    g = make_tiny_genome(tmp_path / "g", sizes={"chr1": 40_000, "chr2": 20_000})
+    rec = tmp_path / "rec"
+    assert cli.main(["data", "--fasta", str(g.fasta), "--targets", str(g.targets), "--seq-length", "2048",
+                     "--pool-width", "64", "--crop-bp", "256", "--stride", "1024", "--test-chroms", "chr2",
+                     "--valid-fraction", "0.2", "--out", str(rec)]) == 0
+    params = tmp_path / "p.json"
+    params.write_text('{"train": {"batch_size": 4, "optimizer": "adam", "learning_rate": 0.002, "patience": 50},'
+                      ' "model": {"seq_length": 2048, "activation": "gelu", "norm_type": "batch",'
+                      ' "trunk": [{"name": "conv_block", "filters": 8, "kernel_size": 9, "pool_size": 8},'
+                      '           {"name": "conv_tower", "filters_init": 8, "filters_mult": 1.2, "repeat": 3,'
+                      '            "kernel_size": 3, "pool_size": 2},'
+                      '           {"name": "dilated_residual", "filters": 6, "rate_mult": 2, "repeat": 2,'
+                      '            "dropout": 0.2},'
+                      '           {"name": "Cropping1D", "cropping": 4}],'
+                      ' "head_tiny": {"name": "final", "units": 3, "activation": "softplus"}}}')
+    base = ["train", "--params", params, "--data", rec, "--epochs", "8"]
+    killed = tmp_path / "killed"
+
+    def epochs_logged() -> int:
+        try:
+            return len(pd.read_csv(killed / "train_log.csv"))
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            return 0
+
+    k = int(np.random.default_rng(4).integers(2, 6))
+    n_done = kill_after("genomodel", [*base, "--out", killed], epochs_logged, k)
+    assert k <= n_done < 8 and not (killed / "provenance.json").exists()
+    assert cli.main([*map(str, base), "--out", str(killed)]) == 0
+    assert cli.main([*map(str, base), "--out", str(tmp_path / "whole")]) == 0
+    a, b = pd.read_csv(killed / "train_log.csv"), pd.read_csv(tmp_path / "whole" / "train_log.csv")
+    assert list(a.epoch) == list(range(8))
+    for col in ("train_loss", "valid_loss"):
+        np.testing.assert_array_equal(a[col], b[col])
+    with h5py.File(killed / "model" / "model.weights.h5") as x, h5py.File(tmp_path / "whole" / "model" / "model.weights.h5") as y:
+        def arrays(f):
+            out = {}
+            f.visititems(lambda name, obj: out.setdefault(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+            return out
+        wa, wb = arrays(x), arrays(y)
+        assert wa.keys() == wb.keys() and all(np.array_equal(wa[n], wb[n]) for n in wa)
