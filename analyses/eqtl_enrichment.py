@@ -180,7 +180,7 @@ def eqtl_splits(cfg, tables: dict) -> dict:
             "heldout": {t: d[~inside[t]].reset_index(drop=True) for t, d in read.items()}}
 
 
-def enrichment_runs(cfg, sources: dict, splits: dict, progress) -> dict:
+def enrichment_runs(cfg, sources: dict, splits: dict, progress, parts=None) -> dict:
     """:func:`stats.eqtl.pipeline.eqtl_enrichment` per source x split (one panel, the same seed). A
     ``train`` or ``heldout`` part that cannot be analysed (too few pairs) is left out with a warning.
 
@@ -213,7 +213,8 @@ def enrichment_runs(cfg, sources: dict, splits: dict, progress) -> dict:
                     tables, bfile_chr=panel, ld_blocks=cfg.ld_blocks, build=cfg.build, tss=tss, sed=seds,
                     rng=np.random.default_rng(cfg.seed), prepared=prepared[split],
                     options=enrichment_options(cfg, n_shuffles=cfg.shuffles if full else 0,
-                                               n_boot=cfg.n_boot if full else 0))
+                                               n_boot=cfg.n_boot if full else 0),
+                    parts=parts.parts(f"{source}-{split}") if parts is not None and full else None)
             except ValueError as err:  # a training / held-out part too small to regress is left out
                 if split == "all":
                     raise
@@ -273,9 +274,9 @@ def report(results: pd.DataFrame, cfg) -> str:
             f"{markdown_table(shown)}\n\n![quantile enrichment by tissue](panel.png)\n")
 
 
-def run(cfg: Config, progress) -> OutputFolder:
+def run(cfg: Config, progress, *, parts=None) -> OutputFolder:
     """The analysis: SED per tissue from each source, the enrichment per source x split, tables,
-    the panel figure and the report."""
+    the panel figure and the report (``parts``: where the shuffles' finished batches are kept)."""
     from analyses.scoring import h5_provenance
 
     check_inputs(cfg)
@@ -284,7 +285,7 @@ def run(cfg: Config, progress) -> OutputFolder:
         if cfg.truth_scores is not None:
             sources["truth"] = Path(cfg.truth_scores)
         prov = h5_provenance(sources["model"])
-        runs = enrichment_runs(cfg, sources, eqtl_splits(cfg, dict(cfg.eqtl)), progress)
+        runs = enrichment_runs(cfg, sources, eqtl_splits(cfg, dict(cfg.eqtl)), progress, parts=parts)
     results, summary, quantiles = result_tables(runs)
     unit = cfg.unit[0]
     out = OutputFolder(tables={"results.tsv": results, "summary.tsv": summary, "quantiles.tsv": quantiles},
@@ -318,8 +319,7 @@ PAPER = ("top-quintile over bottom-three SED-LD enrichment of eQTLs 3-7x in ever
 
 ANALYSIS = Analysis(name="eqtl_enrichment", description="eQTL enrichment of model SED by tissue: |SED-LD| "
                     "covariate regression and quantile enrichment (Basenji 2018, Fig. 5)", config=Config, run=run,
-                    demo=demo,
-                    paper=PAPER)
+                    demo=demo, paper=PAPER, resumable=True)
 
 if __name__ == "__main__":
     sys.exit(main(ANALYSIS))

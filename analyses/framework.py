@@ -56,6 +56,9 @@ class Analysis:
         inputs, such as model scores, under ``out``).
     paper : str
         The paper's headline result, reported beside the suite's (``analyses/README.md``).
+    resumable : bool
+        ``run`` takes ``parts`` (a :class:`genocore.resume.ResumeRoot`): its long steps save what they finish
+        there, and ``--resume`` continues a killed run.
     """
 
     name: str
@@ -64,6 +67,7 @@ class Analysis:
     run: Callable
     demo: Callable
     paper: str = ""
+    resumable: bool = False
 
 
 def config_help(cls) -> str:
@@ -203,6 +207,8 @@ def get_parser(analysis: Analysis) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder (results, figures, report.md, "
                    "provenance.json)")
     p.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--resume", action="store_true", help="continue a killed run: its finished steps are kept in "
+                   "OUT.parts (same config and inputs, checked)")
     p.add_argument("-v", "--verbose", action="count", default=0)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -219,8 +225,10 @@ def demo_world(world: Path, *, seed: int = 1) -> Path:
     return Path(world)
 
 
-def execute(analysis: Analysis, cfg, out, *, command=None, force: bool = False) -> dict:
-    """Run an analysis and write its output folder with provenance; returns the written paths."""
+def execute(analysis: Analysis, cfg, out, *, command=None, force: bool = False, resume: bool = False) -> dict:
+    """Run an analysis and write its output folder with provenance; returns the written paths. A resumable
+    analysis keeps its finished steps in ``<out>.parts`` until the output is written (``resume``: read back
+    those of a killed run with the same config and inputs)."""
     from tqdm import tqdm
 
     bar = tqdm(desc=analysis.name, unit="step", disable=None)
@@ -230,11 +238,22 @@ def execute(analysis: Analysis, cfg, out, *, command=None, force: bool = False) 
         bar.update()
         logger.info("%s: %s", analysis.name, step)
 
+    parts = None
+    if analysis.resumable:
+        from genocore.resume import ResumeRoot, stamp_inputs
+
+        settings = {"config": json.loads(json.dumps(cfgmod.to_dict(cfg), default=str)),
+                    **stamp_inputs(input_paths(cfg))}
+        parts = ResumeRoot(Path(str(out) + ".parts"), settings, resume=resume)
     try:
-        result = analysis.run(cfg, progress)
+        result = analysis.run(cfg, progress, parts=parts) if parts is not None else analysis.run(cfg, progress)
     finally:
         bar.close()
-    return result.write(out, command=command, config=cfgmod.to_dict(cfg), inputs=input_paths(cfg), overwrite=force)
+    written = result.write(out, command=command, config=cfgmod.to_dict(cfg), inputs=input_paths(cfg),
+                           overwrite=force)
+    if parts is not None:
+        parts.remove()
+    return written
 
 
 def main(analysis: Analysis, argv=None) -> int:
@@ -251,7 +270,7 @@ def main(analysis: Analysis, argv=None) -> int:
         else:
             cfg = analysis.demo(demo_world(a.world), a.world.parent / "scores")
             check_paths(cfg, where="--demo")
-        execute(analysis, cfg, a.out, command=command, force=a.force)
+        execute(analysis, cfg, a.out, command=command, force=a.force, resume=a.resume)
         logger.info("wrote %s", a.out)
         return 0
 

@@ -209,7 +209,7 @@ def prepare(cfg, panel, sources: dict, workdir: Path, progress) -> dict:
             "ldscores_chr": ldscores}
 
 
-def sldp_runs(cfg, panel, inputs: dict, splits: dict, progress, *, client=None) -> pd.DataFrame:
+def sldp_runs(cfg, panel, inputs: dict, splits: dict, progress, *, client=None, parts=None) -> pd.DataFrame:
     """:func:`stats.sldp.run` per source x split; the ``.gwresults`` rows with ``source`` and ``split``. A
     ``train`` or ``heldout`` part that cannot be analysed (too few SNPs) is left out with a warning."""
     from stats import sldp
@@ -223,7 +223,8 @@ def sldp_runs(cfg, panel, inputs: dict, splits: dict, progress, *, client=None) 
                                sannot_chr=[annot], background_sannot_chr=[bg] if bg else (),
                                ldscores_chr=inputs["ldscores_chr"], print_snps=snps, build=cfg.build, alpha=cfg.alpha,
                                jk_blocks=cfg.jk_blocks, n_draws=cfg.n_draws, seed=cfg.seed, client=client,
-                               blas_threads=1)
+                               blas_threads=1, resume=True,
+                               parts_dir=parts.folder / f"{source}-{split}" if parts is not None else None)
             except ValueError as err:  # a training / held-out part too small to regress is left out
                 if split == "all":
                     raise
@@ -311,9 +312,9 @@ def report(results: pd.DataFrame, cfg, background: list) -> str:
             "![SLDP z, annotations x traits](heatmap.png)\n")
 
 
-def run(cfg: Config, progress) -> OutputFolder:
+def run(cfg: Config, progress, *, parts=None) -> OutputFolder:
     """The analysis: annotations, background and LD scores, SLDP per source x split, table, heatmap,
-    report."""
+    report (``parts``: where each SLDP run's finished grid cells are kept)."""
     from analyses.scoring import h5_provenance
     from genocore.dask_client import dask_client
     from stats.io.panel import ReferencePanel
@@ -328,7 +329,7 @@ def run(cfg: Config, progress) -> OutputFolder:
                 sources["truth"] = Path(cfg.truth_scores)
             prov = h5_provenance(sources["model"])
             inputs = prepare(cfg, panel, sources, Path(tmp), progress)
-            gw = sldp_runs(cfg, panel, inputs, print_snps(cfg, panel), progress, client=client)
+            gw = sldp_runs(cfg, panel, inputs, print_snps(cfg, panel), progress, client=client, parts=parts)
     finally:
         if client is not None:
             client.close()
@@ -361,7 +362,7 @@ PAPER = ("tissue-matched prediction datasets significant for GTEx tissues' multi
 
 ANALYSIS = Analysis(name="gtex_sldp", description="SLDP of GWAS traits on model variant effects, annotations x "
                     "traits (Basenji2, Fig. 4)", config=Config, run=run, demo=demo,
-                    paper=PAPER)
+                    paper=PAPER, resumable=True)
 
 if __name__ == "__main__":
     sys.exit(main(ANALYSIS))

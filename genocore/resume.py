@@ -14,7 +14,7 @@ from pathlib import Path
 
 from genocore.files import sha256, write_text
 
-__all__ = ["RunParts", "check_run_settings", "input_stamp", "stamp_inputs"]
+__all__ = ["ResumeRoot", "RunParts", "check_run_settings", "input_stamp", "stamp_inputs"]
 
 
 def input_stamp(path) -> str | None:
@@ -114,4 +114,31 @@ class RunParts:
 
     def remove(self) -> None:
         """Delete the folder (once the whole output is written)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class ResumeRoot:
+    """The parts folders of a run with several resumable steps (``<folder>/<step>``), sharing its settings.
+
+    Parameters
+    ----------
+    folder : path-like
+    settings : dict
+        What every step's parts depend on (the run's config and inputs).
+    resume : bool
+        Keep what a killed run with the same settings finished; otherwise a stale folder is cleared.
+    """
+
+    def __init__(self, folder, settings: dict, *, resume: bool):
+        self.folder = Path(folder)
+        self.settings = settings
+        if self.folder.exists() and not resume:
+            shutil.rmtree(self.folder)
+
+    def parts(self, step: str) -> RunParts:
+        """The parts of one step (checked against the settings if a killed run left them)."""
+        return RunParts(self.folder / step, self.settings, resume=True)
+
+    def remove(self) -> None:
+        """Delete every step's parts (once the whole output is written)."""
         shutil.rmtree(self.folder, ignore_errors=True)

@@ -7,9 +7,11 @@ import sys
 import time
 from typing import Callable
 
-#: ``python -c`` programs running each front end's main on the arguments after them.
+#: ``python -c`` programs running each front end's main (or an analysis's) on the arguments after them.
 MAIN = {"genostats": "import sys; from stats.cli import main; sys.exit(main(sys.argv[1:]))",
-        "genomodel": "import sys; from genomodel.cli import main; sys.exit(main(sys.argv[1:]))"}
+        "genomodel": "import sys; from genomodel.cli import main; sys.exit(main(sys.argv[1:]))",
+        "eqtl_enrichment": "import sys; from analyses.framework import main; from analyses.eqtl_enrichment import "
+                           "ANALYSIS; sys.exit(main(ANALYSIS, sys.argv[1:]))"}
 
 
 def kill_after(front_end: str, argv: list, finished: Callable[[], int], k: int, *, timeout: float = 300.0,

@@ -224,3 +224,26 @@ def test_gtex_tables_without_a_flag_and_the_command_line_agree(tiny_world, world
     assert ana.n_significant > 0 and ana.n_significant < ana.n
     for col in ("n", "n_significant", "ld_coef", "ld_tss_coef", "ld_tss_p_cluster_pos", "enrichment"):
         assert ana[col] == cli[col], col
+
+
+@pytest.mark.integration
+def test_the_analysis_killed_during_its_shuffles_resumes_to_the_same_tables(tiny_world, world_truth_scores, tmp_path):
+    """``python -m analyses.eqtl_enrichment`` SIGKILLed after a seeded number of batches of shuffles, then
+    run with --resume: every table equals an uninterrupted run's; the parts folder goes with the output."""
+    from _kill import kill_after
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(_config(tiny_world, scores=str(world_truth_scores), shuffles=99, n_boot=20,
+                                      all_shuffled=False)))
+    out = tmp_path / "killed"
+    parts = Path(str(out) + ".parts")
+    k = int(np.random.default_rng(6).integers(2, 9))
+    n_done = kill_after("eqtl_enrichment", ["--config", cfg, "--out", out],
+                        lambda: len(list(parts.glob("*/*.done"))), k)
+    assert k <= n_done < 12 and not out.exists()
+    from analyses.framework import main
+
+    assert main(ee.ANALYSIS, ["--config", str(cfg), "--out", str(out), "--resume"]) == 0 and not parts.exists()
+    assert main(ee.ANALYSIS, ["--config", str(cfg), "--out", str(tmp_path / "whole")]) == 0
+    for name in ("results.tsv", "summary.tsv", "quantiles.tsv"):
+        assert (out / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
