@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 #: The demo's training budget in epochs: ``make demo`` (world, model, scoring and every analysis) fits in
 #: 10 minutes on 2 cores with it, and an epoch budget does not move with the machine's load as time would.
-DEMO_EPOCHS = 5
+DEMO_EPOCHS = 8
 
 #: The analysis modules, in the order of the report.
 MODULES = ("eqtl_enrichment", "gtex_sldp", "ms_locus", "autism_denovo", "gwas_classifier", "expression_clusters")
