@@ -35,7 +35,10 @@ def _files_behind(value) -> list[Path]:
     path = Path(text)
     if path.is_dir():
         return sorted(p for p in path.rglob("*") if p.is_file())
-    return [path] if path.exists() else []
+    if path.exists():
+        return [path]
+    # a prefix the readers complete (a PLINK fileset 'p' -> p.bed, an ldsc-style 'baseline' -> baseline.22...)
+    return sorted(p for p in path.parent.glob(path.name + "*") if p.is_file() and not p.name.endswith(".done"))
 
 
 def stamp_inputs(inputs: dict) -> dict:
@@ -48,12 +51,13 @@ def stamp_inputs(inputs: dict) -> dict:
         if value is None:
             continue
         values = value if isinstance(value, (list, tuple)) else [value]
-        for v in values:
+        for i, v in enumerate(values):
+            key = f"{name}[{i}]" if len(values) > 1 else name  # the order matters (alphas, phenotypes)
             if isinstance(v, pd.DataFrame):
-                out[f"{name} (table)"] = str(int(pd.util.hash_pandas_object(v, index=False).sum()))
+                out[f"{key} (table)"] = str(int(pd.util.hash_pandas_object(v, index=False).sum()))
                 continue
             for f in _files_behind(v):
-                out[f"{name}: {f.name}"] = input_stamp(f)
+                out[f"{key}: {f.name}"] = input_stamp(f)
     return out
 
 

@@ -13,13 +13,14 @@ import numpy as np
 __all__ = ["ld_scores_by_chromosome", "run_settings"]
 
 
-def run_settings(panel, *, out: str, snps=None, annot=None, options: dict) -> dict:
+def run_settings(panel, *, out: str, snps=None, annot=None, with_cm_maf: bool = False, options: dict) -> dict:
     """What the per-chromosome outputs depend on: every fileset's .bed/.bim/.fam by SHA-256, the annotation
     files, the SNP list and the options."""
     from genocore.resume import input_stamp
     from stats.io.plink import bfile_paths
 
-    settings = {"out": str(out), "options": {k: (v.name if isinstance(v, np.dtype) else v) for k, v in options.items()}}
+    settings = {"out": str(out), "options": {k: (v.name if isinstance(v, np.dtype) else v) for k, v in options.items()},
+                "with_cm_maf": bool(with_cm_maf)}
     for c, prefix in panel.filesets().items():
         for f in bfile_paths(prefix):
             settings.setdefault(f"panel {Path(f).name}", input_stamp(f))
@@ -74,7 +75,8 @@ def ld_scores_by_chromosome(panel, out: str, *, parts_dir, resume: bool = False,
     if "{chrom}" not in str(out):
         raise ValueError(f"out {out!r} must hold {{chrom}}: one set of files per chromosome")
     panel = as_panel(panel)
-    parts = RunParts(parts_dir, run_settings(panel, out=out, snps=snps, annot=annot, options=options), resume=resume)
+    parts = RunParts(parts_dir, run_settings(panel, out=out, snps=snps, annot=annot, with_cm_maf=with_cm_maf,
+                                             options=options), resume=resume)
     chroms = panel.chroms
     keep = None if snps is None else set(map(str, snps))
     paths = []
@@ -83,14 +85,21 @@ def ld_scores_by_chromosome(panel, out: str, *, parts_dir, resume: bool = False,
         if not parts.done(c):
             prefix = panel.fileset(c)
             bim = panel.fileset_bim(prefix)
-            mask = (bim["chrom"].astype(str) == c).to_numpy()
+            mask = (bim["chrom"].astype(str) == c).to_numpy(copy=True)
             if keep is not None:
-                mask &= bim["snp"].astype(str).isin(keep).to_numpy()
+                mask = mask & bim["snp"].astype(str).isin(keep).to_numpy()
+            if not mask.any():  # no SNP of --extract on this chromosome: no files for it, as ldsc
+                parts.mark_done(c, {"snps": 0})
+                continue
             scores = ld_scores(prefix, snps=mask, annot=_annot_for(annot, c), **options)
             write_ld_scores(stem, scores, with_cm_maf=with_cm_maf)
             parts.mark_done(c, {"snps": len(scores.table)})
+        elif not Path(f"{stem}.l2.ldscore.gz").exists():
+            continue
         paths += [Path(f"{stem}.l2{ext}") for ext in (".ldscore.gz", ".M", ".M_5_50")]
         if progress is not None:
             progress(i + 1, len(chroms), "chromosomes")
     parts.remove()
+    if not paths:
+        raise ValueError(f"none of the {len(keep or ())} SNPs to keep (--extract) is a SNP of panel {panel}")
     return paths

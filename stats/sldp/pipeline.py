@@ -1418,11 +1418,10 @@ def run_grid(blocks: Sequence[BlockInput], phenotypes: Sequence[Phenotype], anno
              if not all((phenotypes[i].name, prof_names[j]) in finished for i in pb for j in ka)]
     if earlier:
         logger.info("SLDP grid: %d cell(s) of a killed run read back, %d to fit", len(earlier), len(cells))
-    n_earlier = len(earlier)
-
     def save(i, cell):
-        if parts is not None:
-            save_cell(parts, f"cell_{n_earlier + i:05d}", cell)
+        if parts is not None:  # named by what it holds: the same name whatever order cells finish in
+            ka, pb = cells[i]
+            save_cell(parts, f"cell_a{ka[0]:06d}x{len(ka)}_p{pb[0]:04d}x{len(pb)}", cell)
     common = dict(background_names=annotations.background_profile_names, weights=weights, jk_blocks=jk_blocks,
                   signflip=signflip, entropy=entropy, n_draws=n_draws, blas_threads=blas_threads)
 
@@ -1495,7 +1494,10 @@ def resume_settings(o: SldpOptions, panel) -> dict:
 
     if isinstance(o.seed, np.random.Generator):
         raise ValueError("a resumable SLDP run needs an integer seed (a Generator's state is not recorded)")
-    sumstats = list(o.sumstats.values()) if isinstance(o.sumstats, Mapping) else o.sumstats
+    sumstats = o.sumstats
+    names = None
+    if isinstance(o.sumstats, Mapping):  # phenotype names matter, not only the files
+        names, sumstats = list(o.sumstats), list(o.sumstats.values())
     prints = o.print_snps
     inputs = {"panel": [f for prefix in dict.fromkeys(panel.filesets().values()) for f in bfile_paths(prefix)],
               "ld_blocks": o.ld_blocks, "sumstats": sumstats, "sannot": _as_list(o.sannot_chr),
@@ -1505,6 +1507,7 @@ def resume_settings(o: SldpOptions, panel) -> dict:
     if prints is not None and not isinstance(prints, (str, Path)):
         settings["print_snps (ids)"] = sorted(map(str, prints))
     settings.update({k: getattr(o, k) for k in RESULT_OPTIONS})
+    settings["phenotype names"] = names
     return settings
 
 

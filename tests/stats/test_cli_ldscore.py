@@ -136,3 +136,15 @@ def test_a_write_that_runs_out_of_space_leaves_nothing_and_says_what_to_free(tmp
     assert f"Free space on the file system of {out.parent}" in run.stderr and "MB free there now" in run.stderr
     # no output, no temporary file, no lock
     assert not out.parent.exists() or sorted(p.name for p in out.parent.iterdir()) == []
+
+
+def test_ldscore_per_chromosome_with_extract(tmp_path):
+    """--extract with one output set per chromosome: a chromosome with none of the SNPs gets no files."""
+    bim = pd.read_csv(FIX / "panel" / "ref.1.bim", sep="\t", header=None)
+    keep = tmp_path / "keep.txt"
+    keep.write_text("\n".join(bim[1].astype(str)[:800]) + "\n")
+    assert cli.main(["ldscore", "--bfile", str(FIX / "panel" / "ref.{chrom}"), "--ld-wind-cm", "1", "--extract",
+                     str(keep), "--out", str(tmp_path / "e" / "{chrom}")]) == 0
+    got = pd.read_csv(tmp_path / "e" / "1.l2.ldscore.gz", sep="\t")
+    assert set(got.SNP) <= set(bim[1].astype(str)[:800]) and len(got) > 700
+    assert not (tmp_path / "e" / "2.l2.ldscore.gz").exists()
