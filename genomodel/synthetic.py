@@ -15,12 +15,15 @@ Binding density is the box sum ``B_f(i) = sum_{|c - i| <= binding_halfwidth} o_f
 ``dnase_depth * acc_c(i)`` reads at base ``i``.
 
 A core-promoter motif (scored like a TF) marks transcription start sites: ``core(i)`` is its
-occupancy, set to 0 where it is below ``core_floor`` so that the CAGE track is sparse. Regulatory
+occupancy, set to 0 where it is below ``core_floor`` so that TSSs are sparse. Regulatory
 activity is the sharpened accessibility ``a_c(i) = softplus(g * pre_c(i)) / g`` with
 ``g = enhancer_gain`` and ``pre_c`` the argument of the accessibility softplus (so weak background
 binding contributes almost nothing); promoter plus enhancer input is
 ``E_c(i) = sum_{|d| <= enhancer_reach} a_c(i + d) exp(-|d| / enhancer_decay)`` and the CAGE-like track
-has mean ``cage_scale * core(i) * E_c(i)`` reads at base ``i``. Observed tracks are Poisson draws around these means (plus blacklist artefacts in DNase).
+has mean ``cage_scale * core(i) * E_c(i) + erna_scale * a_c(i)`` reads at base ``i``: transcription from
+the TSSs plus the enhancer RNAs that active regulatory elements transcribe in both directions (weaker and
+cell-type specific, the signal FANTOM5's enhancer atlas was built from). Observed tracks are Poisson draws
+around these means (plus blacklist artefacts in DNase).
 
 A variant's true effect on a track is the change of the track's total mean (alt minus ref), and on a
 gene it is the change of the CAGE mean summed over the gene's TSSs; :func:`variant_effects` computes
@@ -106,6 +109,9 @@ class GenomeConfig:
     enhancer_reach: int = 2_000
     enhancer_gain: float = 3.0
     cage_scale: float = 0.5
+    # enhancer RNA reads per base per unit of regulatory activity: an active element of a few hundred bp
+    # gives about a tenth of a typical TSS's CAGE reads, as in FANTOM5
+    erna_scale: float = 0.1
     core_floor: float = 1e-3
 
     def __post_init__(self):
@@ -554,8 +560,14 @@ class Landscape:
         return cfg.dnase_depth * _softplus(self.pre)
 
     def cage_mean_at_tss(self, cfg: GenomeConfig) -> np.ndarray:
-        """Mean CAGE reads at ``tss_pos``, shape (n_cell_types, n_tss); zero everywhere else."""
+        """Mean CAGE reads from the TSSs at ``tss_pos``, shape (n_cell_types, n_tss) (a gene's signal)."""
         return _cage(cfg, self.core, self.enhancer_input)
+
+    def cage_mean(self, cfg: GenomeConfig) -> np.ndarray:
+        """Mean CAGE reads per base, shape (n_cell_types, n): enhancer RNA everywhere plus the TSSs."""
+        out = cfg.erna_scale * _activity(cfg, self.pre)
+        out[:, self.tss_pos] += self.cage_mean_at_tss(cfg)
+        return out
 
 
 def _cage(cfg: GenomeConfig, core, e_input):
@@ -799,6 +811,8 @@ def _effects_chunk(genome: SimGenome, land: Landscape, codes, pos, alt, tss_owne
             extra.append(np.concatenate([[v, gi], eff]))
     if extra:
         gene_part = np.vstack([gene_part, np.array(extra)])
+    # enhancer RNA changes with the activity around the variant (not part of any gene's signal)
+    tracks[:, 1::2] += cfg.erna_scale * d_act.sum(axis=2)
     gene_part = _sum_by_pair(gene_part)
     nonzero = np.any(gene_part[:, 2:] != 0.0, axis=1)
     return tracks, gene_part[nonzero]
@@ -935,14 +949,12 @@ def track_means(genome: SimGenome, codes: np.ndarray, land: Landscape) -> dict:
     dict of track name -> ndarray, float64, shape (len(codes),)
     """
     cfg = genome.config
-    dnase, cage = land.dnase_mean(cfg), land.cage_mean_at_tss(cfg)
+    dnase, cage = land.dnase_mean(cfg), land.cage_mean(cfg)
     is_n = codes == dna.N_CODE
     out = {}
     for c, cell in enumerate(genome.cell_types):
         out[f"DNASE:{cell}"] = np.where(is_n, 0.0, dnase[c])
-        v = np.zeros(len(codes))
-        v[land.tss_pos] = cage[c]
-        out[f"CAGE:{cell}"] = v
+        out[f"CAGE:{cell}"] = np.where(is_n, 0.0, cage[c])
     return out
 
 
@@ -965,9 +977,7 @@ def sample_tracks(genome: SimGenome, landscapes: dict, rng: np.random.Generator)
                 lam[a:b] += cfg.blacklist_rate
             lam[is_n] = 0.0
             out[f"DNASE:{cell}"][chrom] = rng.poisson(lam).astype(np.float32)
-            v = np.zeros(len(lam), dtype=np.float32)
-            v[land.tss_pos] = rng.poisson(means[f"CAGE:{cell}"][chrom][land.tss_pos])
-            out[f"CAGE:{cell}"][chrom] = v
+            out[f"CAGE:{cell}"][chrom] = rng.poisson(means[f"CAGE:{cell}"][chrom]).astype(np.float32)
     return out
 
 

@@ -61,6 +61,11 @@ def test_truth_recovers_the_planted_brain_signal(model_run):
 
 
 def test_world_without_enrichment_finds_nothing(tmp_path):
+    """Without case enrichment: no dataset with BH q < 0.1, and neither the first-PC nor the family test
+    at p < 0.05. The brain-versus-other group p is not asserted: it ranks twelve p-values of datasets
+    that are near-copies of each other (the two brain DNase tracks correlate 0.98), so one null world
+    is one draw of a statistic whose false-positive rate is well above its nominal level: over 30 tiny
+    null worlds (seeds 100-129, truth as scores) it fell below 0.05 in 9, the family p in 1."""
     from analyses.world import build_world, world_config
 
     world = tmp_path / "null_world"
@@ -69,7 +74,8 @@ def test_world_without_enrichment_finds_nothing(tmp_path):
                   scores=world / "truth" / "denovo_effects.tsv.gz", risk_dataset=RISK)
     assert main(ad.ANALYSIS, ["--config", str(cfg), "--out", str(tmp_path / "out")]) == 0
     s = pd.read_csv(tmp_path / "out" / "summary.tsv", sep="\t").iloc[0]
-    assert s["n_fdr_below_0.05"] == 0 and s.group_p > 0.05 and s.pc1_p > 0.05 and s.family_p > 0.05
+    assert s.pc1_p > 0.05 and s.family_p > 0.05
+    assert (pd.read_csv(tmp_path / "out" / "datasets.tsv", sep="\t").fdr >= 0.1).all()
 
 
 def test_demo_scores_into_its_folder_and_reuses_them(model_run, tiny_world, world_model, tmp_path):

@@ -30,8 +30,7 @@ def _window_effect(g, codes, p, a):
         land = syn.landscape(g, w)
         sl = slice(h - reach, h + reach + 1)
         out[0::2] += sign * land.dnase_mean(cfg)[:, sl].sum(axis=1)
-        m = (land.tss_pos >= h - reach) & (land.tss_pos <= h + reach)
-        out[1::2] += sign * land.cage_mean_at_tss(cfg)[:, m].sum(axis=1)
+        out[1::2] += sign * land.cage_mean(cfg)[:, sl].sum(axis=1)
     return out
 
 
