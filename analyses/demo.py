@@ -302,7 +302,8 @@ def _planted_section(truth: dict) -> str:
     """
     fm, gw, dn, cat = truth["finemap"], truth["gwas"], truth["denovo"], truth["catalog"]
     planted = pd.DataFrame([
-        ("GWAS directional trait", f"effects = tau x true effect on {gw['directional']['planted_annotation']} "
+        ("GWAS directional trait", "effects = tau x sum of the standardized true effects on "
+         f"{', '.join(gw['directional']['planted_annotations'])} "
          f"+ polygenic; h2 = {gw['directional']['h2']}, share {gw['directional']['directional_share']}",
          f"mean chi2 {gw['directional']['mean_chi2']:.2f}"),
         ("GWAS null trait", f"polygenic only; h2 = {gw['null']['h2']}", f"mean chi2 {gw['null']['mean_chi2']:.2f}"),

@@ -345,7 +345,7 @@ def run(cfg: Config, progress, *, parts=None) -> OutputFolder:
 
 def demo(world, out) -> Config:
     """The simulated world: the demo's model scores its SNPs; the traits ``directional`` (a planted
-    directional effect of one track, ``truth.json``) and ``null``; the planted truth as the ceiling."""
+    directional effect through the immune tracks, ``truth.json``) and ``null``; the planted truth as the ceiling."""
     import json
 
     world = Path(world)

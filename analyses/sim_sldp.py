@@ -3,12 +3,12 @@
 ``python -m analyses.sim_sldp --world W --out O``
 
 The world's GWAS trait ``directional`` was simulated with per-SNP effects (per standardized genotype)
-``beta = tau v + polygenic noise`` where ``v`` is the true ALT-vs-REF effect of every SNP on the track
-named in ``truth.json`` (``gwas.directional.planted_annotation``); the ``null`` trait has no directional
-part. Here every true track effect becomes a signed annotation (``.sannot.gz``, A1 = ALT), LD scores
+``beta = tau v + polygenic noise`` where ``v`` is the sum of the standardized true ALT-vs-REF effects of
+every SNP on the tracks named in ``truth.json`` (``gwas.directional.planted_annotations``); the ``null``
+trait has no directional part. Here every true track effect becomes a signed annotation (``.sannot.gz``, A1 = ALT), LD scores
 come from the reference panel (:mod:`stats.ld.scores`, 1 cM windows), and ``stats.sldp.run`` regresses
-both traits on all annotations. Expected: the planted track significant with a positive sign on
-``directional`` (tracks correlated with it may follow), nothing on ``null``.
+both traits on all annotations. Expected: the planted tracks significant with a positive sign on
+``directional`` (tracks correlated with them may follow), nothing on ``null``.
 
 Writes ``sldp.gwresults`` (TSV), ``sldp.png`` (z of every annotation x trait) and ``summary.json``.
 """
@@ -93,11 +93,14 @@ def run(world_dir, out_dir, *, seed: int = 0, workers: int | None = None) -> dic
             client.close()
     write_table(out_dir / "sldp.gwresults", table, float_format="%.6g")
     # sldp names an annotation by its profile column, ``<name>.R``
-    planted = truth["gwas"]["directional"]["planted_annotation"].replace(":", "_") + ".R"
-    row = table[(table.pheno == "directional") & (table.annot == planted)].iloc[0]
+    planted = [a.replace(":", "_") + ".R" for a in truth["gwas"]["directional"]["planted_annotations"]]
+    rows = table[(table.pheno == "directional") & table.annot.isin(planted)]
+    row, weakest = rows.loc[rows.z.idxmax()], rows.loc[rows.z.idxmin()]
     null = table[table.pheno == "null"]
-    summary = {"planted_annotation": planted, "directional_z": float(row.z), "directional_p": float(row.p),
-               "directional_mu": float(row.mu), "directional_se": float(row["se(mu)"]),
+    summary = {"planted_annotations": planted, "strongest_planted": row.annot, "directional_z": float(row.z),
+               "directional_p": float(row.p), "directional_mu": float(row.mu), "directional_se": float(row["se(mu)"]),
+               "weakest_planted": weakest.annot, "weakest_planted_z": float(weakest.z),
+               "weakest_planted_p": float(weakest.p),
                "null_min_p": float(null.p.min()), "n_null_p_below_0.05": int((null.p < 0.05).sum()),
                "n_annotations": int(table.annot.nunique())}
     write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
@@ -105,8 +108,8 @@ def run(world_dir, out_dir, *, seed: int = 0, workers: int | None = None) -> dic
     return {"table": table, "summary": summary}
 
 
-def figure(table: pd.DataFrame, path, *, planted: str) -> Path:
-    """z of every annotation for each trait, the planted annotation marked."""
+def figure(table: pd.DataFrame, path, *, planted: list) -> Path:
+    """z of every annotation for each trait, the planted annotations marked."""
     from genocore.figures import save_png
 
     import matplotlib.pyplot as plt
@@ -115,7 +118,7 @@ def figure(table: pd.DataFrame, path, *, planted: str) -> Path:
     fig, axes = plt.subplots(1, len(TRAITS), figsize=(4 + 0.45 * len(annots), 3.6), sharey=True)
     for ax, trait in zip(np.atleast_1d(axes), TRAITS):
         sub = table[table.pheno == trait].set_index("annot").reindex(annots)
-        colors = ["tab:red" if a == planted else "tab:gray" for a in annots]
+        colors = ["tab:red" if a in planted else "tab:gray" for a in annots]
         ax.bar(range(len(annots)), sub.z.to_numpy(), color=colors)
         ax.axhline(0, color="black", lw=0.6)
         for y in (-1.96, 1.96):
@@ -125,7 +128,7 @@ def figure(table: pd.DataFrame, path, *, planted: str) -> Path:
                       fontsize=7)
         ax.set_title(f"trait: {trait}")
     np.atleast_1d(axes)[0].set_ylabel("SLDP z (sign-flip)")
-    fig.suptitle(f"SLDP of the world's GWAS traits on true track effects (red: planted {planted})", fontsize=9)
+    fig.suptitle(f"SLDP of the world's GWAS traits on true track effects (red: planted)", fontsize=9)
     fig.tight_layout()
     return save_png(fig, path)
 

@@ -53,7 +53,10 @@ class WorldConfig:
     # None simulates a phenotype for each person of the cohort and regresses it (the study is then the cohort)
     gwas_study_n: int | None = 50_000
     gwas_directional_share: float = 0.5
-    gwas_planted_track: str = "DNASE:immune_monocyte"
+    # the directional trait acts through immune-cell regulation: its annotation is the sum of these tracks'
+    # standardized true effects (accessibility and transcription in both immune cell types)
+    gwas_planted_tracks: tuple = ("DNASE:immune_tcell", "DNASE:immune_monocyte", "CAGE:immune_tcell",
+                                  "CAGE:immune_monocyte")
     catalog_positives: int = 200
     catalog_negatives_per_positive: int = 3
     denovo_pool: int = 5000
@@ -460,8 +463,12 @@ def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
     bounds = np.cumsum([0] + [d.shape[1] for d in dos])
     n = dos[0].shape[0]
     n_study = int(cfg.gwas_study_n or n)
-    col = genome.track_names.index(cfg.gwas_planted_track)
-    v = track_eff[:, col]
+    unknown = sorted(set(cfg.gwas_planted_tracks) - set(genome.track_names))
+    if unknown or not cfg.gwas_planted_tracks:
+        raise ValueError(f"world config gwas_planted_tracks: {unknown or 'none given'} not among the world's tracks "
+                         f"{genome.track_names}")
+    cols = [genome.track_names.index(t) for t in cfg.gwas_planted_tracks]
+    v = _standardized_effects(track_eff[:, cols]).sum(axis=1)
     info = {"N": n_study, "cohort_n": int(n),
             "sumstats": "drawn from the cohort's LD" if cfg.gwas_study_n else "per-person phenotypes regressed"}
     for trait, share in (("directional", cfg.gwas_directional_share), ("null", 0.0)):
@@ -475,7 +482,7 @@ def _write_gwas(out, cfg, genome, panels, snps, track_eff, fm, rng) -> dict:
         ss = ss[np.isfinite(ss.Z)]  # SNPs monomorphic in the GWAS cohort have no test
         write_table(out / "gwas" / f"{trait}.sumstats.gz", ss, float_format="%.6g")
         info[trait] = {"h2": cfg.gwas_h2, "directional_share": share,
-                       "planted_annotation": cfg.gwas_planted_track if share > 0 else None,
+                       "planted_annotations": list(cfg.gwas_planted_tracks) if share > 0 else [],
                        "expected_sign": 1 if share > 0 else 0, "mean_chi2": float(np.mean(z**2))}
     # fine-mapping trait: one causal SNP
     k = [p.chrom for p in panels].index(fm["chrom"])

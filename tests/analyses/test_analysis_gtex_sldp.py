@@ -81,21 +81,21 @@ def test_end_to_end_with_model_scores(model_run, tiny_world, world_model_scores,
     assert {"sumstats_0", "sumstats_1", "ld_blocks", "gtf", "bfile_chr:ref_panel.chr2.bim"} <= set(prov["inputs"])
 
 
-def test_truth_finds_the_planted_track(model_run, tiny_world):
-    """The planted track's annotation: positive, significant after BH, and the largest z on the directional
-    trait (up to its near-copy: the tiny world's DNASE tracks of two immune cell types have r = 0.998);
-    nothing on the null trait."""
+def test_truth_finds_the_planted_tracks(model_run, tiny_world):
+    """The planted (immune) tracks' annotations: all positive, the two largest z on the directional trait, the
+    strongest significant after BH; nothing on the null trait. (The tiny world's trait, spread over four
+    tracks, leaves the two CAGE ones at p 0.07-0.10, level with an `other` DNase track; the demo world's
+    report shows all four on top.)"""
     _, res = model_run
-    planted = json.loads((tiny_world / "truth.json").read_text())["gwas"]["directional"]["planted_annotation"]
-    effects = pd.read_csv(tiny_world / "truth" / "snp_track_effects.tsv.gz", sep="\t")
+    planted = json.loads((tiny_world / "truth.json").read_text())["gwas"]["directional"]["planted_annotations"]
     truth = res[(res.source == "truth") & (res.split == "all")]
     d = truth[truth.trait == "directional"].set_index("label")
-    row = d.loc[planted]
-    assert row.z > 0 and row.mu > 0 and row.p < 1e-3 and row.q < 0.05
-    top = d.z.idxmax()
-    assert effects[top].corr(effects[planted]) > 0.99 and row.z >= 0.9 * d.z.max()
+    rows = d.loc[planted]
+    assert (rows.z > 0).all() and (rows.mu > 0).all() and rows.p.min() < 0.01 and rows.q.min() < 0.05
+    assert set(d.z.nlargest(2).index) <= set(planted)
     assert not (truth[truth.trait == "null"].q < 0.05).any()
-    assert abs(truth[(truth.trait == "null") & (truth.label == planted)].z.iloc[0]) < row.z
+    null = truth[truth.trait == "null"].set_index("label").loc[planted]
+    assert (null.z.abs() < rows.z.min()).all()
 
 
 def test_null_world_finds_nothing(tiny_world, world_truth_scores, blocks, tmp_path):

@@ -16,10 +16,14 @@ def test_sldp_on_tiny_world_finds_the_planted_direction(tiny_world, tmp_path):
     assert table[["z", "p", "mu", "se(mu)"]].notna().all().all()
     s = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert s == res["summary"]
-    # the planted annotation: positive (ALT-vs-REF effects and ALT-allele Z agree in sign) and significant
+    # the planted annotations: the four largest z, all positive (ALT-vs-REF effects and ALT-allele Z agree in
+    # sign), the strongest significant (the tiny world's 10 blocks leave the weakest, a CAGE track, near p 0.06)
+    planted = s["planted_annotations"]
+    d = table[table.pheno == "directional"].set_index("annot")
+    assert len(planted) == 4 and set(d.z.nlargest(4).index) == set(planted) and s["weakest_planted_z"] > 0
     assert s["directional_z"] > 0 and s["directional_mu"] > 0 and s["directional_p"] < 0.05
-    planted_null = table[(table.pheno == "null") & (table.annot == s["planted_annotation"])].iloc[0]
-    assert abs(planted_null.z) < s["directional_z"]
+    # the null trait: no annotation at p < 0.01 (issue 14's criterion; 10 blocks make the sign-flip p coarse)
+    assert s["null_min_p"] >= 0.01
     assert (tmp_path / "s" / "sldp.png").read_bytes()[:4] == b"\x89PNG"
     # inputs are reused on a second run (LD scores and annotations already written)
     stamp = (tmp_path / "s" / "ldscores" / "1.l2.ldscore.gz").stat().st_mtime_ns
