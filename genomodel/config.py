@@ -39,7 +39,8 @@ class TrainConfig:
     epochs of no improvement of the validation loss; ``clip_norm`` clips the global gradient norm.
     ``augment_shift`` is the largest random shift in bp (shifts are drawn from -s..s). ``ema_decay`` > 0
     keeps an exponential moving average of the weights (updated after every step), which is what is
-    validated, kept as the best model and saved; 0 uses the raw weights. ``loss`` is ``poisson``, ``mse``
+    validated, kept as the best model and saved; 0 uses the raw weights. ``ema_norm_stats`` averages the
+    batch-norm moving statistics at the same rate, so that they match the averaged weights. ``loss`` is ``poisson``, ``mse``
     or ``poisson_multinomial``: per bin, a Poisson term on each assay's total over its tracks (weighted by
     ``total_weight``) plus the multinomial likelihood of how that total splits between the assay's tracks
     (cell types); ``total_weight`` 1 is the Poisson loss exactly, smaller weights stress which cell type
@@ -66,6 +67,7 @@ class TrainConfig:
     augment_shift: int = 3
     fine_tune_epochs: int = 0
     ema_decay: float = 0.0
+    ema_norm_stats: bool = False
     xla: bool = False
     seed: int = 1
 

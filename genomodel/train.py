@@ -139,6 +139,22 @@ def poisson_multinomial_loss(groups, *, total_weight: float):
     return loss
 
 
+def averaged_variables(model, *, norm_stats: bool) -> list:
+    """The variables ``train.ema_decay`` averages: every trainable weight, and with ``norm_stats`` the
+    batch-norm moving means and variances too.
+
+    Batch-norm statistics follow the raw weights over the last few steps (``bn_momentum``); put beside
+    averaged weights they describe another network, which on small data makes validation jump between
+    epochs. Averaging them at the weights' rate keeps the two in step (as averaging every buffer of a
+    model does in PyTorch's weight-averaging recipes).
+    """
+    out = list(model.trainable_variables)
+    if norm_stats:
+        out += [v for v in model.non_trainable_variables
+                if v.path.rsplit("/", 1)[-1] in ("moving_mean", "moving_variance")]
+    return out
+
+
 def assay_groups(descriptions) -> list:
     """Track indices grouped by assay: the description's text before ':' (basenji's ``CAGE:...``,
     ``DNASE:...``); descriptions without one form one group."""
@@ -267,10 +283,11 @@ class Trainer:
             self.best_loss = tf.Variable(np.inf, dtype=tf.float64, trainable=False, name="best_loss")
             self.wait = tf.Variable(0, dtype=tf.int64, trainable=False, name="wait")
             # the moving average of each trainable weight, by the weight's path (heads share the trunk's)
+            averaged = averaged_variables(seqnn.combined, norm_stats=self.cfg.ema_norm_stats)
             self.ema = {v.path: tf.Variable(v.value, trainable=False, name=f"ema_{i}",
                                             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-                        for i, v in enumerate(seqnn.combined.trainable_variables)} if self.cfg.ema_decay else {}
-            if self.ema and len(self.ema) != len(seqnn.combined.trainable_variables):
+                        for i, v in enumerate(averaged)} if self.cfg.ema_decay else {}
+            if self.ema and len(self.ema) != len(averaged):
                 raise ValueError("train.ema_decay needs distinct weight paths; two layers of the model share a name")
         self.checkpoint = tf.train.Checkpoint(model=seqnn.combined, optimizer=self.optimizer, epoch=self.epoch,
                                               best_loss=self.best_loss, wait=self.wait,
@@ -310,7 +327,7 @@ class Trainer:
             self.optimizer.apply_gradients(zip(grads, model.trainable_variables))
             if self.ema:
                 d = cfg.ema_decay
-                for v in model.trainable_variables:
+                for v in averaged_variables(model, norm_stats=cfg.ema_norm_stats):
                     self.ema[v.path].assign(d * self.ema[v.path] + (1.0 - d) * v.value)
             return tf.reduce_sum(per_example)
 
@@ -476,7 +493,7 @@ class Trainer:
     def _end_epoch(self, genomes: list, epoch: int, train_loss: float, best_dir: Path) -> dict:
         """Validate, keep the model if it is the best so far, and return the epoch's log row (with
         ``ema_decay``, on the averaged weights; the raw weights go on training)."""
-        weights = self.seqnn.combined.trainable_variables
+        weights = averaged_variables(self.seqnn.combined, norm_stats=self.cfg.ema_norm_stats)
         raw = [v.numpy() for v in weights] if self.ema else None
         for v in weights if self.ema else []:
             v.assign(self.ema[v.path].numpy())

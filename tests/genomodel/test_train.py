@@ -118,11 +118,15 @@ def test_resume_continues_as_if_never_stopped(records, tmp_path, dropout):
         np.testing.assert_allclose(wa, wc, rtol=1e-3, atol=1e-5)
 
 
-def test_weight_average_is_what_is_validated_kept_and_resumed(records, tmp_path):
-    p = small_params(patience=100, ema_decay=0.9)
+@pytest.mark.parametrize("norm_stats", [False, True])
+def test_weight_average_is_what_is_validated_kept_and_resumed(records, tmp_path, norm_stats):
+    p = small_params(patience=100, ema_decay=0.9, ema_norm_stats=norm_stats)
     seqnn = build_model(p.model, seed=1)
     trainer = Trainer(seqnn, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "a")
-    weights = seqnn.combined.trainable_variables
+    stats = [v for v in seqnn.combined.non_trainable_variables if "moving_" in v.path]
+    assert len(stats) == 12  # six batch norms
+    # with norm_stats the batch-norm moving statistics are averaged too; without, they are the raw ones
+    weights = list(seqnn.combined.trainable_variables) + (stats if norm_stats else [])
     slow = [v.numpy().astype(np.float64) for v in weights]
     raw = []
     step = trainer._train_steps["toy"]
@@ -139,9 +143,15 @@ def test_weight_average_is_what_is_validated_kept_and_resumed(records, tmp_path)
     for v, s in zip(weights, slow):
         np.testing.assert_allclose(trainer.ema[v.path].numpy(), s, rtol=1e-4, atol=1e-6)
     saved, _, _ = load_model(tmp_path / "a" / "model")
-    for w, s in zip(saved.combined.trainable_variables, slow):  # the model kept is the average, not the last step
+    kept = list(saved.combined.trainable_variables) + ([v for v in saved.combined.non_trainable_variables
+                                                         if "moving_" in v.path] if norm_stats else [])
+    for w, s in zip(kept, slow, strict=True):  # the model kept is the average, not the last step
         np.testing.assert_allclose(w.numpy(), s, rtol=1e-4, atol=1e-6)
     assert not all(np.allclose(r, s, atol=1e-6) for r, s in zip(raw, slow))
+    if not norm_stats:  # the kept model's statistics are the last step's
+        last = [v.numpy() for v in stats]
+        for w, r in zip([v for v in saved.combined.non_trainable_variables if "moving_" in v.path], last, strict=True):
+            np.testing.assert_allclose(w.numpy(), r, rtol=1e-6)
     # a resumed run continues the average where it stopped
     full = build_model(p.model, seed=1)
     Trainer(full, p, {"toy": GenomeData.open("toy", records)}, tmp_path / "full").fit(epochs=2)
