@@ -34,6 +34,7 @@ def _sldp(args) -> int:
                       spectrum_percent=args.spectrum_percent, jk_blocks=args.jk_blocks, seed=args.seed,
                       signflip=not args.no_signflip, n_draws=args.n_draws, chroms=args.chroms,
                       rv_out=args.rv_out, client=client, blas_threads=args.blas_threads, progress=bar,
+                      block_threads=args.threads,
                       m_suffix=".l2.M" if args.no_M_5_50 else ".l2.M_5_50", parts_dir=parts, resume=args.resume,
                       **({"ldscore_chroms": args.ldscore_chroms} if args.ldscore_chroms else {}))
     finally:
@@ -99,6 +100,9 @@ def add_sldp_parser(sub):
     p.add_argument("--resume", action="store_true", help="read back the grid cells a killed run finished "
                    "(OUT.parts; same inputs and options, checked)")
     p.add_argument("--blas-threads", type=int, default=1, help="BLAS threads per process (default 1)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="LD blocks decomposed at once, one per thread (default 1; with --blas-threads 1 the "
+                        "numbers are those of a one-thread run exactly)")
     add_dask(p)
     p.set_defaults(runner=_sldp)
     return p

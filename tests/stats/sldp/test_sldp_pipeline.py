@@ -46,6 +46,20 @@ def test_run_is_deterministic(baseline):
     assert np.isfinite(table[["mu", "se(mu)", "z_fast"]].to_numpy()).all()
 
 
+def test_blocks_in_threads_identical(baseline):
+    # every LD block of the panel decomposed by its own thread: the numbers of the one-thread run exactly
+    threaded = run(**_opts(block_threads=3))
+    pd.testing.assert_frame_equal(threaded.table, baseline.table, rtol=0, atol=0)
+    for a, b in zip(threaded.chromosomes.values(), baseline.chromosomes.values()):
+        assert np.array_equal(a.rv, b.rv)
+        for sa, sb in zip(a.svds, b.svds):
+            assert (sa is None) == (sb is None)
+            if sa is not None:
+                assert np.array_equal(sa.u, sb.u) and np.array_equal(sa.s, sb.s)
+    with pytest.raises(ValueError, match="block_threads"):
+        run(**_opts(block_threads=0))
+
+
 def test_grid_split_identical(baseline):
     split = run(**_opts(annotation_batch=1, signflip=True, n_draws=200_000, seed=3))
     whole = run(**_opts(signflip=True, n_draws=200_000, seed=3))
