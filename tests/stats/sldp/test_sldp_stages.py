@@ -465,9 +465,13 @@ class _FakeClient:
 
 
 def test_grid_cells():
-    # by default GRID_CELLS cells of annotations, whatever the cluster: the same cut everywhere
-    assert sp.grid_cells(5, 2) == [([k], [0, 1]) for k in range(5)]
-    assert sp.grid_cells(40, 1) == [(list(range(a, a + 3)), [0]) for a in range(0, 39, 3)] + [([39], [0])]
+    # by default GRID_CELLS cells of annotations, of at least MIN_CELL_ANNOTATIONS, whatever the cluster:
+    # the same cut everywhere
+    assert sp.MIN_CELL_ANNOTATIONS == 32
+    assert sp.grid_cells(5, 2) == [(list(range(5)), [0, 1])]
+    assert sp.grid_cells(40, 1) == [(list(range(32)), [0]), (list(range(32, 40)), [0])]
+    assert sp.grid_cells(1000, 1) == [(list(range(a, min(a + 63, 1000))), [0]) for a in range(0, 1000, 63)]
+    assert len(sp.grid_cells(1000, 1)) == sp.GRID_CELLS
     assert sp.grid_cells(40, 1, client=_FakeClient(2)) == sp.grid_cells(40, 1)
     assert sp.grid_cells(5, 3, annotation_batch=2, phenotype_batch=2) == [
         ([0, 1], [0, 1]), ([2, 3], [0, 1]), ([4], [0, 1]), ([0, 1], [2]), ([2, 3], [2]), ([4], [2])]
