@@ -359,6 +359,11 @@ class ReferencePanel:
         """
         return plink.open_bed(fileset, n_individuals=self.n_individuals(fileset), n_snps=self.n_snps(fileset))
 
+    def check_bed(self, fileset) -> Path:
+        """A fileset's .bed path, its size checked against the .bim and .fam (:func:`stats.io.plink.check_bed`),
+        for callers that read the bytes themselves (no bed-reader import)."""
+        return plink.check_bed(fileset, n_individuals=self.n_individuals(fileset), n_snps=self.n_snps(fileset))
+
     def genotypes(self, chrom, cols=None, *, dtype="float64") -> np.ndarray:
         """A1 counts of chosen SNPs of one chromosome, read from disk (nothing else is read).
 

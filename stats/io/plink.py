@@ -156,6 +156,18 @@ def open_bed(prefix, *, n_individuals: int, n_snps: int):
     """
     from bed_reader import open_bed as _open_bed
 
+    bed_path = check_bed(prefix, n_individuals=n_individuals, n_snps=n_snps)
+    return _open_bed(bed_path, iid_count=int(n_individuals), sid_count=int(n_snps), count_A1=True)
+
+
+def check_bed(prefix, *, n_individuals: int, n_snps: int) -> Path:
+    """The fileset's .bed path, after checking its size and padding against the .fam and .bim counts.
+
+    Raises
+    ------
+    ValueError
+        The .bed's size or padding does not fit ``n_snps`` x ``n_individuals`` in SNP-major mode.
+    """
     bed_path, _, _ = bfile_paths(prefix)
     expected = 3 + int(n_snps) * ((int(n_individuals) + 3) // 4)
     size = bed_path.stat().st_size
@@ -163,7 +175,7 @@ def open_bed(prefix, *, n_individuals: int, n_snps: int):
         raise ValueError(f"{bed_path} has {size} bytes but {n_snps} SNPs x {n_individuals} individuals (the .bim "
                          f"and .fam) need {expected} in SNP-major mode; the fileset is inconsistent or truncated")
     _check_padding(bed_path, int(n_individuals), int(n_snps))
-    return _open_bed(bed_path, iid_count=int(n_individuals), sid_count=int(n_snps), count_A1=True)
+    return bed_path
 
 
 def read_bfile(prefix, *, dtype=np.float32):

@@ -44,6 +44,7 @@ block in memory:
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -570,7 +571,7 @@ def _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s
 
 
 def _bed_rows(bed_path, n: int, m_total: int):
-    """The .bed's SNP rows as a read-only memmap, shape (m_total, ceil(n / 4)) uint8 (sizes checked by open_bed)."""
+    """The .bed's SNP rows as a read-only memmap, shape (m_total, ceil(n / 4)) uint8 (sizes checked by check_bed)."""
     with open(bed_path, "rb") as fh:
         magic = fh.read(3)
     if magic != b"\x6c\x1b\x01":
@@ -814,8 +815,8 @@ def _keep_snps(panel, prefix, bim: pd.DataFrame, sel: np.ndarray, *, window: str
                          f"give a genetic map in the .bim, or a kb or SNP window (--ld-wind-kb / --ld-wind-snps; "
                          f"wind_kb / wind_snps in Python)")
     cols = np.flatnonzero(sel)
-    with panel.open_bed(prefix):  # checks the .bed size against .bim and .fam
-        rows = _bed_rows(bed_path, n, m_total)
+    panel.check_bed(prefix)  # the .bed size against .bim and .fam (the rows are read through a memmap)
+    rows = _bed_rows(bed_path, n, m_total)
     freq, het_miss = _snp_stats(rows, n, cols)
     maf_all = np.minimum(freq, 1 - freq)
     keep = (maf_all > (maf if maf is not None else 0.0)) & (het_miss < n)
@@ -836,7 +837,8 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
     kchrom = bim["chrom"].to_numpy(str)[kept]
     bounds = np.r_[0, np.flatnonzero(kchrom[1:] != kchrom[:-1]) + 1, len(kept)]
     M_by, M550_by = {}, {}
-    with panel.open_bed(prefix) as bed:
+    # the bits kernel reads the .bed's bytes itself (_keep_snps); only the BLAS kernels need bed-reader
+    with contextlib.nullcontext() if kernel == "bits" else panel.open_bed(prefix) as bed:
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             gcols = kept[lo:hi]
             if window == "snps":
