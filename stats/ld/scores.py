@@ -1011,7 +1011,7 @@ def write_ld_scores(out, scores: LDScores, *, with_cm_maf: bool = False, float_f
         fmt = pd.DataFrame({c: [float_format % v for v in tab[c].to_numpy(np.float64).tolist()] for c in sc},
                            index=tab.index)
         tab = pd.concat([tab[cols[:len(cols) - len(sc)]], fmt], axis=1)
-        # gzip level 4: a quarter of level 6's time for a file 5% larger (the scores are read far more
+        # gzip level 4: a quarter of level 6's time for a file 4% larger (the scores are read far more
         # often than written, and reading does not depend on the level)
         paths.append(write_table(f"{pre}.l2.ldscore.gz", tab, level=4))
         paths.append(write_text(f"{pre}.l2.M", _m_text(M, scores.counts_are_integers)))

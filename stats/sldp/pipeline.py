@@ -58,6 +58,8 @@ import contextlib
 import dataclasses
 import logging
 import math
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -650,9 +652,6 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
     counts : dict
         ``blocks_without_print_snps``, ``blocks_all_zero``.
     """
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     reading = threading.Lock()  # one .bed reader shared by the threads
 
     def one_block(b0: int, b1: int):
