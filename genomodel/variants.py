@@ -434,10 +434,14 @@ def score_in_chunks(*, model_dir, genome_name, fasta, variants: pd.DataFrame, pa
     else:
         from distributed import as_completed
 
-        futures = [client.submit(score_chunk_file, variants=v.iloc[chunks[i]], part_path=str(paths[i]),
-                                 pure=False, **kwargs) for i in todo]
-        for n, fut in enumerate(as_completed(futures), 1):
+        # no list of the futures is kept: each is released once its part is on disk, so a worker lost later
+        # does not make the scheduler recompute finished chunks (a recompute could write into the parts
+        # folder after the output is complete and the folder removed)
+        done = as_completed([client.submit(score_chunk_file, variants=v.iloc[chunks[i]], part_path=str(paths[i]),
+                                           pure=False, **kwargs) for i in todo])
+        for n, fut in enumerate(done, 1):
             fut.result()
+            fut.release()
             if progress is not None:
                 progress(len(chunks) - len(todo) + n, len(chunks))
     return merge_parts(v, chunks, paths)
