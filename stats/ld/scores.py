@@ -27,17 +27,20 @@ cross chromosomes); on a one-chromosome fileset the two agree. A reference panel
 filesets (:class:`stats.io.panel.ReferencePanel`) is handled one fileset at a time, which equals a run
 per fileset.
 
-Two kernels stream along the chromosome in blocks of SNPs, keeping only the window behind the current
-block in memory:
+Three kernels (``kernel="auto"`` picks ``"gram"`` for few individuals, ``"bits"`` otherwise):
 
-- ``kernel="bits"`` (default): the .bed's 2-bit calls are decoded straight into three bit planes per
+- ``kernel="bits"``: streams along the chromosome, keeping only the window behind the current block in
+  memory (:mod:`stats.ld.bitplanes`); the .bed's 2-bit calls are decoded straight into three bit planes per
   SNP (``x >= 1``, ``x == 2``, missing; 3 x n_individuals bits), every cross-product ``x_i . x_j`` of
   the pairs in ldsc's pair set (and nothing outside it) is an exact integer counted with AND +
   popcount in numba (threads over the SNPs of a block, GIL released), and ldsc's standardization
   (mean imputation, centring, ``ddof=0`` scaling) is applied analytically in float64, with the
   missing-indicator planes correcting the mean-imputed products. Equal to the float64 path up to
   float64 rounding.
-- ``kernel="gemm"``: the genotypes of a block and its window go through BLAS
+- ``kernel="gram"``: the window sums as quadratic forms in prefix sums of per-SNP Gram matrices
+  (:mod:`stats.ld.prefix_gram`): ``4 n^2`` flops per SNP whatever the window, numpy only, so a small
+  panel (HapMap's 60 founders) pays neither pair-by-pair work nor numba's start-up.
+- ``kernel="gemm"``: streams like ``"bits"``; the genotypes of a block and its window go through BLAS
   (``n_individuals x (window + block)`` floats): in float64 on ldsc's standardized genotypes (ldsc's
   own arithmetic), or in float32 on the raw 0/1/2 calls (integer sums, exact while
   ``4 N < 2^24``), standardized analytically as above.
@@ -46,17 +49,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numba
 import numpy as np
 import pandas as pd
-from numba import njit
-from numba import types as nb_types
-from numba.extending import intrinsic
 
 from genocore.files import write_table, write_text
 from stats.io.plink import bfile_paths
@@ -65,8 +62,12 @@ logger = logging.getLogger(__name__)
 
 #: ldsc's default chunk size (``--chunk-size``).
 LDSC_CHUNK = 50
-#: SNPs decoded per step by the bit kernel.
-_BITS_BLOCK = 8192
+#: The kernels of :func:`ld_scores`.
+KERNELS = ("auto", "bits", "gram", "gemm")
+#: ``kernel="auto"`` uses the prefix-Gram kernel up to this many individuals (and the bit kernel above).
+GRAM_MAX_INDIVIDUALS = 96
+#: ... while its prefix sums fit in this many bytes.
+GRAM_MAX_BYTES = 512 * 2 ** 20
 
 
 @dataclass
@@ -367,208 +368,6 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
     return out
 
 
-# ---------------------------------------------------------------- bit-packed integer kernel
-# Genotypes are hard calls 0/1/2 (or missing), so every cross-product sum x_i . x_j is an integer that
-# is counted exactly with AND + popcount on three bit planes per SNP: a = (x >= 1), b = (x == 2),
-# m = missing (x counted as 0 there), so that x_i . x_j = |a_i & a_j| + |a_i & b_j| + |b_i & a_j| +
-# |b_i & b_j|. ldsc's mean-imputed, centred and scaled correlation is then assembled analytically in
-# float64 (x~ = x + mu m is the mean-imputed SNP):
-#   x~_i . x~_j = x_i . x_j + mu_j x_i . m_j + mu_i m_i . x_j + mu_i mu_j m_i . m_j,
-#   r_ij = (x~_i . x~_j - N mu_i mu_j) / (N s_i s_j),   s^2 = x~ . x~ / N - mu^2,
-# which is ldsc's r up to float64 rounding (no float32 anywhere). The planes are decoded straight from
-# the .bed bytes (2 bits per genotype, SNP-major: 0 = homozygous A1, 1 = missing, 2 = heterozygous,
-# 3 = homozygous A2; the dosage counts A1 as bed-reader's count_A1=True does).
-
-def _byte_luts() -> np.ndarray:
-    """(3, 256) uint64: the 4-bit a / b / m nibbles of the four genotypes in one .bed byte."""
-    lut = np.zeros((3, 256), dtype=np.uint64)
-    for byte in range(256):
-        for t in range(4):
-            code = (byte >> (2 * t)) & 3
-            if code in (0, 2):
-                lut[0, byte] |= 1 << t
-            if code == 0:
-                lut[1, byte] |= 1 << t
-            if code == 1:
-                lut[2, byte] |= 1 << t
-    return lut
-
-
-_BED_LUT = _byte_luts()
-
-
-@intrinsic
-def _popcnt(typingctx, x):
-    sig = nb_types.uint64(nb_types.uint64)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
-
-
-@njit(cache=True, nogil=True)
-def _decode_planes(raw, cols, n, lut, planes, row0):
-    """Bit planes of the .bed SNP rows ``raw[cols]`` (raw: (m_total, ceil(n / 4)) uint8) into ``planes[row0 + c]``.
-
-    ``planes`` has shape (rows, 3 * nw), nw = ceil(n / 64): words 0..nw-1 hold a, nw..2nw-1 b, then m.
-    """
-    k = len(cols)
-    nbytes = raw.shape[1]
-    nw = planes.shape[1] // 3
-    tail = n - 64 * (nw - 1)
-    last_mask = np.uint64(0xFFFFFFFFFFFFFFFF) if tail == 64 else (np.uint64(1) << np.uint64(tail)) - np.uint64(1)
-    for c in range(k):
-        row = planes[row0 + c]
-        for w in range(nw):
-            a = np.uint64(0)
-            b = np.uint64(0)
-            m = np.uint64(0)
-            lo = 16 * w
-            hi = min(lo + 16, nbytes)
-            for q in range(lo, hi):
-                v = raw[cols[c], q]
-                sh = np.uint64(4 * (q - lo))
-                a |= lut[0, v] << sh
-                b |= lut[1, v] << sh
-                m |= lut[2, v] << sh
-            if w == nw - 1:
-                a &= last_mask
-                b &= last_mask
-                m &= last_mask
-            row[w] = a
-            row[nw + w] = b
-            row[2 * nw + w] = m
-
-
-@njit(cache=True, nogil=True)
-def _plane_counts(planes, row0, k, out):
-    """Per SNP row0..row0+k-1: out[c] = (#x>=1, #x==2, #missing)."""
-    nw = planes.shape[1] // 3
-    for c in range(k):
-        row = planes[row0 + c]
-        na = np.uint64(0)
-        nb = np.uint64(0)
-        nm = np.uint64(0)
-        for w in range(nw):
-            na += _popcnt(row[w])
-            nb += _popcnt(row[nw + w])
-            nm += _popcnt(row[2 * nw + w])
-        out[c, 0] = na
-        out[c, 1] = nb
-        out[c, 2] = nm
-
-
-@njit(cache=True, nogil=True)
-def _band_chunk(planes, buf0, mu, scale, has_miss, lefts, annot, j0, j1, n, d, acc, acc0):
-    """LD-score sums of the pairs (i, j), lefts[j] <= i <= j, for j0 <= j < j1, into ``acc[. - acc0]``.
-
-    ``planes`` is word-major, shape (3 * nw, rows): column k is kept SNP buf0 + k. Per j: the integer
-    cross-products with every i of its window (popcounts, vectorized along i), then r~2 and the two
-    annotation sums as plain vector loops.
-    """
-    nw = planes.shape[0] // 3
-    na = annot.shape[1]
-    nf = float(n)
-    c1 = 1.0 + 1.0 / d
-    c0 = 1.0 / d
-    width = 1
-    for j in range(j0, j1):
-        width = max(width, j + 1 - lefts[j])
-    cx = np.empty(width, dtype=np.uint64)
-    cxm = np.empty(width, dtype=np.uint64)
-    cmx = np.empty(width, dtype=np.uint64)
-    cmm = np.empty(width, dtype=np.uint64)
-    r2 = np.empty(width)
-    tots = np.empty(na)
-    for j in range(j0, j1):
-        jr = j - buf0
-        lo = lefts[j]
-        l0 = lo - buf0
-        cnt = j + 1 - lo
-        cx[:cnt] = 0
-        for w in range(nw):
-            aj = planes[w, jr]
-            bj = planes[nw + w, jr]
-            A = planes[w, l0:l0 + cnt]
-            B = planes[nw + w, l0:l0 + cnt]
-            for t in range(cnt):
-                ai = A[t]
-                bi = B[t]
-                cx[t] += _popcnt(ai & aj) + _popcnt(ai & bj) + _popcnt(bi & aj) + _popcnt(bi & bj)
-        any_miss = has_miss[j]
-        for t in range(cnt):
-            any_miss |= has_miss[lo + t]
-        muj = mu[j]
-        sj = scale[j]
-        if any_miss:  # x~_i . x~_j = x_i . x_j + mu_j x_i . m_j + mu_i m_i . x_j + mu_i mu_j m_i . m_j
-            cxm[:cnt] = 0
-            cmx[:cnt] = 0
-            cmm[:cnt] = 0
-            for w in range(nw):
-                aj = planes[w, jr]
-                bj = planes[nw + w, jr]
-                mj = planes[2 * nw + w, jr]
-                A = planes[w, l0:l0 + cnt]
-                B = planes[nw + w, l0:l0 + cnt]
-                M = planes[2 * nw + w, l0:l0 + cnt]
-                for t in range(cnt):
-                    mi = M[t]
-                    cxm[t] += _popcnt(A[t] & mj) + _popcnt(B[t] & mj)
-                    cmx[t] += _popcnt(mi & aj) + _popcnt(mi & bj)
-                    cmm[t] += _popcnt(mi & mj)
-            for t in range(cnt):
-                i = lo + t
-                mui = mu[i]
-                g = float(cx[t]) + muj * float(cxm[t]) + mui * float(cmx[t]) + mui * muj * float(cmm[t])
-                r = (g - nf * mui * muj) * (scale[i] * sj)
-                r2[t] = r * r * c1 - c0  # r^2 - (1 - r^2) / d
-        else:
-            for t in range(cnt):
-                i = lo + t
-                r = (float(cx[t]) - nf * mu[i] * muj) * (scale[i] * sj)
-                r2[t] = r * r * c1 - c0
-        r2[cnt - 1] *= 0.5  # the diagonal pair enters once, through both sums below
-        if na <= 8:  # few columns: vector loops along the window
-            for q in range(na):
-                ajq = annot[j, q]
-                tot = 0.0
-                for t in range(cnt):
-                    tot += r2[t] * annot[lo + t, q]
-                    acc[lo + t - acc0, q] += r2[t] * ajq
-                acc[j - acc0, q] += tot
-        else:  # many columns (e.g. genes x TSS bins): walk rows, so annot and acc are read contiguously
-            tots[:na] = 0.0
-            for t in range(cnt):
-                rt = r2[t]
-                row = lo + t
-                for q in range(na):
-                    tots[q] += rt * annot[row, q]
-                    acc[row - acc0, q] += rt * annot[j, q]
-            for q in range(na):
-                acc[j - acc0, q] += tots[q]
-
-
-def _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out):
-    """Adds the sums over the pairs with j in [s, e) (i from lefts[j]) to ``out``, in ``n_parts`` pieces of j.
-
-    The pieces run on the thread pool ``pool`` (the numba kernel releases the GIL), each into its own
-    accumulator covering rows lefts[piece start]..piece end - 1.
-    """
-    bounds = [s + ((e - s) * p) // n_parts for p in range(n_parts + 1)]
-    pieces = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-
-    def one(piece):
-        a, b = piece
-        lo = int(lefts[a])
-        acc = np.zeros((b - lo, annot.shape[1]))
-        _band_chunk(planes, buf0, mu, scale, has_miss, lefts, annot, a, b, n, d, acc, lo)
-        return lo, b, acc
-
-    results = pool.map(one, pieces) if pool is not None else map(one, pieces)
-    for lo, b, acc in results:
-        out[lo:b] += acc
-
 
 def _bed_rows(bed_path, n: int, m_total: int):
     """The .bed's SNP rows as a read-only memmap, shape (m_total, ceil(n / 4)) uint8 (sizes checked by check_bed)."""
@@ -578,97 +377,58 @@ def _bed_rows(bed_path, n: int, m_total: int):
         raise ValueError(f"{bed_path}: not a SNP-major PLINK .bed (magic bytes {magic.hex()}, expected 6c1b01)")
     nbytes = (n + 3) // 4
     mm = np.memmap(bed_path, dtype=np.uint8, mode="r", offset=3, shape=(m_total, nbytes))
-    return mm.view(np.ndarray)  # a plain array over the mapping, for numba
+    return mm.view(np.ndarray)  # a plain array over the mapping (numba takes no memmap subclass)
 
 
-def _snp_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> np.ndarray:
-    """Per SNP of ``cols``: (#x>=1, #x==2, #missing), int64 shape (len(cols), 3), from the .bed bytes."""
-    nw = (n + 63) // 64
-    counts = np.zeros((len(cols), 3), dtype=np.int64)
-    planes = np.empty((min(read_block, max(len(cols), 1)), 3 * nw), dtype=np.uint64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    for a in range(0, len(cols), read_block):
-        c = cols[a:a + read_block]
-        _decode_planes(rows, c, n, _BED_LUT, planes, 0)
-        _plane_counts(planes, 0, len(c), counts[a:a + len(c)])
-    return counts
+def _row_block(rows, cols: np.ndarray, n: int, *, width: int) -> np.ndarray:
+    """The .bed bytes of SNP rows ``cols``, shape (len(cols), width) uint8, ``width >= ceil(n / 4)``.
 
-
-def _ld_kernel_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.ndarray, *,
-                    block: int = 8192) -> np.ndarray:
-    """Streaming LD-score sums with exact integer cross-products (bit planes + popcount).
-
-    Parameters
-    ----------
-    rows : ndarray-like, uint8, shape (m_total, ceil(n / 4))
-        The .bed's SNP rows (:func:`_bed_rows`).
-    cols : ndarray, int, shape (m,)
-        The kept SNPs' rows, in order.
-    n : int
-    lefts : ndarray, int64, shape (m,)
-        From :func:`ldsc_pair_lefts`.
-    annot : ndarray, float64, shape (m, n_annot)
-    block : int
-        SNPs decoded per step; memory ~ 2 x (window + block) x 3 x n / 8 bytes of bit planes.
-
-    Returns
-    -------
-    ndarray, float64, shape (m, n_annot)
+    The padding genotypes of the last byte and the bytes beyond it read as code 3 (homozygous A2,
+    dosage 0), which no count of :func:`_snp_counts` includes, whatever the file holds there.
     """
-    m = len(lefts)
-    lefts = np.ascontiguousarray(lefts, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    annot = np.ascontiguousarray(annot, dtype=np.float64)
-    nw = (n + 63) // 64
-    d = float(n - 2 if n > 2 else n)
-    mu = np.zeros(m)
-    scale = np.zeros(m)
-    has_miss = np.zeros(m, dtype=np.bool_)
-    out = np.zeros((m, annot.shape[1]))
-    n_threads = _n_threads()
-    n_parts = 4 * n_threads if n_threads > 1 else 1
-    pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
-    try:
-        planes = np.zeros((3 * nw, 0), dtype=np.uint64)  # word-major: column k is kept SNP buf0 + k
-        buf0 = 0
-        cnt = np.zeros((block, 3), dtype=np.int64)
-        dec = np.empty((block, 3 * nw), dtype=np.uint64)
-        for s in range(0, m, block):
-            e = min(s + block, m)
-            a0 = int(lefts[s])
-            keep_old = planes[:, a0 - buf0:]  # SNPs a0..s-1 (lefts is non-decreasing, so a0 >= buf0)
-            k_old = keep_old.shape[1]
-            _decode_planes(rows, cols[s:e], n, _BED_LUT, dec, 0)
-            _plane_counts(dec, 0, e - s, cnt)
-            new = np.empty((3 * nw, k_old + e - s), dtype=np.uint64)
-            new[:, :k_old] = keep_old
-            new[:, k_old:] = dec[:e - s].T
-            planes, buf0 = new, a0
-            n_a, n_b, n_m = (cnt[:e - s, q].astype(np.float64) for q in range(3))
-            no = n - n_m
-            x_sum = n_a + n_b  # sum of x over the observed individuals
-            x_sq = n_a + 3 * n_b  # sum of x^2 (het 1, hom 4)
-            mu_b = np.where(no > 0, x_sum / np.maximum(no, 1), 0.0)
-            var = (x_sq + mu_b * mu_b * n_m) / n - mu_b * mu_b
-            sd = np.sqrt(np.maximum(var, 0.0))
-            sd[sd == 0] = 1.0
-            mu[s:e] = mu_b
-            scale[s:e] = 1.0 / (np.sqrt(float(n)) * sd)  # scale_i scale_j = 1 / (N s_i s_j)
-            has_miss[s:e] = n_m > 0
-            _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out)
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+    nbytes = rows.shape[1]
+    out = np.full((len(cols), width), 0xFF, dtype=np.uint8)
+    out[:, :nbytes] = rows[cols]
+    tail = n - 4 * (nbytes - 1)  # genotypes in the last byte (1..4)
+    if tail < 4:
+        out[:, nbytes - 1] |= np.uint8((0xFF << (2 * tail)) & 0xFF)
     return out
 
 
-def _n_threads() -> int:
-    """Threads for the bit kernel: the CPUs this process may use, capped by numba's thread count."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, numba.get_num_threads()))
+def _snp_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> np.ndarray:
+    """Per SNP of ``cols``: (#x>=1, #x==2, #missing), int64 shape (len(cols), 3), from the .bed bytes.
+
+    Two bits per genotype (code 0 = homozygous A1, x = 2; 1 = missing; 2 = heterozygous; 3 = x = 0),
+    counted eight bytes at a time: x >= 1 where the low bit is 0, x == 2 where both are, missing where
+    only the low bit is set.
+    """
+    width = -(-rows.shape[1] // 8) * 8
+    counts = np.zeros((len(cols), 3), dtype=np.int64)
+    lo_bits = np.uint64(0x5555555555555555)
+    cols = np.asarray(cols, dtype=np.int64)
+    for a in range(0, len(cols), read_block):
+        c = cols[a:a + read_block]
+        w = _row_block(rows, c, n, width=width).view(np.uint64)
+        lo, hi = w & lo_bits, (w >> np.uint64(1)) & lo_bits
+        counts[a:a + len(c), 0] = (4 * width - np.bitwise_count(lo).sum(axis=1, dtype=np.int64))
+        counts[a:a + len(c), 1] = np.bitwise_count(~(lo | hi) & lo_bits).sum(axis=1, dtype=np.int64)
+        counts[a:a + len(c), 2] = np.bitwise_count(lo & ~hi).sum(axis=1, dtype=np.int64)
+    return counts
+
+
+#: .bed byte -> the dosages (A1 counts; NaN = missing) of its four genotypes, shape (256, 4).
+_BYTE_DOSAGE = np.array([[(2.0, np.nan, 1.0, 0.0)[(b >> (2 * t)) & 3] for t in range(4)] for b in range(256)])
+
+
+def _standardized_rows(rows, n: int, cols: np.ndarray, *, read_block: int = 8192) -> np.ndarray:
+    """ldsc's standardized genotypes of SNP rows ``cols`` from the .bed bytes, float64 shape (len(cols), n)."""
+    out = np.empty((len(cols), n))
+    cols = np.asarray(cols, dtype=np.int64)
+    for a in range(0, len(cols), read_block):
+        c = cols[a:a + read_block]
+        x = _BYTE_DOSAGE[rows[c]].reshape(len(c), -1)[:, :n]
+        out[a:a + len(c)] = _standardize_rows(x)
+    return out
 
 
 def _check_positions(bim: pd.DataFrame, where, *, window: str) -> None:
@@ -739,14 +499,24 @@ def _annotation_matrix(annot, bim: pd.DataFrame, names, bim_path) -> tuple[np.nd
     return values, [f"{c}L2" for c in names], False
 
 
+def _auto_kernel(n: int, m: int, n_annot: int) -> str:
+    """``kernel="auto"``: prefix Gram sums for few individuals (no numba start-up; fewer flops per SNP
+    while n is small next to the window), the bit kernel otherwise."""
+    from stats.ld.prefix_gram import prefix_gram_bytes
+
+    if n <= GRAM_MAX_INDIVIDUALS and prefix_gram_bytes(m, n, n_annot) <= GRAM_MAX_BYTES:
+        return "gram"
+    return "bits"
+
+
 def _ld_window(wind_cm, wind_kb, wind_snps, kernel: str) -> tuple[str, float]:
     """The window kind (``"cm"``, ``"kb"``, ``"snps"``) and size, checked; default 1 cM."""
     given = [(k, v) for k, v in (("cm", wind_cm), ("kb", wind_kb), ("snps", wind_snps)) if v is not None]
     if len(given) > 1:
         raise ValueError(f"give at most one window (wind_cm, wind_kb, wind_snps); got {[k for k, _ in given]}")
     window, max_dist = given[0] if given else ("cm", 1.0)
-    if kernel not in ("bits", "gemm"):
-        raise ValueError(f"kernel must be 'bits' or 'gemm'; got {kernel!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(map(repr, KERNELS))}; got {kernel!r}")
     if not max_dist > 0:
         raise ValueError(f"the window must be positive; got {window}={max_dist}")
     return window, max_dist
@@ -837,8 +607,8 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
     kchrom = bim["chrom"].to_numpy(str)[kept]
     bounds = np.r_[0, np.flatnonzero(kchrom[1:] != kchrom[:-1]) + 1, len(kept)]
     M_by, M550_by = {}, {}
-    # the bits kernel reads the .bed's bytes itself (_keep_snps); only the BLAS kernels need bed-reader
-    with contextlib.nullcontext() if kernel == "bits" else panel.open_bed(prefix) as bed:
+    # the bits and gram kernels read the .bed's bytes themselves (_keep_snps); only "gemm" needs bed-reader
+    with contextlib.nullcontext() if kernel != "gemm" else panel.open_bed(prefix) as bed:
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             gcols = kept[lo:hi]
             if window == "snps":
@@ -849,8 +619,15 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
             if bl[-1] == 0:
                 logger.warning("chromosome %s: the window spans the whole chromosome (%d SNPs)", kchrom[lo], hi - lo)
             lefts = ldsc_pair_lefts(bl, chunk_size=chunk_size)
-            if kernel == "bits":
-                scores[lo:hi] = _ld_kernel_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=_BITS_BLOCK)
+            kind = kernel if kernel != "auto" else _auto_kernel(n, hi - lo, values.shape[1])
+            if kind == "gram":
+                from stats.ld.prefix_gram import ld_sums_prefix_gram
+
+                scores[lo:hi] = ld_sums_prefix_gram(_standardized_rows(rows, n, gcols), lefts, kvalues[lo:hi])
+            elif kind == "bits":
+                from stats.ld import bitplanes
+
+                scores[lo:hi] = bitplanes.ld_sums_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=bitplanes.BITS_BLOCK)
             else:
                 def read_cols(a, b, _g=gcols):
                     return bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
@@ -878,7 +655,7 @@ def _panel_bims(panel) -> tuple[list, pd.DataFrame, str]:
 def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = None, wind_snps: int | None = None,
               annot=None, annot_names=None, maf: float | None = None, snps=None,
               drop_duplicate_positions: bool = False, chunk_size: int | None = LDSC_CHUNK, block: int = 256,
-              dtype=np.float64, kernel: str = "bits") -> LDScores:
+              dtype=np.float64, kernel: str = "auto") -> LDScores:
     """ldsc-compatible LD scores (``ldsc --l2``) of a PLINK fileset or a reference panel.
 
     Parameters
@@ -912,10 +689,14 @@ def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = No
         Of the ``"gemm"`` kernel's products: float64 multiplies ldsc's standardized genotypes (ldsc's
         arithmetic); float32 multiplies the raw 0/1/2 calls (exact integer sums, float64 beyond 4.2
         million individuals) and standardizes analytically, equal to float64 up to rounding.
-    kernel : {"bits", "gemm"}
-        ``"bits"`` (default): exact integer cross-products of the hard calls counted on bit planes
-        (AND + popcount), standardized analytically in float64, multithreaded; equal to the float64
-        path up to float64 rounding and several times faster. ``"gemm"``: the BLAS path, in ``dtype``.
+    kernel : {"auto", "bits", "gram", "gemm"}
+        ``"bits"``: exact integer cross-products of the hard calls counted on bit planes (AND +
+        popcount, numba), standardized analytically in float64, multithreaded; equal to the float64
+        path up to float64 rounding and several times faster. ``"gram"``: prefix sums of per-SNP Gram
+        matrices (:mod:`stats.ld.prefix_gram`, numpy only), for panels of few individuals. ``"gemm"``:
+        the BLAS path, in ``dtype``. ``"auto"`` (default): ``"gram"`` up to
+        :data:`GRAM_MAX_INDIVIDUALS` individuals (while its prefix sums take at most
+        :data:`GRAM_MAX_BYTES`), ``"bits"`` above.
 
     Returns
     -------

@@ -153,16 +153,17 @@ def small_panel(tmp_path_factory):
 
 
 # ---------------------------------------------------------------- ldsc fixtures
-def _fixture_scores(name, chrom):
+def _fixture_scores(name, chrom, kernel="auto"):
     wind, use_annot, maf = RUNS[name]
     annot = FIXTURES / "panel" / f"ref.{chrom}.annot.gz" if use_annot else None
-    return ld_scores(FIXTURES / "panel" / f"ref.{chrom}", annot=annot, maf=maf, **wind)
+    return ld_scores(FIXTURES / "panel" / f"ref.{chrom}", annot=annot, maf=maf, kernel=kernel, **wind)
 
 
+@pytest.mark.parametrize("kernel", ["auto", "gram"])  # auto: the bit kernel for the fixture's 360 people
 @pytest.mark.parametrize("chrom", ["1", "2"])
 @pytest.mark.parametrize("name", list(RUNS))
-def test_matches_ldsc_fixture(name, chrom):
-    ours = _fixture_scores(name, chrom)
+def test_matches_ldsc_fixture(name, chrom, kernel):
+    ours = _fixture_scores(name, chrom, kernel)
     ref = pd.read_csv(FIXTURES / "ldsc" / f"{name}.{chrom}.l2.ldscore.gz", sep="\t", dtype={"CHR": str})
     assert list(ref.columns) == ["CHR", "SNP", "BP", *ours.ldscore_columns]
     assert ref["SNP"].tolist() == ours.table["SNP"].tolist()
@@ -221,7 +222,8 @@ def test_pair_lefts_reproduce_ldsc_chunks(max_dist, c):
     np.testing.assert_allclose((R * mask) @ annot, ldsc_cor_sum(X, bl, c, annot), atol=1e-10)
 
 
-@pytest.mark.parametrize("kernel,dtype", [("bits", np.float64), ("gemm", np.float64), ("gemm", np.float32)])
+@pytest.mark.parametrize("kernel,dtype", [("bits", np.float64), ("gram", np.float64), ("gemm", np.float64),
+                                          ("gemm", np.float32)])
 @pytest.mark.parametrize("block", [37, 50, 512])
 def test_fast_equals_ldsc_port(small_panel, block, kernel, dtype):
     dosage, bim, _ = read_bfile(small_panel, dtype=np.float64)
@@ -288,7 +290,7 @@ def test_integer_products_equal_float64(request, panel):
                {"wind_snps": 1000}):
         ref = ld_scores(prefix, annot=annot, kernel="gemm", dtype=np.float64, **kw)
         cols = ref.ldscore_columns
-        for kernel, dtype in (("gemm", np.float32), ("bits", np.float64)):
+        for kernel, dtype in (("gemm", np.float32), ("bits", np.float64), ("gram", np.float64)):
             got = ld_scores(prefix, annot=annot, kernel=kernel, dtype=dtype, **kw)
             assert got.table["SNP"].tolist() == ref.table["SNP"].tolist()
             np.testing.assert_allclose(got.table[cols].to_numpy(), ref.table[cols].to_numpy(), rtol=0, atol=1e-6)
@@ -313,15 +315,15 @@ def test_bits_kernel_many_columns(small_panel):
 
 def test_bits_kernel_streaming_and_threads(small_panel, monkeypatch):
     """The popcount kernel does not depend on its block size or thread count."""
-    import stats.ld.scores as ldmod
+    import stats.ld.bitplanes as bitplanes
 
     annot = np.c_[np.ones(400), np.linspace(-1, 1, 400)]
-    ref = ld_scores(small_panel, wind_kb=30, annot=annot)
+    ref = ld_scores(small_panel, wind_kb=30, annot=annot, kernel="bits")
     cols = ref.ldscore_columns
     for block, threads in ((37, 1), (50, 3), (1, 2)):
-        monkeypatch.setattr(ldmod, "_BITS_BLOCK", block)
-        monkeypatch.setattr(ldmod, "_n_threads", lambda t=threads: t)
-        got = ld_scores(small_panel, wind_kb=30, annot=annot)
+        monkeypatch.setattr(bitplanes, "BITS_BLOCK", block)
+        monkeypatch.setattr(bitplanes, "n_threads_for_kernel", lambda t=threads: t)
+        got = ld_scores(small_panel, wind_kb=30, annot=annot, kernel="bits")
         np.testing.assert_allclose(got.table[cols].to_numpy(), ref.table[cols].to_numpy(), rtol=0, atol=1e-12)
 
 
@@ -329,7 +331,8 @@ def test_bits_kernel_streaming_and_threads(small_panel, monkeypatch):
 def test_bed_bit_planes_match_bed_reader(tmp_path, n):
     """The bit planes decoded from the .bed bytes hold the same calls as bed-reader reads (counting A1)."""
     from stats.io.plink import bfile_paths
-    from stats.ld.scores import _BED_LUT, _bed_rows, _decode_planes, _snp_stats
+    from stats.ld.bitplanes import _BED_LUT, _decode_planes
+    from stats.ld.scores import _bed_rows, _snp_stats, _standardized_rows
 
     rng = np.random.default_rng(n)
     m = 90
@@ -357,6 +360,9 @@ def test_bed_bit_planes_match_bed_reader(tmp_path, n):
         ref_f = (2 * obs.sum(0) - np.nansum(got, 0)) / (2 * obs.sum(0))
     np.testing.assert_array_equal(freq, np.where(obs.sum(0) > 0, ref_f, 0.0))
     np.testing.assert_array_equal(het_miss, (~obs).sum(0) + (got == 1).sum(0))
+    # the numpy decoder of the prefix-Gram kernel, on the SNPs with two different observed calls
+    poly = np.array([j for j in range(m) if obs[:, j].any() and np.ptp(got[obs[:, j], j]) > 0])
+    np.testing.assert_allclose(_standardized_rows(rows, n, poly), ldsc_standardize(got[:, poly]).T, rtol=0, atol=1e-12)
 
 
 def test_unknown_kernel(small_panel):
@@ -485,3 +491,48 @@ def test_real_1kg_slice_agrees_with_published(shared_data):
     assert len(both) > 1000
     r = np.corrcoef(both["L2"], both["L2_pub"])[0, 1]
     assert r > 0.7, r
+
+
+@pytest.mark.parametrize("stride", [1, 3, 64, 1000])
+def test_prefix_gram_equals_pairwise_sums(stride):
+    """The prefix-Gram sums equal the masked pair-by-pair sums, whatever the stride (windows shorter and
+    longer than it, a whole-chromosome window, signed annotations)."""
+    from stats.ld.prefix_gram import ld_sums_prefix_gram
+
+    rng = np.random.default_rng(stride)
+    n, m = 25, 300
+    X = ldsc_standardize(rng.integers(0, 3, size=(n, m)).astype(float))
+    annot = np.c_[np.ones(m), rng.normal(size=m), rng.random(m) < 0.2]
+    R = l2_unbiased(X.T @ X / n, n)
+    i, j = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
+    for max_dist, c in ((7, 5), (40, 50), (2000, 50)):
+        lefts = ldsc_pair_lefts(ldsc_block_lefts(np.arange(m), max_dist).astype(int), chunk_size=c)
+        mask = np.minimum(i, j) >= lefts[np.maximum(i, j)]
+        got = ld_sums_prefix_gram(X.T, lefts, annot, stride=stride)
+        np.testing.assert_allclose(got, (R * mask) @ annot, rtol=0, atol=1e-10)
+
+
+def test_auto_kernel_small_panel_needs_no_numba(tmp_path):
+    """kernel="auto" scores a panel of few individuals with the numpy prefix-Gram kernel and never imports
+    numba (whose start-up would cost more than the whole computation), with the bit kernel's numbers."""
+    import subprocess
+    import sys
+
+    from stats.ld.scores import GRAM_MAX_INDIVIDUALS, _auto_kernel
+
+    rng = np.random.default_rng(2)
+    n, m = 40, 500
+    dos = rng.integers(0, 3, size=(n, m)).astype(np.int8)
+    dos[rng.random(dos.shape) < 0.02] = -127
+    prefix = tmp_path / "few"
+    write_bfile(prefix, dos, iid=[f"i{i}" for i in range(n)], chrom=["5"] * m, sid=[f"s{j}" for j in range(m)],
+                cm=np.zeros(m), bp=np.arange(m) * 100 + 1, allele_1=["A"] * m, allele_2=["G"] * m)
+    code = ("import sys, numpy as np\nfrom stats.ld.scores import ld_scores\n"
+            f"t = ld_scores({str(prefix)!r}, wind_kb=5).table\n"
+            "np.save(sys.argv[1], t['L2'].to_numpy())\nassert 'numba' not in sys.modules, 'numba imported'\n")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "l2.npy")], check=True, cwd=Path(__file__).parents[3])
+    bits = ld_scores(prefix, wind_kb=5, kernel="bits").table["L2"].to_numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "l2.npy"), bits, rtol=0, atol=1e-9)
+    assert _auto_kernel(GRAM_MAX_INDIVIDUALS, 10_000, 1) == "gram"
+    assert _auto_kernel(GRAM_MAX_INDIVIDUALS + 1, 10_000, 1) == "bits"
+    assert _auto_kernel(60, 10_000_000, 50) == "bits"  # prefix sums too large
