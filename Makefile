@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 
 venv: $(STAMP)
 
-$(STAMP): setup.py constraints.txt
+# the LD-score kernel is C, compiled by the install: a changed source reinstalls
+$(STAMP): setup.py constraints.txt stats/ld/_bitplanes.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
@@ -28,4 +29,4 @@ test-all: $(STAMP)
 	$(PY) -m pytest -m "not gpu" --run-slow $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info .pytest_cache stats/ld/_bitplanes*.so

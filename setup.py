@@ -1,5 +1,7 @@
 """Installation of the suite: three packages, two console scripts."""
-from setuptools import find_packages, setup
+import sys
+
+from setuptools import Extension, find_packages, setup
 
 INSTALL_REQUIRES = [
     # TensorFlow CPU build so CI and laptops install without CUDA; see README for the GPU install.
@@ -14,7 +16,6 @@ INSTALL_REQUIRES = [
     "scikit-learn>=1.5,<1.10",
     # BLAS threads held at 1 around many small SVDs / fits (much faster on few, shared cores)
     "threadpoolctl>=3.1,<4",
-    "numba>=0.60,<0.69",
     "matplotlib>=3.8,<3.12",
     "h5py>=3.10,<3.15",
     "pyfaidx>=0.8,<0.10",
@@ -37,6 +38,12 @@ INSTALL_REQUIRES = [
     "pyarrow>=15",
 ]
 
+# The LD-score bit kernel (stats/ld/_bitplanes.c), compiled at install; floating point in source order.
+# optional: without a C compiler the install completes and LD scores use the BLAS kernel (with a warning).
+BITPLANES = Extension("stats.ld._bitplanes", sources=["stats/ld/_bitplanes.c"], optional=True,
+                      extra_compile_args=["/O2", "/fp:precise"] if sys.platform == "win32" else
+                      ["-O3", "-ffp-contract=off"])
+
 setup(
     name="genosuite",
     version="0.1.0",
@@ -50,6 +57,7 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["genocore", "genocore.*", "genomodel", "genomodel.*", "stats", "stats.*", "analyses", "analyses.*"]),
     package_data={"genomodel": ["params/*.json"], "analyses": ["configs/*.json"]},
+    ext_modules=[BITPLANES],
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.5"],

@@ -14,7 +14,8 @@ Three panels, built once in ``DIR`` (or read from the real-data folder):
   the real-data folder is there.
 
 Each chromosome's fileset is scored by both programs as separate processes (start-up, imports and output
-included), with the same BLAS / OpenMP / numba thread limit (``--threads``), alternating which goes first
+included), with the same BLAS / OpenMP thread limit (``--threads``; ``OMP_NUM_THREADS`` also caps the
+threads of the suite's compiled LD kernel), alternating which goes first
 over ``--rounds`` rounds; the table gives the median wall time of each per panel (summed over its
 chromosomes), their ratio, and the agreement: the same SNPs, the largest |L2 difference| (ldsc writes 3
 decimals, so up to 5e-4 is rounding) and the same ``.M`` / ``.M_5_50``. Writes ``DIR/results.json``.
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **{k: str(args.threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                                             "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+                                                             "MKL_NUM_THREADS")}}
     ours_cmd = [str(Path(sys.executable).with_name("genostats")), "ldscore"]
     ldsc_cmd = [str(args.ldsc_venv / "bin" / "python"), str(args.ldsc_venv / "bin" / "ldsc.py"), "--l2"]
     results = {}

@@ -14,7 +14,7 @@ from genocore.files import sha256, write_text
 
 # versions of the libraries whose behaviour the numbers depend on (read from package metadata, so
 # recording them imports nothing)
-KEY_LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels", "scikit-learn", "numba", "h5py", "tensorflow-cpu",
+KEY_LIBRARIES = ("numpy", "scipy", "pandas", "statsmodels", "scikit-learn", "h5py", "tensorflow-cpu",
                  "tensorflow", "keras", "pysnptools", "bed-reader", "msprime")
 
 

@@ -34,15 +34,11 @@ def test_dependencies_point_one_way(package):
     assert not {k: v for k, v in bad.items() if v}
 
 
-def _is_numba(fn) -> bool:
-    return any("jit" in ast.unparse(d) for d in fn.decorator_list)
-
-
 @pytest.mark.parametrize("package", PACKAGES)
 def test_no_function_longer_than_80_lines(package):
     long = [f"{p.relative_to(ROOT)}:{fn.name} ({fn.end_lineno - fn.lineno + 1} lines)"
             for p, tree in _modules(package) for fn in ast.walk(tree)
-            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) and not _is_numba(fn)
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
             and fn.end_lineno - fn.lineno + 1 > 80]
     assert not long
 

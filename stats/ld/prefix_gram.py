@@ -9,7 +9,7 @@ and since ldsc's pair set gives every SNP a contiguous range of partners ``[left
 SNPs before j from its own window, those after j whose windows reach back to j), ``C`` is the difference
 of two prefix sums. The prefix sums are kept at every ``stride``-th SNP; the rest of a range is summed
 directly. Per SNP that costs about ``4 n^2 + 4 stride n`` flops, against ``window x n`` for the pairs,
-so it wins while n is small next to the window, and it needs no compiled kernel (no numba start-up).
+so it wins while n is small next to the window.
 Equal to the pairwise sums up to float64 rounding (the prefix sums grow with the chromosome; their
 difference loses about ``log10(m n / window)`` of float64's 16 digits, far below ldsc's 3 decimals).
 """

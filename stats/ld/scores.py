@@ -33,13 +33,13 @@ Three kernels (``kernel="auto"`` picks ``"gram"`` for few individuals, ``"bits"`
   memory (:mod:`stats.ld.bitplanes`); the .bed's 2-bit calls are decoded straight into three bit planes per
   SNP (``x >= 1``, ``x == 2``, missing; 3 x n_individuals bits), every cross-product ``x_i . x_j`` of
   the pairs in ldsc's pair set (and nothing outside it) is an exact integer counted with AND +
-  popcount in numba (threads over the SNPs of a block, GIL released), and ldsc's standardization
+  popcount in C (compiled at install; threads over the SNPs of a block, GIL released), and ldsc's standardization
   (mean imputation, centring, ``ddof=0`` scaling) is applied analytically in float64, with the
   missing-indicator planes correcting the mean-imputed products. Equal to the float64 path up to
   float64 rounding.
 - ``kernel="gram"``: the window sums as quadratic forms in prefix sums of per-SNP Gram matrices
   (:mod:`stats.ld.prefix_gram`): ``4 n^2`` flops per SNP whatever the window, numpy only, so a small
-  panel (HapMap's 60 founders) pays neither pair-by-pair work nor numba's start-up.
+  panel (HapMap's 60 founders) pays no pair-by-pair work.
 - ``kernel="gemm"``: streams like ``"bits"``; the genotypes of a block and its window go through BLAS
   (``n_individuals x (window + block)`` floats): in float64 on ldsc's standardized genotypes (ldsc's
   own arithmetic), or in float32 on the raw 0/1/2 calls (integer sums, exact while
@@ -55,7 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genocore.files import write_table, write_text
+from genocore.files import write_text
 from stats.io.plink import bfile_paths
 
 logger = logging.getLogger(__name__)
@@ -377,7 +377,7 @@ def _bed_rows(bed_path, n: int, m_total: int):
         raise ValueError(f"{bed_path}: not a SNP-major PLINK .bed (magic bytes {magic.hex()}, expected 6c1b01)")
     nbytes = (n + 3) // 4
     mm = np.memmap(bed_path, dtype=np.uint8, mode="r", offset=3, shape=(m_total, nbytes))
-    return mm.view(np.ndarray)  # a plain array over the mapping (numba takes no memmap subclass)
+    return mm.view(np.ndarray)  # a plain array over the mapping
 
 
 def _row_block(rows, cols: np.ndarray, n: int, *, width: int) -> np.ndarray:
@@ -500,12 +500,17 @@ def _annotation_matrix(annot, bim: pd.DataFrame, names, bim_path) -> tuple[np.nd
 
 
 def _auto_kernel(n: int, m: int, n_annot: int) -> str:
-    """``kernel="auto"``: prefix Gram sums for few individuals (no numba start-up; fewer flops per SNP
-    while n is small next to the window), the bit kernel otherwise."""
+    """``kernel="auto"``: prefix Gram sums for few individuals (fewer flops per SNP while n is small next
+    to the window), the compiled bit kernel otherwise, and the BLAS kernel where that was not built."""
+    from stats.ld import bitplanes
     from stats.ld.prefix_gram import prefix_gram_bytes
 
     if n <= GRAM_MAX_INDIVIDUALS and prefix_gram_bytes(m, n, n_annot) <= GRAM_MAX_BYTES:
         return "gram"
+    if not bitplanes.available():
+        logger.warning("the compiled LD-score kernel (stats.ld._bitplanes) is missing, so the slower BLAS kernel "
+                       "runs: reinstall the suite with a C compiler present (`pip install -e .`) to get it")
+        return "gemm"
     return "bits"
 
 
@@ -608,7 +613,8 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
     bounds = np.r_[0, np.flatnonzero(kchrom[1:] != kchrom[:-1]) + 1, len(kept)]
     M_by, M550_by = {}, {}
     # the bits and gram kernels read the .bed's bytes themselves (_keep_snps); only "gemm" needs bed-reader
-    with contextlib.nullcontext() if kernel != "gemm" else panel.open_bed(prefix) as bed:
+    with contextlib.ExitStack() as stack:
+        bed = None
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             gcols = kept[lo:hi]
             if window == "snps":
@@ -629,8 +635,11 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
 
                 scores[lo:hi] = bitplanes.ld_sums_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=bitplanes.BITS_BLOCK)
             else:
-                def read_cols(a, b, _g=gcols):
-                    return bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
+                if bed is None:
+                    bed = stack.enter_context(panel.open_bed(prefix))
+
+                def read_cols(a, b, _g=gcols, _bed=bed):
+                    return _bed.read(index=np.s_[:, _g[a:b]], dtype="float64")
 
                 scores[lo:hi] = _ld_kernel(read_cols, n, lefts, kvalues[lo:hi], block=int(block), dtype=dtype,
                                            integer_products=np.dtype(dtype) == np.float32)
@@ -691,12 +700,13 @@ def ld_scores(panel, *, wind_cm: float | None = None, wind_kb: float | None = No
         million individuals) and standardizes analytically, equal to float64 up to rounding.
     kernel : {"auto", "bits", "gram", "gemm"}
         ``"bits"``: exact integer cross-products of the hard calls counted on bit planes (AND +
-        popcount, numba), standardized analytically in float64, multithreaded; equal to the float64
+        popcount, compiled C), standardized analytically in float64, multithreaded; equal to the float64
         path up to float64 rounding and several times faster. ``"gram"``: prefix sums of per-SNP Gram
         matrices (:mod:`stats.ld.prefix_gram`, numpy only), for panels of few individuals. ``"gemm"``:
         the BLAS path, in ``dtype``. ``"auto"`` (default): ``"gram"`` up to
         :data:`GRAM_MAX_INDIVIDUALS` individuals (while its prefix sums take at most
-        :data:`GRAM_MAX_BYTES`), ``"bits"`` above.
+        :data:`GRAM_MAX_BYTES`), ``"bits"`` above (``"gemm"``, with a warning, when the compiled
+        kernel was not built).
 
     Returns
     -------
@@ -745,7 +755,9 @@ def _assemble(bim: pd.DataFrame, values: np.ndarray, parts: list, colnames: list
         M_by.update(p.M_by_chrom)
         M550_by.update(p.M_5_50_by_chrom)
     # one concat (not a column insert per annotation: many columns would fragment the frame)
-    table = pd.concat([pd.DataFrame({"CHR": bim["chrom"].to_numpy(str)[kept], "SNP": bim["snp"].to_numpy(str)[kept],
+    # the .bim's own string columns, taken (not a round trip through numpy strings)
+    table = pd.concat([pd.DataFrame({"CHR": bim["chrom"].take(kept).reset_index(drop=True).astype(str),
+                                     "SNP": bim["snp"].take(kept).reset_index(drop=True).astype(str),
                                      "BP": bim["pos"].to_numpy()[kept], "CM": bim["cm"].to_numpy()[kept],
                                      "MAF": kmaf}),
                        pd.DataFrame(scores, columns=list(colnames))], axis=1)
@@ -786,15 +798,18 @@ def write_ld_scores(out, scores: LDScores, *, with_cm_maf: bool = False, float_f
         groups = [(out, scores.table, scores.M, scores.M_5_50)]
     paths = []
     for pre, tab, M, M550 in groups:
-        # only the scores are rounded; CM and MAF keep full precision (one concat, not a column set per score)
-        sc = list(scores.ldscore_columns)
-        # Python's own %-formatting over a list: the same text as np.char.mod, 3x faster
-        fmt = pd.DataFrame({c: [float_format % v for v in tab[c].to_numpy(np.float64).tolist()] for c in sc},
-                           index=tab.index)
-        tab = pd.concat([tab[cols[:len(cols) - len(sc)]], fmt], axis=1)
+        # the text built column by column from Python lists: a third of pandas' to_csv time, the same bytes.
+        # Scores rounded (ldsc's %.3f); CM and MAF in full precision (repr, as to_csv writes floats).
+        text_cols = [[str(v) for v in tab["CHR"].to_numpy(object).tolist()],
+                     [str(v) for v in tab["SNP"].to_numpy(object).tolist()],
+                     [str(v) for v in tab["BP"].to_numpy(np.int64).tolist()]]
+        if with_cm_maf:
+            text_cols += [[repr(v) for v in tab[c].to_numpy(np.float64).tolist()] for c in ("CM", "MAF")]
+        text_cols += [[float_format % v for v in tab[c].to_numpy(np.float64).tolist()] for c in scores.ldscore_columns]
+        text = "\t".join(cols) + "\n" + "".join(["\t".join(r) + "\n" for r in zip(*text_cols)])
         # gzip level 4: a quarter of level 6's time for a file 4% larger (the scores are read far more
         # often than written, and reading does not depend on the level)
-        paths.append(write_table(f"{pre}.l2.ldscore.gz", tab, level=4))
+        paths.append(write_text(f"{pre}.l2.ldscore.gz", text, level=4))
         paths.append(write_text(f"{pre}.l2.M", _m_text(M, scores.counts_are_integers)))
         paths.append(write_text(f"{pre}.l2.M_5_50", _m_text(M550, scores.counts_are_integers)))
     return [Path(p) for p in paths]

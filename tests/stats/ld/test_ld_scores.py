@@ -331,7 +331,7 @@ def test_bits_kernel_streaming_and_threads(small_panel, monkeypatch):
 def test_bed_bit_planes_match_bed_reader(tmp_path, n):
     """The bit planes decoded from the .bed bytes hold the same calls as bed-reader reads (counting A1)."""
     from stats.io.plink import bfile_paths
-    from stats.ld.bitplanes import _BED_LUT, _decode_planes
+    from stats.ld.bitplanes import decode_planes
     from stats.ld.scores import _bed_rows, _snp_stats, _standardized_rows
 
     rng = np.random.default_rng(n)
@@ -346,8 +346,8 @@ def test_bed_bit_planes_match_bed_reader(tmp_path, n):
     rows = _bed_rows(bfile_paths(prefix)[0], n, m)
     cols = np.arange(m)[::-1].copy()
     nw = (n + 63) // 64
-    planes = np.zeros((m, 3 * nw), dtype=np.uint64)
-    _decode_planes(rows, cols, n, _BED_LUT, planes, 0)
+    planes = decode_planes(rows, cols, n)
+    assert planes.shape == (m, 3 * nw)
     bits = np.unpackbits(planes.view(np.uint8).reshape(m, 3, nw * 8), axis=2, bitorder="little")
     a, b, miss = bits[:, 0].astype(int), bits[:, 1].astype(int), bits[:, 2].astype(bool)
     assert not bits[:, :, n:].any()  # padding individuals stay zero
@@ -512,14 +512,16 @@ def test_prefix_gram_equals_pairwise_sums(stride):
         np.testing.assert_allclose(got, (R * mask) @ annot, rtol=0, atol=1e-10)
 
 
-def test_auto_kernel_small_panel_needs_no_numba(tmp_path):
-    """kernel="auto" scores a panel of few individuals with the numpy prefix-Gram kernel and never imports
-    numba (whose start-up would cost more than the whole computation), with the bit kernel's numbers."""
-    import subprocess
-    import sys
+def test_auto_kernel_choice_and_fallback(tmp_path, monkeypatch, caplog):
+    """kernel="auto" scores a panel of few individuals with the prefix-Gram kernel (the bit kernel's numbers),
+    larger ones with the compiled bit kernel, which the install built; without it, the BLAS kernel with a
+    warning, and kernel="bits" says how to get it."""
+    import logging
 
+    from stats.ld import bitplanes
     from stats.ld.scores import GRAM_MAX_INDIVIDUALS, _auto_kernel
 
+    assert bitplanes.available(), "stats.ld._bitplanes was not built by the install"
     rng = np.random.default_rng(2)
     n, m = 40, 500
     dos = rng.integers(0, 3, size=(n, m)).astype(np.int8)
@@ -527,12 +529,51 @@ def test_auto_kernel_small_panel_needs_no_numba(tmp_path):
     prefix = tmp_path / "few"
     write_bfile(prefix, dos, iid=[f"i{i}" for i in range(n)], chrom=["5"] * m, sid=[f"s{j}" for j in range(m)],
                 cm=np.zeros(m), bp=np.arange(m) * 100 + 1, allele_1=["A"] * m, allele_2=["G"] * m)
-    code = ("import sys, numpy as np\nfrom stats.ld.scores import ld_scores\n"
-            f"t = ld_scores({str(prefix)!r}, wind_kb=5).table\n"
-            "np.save(sys.argv[1], t['L2'].to_numpy())\nassert 'numba' not in sys.modules, 'numba imported'\n")
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "l2.npy")], check=True, cwd=Path(__file__).parents[3])
+    auto = ld_scores(prefix, wind_kb=5).table["L2"].to_numpy()
     bits = ld_scores(prefix, wind_kb=5, kernel="bits").table["L2"].to_numpy()
-    np.testing.assert_allclose(np.load(tmp_path / "l2.npy"), bits, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(auto, bits, rtol=0, atol=1e-9)
     assert _auto_kernel(GRAM_MAX_INDIVIDUALS, 10_000, 1) == "gram"
     assert _auto_kernel(GRAM_MAX_INDIVIDUALS + 1, 10_000, 1) == "bits"
     assert _auto_kernel(60, 10_000_000, 50) == "bits"  # prefix sums too large
+    monkeypatch.setattr(bitplanes, "_bitplanes", None)
+    with caplog.at_level(logging.WARNING, logger="stats.ld.scores"):
+        assert _auto_kernel(500, 10_000, 1) == "gemm"
+    assert "C compiler" in caplog.text
+    with pytest.raises(ImportError, match="C compiler"):
+        ld_scores(prefix, wind_kb=5, kernel="bits")
+
+
+def test_compiled_band_kernel_refuses_bad_ranges():
+    """The C kernel checks its index ranges instead of reading outside its buffers."""
+    from stats.ld import _bitplanes
+
+    m, nw = 10, 1
+    planes = np.zeros((3 * nw, m), dtype=np.uint64)
+    mu, scale, miss = np.zeros(m), np.ones(m), np.zeros(m, dtype=bool)
+    annot, acc = np.ones((m, 1)), np.zeros((m, 1))
+    good = np.zeros(m, dtype=np.int64)
+    _bitplanes.band_chunk(planes, nw, m, 0, mu, scale, miss, good, annot, 1, 0, m, 40, 38.0, acc, 0)
+    for lefts, j1, rows in ((np.r_[0, 0, 5, 1, 1, 1, 1, 1, 1, 1], m, m),  # not non-decreasing
+                            (np.r_[0, 0, 0, 0, 0, 0, 0, 0, 0, 12], m, m),  # after its SNP
+                            (good, m + 1, m), (good, m, m - 1)):  # past the SNPs; past the planes
+        with pytest.raises(ValueError):
+            _bitplanes.band_chunk(planes[:, :rows].copy(), nw, rows, 0, mu, scale, miss, lefts.astype(np.int64),
+                                  annot, 1, 0, j1, 40, 38.0, acc, 0)
+    with pytest.raises(IndexError):
+        _bitplanes.decode_planes(np.zeros((m, 10), np.uint8), 10, np.array([m], dtype=np.int64), 40,
+                                 np.zeros((1, 3), np.uint64))
+
+
+@pytest.mark.parametrize("with_cm_maf", [False, True])
+def test_ldscore_text_equals_pandas_to_csv(tmp_path, with_cm_maf):
+    """The hand-built .l2.ldscore.gz text is what pandas' to_csv writes (scores at %.3f, CM and MAF in full
+    precision), awkward floats and several annotations included."""
+    scores = _fixture_scores("cm1_annot", "2")
+    tab = scores.table
+    tab.loc[tab.index[:5], "CM"] = [1e-05, 0.0, 123456789.125, 3.0, 1 / 3]
+    tab.loc[tab.index[:3], "MAF"] = [0.1 + 0.2, 1e-300, 0.5]
+    path = write_ld_scores(tmp_path / "t", scores, with_cm_maf=with_cm_maf)[0]
+    cols = ["CHR", "SNP", "BP"] + (["CM", "MAF"] if with_cm_maf else [])
+    ref = pd.concat([tab[cols], tab[scores.ldscore_columns].map(lambda v: "%.3f" % v)], axis=1)
+    with gzip.open(path, "rt") as fh:
+        assert fh.read() == ref.to_csv(sep="\t", index=False, lineterminator="\n")

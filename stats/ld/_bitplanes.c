@@ -1,0 +1,389 @@
+/* Exact LD-score sums on bit planes: the compiled kernels of stats/ld/bitplanes.py.
+ *
+ * Genotypes are hard calls, so every cross-product x_i . x_j is an integer counted with AND + popcount on
+ * bit planes a = (x >= 1), b = (x == 2), m = missing (x counted as 0 there). Since b is a subset of a,
+ *   x_i . x_j = |a_i & a_j| + 2 |b_i & b_j| + |(a_i & b_j) | (b_i & a_j)|
+ * (the two middle terms of the four-term expansion overlap exactly on b_i & b_j). ldsc's standardized
+ * correlation is then assembled in float64, as bitplanes.py describes.
+ *
+ * Built at install time (setup.py); the loops are compiled for three instruction sets (AVX-512 with its
+ * vector popcount, AVX2, baseline) and the best one the CPU has is picked at run time, so one build runs
+ * on any x86-64 machine. Floating point is kept in source order (-ffp-contract=off): the row-walking and
+ * column-walking paths of band_chunk give the same sums to the last bit.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* ---------------------------------------------------------------- decoding */
+
+/* Per .bed byte (four genotypes, two bits each): the 4-bit nibbles of the a, b and m planes. The codes are
+ * 0 = homozygous A1 (x = 2), 1 = missing, 2 = heterozygous, 3 = homozygous A2 (x = 0). */
+static uint8_t lut_a[256], lut_b[256], lut_m[256];
+
+static void init_luts(void)
+{
+    for (unsigned v = 0; v < 256; v++) {
+        unsigned a = 0, b = 0, m = 0;
+        for (unsigned t = 0; t < 4; t++) {
+            const unsigned code = (v >> (2 * t)) & 3u;
+            if (code == 0u || code == 2u) a |= 1u << t;
+            if (code == 0u) b |= 1u << t;
+            if (code == 1u) m |= 1u << t;
+        }
+        lut_a[v] = (uint8_t)a;
+        lut_b[v] = (uint8_t)b;
+        lut_m[v] = (uint8_t)m;
+    }
+}
+
+/* planes (k, 3 nw), SNP-major: row c holds the a, b and m words of SNP rows[cols[c]]. */
+static void decode_planes(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n,
+                          uint64_t *planes)
+{
+    const int64_t nw = (n + 63) / 64;
+    const int64_t tail = n - 64 * (nw - 1);
+    const uint64_t last_mask = tail == 64 ? ~(uint64_t)0 : (((uint64_t)1 << tail) - 1);
+    for (int64_t c = 0; c < k; c++) {
+        const uint8_t *src = raw + cols[c] * nbytes;
+        uint64_t *row = planes + c * 3 * nw;
+        for (int64_t w = 0; w < nw; w++) {
+            uint64_t a = 0, b = 0, m = 0;
+            const int64_t lo = 16 * w, hi = lo + 16 < nbytes ? lo + 16 : nbytes;
+            for (int64_t q = lo; q < hi; q++) {
+                const unsigned v = src[q], sh = (unsigned)(4 * (q - lo));
+                a |= (uint64_t)lut_a[v] << sh;
+                b |= (uint64_t)lut_b[v] << sh;
+                m |= (uint64_t)lut_m[v] << sh;
+            }
+            if (w == nw - 1) {
+                a &= last_mask;
+                b &= last_mask;
+                m &= last_mask;
+            }
+            row[w] = a;
+            row[nw + w] = b;
+            row[2 * nw + w] = m;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- band sums */
+
+typedef struct {
+    const uint64_t *planes; /* word-major (3 nw, rows): column k is kept SNP buf0 + k */
+    int64_t nw, rows, buf0;
+    const double *mu, *scale;
+    const uint8_t *has_miss;
+    const int64_t *lefts;
+    const double *annot; /* (m, na) */
+    int64_t na, j0, j1, n;
+    double d;
+    double *acc; /* (., na): row r is SNP acc0 + r */
+    int64_t acc0;
+    int64_t width;                 /* the widest window, j + 1 - lefts[j] */
+    int64_t *cx, *cxm, *cmx, *cmm; /* scratch: cx 4 (width + 3), the others width each */
+    double *r2, *tots;
+} band_args;
+
+/* cx[t] = x_{l0+t} . x_j (kept SNPs as plane columns) for t < cnt */
+INLINE void products1(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, int64_t cnt, int64_t jr,
+                      int64_t *restrict cx)
+{
+    memset(cx, 0, sizeof(int64_t) * cnt);
+    for (int64_t w = 0; w < nw; w++) {
+        const uint64_t aj = P[w * rows + jr], bj = P[(nw + w) * rows + jr];
+        const uint64_t *restrict A = P + w * rows + l0;
+        const uint64_t *restrict B = P + (nw + w) * rows + l0;
+        for (int64_t t = 0; t < cnt; t++) {
+            const uint64_t ai = A[t], bi = B[t];
+            cx[t] += __builtin_popcountll(ai & aj) + 2 * __builtin_popcountll(bi & bj)
+                     + __builtin_popcountll((ai & bj) | (bi & aj));
+        }
+    }
+}
+
+/* The same for four targets jr..jr+3 at once over one range (each window's words are loaded once) */
+INLINE void products4(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, int64_t cnt, int64_t jr,
+                      int64_t *restrict c0, int64_t *restrict c1, int64_t *restrict c2, int64_t *restrict c3)
+{
+    memset(c0, 0, sizeof(int64_t) * cnt);
+    memset(c1, 0, sizeof(int64_t) * cnt);
+    memset(c2, 0, sizeof(int64_t) * cnt);
+    memset(c3, 0, sizeof(int64_t) * cnt);
+    for (int64_t w = 0; w < nw; w++) {
+        const uint64_t *pa = P + w * rows + jr, *pb = P + (nw + w) * rows + jr;
+        const uint64_t a0 = pa[0], a1 = pa[1], a2 = pa[2], a3 = pa[3];
+        const uint64_t b0 = pb[0], b1 = pb[1], b2 = pb[2], b3 = pb[3];
+        const uint64_t *restrict A = P + w * rows + l0;
+        const uint64_t *restrict B = P + (nw + w) * rows + l0;
+        for (int64_t t = 0; t < cnt; t++) {
+            const uint64_t ai = A[t], bi = B[t];
+            c0[t] += __builtin_popcountll(ai & a0) + 2 * __builtin_popcountll(bi & b0)
+                     + __builtin_popcountll((ai & b0) | (bi & a0));
+            c1[t] += __builtin_popcountll(ai & a1) + 2 * __builtin_popcountll(bi & b1)
+                     + __builtin_popcountll((ai & b1) | (bi & a1));
+            c2[t] += __builtin_popcountll(ai & a2) + 2 * __builtin_popcountll(bi & b2)
+                     + __builtin_popcountll((ai & b2) | (bi & a2));
+            c3[t] += __builtin_popcountll(ai & a3) + 2 * __builtin_popcountll(bi & b3)
+                     + __builtin_popcountll((ai & b3) | (bi & a3));
+        }
+    }
+}
+
+/* From the integer products cx (x_i . x_j for i = lefts[j]..j) to r~2 and the annotation sums of SNP j */
+INLINE void finish_target(const band_args *g, int64_t j, const int64_t *restrict cx)
+{
+    const uint64_t *P = g->planes;
+    const int64_t nw = g->nw, rows = g->rows, na = g->na;
+    const double nf = (double)g->n, c1 = 1.0 + 1.0 / g->d, c0 = 1.0 / g->d;
+    int64_t *restrict cxm = g->cxm, *restrict cmx = g->cmx, *restrict cmm = g->cmm;
+    double *restrict r2 = g->r2;
+    const int64_t jr = j - g->buf0, lo = g->lefts[j], l0 = lo - g->buf0, cnt = j + 1 - lo;
+    int any_miss = g->has_miss[j] != 0;
+    for (int64_t t = 0; t < cnt && !any_miss; t++) any_miss = g->has_miss[lo + t] != 0;
+    const double muj = g->mu[j], sj = g->scale[j];
+    if (any_miss) { /* x~_i . x~_j = x_i . x_j + mu_j x_i . m_j + mu_i m_i . x_j + mu_i mu_j m_i . m_j */
+        memset(cxm, 0, sizeof(int64_t) * cnt);
+        memset(cmx, 0, sizeof(int64_t) * cnt);
+        memset(cmm, 0, sizeof(int64_t) * cnt);
+        for (int64_t w = 0; w < nw; w++) {
+            const uint64_t aj = P[w * rows + jr], bj = P[(nw + w) * rows + jr], mj = P[(2 * nw + w) * rows + jr];
+            const uint64_t *restrict A = P + w * rows + l0;
+            const uint64_t *restrict B = P + (nw + w) * rows + l0;
+            const uint64_t *restrict M = P + (2 * nw + w) * rows + l0;
+            /* three loops, one accumulator each: GCC vectorizes these, not the fused loop */
+            for (int64_t t = 0; t < cnt; t++)
+                cxm[t] += __builtin_popcountll(A[t] & mj) + __builtin_popcountll(B[t] & mj);
+            for (int64_t t = 0; t < cnt; t++)
+                cmx[t] += __builtin_popcountll(M[t] & aj) + __builtin_popcountll(M[t] & bj);
+            for (int64_t t = 0; t < cnt; t++) cmm[t] += __builtin_popcountll(M[t] & mj);
+        }
+        for (int64_t t = 0; t < cnt; t++) {
+            const int64_t i = lo + t;
+            const double mui = g->mu[i];
+            const double gx = (double)cx[t] + muj * (double)cxm[t] + mui * (double)cmx[t]
+                              + mui * muj * (double)cmm[t];
+            const double r = (gx - nf * mui * muj) * (g->scale[i] * sj);
+            r2[t] = r * r * c1 - c0; /* r^2 - (1 - r^2) / d */
+        }
+    } else {
+        for (int64_t t = 0; t < cnt; t++) {
+            const int64_t i = lo + t;
+            const double r = ((double)cx[t] - nf * g->mu[i] * muj) * (g->scale[i] * sj);
+            r2[t] = r * r * c1 - c0;
+        }
+    }
+    r2[cnt - 1] *= 0.5; /* the diagonal pair enters once, through both sums below */
+    const double *annot = g->annot;
+    double *acc = g->acc;
+    if (na <= 8) { /* few columns: vector loops along the window */
+        for (int64_t q = 0; q < na; q++) {
+            const double ajq = annot[j * na + q];
+            double tot = 0.0;
+            for (int64_t t = 0; t < cnt; t++) {
+                tot += r2[t] * annot[(lo + t) * na + q];
+                acc[(lo + t - g->acc0) * na + q] += r2[t] * ajq;
+            }
+            acc[(j - g->acc0) * na + q] += tot;
+        }
+    } else { /* many columns: walk rows, so annot and acc are read contiguously */
+        double *tots = g->tots;
+        for (int64_t q = 0; q < na; q++) tots[q] = 0.0;
+        const double *aj = annot + j * na;
+        for (int64_t t = 0; t < cnt; t++) {
+            const double rt = r2[t];
+            const double *ar = annot + (lo + t) * na;
+            double *accr = acc + (lo + t - g->acc0) * na;
+            for (int64_t q = 0; q < na; q++) {
+                tots[q] += rt * ar[q];
+                accr[q] += rt * aj[q];
+            }
+        }
+        for (int64_t q = 0; q < na; q++) acc[(j - g->acc0) * na + q] += tots[q];
+    }
+}
+
+/* g->cx holds 4 (width + 3) integers: the products of four consecutive targets over their joint range */
+INLINE void band_chunk_body(const band_args *g)
+{
+    const int64_t stride = g->width + 3;
+    int64_t *cx = g->cx;
+    int64_t j = g->j0;
+    for (; j + 4 <= g->j1; j += 4) {
+        const int64_t lo = g->lefts[j], cnt = j + 4 - lo; /* lefts is non-decreasing */
+        products4(g->planes, g->nw, g->rows, lo - g->buf0, cnt, j - g->buf0, cx, cx + stride, cx + 2 * stride,
+                  cx + 3 * stride);
+        for (int64_t q = 0; q < 4; q++) finish_target(g, j + q, cx + q * stride + (g->lefts[j + q] - lo));
+    }
+    for (; j < g->j1; j++) {
+        const int64_t lo = g->lefts[j];
+        products1(g->planes, g->nw, g->rows, lo - g->buf0, j + 1 - lo, j - g->buf0, cx);
+        finish_target(g, j, cx);
+    }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__clang__)
+#define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt"
+#else /* GCC would otherwise keep 256-bit vectors */
+#define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt,prefer-vector-width=512"
+#endif
+__attribute__((target(AVX512_TARGET)))
+static void band_chunk_avx512(const band_args *g) { band_chunk_body(g); }
+__attribute__((target("avx2,popcnt"))) static void band_chunk_avx2(const band_args *g) { band_chunk_body(g); }
+#endif
+static void band_chunk_base(const band_args *g) { band_chunk_body(g); }
+
+typedef void (*band_fn)(const band_args *);
+
+static const char *level_name = "baseline";
+
+static band_fn pick_band_chunk(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
+        level_name = "avx512-vpopcntdq";
+        return band_chunk_avx512;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
+        level_name = "avx2";
+        return band_chunk_avx2;
+    }
+#endif
+    return band_chunk_base;
+}
+
+static band_fn band_chunk_impl = NULL;
+
+/* ---------------------------------------------------------------- Python bindings */
+
+static int need(const Py_buffer *b, Py_ssize_t bytes, const char *what)
+{
+    if (b->len < bytes) {
+        PyErr_Format(PyExc_ValueError, "%s: buffer of %zd bytes, %zd needed", what, b->len, bytes);
+        return 0;
+    }
+    return 1;
+}
+
+static PyObject *py_decode_planes(PyObject *self, PyObject *args)
+{
+    Py_buffer raw, cols, planes;
+    Py_ssize_t nbytes, n;
+    if (!PyArg_ParseTuple(args, "y*ny*nw*", &raw, &nbytes, &cols, &n, &planes)) return NULL;
+    PyObject *ret = NULL;
+    const Py_ssize_t k = cols.len / (Py_ssize_t)sizeof(int64_t);
+    const Py_ssize_t nw = (n + 63) / 64;
+    if (n <= 0 || nbytes != (n + 3) / 4) {
+        PyErr_Format(PyExc_ValueError, "decode_planes: %zd bytes per SNP for %zd individuals", nbytes, n);
+        goto done;
+    }
+    if (!need(&planes, k * 3 * nw * 8, "decode_planes planes")) goto done;
+    const int64_t *c = (const int64_t *)cols.buf;
+    const Py_ssize_t m_total = raw.len / nbytes;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (c[i] < 0 || c[i] >= m_total) {
+            PyErr_Format(PyExc_IndexError, "decode_planes: SNP row %lld outside the %zd rows", (long long)c[i], m_total);
+            goto done;
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    decode_planes((const uint8_t *)raw.buf, nbytes, c, k, n, (uint64_t *)planes.buf);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&raw);
+    PyBuffer_Release(&cols);
+    PyBuffer_Release(&planes);
+    return ret;
+}
+
+static PyObject *py_band_chunk(PyObject *self, PyObject *args)
+{
+    Py_buffer planes, mu, scale, has_miss, lefts, annot, acc;
+    Py_ssize_t nw, rows, buf0, na, j0, j1, n, acc0;
+    double d;
+    if (!PyArg_ParseTuple(args, "y*nnny*y*y*y*y*nnnndw*n", &planes, &nw, &rows, &buf0, &mu, &scale, &has_miss,
+                          &lefts, &annot, &na, &j0, &j1, &n, &d, &acc, &acc0))
+        return NULL;
+    PyObject *ret = NULL;
+    int64_t *scratch = NULL;
+    double *fscratch = NULL;
+    const Py_ssize_t m = lefts.len / (Py_ssize_t)sizeof(int64_t);
+    if (!(j0 >= 0 && j0 <= j1 && j1 <= m && na >= 1 && nw >= 1)) {
+        PyErr_Format(PyExc_ValueError, "band_chunk: SNPs %zd..%zd of %zd, %zd columns", j0, j1, m, na);
+        goto done;
+    }
+    if (!need(&planes, 3 * nw * rows * 8, "band_chunk planes") || !need(&mu, m * 8, "band_chunk mu") ||
+        !need(&scale, m * 8, "band_chunk scale") || !need(&has_miss, m, "band_chunk has_miss") ||
+        !need(&annot, m * na * 8, "band_chunk annot"))
+        goto done;
+    if (j1 == j0) {
+        ret = Py_NewRef(Py_None);
+        goto done;
+    }
+    const int64_t *L = (const int64_t *)lefts.buf;
+    int64_t width = 1;
+    for (Py_ssize_t j = j0; j < j1; j++) {
+        if (L[j] < buf0 || L[j] > j || L[j] < acc0 || j - buf0 >= rows || (j > j0 && L[j] < L[j - 1])) {
+            PyErr_Format(PyExc_ValueError, "band_chunk: SNP %zd's window start %lld is outside the planes or "
+                         "accumulator, or before the previous SNP's", j, (long long)L[j]);
+            goto done;
+        }
+        if (j + 1 - L[j] > width) width = j + 1 - L[j];
+    }
+    if (!need(&acc, (j1 - acc0) * na * 8, "band_chunk acc")) goto done;
+    scratch = malloc(sizeof(int64_t) * (4 * (width + 3) + 3 * width));
+    fscratch = malloc(sizeof(double) * (width + na));
+    if (!scratch || !fscratch) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    band_args g = {(const uint64_t *)planes.buf, nw, rows, buf0, (const double *)mu.buf, (const double *)scale.buf,
+                   (const uint8_t *)has_miss.buf, L, (const double *)annot.buf, na, j0, j1, n, d,
+                   (double *)acc.buf, acc0, width, scratch, scratch + 4 * (width + 3),
+                   scratch + 4 * (width + 3) + width, scratch + 4 * (width + 3) + 2 * width, fscratch, fscratch + width};
+    Py_BEGIN_ALLOW_THREADS
+    band_chunk_impl(&g);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    free(scratch);
+    free(fscratch);
+    PyBuffer_Release(&planes);
+    PyBuffer_Release(&mu);
+    PyBuffer_Release(&scale);
+    PyBuffer_Release(&has_miss);
+    PyBuffer_Release(&lefts);
+    PyBuffer_Release(&annot);
+    PyBuffer_Release(&acc);
+    return ret;
+}
+
+static PyObject *py_instruction_set(PyObject *self, PyObject *noargs) { return PyUnicode_FromString(level_name); }
+
+static PyMethodDef methods[] = {
+    {"decode_planes", py_decode_planes, METH_VARARGS,
+     "decode_planes(raw, nbytes, cols, n, planes): bit planes (k, 3 nw) uint64 of the .bed rows raw[cols]"},
+    {"band_chunk", py_band_chunk, METH_VARARGS,
+     "band_chunk(planes, nw, rows, buf0, mu, scale, has_miss, lefts, annot, na, j0, j1, n, d, acc, acc0): "
+     "LD-score sums of the pairs (i, j), lefts[j] <= i <= j, j0 <= j < j1, added to acc[. - acc0]"},
+    {"instruction_set", py_instruction_set, METH_NOARGS, "the instruction set the band kernel runs on"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitplanes",
+                                    "Compiled bit-plane LD-score kernels (see stats/ld/bitplanes.py).", -1, methods};
+
+PyMODINIT_FUNC PyInit__bitplanes(void)
+{
+    init_luts();
+    band_chunk_impl = pick_band_chunk();
+    return PyModule_Create(&module);
+}
