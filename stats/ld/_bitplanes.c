@@ -90,25 +90,9 @@ typedef struct {
     double *r2, *tots;
 } band_args;
 
-/* cx[t] = x_{l0+t} . x_j (kept SNPs as plane columns) for t < cnt */
-INLINE void products1(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, int64_t cnt, int64_t jr,
-                      int64_t *restrict cx)
-{
-    memset(cx, 0, sizeof(int64_t) * cnt);
-    for (int64_t w = 0; w < nw; w++) {
-        const uint64_t aj = P[w * rows + jr], bj = P[(nw + w) * rows + jr];
-        const uint64_t *restrict A = P + w * rows + l0;
-        const uint64_t *restrict B = P + (nw + w) * rows + l0;
-        for (int64_t t = 0; t < cnt; t++) {
-            const uint64_t ai = A[t], bi = B[t];
-            cx[t] += __builtin_popcountll(ai & aj) + 2 * __builtin_popcountll(bi & bj)
-                     + __builtin_popcountll((ai & bj) | (bi & aj));
-        }
-    }
-}
-
-/* The same for four targets jr..jr+3 at once over one range (each window's words are loaded once) */
-INLINE void products4(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, int64_t cnt, int64_t jr,
+/* cq[t] = x_{l0+t} . x_{jr[q]} (kept SNPs as plane columns) for t < cnt and four targets q at once, so that
+ * each window word is loaded once for four targets */
+INLINE void products4(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, int64_t cnt, const int64_t jr[4],
                       int64_t *restrict c0, int64_t *restrict c1, int64_t *restrict c2, int64_t *restrict c3)
 {
     memset(c0, 0, sizeof(int64_t) * cnt);
@@ -116,9 +100,9 @@ INLINE void products4(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, i
     memset(c2, 0, sizeof(int64_t) * cnt);
     memset(c3, 0, sizeof(int64_t) * cnt);
     for (int64_t w = 0; w < nw; w++) {
-        const uint64_t *pa = P + w * rows + jr, *pb = P + (nw + w) * rows + jr;
-        const uint64_t a0 = pa[0], a1 = pa[1], a2 = pa[2], a3 = pa[3];
-        const uint64_t b0 = pb[0], b1 = pb[1], b2 = pb[2], b3 = pb[3];
+        const uint64_t *pa = P + w * rows, *pb = P + (nw + w) * rows;
+        const uint64_t a0 = pa[jr[0]], a1 = pa[jr[1]], a2 = pa[jr[2]], a3 = pa[jr[3]];
+        const uint64_t b0 = pb[jr[0]], b1 = pb[jr[1]], b2 = pb[jr[2]], b3 = pb[jr[3]];
         const uint64_t *restrict A = P + w * rows + l0;
         const uint64_t *restrict B = P + (nw + w) * rows + l0;
         for (int64_t t = 0; t < cnt; t++) {
@@ -208,22 +192,19 @@ INLINE void finish_target(const band_args *g, int64_t j, const int64_t *restrict
     }
 }
 
-/* g->cx holds 4 (width + 3) integers: the products of four consecutive targets over their joint range */
+/* Targets in fours (the last group repeats its last target): g->cx holds 4 (width + 3) integers, the
+ * products of four consecutive targets over their joint range. */
 INLINE void band_chunk_body(const band_args *g)
 {
     const int64_t stride = g->width + 3;
     int64_t *cx = g->cx;
-    int64_t j = g->j0;
-    for (; j + 4 <= g->j1; j += 4) {
-        const int64_t lo = g->lefts[j], cnt = j + 4 - lo; /* lefts is non-decreasing */
-        products4(g->planes, g->nw, g->rows, lo - g->buf0, cnt, j - g->buf0, cx, cx + stride, cx + 2 * stride,
-                  cx + 3 * stride);
-        for (int64_t q = 0; q < 4; q++) finish_target(g, j + q, cx + q * stride + (g->lefts[j + q] - lo));
-    }
-    for (; j < g->j1; j++) {
-        const int64_t lo = g->lefts[j];
-        products1(g->planes, g->nw, g->rows, lo - g->buf0, j + 1 - lo, j - g->buf0, cx);
-        finish_target(g, j, cx);
+    for (int64_t j = g->j0; j < g->j1; j += 4) {
+        const int64_t k = g->j1 - j < 4 ? g->j1 - j : 4, last = j + k - 1;
+        const int64_t lo = g->lefts[j], cnt = last + 1 - lo; /* lefts is non-decreasing */
+        int64_t jr[4];
+        for (int64_t q = 0; q < 4; q++) jr[q] = (q < k ? j + q : last) - g->buf0;
+        products4(g->planes, g->nw, g->rows, lo - g->buf0, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
+        for (int64_t q = 0; q < k; q++) finish_target(g, j + q, cx + q * stride + (g->lefts[j + q] - lo));
     }
 }
 
