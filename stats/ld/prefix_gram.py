@@ -56,6 +56,24 @@ def _prefix_forms(w: np.ndarray, annot: np.ndarray, prefix: np.ndarray, bound: n
     return out
 
 
+def _block_grams(w: np.ndarray, annot: np.ndarray, stride: int, *, out: np.ndarray, group: int = 256) -> None:
+    """``out[b, k] = sum_{s in block b} annot[s, k] w_s w_s^T`` over blocks of ``stride`` SNPs (the last one
+    short), ``group`` blocks at a time so that the weighted copies stay small."""
+    m, n = w.shape
+    nb = out.shape[0]
+    full = m // stride
+    for b0 in range(0, full, group):
+        b1 = min(b0 + group, full)
+        wb = w[b0 * stride:b1 * stride].reshape(b1 - b0, stride, n)
+        ab = annot[b0 * stride:b1 * stride].reshape(b1 - b0, stride, -1)
+        for k in range(annot.shape[1]):
+            np.matmul((wb * ab[:, :, k:k + 1]).transpose(0, 2, 1), wb, out=out[b0:b1, k])
+    if nb > full:  # the short last block
+        wl, al = w[full * stride:], annot[full * stride:]
+        for k in range(annot.shape[1]):
+            out[full, k] = (wl * al[:, k:k + 1]).T @ wl
+
+
 def ld_sums_prefix_gram(w: np.ndarray, lefts: np.ndarray, annot: np.ndarray, *, stride: int = STRIDE) -> np.ndarray:
     """Annotation-weighted sums of ldsc's unbiased r^2 over ldsc's pair set, by prefix Gram sums.
 
@@ -83,16 +101,9 @@ def ld_sums_prefix_gram(w: np.ndarray, lefts: np.ndarray, annot: np.ndarray, *, 
     n_annot = annot.shape[1]
     d = float(n - 2 if n > 2 else n)
     nb = -(-m // stride)
-    wp = np.zeros((nb * stride, n))
-    wp[:m] = w
-    ap = np.zeros((nb * stride, n_annot))
-    ap[:m] = annot
-    wb = wp.reshape(nb, stride, n)
     prefix = np.zeros((nb + 1, n_annot, n, n))
-    for k in range(n_annot):
-        # per stride block: sum_s a[s, k] w_s w_s^T, then running sums over blocks (in place: no second copy)
-        np.matmul((wb * ap[:, k].reshape(nb, stride, 1)).transpose(0, 2, 1), wb, out=prefix[1:, k])
-        np.cumsum(prefix[1:, k], axis=0, out=prefix[1:, k])
+    _block_grams(w, annot, stride, out=prefix[1:])
+    np.cumsum(prefix[1:], axis=0, out=prefix[1:])  # running sums over blocks, in place
     ends = _partner_ends(lefts)
     forms = (_prefix_forms(w, annot, prefix, ends, stride) - _prefix_forms(w, annot, prefix, lefts, stride))
     a_cum = np.zeros((m + 1, n_annot))
