@@ -101,8 +101,8 @@ def _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s
         out[lo:b] += acc
 
 
-def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.ndarray, *,
-                 block: int = BITS_BLOCK) -> np.ndarray:
+def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.ndarray, *, mu: np.ndarray,
+                 sd: np.ndarray, missing: np.ndarray, block: int = BITS_BLOCK) -> np.ndarray:
     """Streaming LD-score sums with exact integer cross-products (bit planes + popcount).
 
     Parameters
@@ -115,6 +115,10 @@ def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.nd
     lefts : ndarray, int64, shape (m,)
         From :func:`stats.ld.scores.ldsc_pair_lefts` (non-decreasing, ``lefts[j] <= j``).
     annot : ndarray, float64, shape (m, n_annot)
+    mu, sd : ndarray, float64, shape (m,)
+        ldsc's mean and SD of each SNP (:func:`stats.ld.scores._snp_moments`).
+    missing : ndarray, bool, shape (m,)
+        SNPs with a missing call.
     block : int
         SNPs decoded per step; memory ~ 2 x (window + block) x 3 x n / 8 bytes of bit planes.
 
@@ -129,9 +133,9 @@ def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.nd
     annot = np.ascontiguousarray(annot, dtype=np.float64)
     nw = (n + 63) // 64
     d = float(n - 2 if n > 2 else n)
-    mu = np.zeros(m)
-    scale = np.zeros(m)
-    has_miss = np.zeros(m, dtype=np.bool_)
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    scale = 1.0 / (np.sqrt(float(n)) * np.asarray(sd, dtype=np.float64))  # scale_i scale_j = 1 / (N s_i s_j)
+    has_miss = np.ascontiguousarray(missing, dtype=np.bool_)
     out = np.zeros((m, annot.shape[1]))
     threads = n_threads_for_kernel()
     n_parts = 4 * threads if threads > 1 else 1
@@ -150,18 +154,6 @@ def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.nd
             new[:, :k_old] = keep_old
             new[:, k_old:] = new_planes.T
             planes, buf0 = new, a0
-            n_a, n_b, n_m = np.bitwise_count(new_planes.reshape(e - s, 3, nw)).sum(axis=2, dtype=np.int64).T
-            n_a, n_b, n_m = n_a.astype(np.float64), n_b.astype(np.float64), n_m.astype(np.float64)
-            no = n - n_m
-            x_sum = n_a + n_b  # sum of x over the observed individuals
-            x_sq = n_a + 3 * n_b  # sum of x^2 (het 1, hom 4)
-            mu_b = np.where(no > 0, x_sum / np.maximum(no, 1), 0.0)
-            var = (x_sq + mu_b * mu_b * n_m) / n - mu_b * mu_b
-            sd = np.sqrt(np.maximum(var, 0.0))
-            sd[sd == 0] = 1.0
-            mu[s:e] = mu_b
-            scale[s:e] = 1.0 / (np.sqrt(float(n)) * sd)  # scale_i scale_j = 1 / (N s_i s_j)
-            has_miss[s:e] = n_m > 0
             _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out)
     finally:
         if pool is not None:

@@ -187,6 +187,8 @@ def _snp_stats(rows, n: int, cols: np.ndarray):
         A2 count / (2 x non-missing individuals) (0 where none is non-missing), as ldsc computes it.
     het_miss : ndarray, int64, shape (len(cols),)
         Heterozygous plus missing individuals.
+    counts : ndarray, int64, shape (len(cols), 3)
+        :func:`_snp_counts`.
     """
     counts = _snp_counts(rows, n, cols)
     n_a, n_b, n_miss = counts[:, 0], counts[:, 1], counts[:, 2]
@@ -197,7 +199,26 @@ def _snp_stats(rows, n: int, cols: np.ndarray):
         f = cnt / (2 * n_nomiss)
     freq = np.where(n_nomiss > 0, f, 0.0)
     het_miss = n_miss + (n_a - n_b)
-    return freq, het_miss
+    return freq, het_miss, counts
+
+
+def _snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """ldsc's mean and SD of SNPs from their :func:`_snp_counts` (x = dosage, missing calls mean-imputed).
+
+    Returns
+    -------
+    mu : ndarray, float64, shape (k,)
+        Mean of the observed calls (0 where none is observed).
+    sd : ndarray, float64, shape (k,)
+        ``ddof=0`` SD over all n individuals after mean imputation; 1 where it is 0.
+    """
+    n_a, n_b, n_m = np.asarray(counts, dtype=np.float64).T
+    no = n - n_m
+    mu = np.where(no > 0, (n_a + n_b) / np.maximum(no, 1), 0.0)  # x >= 1 counts once, x == 2 twice
+    var = (n_a + 3 * n_b + mu * mu * n_m) / n - mu * mu  # mean of the imputed x^2 (het 1, hom 4), minus mu^2
+    sd = np.sqrt(np.maximum(var, 0.0))
+    sd[sd == 0] = 1.0
+    return mu, sd
 
 
 def _standardize_rows(x: np.ndarray) -> np.ndarray:
@@ -420,12 +441,12 @@ def _snp_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> n
 _BYTE_DOSAGE = np.array([[(2.0, np.nan, 1.0, 0.0)[(b >> (2 * t)) & 3] for t in range(4)] for b in range(256)])
 
 
-def _standardized_rows(rows, n: int, cols: np.ndarray, *, read_block: int = 8192) -> np.ndarray:
+def _standardized_rows(rows, n: int, cols: np.ndarray, counts: np.ndarray, *, read_block: int = 8192) -> np.ndarray:
     """ldsc's standardized genotypes of SNP rows ``cols`` from the .bed bytes, float64 shape (len(cols), n).
 
     Decoded in place (no per-block temporaries: on a small panel their page faults cost more than the
-    arithmetic); mean and ``ddof=0`` SD after mean imputation from the integer counts of
-    :func:`_snp_counts`, as the bit kernel computes them; missing calls (mean-imputed, then centred) are 0.
+    arithmetic), standardized by :func:`_snp_moments` of their ``counts`` (:func:`_snp_counts`); missing
+    calls (mean-imputed, then centred) are 0.
     """
     cols = np.asarray(cols, dtype=np.int64)
     nbytes = rows.shape[1]
@@ -433,13 +454,7 @@ def _standardized_rows(rows, n: int, cols: np.ndarray, *, read_block: int = 8192
     for a in range(0, len(cols), read_block):
         c = cols[a:a + read_block]
         np.take(_BYTE_DOSAGE, rows[c], axis=0, out=out[a:a + len(c)].reshape(len(c), nbytes, 4))
-    counts = _snp_counts(rows, n, cols).astype(np.float64)
-    n_a, n_b, n_m = counts.T
-    no = n - n_m
-    mu = np.where(no > 0, (n_a + n_b) / np.maximum(no, 1), 0.0)
-    var = (n_a + 3 * n_b + mu * mu * n_m) / n - mu * mu  # mean of the imputed x^2, minus mu^2
-    sd = np.sqrt(np.maximum(var, 0.0))
-    sd[sd == 0] = 1.0
+    mu, sd = _snp_moments(counts, n)
     x = out[:, :n] if 4 * nbytes != n else out
     x -= mu[:, None]
     x /= sd[:, None]
@@ -608,20 +623,20 @@ def _keep_snps(panel, prefix, bim: pd.DataFrame, sel: np.ndarray, *, window: str
     cols = np.flatnonzero(sel)
     panel.check_bed(prefix)  # the .bed size against .bim and .fam (the rows are read through a memmap)
     rows = _bed_rows(bed_path, n, m_total)
-    freq, het_miss = _snp_stats(rows, n, cols)
+    freq, het_miss, counts = _snp_stats(rows, n, cols)
     maf_all = np.minimum(freq, 1 - freq)
     keep = (maf_all > (maf if maf is not None else 0.0)) & (het_miss < n)
     logger.info("%s: %d individuals, %d SNPs; %d kept after the MAF filter (> %s)", prefix, n, len(cols),
                 int(keep.sum()), maf if maf is not None else 0)
     if not keep.any():
         raise ValueError(f"{bim_path}: no SNP passes the filters (MAF > {maf or 0}, polymorphic)")
-    return rows, cols[keep], maf_all[keep]
+    return rows, cols[keep], maf_all[keep], counts[keep]
 
 
 def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: np.ndarray, *, window: str,
                     max_dist: float, maf, chunk_size, block: int, dtype, kernel: str) -> _FilesetScores:
     """LD scores of the selected SNPs of one fileset, one chromosome at a time (windows never cross one)."""
-    rows, kept, kmaf = _keep_snps(panel, prefix, bim, sel, window=window, maf=maf)
+    rows, kept, kmaf, kcounts = _keep_snps(panel, prefix, bim, sel, window=window, maf=maf)
     n = panel.n_individuals(prefix)
     kvalues = values[kept]
     scores = np.zeros((len(kept), values.shape[1]))
@@ -645,11 +660,14 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
             if kind == "gram":
                 from stats.ld.prefix_gram import ld_sums_prefix_gram
 
-                scores[lo:hi] = ld_sums_prefix_gram(_standardized_rows(rows, n, gcols), lefts, kvalues[lo:hi])
+                w = _standardized_rows(rows, n, gcols, kcounts[lo:hi])
+                scores[lo:hi] = ld_sums_prefix_gram(w, lefts, kvalues[lo:hi])
             elif kind == "bits":
                 from stats.ld import bitplanes
 
-                scores[lo:hi] = bitplanes.ld_sums_bits(rows, gcols, n, lefts, kvalues[lo:hi], block=bitplanes.BITS_BLOCK)
+                mu, sd = _snp_moments(kcounts[lo:hi], n)
+                scores[lo:hi] = bitplanes.ld_sums_bits(rows, gcols, n, lefts, kvalues[lo:hi], mu=mu, sd=sd,
+                                                       missing=kcounts[lo:hi, 2] > 0, block=bitplanes.BITS_BLOCK)
             else:
                 if bed is None:
                     bed = stack.enter_context(panel.open_bed(prefix))

@@ -354,7 +354,7 @@ def test_bed_bit_planes_match_bed_reader(tmp_path, n):
     x = got[:, cols].T
     np.testing.assert_array_equal(miss[:, :n], np.isnan(x))
     np.testing.assert_array_equal((a + b)[:, :n], np.nan_to_num(x, nan=0.0))
-    freq, het_miss = _snp_stats(rows, n, np.arange(m))
+    freq, het_miss, counts = _snp_stats(rows, n, np.arange(m))
     obs = ~np.isnan(got)
     with np.errstate(invalid="ignore", divide="ignore"):
         ref_f = (2 * obs.sum(0) - np.nansum(got, 0)) / (2 * obs.sum(0))
@@ -362,7 +362,8 @@ def test_bed_bit_planes_match_bed_reader(tmp_path, n):
     np.testing.assert_array_equal(het_miss, (~obs).sum(0) + (got == 1).sum(0))
     # the numpy decoder of the prefix-Gram kernel, on the SNPs with two different observed calls
     poly = np.array([j for j in range(m) if obs[:, j].any() and np.ptp(got[obs[:, j], j]) > 0])
-    np.testing.assert_allclose(_standardized_rows(rows, n, poly), ldsc_standardize(got[:, poly]).T, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(_standardized_rows(rows, n, poly, counts[poly]), ldsc_standardize(got[:, poly]).T,
+                               rtol=0, atol=1e-12)
 
 
 def test_unknown_kernel(small_panel):
