@@ -8,8 +8,9 @@ Builds a one-chromosome panel of block-correlated random haplotypes (a mosaic of
 switching along a genetic map, plus 1% mutations), writes it with :func:`stats.io.plink.write_bfile`,
 then times both programs on it with a 1 cM window and prints both wall times, their ratio and the
 largest absolute difference of the LD scores (ldsc writes 3 decimals, so 5e-4 is rounding).
-:func:`stats.ld.scores.ld_scores` is timed with its default kernel (``"bits"``: exact integer
-cross-products by popcount) and, unless ``--skip-gemm``, with the BLAS kernel in float64 (ldsc's
+:func:`stats.ld.scores.ld_scores` is timed with the kernel its default picks for 1,000 individuals
+(``"bits"``: exact integer cross-products by popcount, compiled C) and, unless ``--skip-gemm``, with the
+BLAS kernel in float64 (ldsc's
 arithmetic) and float32 (exact integer products); each timing includes writing the output files.
 ``PATH`` is the patched ldsc 2.0.1 virtualenv described in ``tests/stats/fixtures/ldsc_2.0.1/README.md``.
 """
