@@ -74,10 +74,11 @@ def main() -> int:
     print(f"{args.platform}, Python {args.python_version}: {len(installs)} wheels resolve from the pins")
     for item in installs:
         name = item["metadata"]["name"]
-        if name.lower().startswith(("tensorflow", "keras", "numba", "llvmlite", "h5py", "msprime", "liftover")):
+        if name.lower().startswith(("tensorflow", "keras", "h5py", "msprime", "liftover")):
             print(f"  {item['download_info']['url'].rsplit('/', 1)[1]}")
     for req in source_only:
         print(f"  {req}: source distribution only, built by pip on macOS (Xcode command-line tools)")
+    print("  the suite's own LD-score kernel (stats/ld/_bitplanes.c): compiled by pip on install (the same tools)")
     return 0
 
 
