@@ -7,8 +7,9 @@
  * correlation is then assembled in float64, as bitplanes.py describes.
  *
  * Built at install time (setup.py); the loops are compiled for three instruction sets (AVX-512 with its
- * vector popcount, AVX2, baseline) and the best one the CPU has is picked at run time, so one build runs
- * on any x86-64 machine. Floating point is kept in source order (-ffp-contract=off): the row-walking and
+ * vector popcount; AVX2, whose popcounts are nibble lookups; baseline) and the best one the CPU has is picked
+ * at run time (use_instruction_set() picks another, for tests), so one build runs on any x86-64 machine.
+ * Every variant gives the same sums to the last bit. Floating point is kept in source order (-ffp-contract=off): the row-walking and
  * column-walking paths of band_chunk give the same sums to the last bit.
  */
 #define PY_SSIZE_T_CLEAN
@@ -16,6 +17,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define X86_VARIANTS 1
+#include <immintrin.h>
+#endif
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -119,6 +124,50 @@ INLINE void products4(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, i
     }
 }
 
+#ifdef X86_VARIANTS
+/* products4 for AVX2, which has no vector popcount (GCC leaves the loop above scalar there): bytes counted by
+ * nibble lookups (pshufb), the three counts of a pair-word added per byte (at most 32), then summed into
+ * 64-bit lanes (psadbw). Four window SNPs per vector. */
+__attribute__((target("avx2,popcnt"), noinline))
+static void products4_avx2(const uint64_t *P, int64_t nw, int64_t rows, int64_t l0, int64_t cnt, const int64_t jr[4],
+                           int64_t *c0, int64_t *c1, int64_t *c2, int64_t *c3)
+{
+    int64_t *cs[4] = {c0, c1, c2, c3};
+    for (int q = 0; q < 4; q++) memset(cs[q], 0, sizeof(int64_t) * cnt);
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i nib = _mm256_set1_epi8(0x0f), zero = _mm256_setzero_si256();
+#define PC8(x) _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256((x), nib)), \
+                               _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16((x), 4), nib)))
+    const int64_t cnt4 = cnt - cnt % 4;
+    for (int64_t w = 0; w < nw; w++) {
+        const uint64_t *pa = P + w * rows, *pb = P + (nw + w) * rows;
+        const uint64_t *A = pa + l0, *B = pb + l0;
+        for (int q = 0; q < 4; q++) {
+            const uint64_t aj = pa[jr[q]], bj = pb[jr[q]];
+            const __m256i va = _mm256_set1_epi64x((long long)aj), vb = _mm256_set1_epi64x((long long)bj);
+            int64_t *c = cs[q];
+            for (int64_t t = 0; t < cnt4; t += 4) {
+                const __m256i ai = _mm256_loadu_si256((const __m256i *)(A + t));
+                const __m256i bi = _mm256_loadu_si256((const __m256i *)(B + t));
+                const __m256i pbb = PC8(_mm256_and_si256(bi, vb));
+                __m256i bytes = _mm256_add_epi8(PC8(_mm256_and_si256(ai, va)), _mm256_add_epi8(pbb, pbb));
+                bytes = _mm256_add_epi8(bytes, PC8(_mm256_or_si256(_mm256_and_si256(ai, vb), _mm256_and_si256(bi, va))));
+                const __m256i sums = _mm256_sad_epu8(bytes, zero);
+                __m256i *dst = (__m256i *)(c + t);
+                _mm256_storeu_si256(dst, _mm256_add_epi64(_mm256_loadu_si256(dst), sums));
+            }
+            for (int64_t t = cnt4; t < cnt; t++) {
+                const uint64_t ai = A[t], bi = B[t];
+                c[t] += __builtin_popcountll(ai & aj) + 2 * __builtin_popcountll(bi & bj)
+                        + __builtin_popcountll((ai & bj) | (bi & aj));
+            }
+        }
+    }
+#undef PC8
+}
+#endif
+
 /* From the integer products cx (x_i . x_j for i = lefts[j]..j) to r~2 and the annotation sums of SNP j */
 INLINE void finish_target(const band_args *g, int64_t j, const int64_t *restrict cx)
 {
@@ -194,7 +243,7 @@ INLINE void finish_target(const band_args *g, int64_t j, const int64_t *restrict
 
 /* Targets in fours (the last group repeats its last target): g->cx holds 4 (width + 3) integers, the
  * products of four consecutive targets over their joint range. */
-INLINE void band_chunk_body(const band_args *g)
+INLINE void band_chunk_body(const band_args *g, int avx2)
 {
     const int64_t stride = g->width + 3;
     int64_t *cx = g->cx;
@@ -203,45 +252,78 @@ INLINE void band_chunk_body(const band_args *g)
         const int64_t lo = g->lefts[j], cnt = last + 1 - lo; /* lefts is non-decreasing */
         int64_t jr[4];
         for (int64_t q = 0; q < 4; q++) jr[q] = (q < k ? j + q : last) - g->buf0;
-        products4(g->planes, g->nw, g->rows, lo - g->buf0, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
+#ifdef X86_VARIANTS
+        if (avx2)
+            products4_avx2(g->planes, g->nw, g->rows, lo - g->buf0, cnt, jr, cx, cx + stride, cx + 2 * stride,
+                           cx + 3 * stride);
+        else
+#endif
+            products4(g->planes, g->nw, g->rows, lo - g->buf0, cnt, jr, cx, cx + stride, cx + 2 * stride,
+                      cx + 3 * stride);
         for (int64_t q = 0; q < k; q++) finish_target(g, j + q, cx + q * stride + (g->lefts[j + q] - lo));
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef X86_VARIANTS
 #if defined(__clang__)
 #define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt"
 #else /* GCC would otherwise keep 256-bit vectors */
 #define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt,prefer-vector-width=512"
 #endif
 __attribute__((target(AVX512_TARGET)))
-static void band_chunk_avx512(const band_args *g) { band_chunk_body(g); }
-__attribute__((target("avx2,popcnt"))) static void band_chunk_avx2(const band_args *g) { band_chunk_body(g); }
+static void band_chunk_avx512(const band_args *g) { band_chunk_body(g, 0); }
+__attribute__((target("avx2,popcnt"))) static void band_chunk_avx2(const band_args *g) { band_chunk_body(g, 1); }
 #endif
-static void band_chunk_base(const band_args *g) { band_chunk_body(g); }
+static void band_chunk_base(const band_args *g) { band_chunk_body(g, 0); }
 
 typedef void (*band_fn)(const band_args *);
 
-static const char *level_name = "baseline";
-
-static band_fn pick_band_chunk(void)
+/* The compiled variants, best first, and whether this CPU runs each */
+static int supports_avx512(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq")) {
-        level_name = "avx512-vpopcntdq";
-        return band_chunk_avx512;
-    }
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
-        level_name = "avx2";
-        return band_chunk_avx2;
-    }
+    return __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+#else
+    return 0;
 #endif
-    return band_chunk_base;
 }
 
-static band_fn band_chunk_impl = NULL;
+static int supports_avx2(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#else
+    return 0;
+#endif
+}
+
+static int supports_base(void) { return 1; }
+
+static const struct {
+    const char *name;
+    band_fn fn;
+    int (*supported)(void);
+} levels[] = {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    {"avx512-vpopcntdq", band_chunk_avx512, supports_avx512},
+    {"avx2", band_chunk_avx2, supports_avx2},
+#endif
+    {"baseline", band_chunk_base, supports_base},
+};
+#define N_LEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
+
+static int level = N_LEVELS - 1;
+
+static int best_level(void)
+{
+    for (int i = 0; i < N_LEVELS; i++)
+        if (levels[i].supported()) return i;
+    return N_LEVELS - 1;
+}
+
 
 /* ---------------------------------------------------------------- Python bindings */
 
@@ -332,7 +414,7 @@ static PyObject *py_band_chunk(PyObject *self, PyObject *args)
                    (double *)acc.buf, acc0, width, scratch, scratch + 4 * (width + 3),
                    scratch + 4 * (width + 3) + width, scratch + 4 * (width + 3) + 2 * width, fscratch, fscratch + width};
     Py_BEGIN_ALLOW_THREADS
-    band_chunk_impl(&g);
+    levels[level].fn(&g);
     Py_END_ALLOW_THREADS
     ret = Py_NewRef(Py_None);
 done:
@@ -348,7 +430,46 @@ done:
     return ret;
 }
 
-static PyObject *py_instruction_set(PyObject *self, PyObject *noargs) { return PyUnicode_FromString(level_name); }
+static PyObject *py_instruction_set(PyObject *self, PyObject *noargs) { return PyUnicode_FromString(levels[level].name); }
+
+static PyObject *py_use_instruction_set(PyObject *self, PyObject *args)
+{
+    const char *name = NULL;
+    if (!PyArg_ParseTuple(args, "|z", &name)) return NULL;
+    if (name == NULL) {
+        level = best_level();
+        return PyUnicode_FromString(levels[level].name);
+    }
+    for (int i = 0; i < N_LEVELS; i++) {
+        if (strcmp(levels[i].name, name) == 0) {
+            if (!levels[i].supported()) {
+                PyErr_Format(PyExc_ValueError, "this CPU cannot run the %s kernel", name);
+                return NULL;
+            }
+            level = i;
+            return PyUnicode_FromString(levels[level].name);
+        }
+    }
+    PyErr_Format(PyExc_ValueError, "no %s kernel was compiled here", name);
+    return NULL;
+}
+
+static PyObject *py_instruction_sets(PyObject *self, PyObject *noargs)
+{
+    PyObject *out = PyList_New(0);
+    if (out == NULL) return NULL;
+    for (int i = 0; i < N_LEVELS; i++) {
+        if (!levels[i].supported()) continue;
+        PyObject *name = PyUnicode_FromString(levels[i].name);
+        if (name == NULL || PyList_Append(out, name) < 0) {
+            Py_XDECREF(name);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(name);
+    }
+    return out;
+}
 
 static PyMethodDef methods[] = {
     {"decode_planes", py_decode_planes, METH_VARARGS,
@@ -357,6 +478,9 @@ static PyMethodDef methods[] = {
      "band_chunk(planes, nw, rows, buf0, mu, scale, has_miss, lefts, annot, na, j0, j1, n, d, acc, acc0): "
      "LD-score sums of the pairs (i, j), lefts[j] <= i <= j, j0 <= j < j1, added to acc[. - acc0]"},
     {"instruction_set", py_instruction_set, METH_NOARGS, "the instruction set the band kernel runs on"},
+    {"instruction_sets", py_instruction_sets, METH_NOARGS, "the compiled variants this CPU can run, best first"},
+    {"use_instruction_set", py_use_instruction_set, METH_VARARGS,
+     "use_instruction_set(name=None): run the band kernel on this variant (None: the best); returns its name"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitplanes",
@@ -365,6 +489,6 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitplanes",
 PyMODINIT_FUNC PyInit__bitplanes(void)
 {
     init_luts();
-    band_chunk_impl = pick_band_chunk();
+    level = best_level();
     return PyModule_Create(&module);
 }

