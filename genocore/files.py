@@ -147,11 +147,10 @@ def write_text(path, text: str, *, compress: bool | None = None, level: int = 6)
     return path
 
 
-def write_table(path, df, *, sep: str = "\t", float_format: str | None = None, header: bool = True,
-                level: int = 6) -> Path:
-    """Write a DataFrame as delimited text atomically (gzipped at ``level``, deterministically, for ``.gz``)."""
+def write_table(path, df, *, sep: str = "\t", float_format: str | None = None, header: bool = True) -> Path:
+    """Write a DataFrame as delimited text atomically (gzipped, deterministically, for ``.gz``)."""
     return write_text(path, df.to_csv(sep=sep, index=False, float_format=float_format, header=header,
-                                      lineterminator="\n"), level=level)
+                                      lineterminator="\n"))
 
 
 def sha256(path, *, chunk: int = 1 << 20) -> str:

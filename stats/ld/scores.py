@@ -241,18 +241,14 @@ def _standardize_rows(x: np.ndarray) -> np.ndarray:
 def _raw_rows(x: np.ndarray, n: int):
     """Raw SNP rows (k, n) with NaN = missing -> (x with 0 at missing, missing mask, mean, 1 / (sqrt(N) sd)).
 
-    Mean and sd are ldsc's (mean of the observed calls; sd, ddof=0, after mean imputation), computed
-    exactly from integer sums.
+    Mean and sd are ldsc's (mean of the observed calls; sd, ddof=0, after mean imputation), from the
+    calls' integer counts (:func:`_snp_moments`).
     """
     x = np.array(x, dtype=np.float64)
     miss = np.isnan(x)
     x[miss] = 0.0
-    n_miss = miss.sum(axis=1)
-    no = n - n_miss
-    mu = np.where(no > 0, x.sum(axis=1) / np.maximum(no, 1), 0.0)
-    var = (np.einsum("ij,ij->i", x, x) + mu * mu * n_miss) / n - mu * mu
-    sd = np.sqrt(np.maximum(var, 0.0))
-    sd[sd == 0] = 1.0
+    counts = np.stack([(x >= 1).sum(axis=1), (x == 2).sum(axis=1), miss.sum(axis=1)], axis=1)
+    mu, sd = _snp_moments(counts, n)
     return x, miss, mu, 1.0 / (np.sqrt(float(n)) * sd)
 
 
