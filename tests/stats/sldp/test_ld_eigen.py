@@ -1,0 +1,107 @@
+"""The low-rank route of the LD eigen-decomposition against a full ``syevd`` and sldp's thin SVD."""
+import numpy as np
+import pytest
+
+from stats.ld.signed_profile import standardize_genotypes
+from stats.sldp import ld_eigen
+from stats.sldp.ld_eigen import keep_count, leading_eigenpairs, pivoted_cholesky
+from stats.sldp.regression import ld_svd
+
+
+def _haplotype_panel(rng, n: int, m: int, n_haplotypes: int) -> np.ndarray:
+    """Genotypes of ``n`` individuals, each two of ``n_haplotypes`` distinct haplotypes (rank-deficient LD)."""
+    haps = (rng.standard_normal((n_haplotypes, m)).cumsum(axis=1) > 0).astype(float)
+    pick = rng.integers(0, n_haplotypes, size=(n, 2))
+    return haps[pick[:, 0]] + haps[pick[:, 1]]
+
+
+def _full(g, pct):
+    w, v = np.linalg.eigh(g)
+    w = np.maximum(w[::-1], 0.0)
+    k = keep_count(w, pct)
+    return w, v[:, ::-1][:, :k], k
+
+
+@pytest.mark.parametrize("n,m,h", [(300, 400, 60), (200, 150, 40), (120, 500, 90)])
+def test_low_rank_route_matches_full_decomposition(n, m, h):
+    rng = np.random.default_rng(n + m + h)
+    x = standardize_genotypes(_haplotype_panel(rng, n, m, h))
+    g = x @ x.T
+    assert ld_eigen._maybe_low_rank(g)
+    assert ld_eigen._low_rank(g, 95.0) is not None          # the route is taken, not the fallback
+    for pct in (50.0, 95.0, 99.9):
+        w, v, k = leading_eigenpairs(g, spectrum_percent=pct)
+        w0, v0, k0 = _full(g, pct)
+        assert k == k0 and v.shape == (n, k)
+        assert w.shape == (n,) and np.all(w >= 0) and np.all(np.diff(w) <= 0)
+        np.testing.assert_allclose(w[:k], w0[:k], rtol=1e-12)
+        np.testing.assert_allclose(w.sum(), w0.sum(), rtol=1e-12)
+        d = 1.0 / w[:k]                                        # the kept inverse, most sensitive part
+        want = (v0 * d) @ v0.T
+        np.testing.assert_allclose((v * d) @ v.T, want, rtol=0, atol=1e-11 * np.abs(want).max())
+        np.testing.assert_allclose(v.T @ v, np.eye(k), atol=1e-11)
+
+
+def test_ld_svd_of_a_rank_deficient_block_matches_thin_svd():
+    """sldp's own numbers (thin SVD of X_o^T) from the low-rank route, as in the Gram-route test."""
+    rng = np.random.default_rng(7)
+    n, m = 400, 600
+    x = standardize_genotypes(_haplotype_panel(rng, n, m, 70))
+    u, sv, _ = np.linalg.svd(x.T, full_matrices=False)
+    s = sv ** 2 / n
+    for pct in (80.0, 95.0):
+        got = ld_svd(x, spectrum_percent=pct)
+        k = int(np.argmax(np.cumsum(s) / s.sum() >= pct / 100))
+        assert got.k == k
+        np.testing.assert_allclose(got.s, s[:k], rtol=1e-12)
+        d = 1.0 / (1e-4 * s[:k] ** 2 + s[:k] / 5e4)
+        want = (u[:, :k] * d) @ u[:, :k].T
+        np.testing.assert_allclose((got.u * d) @ got.u.T, want, rtol=0, atol=1e-10 * np.abs(want).max())
+
+
+def test_full_rank_matrix_takes_syevd_unchanged():
+    rng = np.random.default_rng(3)
+    x = standardize_genotypes((rng.standard_normal((150, 400)) > 0).astype(float)
+                              + (rng.standard_normal((150, 400)) > 0.5))
+    g = x @ x.T
+    assert not ld_eigen._maybe_low_rank(g)
+    w, v, k = leading_eigenpairs(g, spectrum_percent=95.0)
+    w0, v0, k0 = _full(g, 95.0)
+    assert k == k0
+    np.testing.assert_array_equal(w, w0)                       # the very same LAPACK call
+    np.testing.assert_array_equal(v, v0)
+
+
+def test_pivoted_cholesky_reconstructs_and_stops_at_the_rank():
+    rng = np.random.default_rng(5)
+    b = rng.standard_normal((80, 23))
+    g = b @ b.T
+    l, r = pivoted_cholesky(g)
+    assert r == 23 and l.shape == (80, 23)
+    np.testing.assert_allclose(l @ l.T, g, atol=1e-12 * np.abs(g).max())
+    l, r = pivoted_cholesky(np.eye(6) * 2.0)
+    assert r == 6
+    np.testing.assert_allclose(l @ l.T, np.eye(6) * 2.0)
+
+
+def test_low_rank_route_declines_when_the_left_out_part_is_not_negligible():
+    """A spectrum with many eigenvalues just under pstrf's stopping pivot: what the factorization drops
+    is then more than syevd's backward error, and the full decomposition is used."""
+    rng = np.random.default_rng(11)
+    n = 200
+    q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    lam = np.r_[np.linspace(10.0, 1.0, 20), np.zeros(n - 20)]
+    g0 = (q * lam) @ q.T
+    tiny = 0.5 * n * np.finfo(float).eps * np.diag(g0).max()
+    lam[20:150] = tiny                                         # below pstrf's tolerance, 130 of them
+    g = (q * lam) @ q.T
+    g = (g + g.T) / 2
+    assert ld_eigen._low_rank(g, 95.0) is None
+    w, v, k = leading_eigenpairs(g, spectrum_percent=95.0)
+    w0, v0, k0 = _full(g, 95.0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_leading_eigenpairs_refuses_a_non_square_matrix():
+    with pytest.raises(ValueError, match="square"):
+        leading_eigenpairs(np.zeros((3, 4)))
