@@ -118,7 +118,7 @@ def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.nd
         From :func:`stats.ld.scores.ldsc_pair_lefts` (non-decreasing, ``lefts[j] <= j``).
     annot : ndarray, float64, shape (m, n_annot)
     mu, sd : ndarray, float64, shape (m,)
-        ldsc's mean and SD of each SNP (:func:`stats.ld.scores._snp_moments`).
+        ldsc's mean and SD of each SNP (:func:`stats.ld.moments.snp_moments`).
     missing : ndarray, bool, shape (m,)
         SNPs with a missing call.
     block : int

@@ -57,6 +57,7 @@ import pandas as pd
 
 from genocore.files import write_text
 from stats.io.plink import bfile_paths
+from stats.ld.moments import snp_moments
 
 logger = logging.getLogger(__name__)
 
@@ -202,25 +203,6 @@ def _snp_stats(rows, n: int, cols: np.ndarray):
     return freq, het_miss, counts
 
 
-def _snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """ldsc's mean and SD of SNPs from their :func:`_snp_counts` (x = dosage, missing calls mean-imputed).
-
-    Returns
-    -------
-    mu : ndarray, float64, shape (k,)
-        Mean of the observed calls (0 where none is observed).
-    sd : ndarray, float64, shape (k,)
-        ``ddof=0`` SD over all n individuals after mean imputation; 1 where it is 0.
-    """
-    n_a, n_b, n_m = np.asarray(counts, dtype=np.float64).T
-    no = n - n_m
-    mu = np.where(no > 0, (n_a + n_b) / np.maximum(no, 1), 0.0)  # x >= 1 counts once, x == 2 twice
-    var = (n_a + 3 * n_b + mu * mu * n_m) / n - mu * mu  # mean of the imputed x^2 (het 1, hom 4), minus mu^2
-    sd = np.sqrt(np.maximum(var, 0.0))
-    sd[sd == 0] = 1.0
-    return mu, sd
-
-
 def _standardize_rows(x: np.ndarray) -> np.ndarray:
     """ldsc's standardization of SNPs stored as rows, shape (k, n_individuals), NaN = missing; float64."""
     x = np.array(x, dtype=np.float64, order="C")
@@ -242,13 +224,13 @@ def _raw_rows(x: np.ndarray, n: int):
     """Raw SNP rows (k, n) with NaN = missing -> (x with 0 at missing, missing mask, mean, 1 / (sqrt(N) sd)).
 
     Mean and sd are ldsc's (mean of the observed calls; sd, ddof=0, after mean imputation), from the
-    calls' integer counts (:func:`_snp_moments`).
+    calls' integer counts (:func:`snp_moments`).
     """
     x = np.array(x, dtype=np.float64)
     miss = np.isnan(x)
     x[miss] = 0.0
     counts = np.stack([(x >= 1).sum(axis=1), (x == 2).sum(axis=1), miss.sum(axis=1)], axis=1)
-    mu, sd = _snp_moments(counts, n)
+    mu, sd = snp_moments(counts, n)
     return x, miss, mu, 1.0 / (np.sqrt(float(n)) * sd)
 
 
@@ -441,7 +423,7 @@ def _standardized_rows(rows, n: int, cols: np.ndarray, counts: np.ndarray, *, re
     """ldsc's standardized genotypes of SNP rows ``cols`` from the .bed bytes, float64 shape (len(cols), n).
 
     Decoded in place (no per-block temporaries: on a small panel their page faults cost more than the
-    arithmetic), standardized by :func:`_snp_moments` of their ``counts`` (:func:`_snp_counts`); missing
+    arithmetic), standardized by :func:`snp_moments` of their ``counts`` (:func:`_snp_counts`); missing
     calls (mean-imputed, then centred) are 0.
     """
     cols = np.asarray(cols, dtype=np.int64)
@@ -450,7 +432,7 @@ def _standardized_rows(rows, n: int, cols: np.ndarray, counts: np.ndarray, *, re
     for a in range(0, len(cols), read_block):
         c = cols[a:a + read_block]
         np.take(_BYTE_DOSAGE, rows[c], axis=0, out=out[a:a + len(c)].reshape(len(c), nbytes, 4))
-    mu, sd = _snp_moments(counts, n)
+    mu, sd = snp_moments(counts, n)
     x = out[:, :n] if 4 * nbytes != n else out
     x -= mu[:, None]
     x /= sd[:, None]
@@ -661,7 +643,7 @@ def _fileset_scores(panel, prefix, bim: pd.DataFrame, values: np.ndarray, sel: n
             elif kind == "bits":
                 from stats.ld import bitplanes
 
-                mu, sd = _snp_moments(kcounts[lo:hi], n)
+                mu, sd = snp_moments(kcounts[lo:hi], n)
                 scores[lo:hi] = bitplanes.ld_sums_bits(rows, gcols, n, lefts, kvalues[lo:hi], mu=mu, sd=sd,
                                                        missing=kcounts[lo:hi, 2] > 0, block=bitplanes.BITS_BLOCK)
             else:
