@@ -208,3 +208,53 @@ def read_bfile(prefix, *, dtype=np.float32):
         raise ValueError(f"{prefix}.bim has {len(bim)} rows but the .bed holds {bed.sid_count} SNPs")
     data = bed.read(dtype=dtype)
     return data.val, bim, data.iid[:, 1]
+
+
+# -- the .bed bytes themselves (no bed-reader) --------------------------------------------------------
+
+def bed_rows(bed_path, n: int, m_total: int):
+    """The .bed's SNP rows as a read-only memmap, shape (m_total, ceil(n / 4)) uint8 (check the sizes
+    first with :func:`check_bed`)."""
+    with open(bed_path, "rb") as fh:
+        magic = fh.read(3)
+    if magic != b"\x6c\x1b\x01":
+        raise ValueError(f"{bed_path}: not a SNP-major PLINK .bed (magic bytes {magic.hex()}, expected 6c1b01)")
+    nbytes = (n + 3) // 4
+    mm = np.memmap(bed_path, dtype=np.uint8, mode="r", offset=3, shape=(m_total, nbytes))
+    return mm.view(np.ndarray)  # a plain array over the mapping
+
+
+def _row_block(rows, cols: np.ndarray, n: int, *, width: int) -> np.ndarray:
+    """The .bed bytes of SNP rows ``cols``, shape (len(cols), width) uint8, ``width >= ceil(n / 4)``.
+
+    The padding genotypes of the last byte and the bytes beyond it read as code 3 (homozygous A2,
+    dosage 0), which no count of :func:`bed_counts` includes, whatever the file holds there.
+    """
+    nbytes = rows.shape[1]
+    out = np.full((len(cols), width), 0xFF, dtype=np.uint8)
+    out[:, :nbytes] = rows[cols]
+    tail = n - 4 * (nbytes - 1)  # genotypes in the last byte (1..4)
+    if tail < 4:
+        out[:, nbytes - 1] |= np.uint8((0xFF << (2 * tail)) & 0xFF)
+    return out
+
+
+def bed_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> np.ndarray:
+    """Per SNP of ``cols``: (#x>=1, #x==2, #missing), int64 shape (len(cols), 3), from the .bed bytes.
+
+    Two bits per genotype (code 0 = homozygous A1, x = 2; 1 = missing; 2 = heterozygous; 3 = x = 0),
+    counted eight bytes at a time: x >= 1 where the low bit is 0, x == 2 where both are, missing where
+    only the low bit is set.
+    """
+    width = -(-rows.shape[1] // 8) * 8
+    counts = np.zeros((len(cols), 3), dtype=np.int64)
+    lo_bits = np.uint64(0x5555555555555555)
+    cols = np.asarray(cols, dtype=np.int64)
+    for a in range(0, len(cols), read_block):
+        c = cols[a:a + read_block]
+        w = _row_block(rows, c, n, width=width).view(np.uint64)
+        lo, hi = w & lo_bits, (w >> np.uint64(1)) & lo_bits
+        counts[a:a + len(c), 0] = (4 * width - np.bitwise_count(lo).sum(axis=1, dtype=np.int64))
+        counts[a:a + len(c), 1] = np.bitwise_count(~(lo | hi) & lo_bits).sum(axis=1, dtype=np.int64)
+        counts[a:a + len(c), 2] = np.bitwise_count(lo & ~hi).sum(axis=1, dtype=np.int64)
+    return counts

@@ -58,7 +58,7 @@ def decode_planes(rows: np.ndarray, cols: np.ndarray, n: int, out: np.ndarray | 
     Parameters
     ----------
     rows : ndarray, uint8, shape (m_total, ceil(n / 4))
-        The .bed's SNP rows (:func:`stats.ld.scores._bed_rows`).
+        The .bed's SNP rows (:func:`stats.io.plink.bed_rows`).
     cols : ndarray, int, shape (k,)
     n : int
         Individuals.
@@ -110,7 +110,7 @@ def ld_sums_bits(rows, cols: np.ndarray, n: int, lefts: np.ndarray, annot: np.nd
     Parameters
     ----------
     rows : ndarray-like, uint8, shape (m_total, ceil(n / 4))
-        The .bed's SNP rows (:func:`stats.ld.scores._bed_rows`).
+        The .bed's SNP rows (:func:`stats.io.plink.bed_rows`).
     cols : ndarray, int, shape (m,)
         The kept SNPs' rows, in order.
     n : int

@@ -26,7 +26,7 @@ def genotype_counts(g: np.ndarray) -> np.ndarray:
 
 
 def snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """ldsc's mean and SD of SNPs from their :func:`stats.ld.scores._snp_counts` or :func:`genotype_counts` (x = dosage, missing calls mean-imputed).
+    """ldsc's mean and SD of SNPs from their :func:`stats.io.plink.bed_counts` or :func:`genotype_counts` (x = dosage, missing calls mean-imputed).
 
     Returns
     -------

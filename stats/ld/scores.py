@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from genocore.files import write_text
-from stats.io.plink import bfile_paths
+from stats.io.plink import bed_counts, bed_rows, bfile_paths
 from stats.ld.moments import snp_moments
 
 logger = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def ldsc_pair_lefts(block_left: np.ndarray, *, chunk_size: int | None = LDSC_CHU
 
 
 def _snp_stats(rows, n: int, cols: np.ndarray):
-    """Allele frequency and the ldsc keep rule inputs for the given .bed rows (:func:`_bed_rows`).
+    """Allele frequency and the ldsc keep rule inputs for the given .bed rows (:func:`stats.io.plink.bed_rows`).
 
     Returns
     -------
@@ -189,9 +189,9 @@ def _snp_stats(rows, n: int, cols: np.ndarray):
     het_miss : ndarray, int64, shape (len(cols),)
         Heterozygous plus missing individuals.
     counts : ndarray, int64, shape (len(cols), 3)
-        :func:`_snp_counts`.
+        :func:`stats.io.plink.bed_counts`.
     """
-    counts = _snp_counts(rows, n, cols)
+    counts = bed_counts(rows, n, cols)
     n_a, n_b, n_miss = counts[:, 0], counts[:, 1], counts[:, 2]
     n_nomiss = n - n_miss
     # ldsc counts the bim's A2 (the .bed's second allele): same float rounding as ldsc's MAF
@@ -368,53 +368,6 @@ def _ld_kernel(read_cols, n: int, lefts: np.ndarray, annot: np.ndarray, *, block
 
 
 
-def _bed_rows(bed_path, n: int, m_total: int):
-    """The .bed's SNP rows as a read-only memmap, shape (m_total, ceil(n / 4)) uint8 (sizes checked by check_bed)."""
-    with open(bed_path, "rb") as fh:
-        magic = fh.read(3)
-    if magic != b"\x6c\x1b\x01":
-        raise ValueError(f"{bed_path}: not a SNP-major PLINK .bed (magic bytes {magic.hex()}, expected 6c1b01)")
-    nbytes = (n + 3) // 4
-    mm = np.memmap(bed_path, dtype=np.uint8, mode="r", offset=3, shape=(m_total, nbytes))
-    return mm.view(np.ndarray)  # a plain array over the mapping
-
-
-def _row_block(rows, cols: np.ndarray, n: int, *, width: int) -> np.ndarray:
-    """The .bed bytes of SNP rows ``cols``, shape (len(cols), width) uint8, ``width >= ceil(n / 4)``.
-
-    The padding genotypes of the last byte and the bytes beyond it read as code 3 (homozygous A2,
-    dosage 0), which no count of :func:`_snp_counts` includes, whatever the file holds there.
-    """
-    nbytes = rows.shape[1]
-    out = np.full((len(cols), width), 0xFF, dtype=np.uint8)
-    out[:, :nbytes] = rows[cols]
-    tail = n - 4 * (nbytes - 1)  # genotypes in the last byte (1..4)
-    if tail < 4:
-        out[:, nbytes - 1] |= np.uint8((0xFF << (2 * tail)) & 0xFF)
-    return out
-
-
-def _snp_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> np.ndarray:
-    """Per SNP of ``cols``: (#x>=1, #x==2, #missing), int64 shape (len(cols), 3), from the .bed bytes.
-
-    Two bits per genotype (code 0 = homozygous A1, x = 2; 1 = missing; 2 = heterozygous; 3 = x = 0),
-    counted eight bytes at a time: x >= 1 where the low bit is 0, x == 2 where both are, missing where
-    only the low bit is set.
-    """
-    width = -(-rows.shape[1] // 8) * 8
-    counts = np.zeros((len(cols), 3), dtype=np.int64)
-    lo_bits = np.uint64(0x5555555555555555)
-    cols = np.asarray(cols, dtype=np.int64)
-    for a in range(0, len(cols), read_block):
-        c = cols[a:a + read_block]
-        w = _row_block(rows, c, n, width=width).view(np.uint64)
-        lo, hi = w & lo_bits, (w >> np.uint64(1)) & lo_bits
-        counts[a:a + len(c), 0] = (4 * width - np.bitwise_count(lo).sum(axis=1, dtype=np.int64))
-        counts[a:a + len(c), 1] = np.bitwise_count(~(lo | hi) & lo_bits).sum(axis=1, dtype=np.int64)
-        counts[a:a + len(c), 2] = np.bitwise_count(lo & ~hi).sum(axis=1, dtype=np.int64)
-    return counts
-
-
 #: .bed byte -> the dosages (A1 counts; NaN = missing) of its four genotypes, shape (256, 4).
 _BYTE_DOSAGE = np.array([[(2.0, np.nan, 1.0, 0.0)[(b >> (2 * t)) & 3] for t in range(4)] for b in range(256)])
 
@@ -423,7 +376,7 @@ def _standardized_rows(rows, n: int, cols: np.ndarray, counts: np.ndarray, *, re
     """ldsc's standardized genotypes of SNP rows ``cols`` from the .bed bytes, float64 shape (len(cols), n).
 
     Decoded in place (no per-block temporaries: on a small panel their page faults cost more than the
-    arithmetic), standardized by :func:`snp_moments` of their ``counts`` (:func:`_snp_counts`); missing
+    arithmetic), standardized by :func:`snp_moments` of their ``counts`` (:func:`stats.io.plink.bed_counts`); missing
     calls (mean-imputed, then centred) are 0.
     """
     cols = np.asarray(cols, dtype=np.int64)
@@ -600,7 +553,7 @@ def _keep_snps(panel, prefix, bim: pd.DataFrame, sel: np.ndarray, *, window: str
                          f"wind_kb / wind_snps in Python)")
     cols = np.flatnonzero(sel)
     panel.check_bed(prefix)  # the .bed size against .bim and .fam (the rows are read through a memmap)
-    rows = _bed_rows(bed_path, n, m_total)
+    rows = bed_rows(bed_path, n, m_total)
     freq, het_miss, counts = _snp_stats(rows, n, cols)
     maf_all = np.minimum(freq, 1 - freq)
     keep = (maf_all > (maf if maf is not None else 0.0)) & (het_miss < n)

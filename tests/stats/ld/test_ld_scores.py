@@ -332,7 +332,8 @@ def test_bed_bit_planes_match_bed_reader(tmp_path, n):
     """The bit planes decoded from the .bed bytes hold the same calls as bed-reader reads (counting A1)."""
     from stats.io.plink import bfile_paths
     from stats.ld.bitplanes import decode_planes
-    from stats.ld.scores import _bed_rows, _snp_stats, _standardized_rows
+    from stats.io.plink import bed_rows as _bed_rows
+    from stats.ld.scores import _snp_stats, _standardized_rows
 
     rng = np.random.default_rng(n)
     m = 90
