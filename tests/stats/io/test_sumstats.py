@@ -247,3 +247,26 @@ def test_parquet_sumstats_read_as_their_text_would_be(tmp_path):
     assert from_pq.attrs["sumstats"]["counts"] == from_text.attrs["sumstats"]["counts"]
     assert len(from_pq) == n - 1
     assert list(read_text_table(pq, usecols=["SNP", "BP"]).columns) == ["SNP", "BP"]
+
+
+def test_parse_numbers_fast_path_equals_the_general_path():
+    """Arrow's cast (taken when every cell is a plain number) gives the very values of the general
+    path; any NA spelling or padding sends the column to the general path, which treats it as before."""
+    from stats.io.sumstats import _plain_numbers, parse_numbers
+
+    plain = ["1", "-0.5", "1e-300", "3.14159265358979323846", "inf", "-inf", "5e-324", "1.7976931348623157e308",
+             "+2", ".5", "5.", "0.1", "2.675", "-0", "123456789012345678", "1E5"]
+    raw = pd.Series(plain, dtype="str", index=np.arange(len(plain)))
+    fast = _plain_numbers(raw)
+    assert fast is not None
+    general = pd.to_numeric(raw).to_numpy(dtype=np.float64)
+    np.testing.assert_array_equal(fast, general)
+    np.testing.assert_array_equal(np.signbit(fast), np.signbit(general))
+    np.testing.assert_array_equal(parse_numbers(raw, path="t", col="Z"), general)
+    for odd in (["1", "NA"], ["1", ""], ["1", " 2"], ["1", "."], ["1", "null"]):
+        raw = pd.Series(odd, dtype="str", index=np.arange(2))
+        assert _plain_numbers(raw) is None
+        x = parse_numbers(raw, path="t", col="Z")
+        assert x[0] == 1.0 and (np.isnan(x[1]) or x[1] == 2.0)
+    with pytest.raises(ValueError, match=r"t, line 3, column 'Z': 'x1' is not a number"):
+        parse_numbers(pd.Series(["1", "x1"], dtype="str", index=np.arange(2)), path="t", col="Z")
