@@ -25,6 +25,28 @@ def genotype_counts(g: np.ndarray) -> np.ndarray:
     return out
 
 
+def identical_columns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Groups of identical columns (SNPs with the same genotype at every individual).
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_individuals, n_snps)
+
+    Returns
+    -------
+    first : ndarray, int, shape (n_distinct,)
+        A column of each group.
+    inverse : ndarray, int, shape (n_snps,)
+        The group of each column: ``g[:, first][:, inverse]`` equals ``g``.
+    counts : ndarray, int, shape (n_distinct,)
+        Columns per group.
+    """
+    gt = np.ascontiguousarray(np.asarray(g, dtype=np.int8).T)
+    keys = gt.view(np.dtype((np.void, max(gt.shape[1], 1)))).ravel() if gt.shape[1] else np.zeros(len(gt), "V1")
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    return first, inverse.ravel(), counts
+
+
 def snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """ldsc's mean and SD of SNPs from their :func:`stats.io.plink.bed_counts` or :func:`genotype_counts` (x = dosage, missing calls mean-imputed).
 

@@ -74,7 +74,7 @@ from stats.io.chromfiles import chrom_path, find_chrom_file
 from stats.io.ldblocks import check_blocks_build, read_ldblocks
 from stats.io.panel import ReferencePanel, as_panel
 from stats.io.sumstats import read_sumstats
-from stats.ld.moments import MISSING_INT8, standardize_counts
+from stats.ld.moments import MISSING_INT8, identical_columns, standardize_counts
 from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
                                      sum_info)
 from stats.sldp.signflip import N_DRAWS, entropy_of
@@ -654,7 +654,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
             g = _read_codes(bed, cols[b0:b1])
         x = standardize_counts(g)
         svd = (ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent) if weights == "Winv_ahat_h2"
-               else ld_svd(x[:, pm], spectrum_percent=spectrum_percent))
+               else ld_svd(x[:, pm], spectrum_percent=spectrum_percent, duplicates=identical_columns(g[:, pm])))
         return svd, signed_ld_profile(x, v[b0:b1], rows=pm) if np.any(v[b0:b1] != 0) else None
 
     if block_threads > 1:

@@ -86,7 +86,8 @@ def _truncate(u: np.ndarray, s: np.ndarray, spectrum_percent: float) -> LdSvd:
     return LdSvd(np.ascontiguousarray(u[:, :k]), np.ascontiguousarray(s[:k]))
 
 
-def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:
+def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0,
+           duplicates: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> LdSvd:
     """Truncated eigen-decomposition of ``R_o = X_o^T X_o / n_ref`` (``preprocessrefpanel``'s ``.R.npz``).
 
     sldp takes the thin SVD of ``X_o^T``; eigenvalues ``s = sv^2 / n_ref``; keeps
@@ -101,8 +102,9 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:
     Gram route loses relative precision only for eigenvalues near ``eps * s_max``, far beyond the cut;
     tiny negative rounding of zero eigenvalues is set to 0. A rank-deficient Gram matrix goes through its
     pivoted Cholesky factor instead (:mod:`stats.sldp.ld_eigen`; the same numbers to rounding, about 3x
-    faster again in a coalescent block). Falls back to the SVD of ``X_o^T`` (and then of ``X_o^T X_o``,
-    as sldp does) when LAPACK fails.
+    faster again in a coalescent block). SNPs with identical genotypes (``duplicates``) enter the Gram
+    matrix once, weighted by their number: ``X_o X_o^T = X_d C X_d^T``, and their rows of ``u`` are equal.
+    Falls back to the SVD of ``X_o^T`` (and then of ``X_o^T X_o``, as sldp does) when LAPACK fails.
 
     Parameters
     ----------
@@ -110,6 +112,8 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:
         Standardized genotypes of the block's regression (print) SNPs.
     spectrum_percent : float
         sldp's ``--spectrum-percent`` (default 95).
+    duplicates : (first, inverse, counts), optional
+        Groups of identical columns of ``x_reg`` (:func:`stats.ld.moments.identical_columns`).
 
     Returns
     -------
@@ -121,6 +125,12 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0) -> LdSvd:
                          "without regression SNPs has no SVD (pass svd=None to block_products)")
     n_ref, m = x.shape
     try:
+        if duplicates is not None and len(duplicates[0]) < m:
+            first, inverse, counts = duplicates
+            root = np.sqrt(np.asarray(counts, dtype=np.float64))
+            # the eigenvectors of (X_d C^1/2)^T (X_d C^1/2) are C^1/2 times the distinct rows of u
+            merged = _ld_eigh(x[:, first] * root, spectrum_percent)
+            return LdSvd(np.ascontiguousarray((merged.u / root[:, None])[inverse]), merged.s)
         return _ld_eigh(x, spectrum_percent)
     except np.linalg.LinAlgError:
         logger.warning("eigen-decomposition of the Gram matrix failed; using the SVD of X_o")

@@ -41,3 +41,15 @@ def test_genotype_counts_and_bad_input():
     np.testing.assert_array_equal(genotype_counts(g), [[2, 1, 0], [2, 1, 1]])
     with pytest.raises(ValueError, match="int8"):
         standardize_counts(g.astype(np.float64))
+
+
+def test_identical_columns_groups_equal_snps():
+    from stats.ld.moments import identical_columns
+
+    g = np.array([[0, 1, 0, 2, 1], [1, 2, 1, 0, 2], [2, MISSING_INT8, 2, 1, MISSING_INT8]], dtype=np.int8)
+    first, inverse, counts = identical_columns(g)
+    assert len(first) == 3 and sorted(counts.tolist()) == [1, 2, 2]
+    np.testing.assert_array_equal(g[:, first][:, inverse], g)
+    assert inverse[0] == inverse[2] and inverse[1] == inverse[4] and inverse[3] not in (inverse[0], inverse[1])
+    first, inverse, counts = identical_columns(np.zeros((0, 3), dtype=np.int8))   # no individuals
+    assert len(first) == 1 and counts.tolist() == [3]

@@ -105,3 +105,27 @@ def test_low_rank_route_declines_when_the_left_out_part_is_not_negligible():
 def test_leading_eigenpairs_refuses_a_non_square_matrix():
     with pytest.raises(ValueError, match="square"):
         leading_eigenpairs(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("n,m,h", [(200, 500, 30), (300, 120, 200), (150, 400, 400)])
+def test_ld_svd_merges_identical_snps(n, m, h):
+    """SNPs with identical genotypes enter the Gram matrix once, weighted: the same kept count,
+    eigenvalues and U diag(d) U^T as without merging, wide (m >= n) and tall (distinct SNPs < n)."""
+    from stats.ld.moments import identical_columns, standardize_counts
+
+    rng = np.random.default_rng(n + m)
+    g = _haplotype_panel(rng, n, m, h)
+    g[:, m // 2:] = g[:, rng.integers(0, m // 2, m - m // 2)]   # half the SNPs copy another
+    g = g.astype(np.int8)
+    x = standardize_counts(g)
+    dup = identical_columns(g)
+    assert len(dup[0]) < m
+    for pct in (80.0, 95.0):
+        want = ld_svd(x, spectrum_percent=pct)
+        got = ld_svd(x, spectrum_percent=pct, duplicates=dup)
+        assert got.k == want.k and got.u.shape == want.u.shape
+        np.testing.assert_allclose(got.s, want.s, rtol=1e-12)
+        d = 1.0 / (1e-4 * want.s ** 2 + want.s / 5e4)
+        w = (want.u * d) @ want.u.T
+        np.testing.assert_allclose((got.u * d) @ got.u.T, w, rtol=0, atol=1e-10 * np.abs(w).max())
+        np.testing.assert_allclose(got.u.T @ got.u, np.eye(got.k), atol=1e-10)
