@@ -101,8 +101,9 @@ def add_sldp_parser(sub):
                    "(OUT.parts; same inputs and options, checked)")
     p.add_argument("--blas-threads", type=int, default=1, help="BLAS threads per process (default 1)")
     p.add_argument("--threads", type=int, default=1,
-                   help="LD blocks decomposed at once, one per thread (default 1; with --blas-threads 1 the "
-                        "numbers are those of a one-thread run exactly)")
+                   help="threads for the panel stage: chromosomes and their LD blocks at once, one per "
+                        "thread (default 1; memory grows with the chromosomes in flight; with --blas-threads 1 "
+                        "the numbers are those of a one-thread run exactly)")
     add_dask(p)
     p.set_defaults(runner=_sldp)
     return p

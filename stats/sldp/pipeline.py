@@ -59,7 +59,7 @@ import dataclasses
 import logging
 import math
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -170,8 +170,9 @@ class SldpOptions:
     blas_threads : int, optional
         Limit BLAS threads in the numerical steps (1 is usually fastest: the matrices are small).
     block_threads : int
-        LD blocks of the panel decomposed at once, one per thread (with ``blas_threads`` 1 this uses
-        that many cores and gives the numbers of a one-thread run exactly).
+        Threads of the panel stage: chromosomes and their LD blocks at once, one per thread
+        (:func:`preprocess_panel`; with ``blas_threads`` 1 this uses that many cores and gives the numbers
+        of a one-thread run exactly).
     parts_dir : path-like, optional
         Save each finished cell of the grid there (:func:`run_grid`; the caller removes it once the output
         is written).
@@ -796,8 +797,12 @@ def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: S
     chroms : sequence of str, optional
         Chromosomes to preprocess (e.g. those of :func:`panel_files`); default: every chromosome of the
         panel that the blocks cover.
-    annotations, print_snps, spectrum_percent, rv_out, weights, blas_threads, block_threads
+    annotations, print_snps, spectrum_percent, rv_out, weights, blas_threads
         As in :func:`preprocess_chromosome`.
+    block_threads : int
+        Threads for the whole stage: up to this many chromosomes at once, the rest of the threads
+        shared among their blocks (:func:`preprocess_chromosome`). Memory grows with the chromosomes
+        in flight (each holds its annotation values and profiles). The numbers do not depend on it.
     client : dask.distributed.Client, optional
         Runs one task per chromosome on it (same results). The panel's .bim and .fam files are parsed
         here first and the panel, with them, is sent to the workers once, so no worker parses them again.
@@ -821,6 +826,19 @@ def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: S
         shared = client.scatter(panel, hash=False)
         futs = [client.submit(preprocess_chromosome, shared, c, blocks, pure=False, **kw) for c in chroms]
         chrom_data = _gathered(client, futs, progress, "panel")
+    elif block_threads > 1 and len(chroms) > 1:
+        # Chromosomes at once, so that one's serial part (reading and aligning its annotations) overlaps
+        # another's blocks; the threads left over go to each chromosome's blocks. The BLAS limit is set
+        # here once: threadpoolctl's limits are process-wide, and nested ones would undo each other.
+        outer = min(len(chroms), int(block_threads))
+        kw.update(blas_threads=None, block_threads=max(1, int(block_threads) // outer))
+        chrom_data = []
+        with _blas_limit(blas_threads), ThreadPoolExecutor(max_workers=outer) as pool:
+            futs = [pool.submit(preprocess_chromosome, panel, c, blocks, **kw) for c in chroms]
+            for f in as_completed(futs):
+                chrom_data.append(f.result())
+                if progress is not None:
+                    progress(len(chrom_data), len(chroms), "panel")
     else:
         chrom_data = []
         for c in chroms:

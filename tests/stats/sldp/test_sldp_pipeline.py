@@ -46,18 +46,38 @@ def test_run_is_deterministic(baseline):
     assert np.isfinite(table[["mu", "se(mu)", "z_fast"]].to_numpy()).all()
 
 
-def test_blocks_in_threads_identical(baseline):
-    # every LD block of the panel decomposed by its own thread: the numbers of the one-thread run exactly
-    threaded = run(**_opts(block_threads=3))
-    pd.testing.assert_frame_equal(threaded.table, baseline.table, rtol=0, atol=0)
-    for a, b in zip(threaded.chromosomes.values(), baseline.chromosomes.values()):
+def _same_panel_numbers(x, y):
+    """Profiles and eigen-decompositions of every chromosome equal bit for bit."""
+    for a, b in zip(x.chromosomes.values(), y.chromosomes.values()):
         assert np.array_equal(a.rv, b.rv)
         for sa, sb in zip(a.svds, b.svds):
             assert (sa is None) == (sb is None)
             if sa is not None:
                 assert np.array_equal(sa.u, sb.u) and np.array_equal(sa.s, sb.s)
+
+
+def test_blocks_in_threads_identical(baseline):
+    # every LD block of the panel decomposed by its own thread: the numbers of the one-thread run exactly
+    threaded = run(**_opts(block_threads=3))
+    pd.testing.assert_frame_equal(threaded.table, baseline.table, rtol=0, atol=0)
+    _same_panel_numbers(threaded, baseline)
     with pytest.raises(ValueError, match="block_threads"):
         run(**_opts(block_threads=0))
+
+
+def test_chromosomes_in_threads_identical():
+    """--threads over several chromosomes runs them at once (a process-wide BLAS limit set once around
+    them): the numbers of the one-thread run exactly, and the BLAS limit is restored afterwards."""
+    from threadpoolctl import threadpool_info
+
+    before = [p["num_threads"] for p in threadpool_info()]
+    one = run(**_opts(chroms=None))
+    two = run(**_opts(chroms=None, block_threads=2))
+    assert len(one.chromosomes) >= 2
+    pd.testing.assert_frame_equal(two.table, one.table, rtol=0, atol=0)
+    assert list(two.chromosomes) == list(one.chromosomes)
+    _same_panel_numbers(two, one)
+    assert [p["num_threads"] for p in threadpool_info()] == before
 
 
 def test_grid_split_identical(baseline):
