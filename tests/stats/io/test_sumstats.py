@@ -270,3 +270,47 @@ def test_parse_numbers_fast_path_equals_the_general_path():
         assert x[0] == 1.0 and (np.isnan(x[1]) or x[1] == 2.0)
     with pytest.raises(ValueError, match=r"t, line 3, column 'Z': 'x1' is not a number"):
         parse_numbers(pd.Series(["1", "x1"], dtype="str", index=np.arange(2)), path="t", col="Z")
+
+
+@pytest.mark.parametrize("text", [
+    "SNP\tA1\tZ\nrs1\tA\t1.5\nrs2\t\tNA\nrs3\tG\t.\n",                 # empty field, NA spellings kept as text
+    "SNP,A1,Z\r\nrs1,A,1\r\n\"rs,2\",C,-2\r\n",                       # CRLF, a quoted comma
+    "SNP\tZ\nrs1\t1\n\nrs2\t2\n\n",                                     # blank lines: counted, dropped
+    "SNP\nrs1\n\nrs2\n",                                                # one column with a blank line
+    "SNP\tA1\tZ\nrs1\tA\t1\nrs2\tC\n",                                  # a short row
+    "SNP\tA1\tZ\n",                                                     # header only
+    "SNP\tNOTE\nrs1\tn\u00e9e\nrs2\t\u00fc\n",                            # non-ASCII
+])
+@pytest.mark.parametrize("compress", ["", ".gz"])
+def test_read_text_table_fast_reader_equals_pandas_parser(tmp_path, monkeypatch, text, compress):
+    """Arrow's CSV reader (taken when it reads a file cleanly) gives the very table of pandas' parser:
+    strings, row numbers, blank lines counted and dropped; anything it cannot read goes to pandas."""
+    import stats.io.sumstats as ss
+
+    path = tmp_path / f"t.tsv{compress}"
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    fast = read_text_table(path)
+    monkeypatch.setattr(ss, "_arrow_table", lambda *a: None)
+    slow = read_text_table(path)
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+def test_read_text_table_row_with_extra_fields_names_the_file(tmp_path):
+    path = tmp_path / "bad.tsv"
+    path.write_text("SNP\tZ\nrs1\t1\nrs2\t2\t3\n")
+    with pytest.raises(ValueError, match="bad.tsv: cannot parse as a table"):
+        read_text_table(path)
+
+
+def test_read_text_table_takes_the_fast_reader_for_a_clean_file_only(tmp_path):
+    import stats.io.sumstats as ss
+
+    clean, blank, short = tmp_path / "c.tsv.gz", tmp_path / "b.tsv", tmp_path / "s.tsv"
+    clean.write_bytes(gzip.compress(b"SNP\tZ\nrs1\t1\nrs2\t\n"))
+    blank.write_text("SNP\tZ\nrs1\t1\n\nrs2\t2\n")
+    short.write_text("SNP\tZ\nrs1\t1\nrs2\n")
+    assert ss._arrow_table(clean, *ss._sniff(clean)) is not None
+    assert ss._arrow_table(blank, *ss._sniff(blank)) is not None       # a row of empty fields
+    assert read_text_table(blank).index.tolist() == [0, 2]              # dropped, the line count kept
+    assert ss._arrow_table(short, *ss._sniff(short)) is None            # pandas decides
