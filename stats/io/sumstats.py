@@ -181,7 +181,7 @@ def _arrow_table(path: Path, comp: str | None, sep: str, names: list[str]) -> pd
                 parse_options=csv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
                 convert_options=csv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                    strings_can_be_null=False))
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OSError, ValueError):
         return None
     df = table.to_pandas()
     df.columns = names

@@ -281,7 +281,7 @@ def test_parse_numbers_fast_path_equals_the_general_path():
     "SNP\tA1\tZ\n",                                                     # header only
     "SNP\tNOTE\nrs1\tn\u00e9e\nrs2\t\u00fc\n",                            # non-ASCII
 ])
-@pytest.mark.parametrize("compress", ["", ".gz"])
+@pytest.mark.parametrize("compress", ["", ".gz", ".bz2"])
 def test_read_text_table_fast_reader_equals_pandas_parser(tmp_path, monkeypatch, text, compress):
     """Arrow's CSV reader (taken when it reads a file cleanly) gives the very table of pandas' parser:
     strings, row numbers, blank lines counted and dropped; anything it cannot read goes to pandas."""
@@ -289,7 +289,9 @@ def test_read_text_table_fast_reader_equals_pandas_parser(tmp_path, monkeypatch,
 
     path = tmp_path / f"t.tsv{compress}"
     data = text.encode()
-    path.write_bytes(gzip.compress(data) if compress else data)
+    import bz2
+
+    path.write_bytes({"": data, ".gz": gzip.compress(data), ".bz2": bz2.compress(data)}[compress])
     fast = read_text_table(path)
     monkeypatch.setattr(ss, "_arrow_table", lambda *a: None)
     slow = read_text_table(path)
