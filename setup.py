@@ -9,7 +9,7 @@ INSTALL_REQUIRES = [
     "tensorflow-cpu>=2.18,<2.22; sys_platform != 'darwin'",
     "tensorflow>=2.18,<2.22; sys_platform == 'darwin'",
     "keras>=3.6,<4",
-    "numpy>=1.26,<2.5",
+    "numpy>=2.0,<2.5",  # np.bitwise_count (the .bed bit counts)
     "scipy>=1.13,<1.18",
     "pandas>=2.2,<3.2",
     "statsmodels>=0.14,<0.16",

@@ -835,10 +835,14 @@ def preprocess_panel(panel, blocks: pd.DataFrame, *, chroms=None, annotations: S
         chrom_data = []
         with _blas_limit(blas_threads), ThreadPoolExecutor(max_workers=outer) as pool:
             futs = [pool.submit(preprocess_chromosome, panel, c, blocks, **kw) for c in chroms]
-            for f in as_completed(futs):
-                chrom_data.append(f.result())
-                if progress is not None:
-                    progress(len(chrom_data), len(chroms), "panel")
+            try:
+                for f in as_completed(futs):
+                    chrom_data.append(f.result())
+                    if progress is not None:
+                        progress(len(chrom_data), len(chroms), "panel")
+            except BaseException:  # one chromosome's error (or Ctrl-C) stops the queued ones at once
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     else:
         chrom_data = []
         for c in chroms:

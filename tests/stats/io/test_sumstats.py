@@ -249,20 +249,32 @@ def test_parquet_sumstats_read_as_their_text_would_be(tmp_path):
     assert list(read_text_table(pq, usecols=["SNP", "BP"]).columns) == ["SNP", "BP"]
 
 
-def test_parse_numbers_fast_path_equals_the_general_path():
+def test_parse_numbers_fast_path_equals_the_general_path(monkeypatch):
     """Arrow's cast (taken when every cell is a plain number) gives the very values of the general
     path; any NA spelling or padding sends the column to the general path, which treats it as before."""
     from stats.io.sumstats import _plain_numbers, parse_numbers
 
     plain = ["1", "-0.5", "1e-300", "3.14159265358979323846", "inf", "-inf", "5e-324", "1.7976931348623157e308",
-             "+2", ".5", "5.", "0.1", "2.675", "-0", "123456789012345678", "1E5"]
+             "+2", ".5", "5.", "0.1", "2.675", "-0.5e-3", "123456789012345678", "1E5", "nan", "NaN"]
     raw = pd.Series(plain, dtype="str", index=np.arange(len(plain)))
     fast = _plain_numbers(raw)
     assert fast is not None
-    general = pd.to_numeric(raw).to_numpy(dtype=np.float64)
+    import stats.io.sumstats as ss
+
+    with monkeypatch.context() as m:
+        m.setattr(ss, "_plain_numbers", lambda raw: None)
+        general = parse_numbers(raw, path="t", col="Z")
     np.testing.assert_array_equal(fast, general)
     np.testing.assert_array_equal(np.signbit(fast), np.signbit(general))
+    # what the cast would read otherwise than the general path goes to the general path
+    for cells in (["-0", "1"], ["+nan", "1"], ["nan(123)", "2"]):
+        assert _plain_numbers(pd.Series(cells, dtype="str", index=np.arange(2))) is None
+    zero = parse_numbers(pd.Series(["-0", "1"], dtype="str", index=np.arange(2)), path="t", col="Z")
+    assert zero[0] == 0 and not np.signbit(zero[0])                    # pandas reads integers
+    with pytest.raises(ValueError, match="'\\+nan' is not a number"):
+        parse_numbers(pd.Series(["+nan", "1"], dtype="str", index=np.arange(2)), path="t", col="Z")
     np.testing.assert_array_equal(parse_numbers(raw, path="t", col="Z"), general)
+    assert np.isnan(fast[-2:]).all()
     for odd in (["1", "NA"], ["1", ""], ["1", " 2"], ["1", "."], ["1", "null"]):
         raw = pd.Series(odd, dtype="str", index=np.arange(2))
         assert _plain_numbers(raw) is None
@@ -316,3 +328,20 @@ def test_read_text_table_takes_the_fast_reader_for_a_clean_file_only(tmp_path):
     assert ss._arrow_table(blank, *ss._sniff(blank)) is not None       # a row of empty fields
     assert read_text_table(blank).index.tolist() == [0, 2]              # dropped, the line count kept
     assert ss._arrow_table(short, *ss._sniff(short)) is None            # pandas decides
+
+
+def test_read_text_table_stray_quote_is_an_error_not_lost_rows(tmp_path):
+    """Arrow's reader takes everything after an unclosed quote into one field; pandas stops with an
+    error. The fast reader declines such a file, so the error stands and no row is lost silently."""
+    import stats.io.sumstats as ss
+
+    path = tmp_path / "q.tsv.gz"
+    rows = "".join(f"rs{i}\t{i}\tok\n" for i in range(50))
+    path.write_bytes(gzip.compress(("SNP\tZ\tNOTE\n" + rows + 'rs99\t9\t"weird\n' + rows).encode()))
+    assert ss._arrow_table(path, *ss._sniff(path)) is None
+    assert ss._arrow_table(path, *ss._sniff(path), ["SNP", "Z"]) is None
+    with pytest.raises(ValueError, match="q.tsv.gz: cannot parse as a table"):
+        read_text_table(path, usecols=["SNP", "Z"])
+    quoted = tmp_path / "h.tsv"
+    quoted.write_text('SNP\t"Z\nrs1\t1\n')
+    assert ss._arrow_table(quoted, *ss._sniff(quoted)) is None

@@ -53,3 +53,21 @@ def test_identical_columns_groups_equal_snps():
     assert inverse[0] == inverse[2] and inverse[1] == inverse[4] and inverse[3] not in (inverse[0], inverse[1])
     first, inverse, counts = identical_columns(np.zeros((0, 3), dtype=np.int8))   # no individuals
     assert len(first) == 1 and counts.tolist() == [3]
+
+
+@pytest.mark.parametrize("n", [2_000, 200_000])
+def test_standardize_counts_near_fixation_is_correctly_rounded(n):
+    """One heterozygote among n homozygous 2s (mean ~2): the SD from the centred sum of squares keeps
+    full precision, where E[x^2] - mean^2 loses ~n eps."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 50
+    g = np.full((n, 1), 2, dtype=np.int8)
+    g[0, 0] = 1
+    x = standardize_counts(g)
+    mu = Decimal(2 * n - 1) / n
+    sd = ((Decimal(1) - mu) ** 2 + (n - 1) * (Decimal(2) - mu) ** 2) / n
+    sd = sd.sqrt()
+    for i, gi in ((0, 1), (1, 2)):
+        want = float((Decimal(gi) - mu) / sd)
+        assert abs(x[i, 0] - want) <= 4e-16 * abs(want), (x[i, 0], want)
