@@ -172,7 +172,6 @@ def _arrow_table(path: Path, comp: str | None, sep: str, names: list[str], useco
     blank line is a row of empty fields, dropped by the caller as pandas' are). None otherwise, and
     pandas' parser decides (with its errors for malformed rows)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import csv
 
     header = _first_line(path, comp)
@@ -189,7 +188,7 @@ def _arrow_table(path: Path, comp: str | None, sep: str, names: list[str], useco
                                                    strings_can_be_null=False))
         # a stray quote swallows the lines after it into one field (of any column, kept or not), where
         # pandas stops with an error
-        if any(pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py() for col in table.columns):
+        if _any_line_break(table):
             return None
         table = table.select(keep)
     except (pa.ArrowException, OSError, ValueError):
@@ -197,6 +196,19 @@ def _arrow_table(path: Path, comp: str | None, sep: str, names: list[str], useco
     df = table.to_pandas()
     df.columns = keep
     return df
+
+
+def _any_line_break(table) -> bool:
+    """Whether any string of an Arrow table holds a CR or LF: a scan of the value buffers (which may
+    hold bytes past the values, so a rare false alarm only costs the slower reader)."""
+    for col in table.columns:
+        for chunk in col.chunks:
+            data = chunk.buffers()[2]
+            if data is not None and data.size:
+                b = np.frombuffer(data, dtype=np.uint8)
+                if (b == 10).any() or (b == 13).any():
+                    return True
+    return False
 
 
 def detect_columns(names, *, columns: dict | None = None, path="") -> dict:
