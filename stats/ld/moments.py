@@ -14,6 +14,8 @@ import numpy as np
 #: bed-reader's int8 code of a missing genotype.
 MISSING_INT8 = -127
 
+_ROWS = 64
+
 
 def genotype_counts(g: np.ndarray) -> np.ndarray:
     """Per SNP (column) of int8 allele counts (0, 1, 2; ``MISSING_INT8`` missing): (#x>=1, #x==2,
@@ -84,25 +86,77 @@ def standardize_counts(g: np.ndarray) -> np.ndarray:
     ndarray, float64, shape (n_individuals, n_snps)
         Mean 0 and variance 1 over all individuals per SNP; 0 where missing and for monomorphic SNPs.
     """
-    g = np.asarray(g)
-    if g.ndim != 2 or g.dtype != np.int8:
-        raise ValueError(f"g must be 2-D int8 allele counts, got {g.dtype} of shape {g.shape}")
-    counts = genotype_counts(g)
-    n = g.shape[0]
-    # In integers, exactly: with s1 = sum of the called x and s2 = sum of x^2, x - mean = (x n_obs - s1) / n_obs
-    # and n_obs^2 n var = n_obs (n_obs s2 - s1^2). Only the last division and square root round, so a SNP
-    # near fixation (mean ~ 2) keeps full precision, where E[x^2] - mean^2 (snp_moments, kept there for
-    # ldsc's bytes) loses ~n eps.
-    n_a, n_b, n_m = counts.T
-    n_obs = n - n_m
-    s1, s2 = n_a + n_b, n_a + 3 * n_b
-    d = (n_obs * s2 - s1 * s1).astype(np.float64)
-    scale = np.sqrt(d * n_obs / n)                  # n_obs * sd
-    scale[~(scale > 0)] = 1.0
+    g = _check_counts(g)
+    n_obs, s1, scale, missing = _count_scales(g)
     x = g.astype(np.float64)
     x *= n_obs.astype(np.float64)
     x -= s1.astype(np.float64)
     x /= scale
-    if n_m.any():
+    if missing:
         x[g == MISSING_INT8] = 0.0
     return x
+
+
+def _check_counts(g) -> np.ndarray:
+    g = np.asarray(g)
+    if g.ndim != 2 or g.dtype != np.int8:
+        raise ValueError(f"g must be 2-D int8 allele counts, got {g.dtype} of shape {g.shape}")
+    return g
+
+
+def _count_scales(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Per SNP of int8 counts: called individuals ``n_obs``, their allele sum ``s1`` (int64), ``n_obs``
+    times the SD that sldp's reader divides by (float64; 1 for a monomorphic SNP), and whether any call
+    is missing: the standardized genotype is ``(x n_obs - s1) / scale``."""
+    n = g.shape[0]
+    n_a, n_b, n_m = genotype_counts(g).T
+    n_obs = n - n_m
+    s1, s2 = n_a + n_b, n_a + 3 * n_b
+    # In integers, exactly: x - mean = (x n_obs - s1) / n_obs and n_obs^2 n var = n_obs (n_obs s2 - s1^2).
+    # Only the last division and square root round, so a SNP near fixation (mean ~ 2) keeps full
+    # precision, where E[x^2] - mean^2 (snp_moments, kept there for ldsc's bytes) loses ~n eps.
+    d = (n_obs * s2 - s1 * s1).astype(np.float64)
+    scale = np.sqrt(d * n_obs / n)                  # n_obs * sd
+    scale[~(scale > 0)] = 1.0
+    return n_obs, s1, scale, bool(n_m.any())
+
+
+def standardized_gram(g: np.ndarray, *, weights: np.ndarray | None = None) -> np.ndarray | None:
+    """``X_w^T X_w`` of the standardized genotypes ``X = standardize_counts(g)`` with column weights
+    ``X_w = X diag(sqrt(weights))``, formed from integer products; None when a call is missing (or for
+    more than four million individuals).
+
+    Without missing calls ``X_i^T X_j = n (n g_i^T g_j - s_i s_j) / (scale_i scale_j)`` (``s`` the allele
+    sums): the products of 0/1/2 counts are integers below ``2^24``, so single-precision BLAS forms them exactly at twice the double-precision speed, and the centring
+    is exact in float64. Only the final scaling rounds, so the result is at least as accurate as
+    ``X^T X`` of the rounded ``X``.
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_individuals, m)
+    weights : ndarray, shape (m,), optional
+        Non-negative column weights (e.g. the sizes of groups of identical SNPs).
+
+    Returns
+    -------
+    ndarray, float64, shape (m, m), exactly symmetric; or None
+    """
+    g = _check_counts(g)
+    n = g.shape[0]
+    if 4 * n >= 2 ** 24:
+        return None                                 # products of 0/1/2 counts past 2^24: not exact in float32
+    n_obs, s1, scale, missing = _count_scales(g)
+    if missing:
+        return None
+    a = g.astype(np.float32)
+    c = a.T @ a                                     # numpy uses syrk: exactly symmetric
+    gram = np.multiply(c, float(n), dtype=np.float64)
+    s = s1.astype(np.float64)
+    f = np.sqrt(float(n)) / scale
+    if weights is not None:
+        f *= np.sqrt(np.asarray(weights, dtype=np.float64))
+    for i in range(0, len(s), _ROWS):               # row bands: the outer products stay in cache
+        band = gram[i:i + _ROWS]
+        band -= np.multiply.outer(s[i:i + _ROWS], s)  # exact: every term is an integer below 2^53
+        band *= np.multiply.outer(f[i:i + _ROWS], f)  # f_i f_j == f_j f_i: stays exactly symmetric
+    return gram

@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 #: Columns of sldp's per-chromosome ``.info`` table (after the index column ``name``).
 INFO_COLUMNS = ("M", "M_5_50", "sqnorm", "sqnorm_5_50", "supp", "supp_5_50")
 
+#: Up to this many annotation columns a profile is formed at every SNP of the block and the reported rows
+#: picked from it, rather than copying the rows' genotypes first.
+_FEW_ANNOTATIONS = 64
+
 
 # -- genotypes and blocks ----------------------------------------------------------------------------
 
@@ -217,7 +221,8 @@ def sum_info(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
 # -- profiles ----------------------------------------------------------------------------------------
 
 def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None = None,
-                      batch_columns: int = 512, out: np.ndarray | None = None) -> np.ndarray:
+                      batch_columns: int = 512, out: np.ndarray | None = None,
+                      check_finite: bool = True) -> np.ndarray:
     """Signed LD profiles ``R v = X^T (X v) / n_ref`` of many annotations in one LD block.
 
     Two BLAS products per batch of annotation columns (``X @ V`` then ``X_rows^T @ (X V)``), never the
@@ -235,6 +240,9 @@ def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None =
         Annotation columns per BLAS product.
     out : ndarray, float64, shape (n_rows, n_annot), optional
         Written in place and returned.
+    check_finite : bool
+        Check ``x`` for non-finite values (a pass over the block; skip it for genotypes standardized
+        by :func:`stats.ld.moments.standardize_counts`, which are finite). ``v`` is always checked.
 
     Returns
     -------
@@ -255,13 +263,14 @@ def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None =
     if a.shape[0] != m_b:
         raise ValueError(f"v has {a.shape[0]} SNPs, x has {m_b}")
     _check_finite(a, "annotation v")
-    _check_finite(x, "genotypes x")
-    if rows is None:
-        xr = x
-    else:
-        rows = np.asarray(rows)
-        xr = x[:, rows]
-    n_rows, n_annot = xr.shape[1], a.shape[1]
+    if check_finite:
+        _check_finite(x, "genotypes x")
+    rows = None if rows is None else np.arange(m_b)[np.asarray(rows)]   # indices, checked
+    n_rows, n_annot = (m_b if rows is None else len(rows)), a.shape[1]
+    # Few annotations: the products are bound by reading x, so X^T (X V) is formed at every SNP and the
+    # rows picked from it. Many: they are bound by arithmetic, so the rows' columns are copied first.
+    pick = rows is not None and n_annot <= _FEW_ANNOTATIONS
+    xr = x if rows is None or pick else x[:, rows]
     if out is None:
         out = np.zeros((n_rows, n_annot))
     elif out.shape != (n_rows, n_annot):
@@ -276,7 +285,8 @@ def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None =
         for lo in range(0, n_annot, max(1, int(batch_columns))):
             hi = min(n_annot, lo + max(1, int(batch_columns)))
             xv = x @ a[:, lo:hi]
-            out[:, lo:hi] = xr.T @ xv / n_ref
+            prod = xr.T @ xv
+            out[:, lo:hi] = (prod[rows] if pick else prod) / n_ref
     return out[:, 0] if flat else out
 
 

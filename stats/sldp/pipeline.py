@@ -79,7 +79,7 @@ from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, si
                                      sum_info)
 from stats.sldp.signflip import N_DRAWS, entropy_of
 from stats.sldp.regression import (BlockProducts, ChunkStats, LdSvd, SldpFit, block_products, estimate_h2g, fit_blocks,
-                                   ld2_svd, ld_svd)
+                                   ld2_svd, ld_svd_counts)
 
 logger = logging.getLogger(__name__)
 
@@ -654,9 +654,14 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         with reading:
             g = _read_codes(bed, cols[b0:b1])
         x = standardize_counts(g)
-        svd = (ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent) if weights == "Winv_ahat_h2"
-               else ld_svd(x[:, pm], spectrum_percent=spectrum_percent, duplicates=identical_columns(g[:, pm])))
-        return svd, signed_ld_profile(x, v[b0:b1], rows=pm) if np.any(v[b0:b1] != 0) else None
+        if weights == "Winv_ahat_h2":
+            svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
+        else:
+            g_reg = g[:, pm]
+            svd = ld_svd_counts(g_reg, spectrum_percent=spectrum_percent, duplicates=identical_columns(g_reg),
+                                x_reg=lambda: x[:, pm])
+        return svd, (signed_ld_profile(x, v[b0:b1], rows=pm, check_finite=False) if np.any(v[b0:b1] != 0)
+                     else None)
 
     if block_threads > 1:
         with ThreadPoolExecutor(max_workers=int(block_threads)) as pool:

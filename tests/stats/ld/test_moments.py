@@ -71,3 +71,42 @@ def test_standardize_counts_near_fixation_is_correctly_rounded(n):
     for i, gi in ((0, 1), (1, 2)):
         want = float((Decimal(gi) - mu) / sd)
         assert abs(x[i, 0] - want) <= 4e-16 * abs(want), (x[i, 0], want)
+
+
+def test_standardized_gram_is_exact_before_its_last_rounding():
+    """X_w^T X_w from integer products: within a few ulp of the exact value (50-digit decimals), at least
+    as close as the product of the rounded standardized genotypes, exactly symmetric, and None when a
+    call is missing."""
+    from decimal import Decimal, getcontext
+
+    from stats.ld.moments import standardized_gram
+
+    getcontext().prec = 50
+    rng = np.random.default_rng(21)
+    n, m = 120, 9
+    g = _codes(rng, n, m)[:, [0, 1, 4, 5, 6, 7, 8]]            # monomorphic, rare and common SNPs
+    g[:, 6] = 2 - g[:, 5]                                      # perfectly anti-correlated pair
+    weights = np.array([1, 2, 1, 3, 1, 1, 2])
+    got = standardized_gram(g, weights=weights)
+    assert got is not None and np.array_equal(got, got.T)
+    x = standardize_counts(g) * np.sqrt(weights)
+    plain = x.T @ x
+    cols = [[int(v) for v in g[:, j]] for j in range(g.shape[1])]
+    exact = np.empty_like(got)
+    err_got = err_plain = 0.0
+    for i in range(len(cols)):
+        for j in range(len(cols)):
+            si, sj = sum(cols[i]), sum(cols[j])
+            num = Decimal(n * sum(a * b for a, b in zip(cols[i], cols[j])) - si * sj)
+            vi = Decimal(n * sum(a * a for a in cols[i]) - si * si)
+            vj = Decimal(n * sum(a * a for a in cols[j]) - sj * sj)
+            val = num * n * Decimal(int(weights[i] * weights[j])).sqrt() / (vi * vj).sqrt() if vi and vj else Decimal(0)
+            exact[i, j] = float(val)
+            err_got = max(err_got, abs(float(Decimal(got[i, j]) - val)))
+            err_plain = max(err_plain, abs(float(Decimal(plain[i, j]) - val)))
+    scale = np.abs(exact).max()
+    assert err_got <= 4 * np.finfo(float).eps * scale
+    assert err_got <= err_plain + np.finfo(float).eps * scale
+    np.testing.assert_array_equal(got[0], 0.0)                 # monomorphic: a zero row
+    g[3, 2] = MISSING_INT8
+    assert standardized_gram(g) is None

@@ -59,7 +59,13 @@ def test_ld_svd_of_a_rank_deficient_block_matches_thin_svd():
         np.testing.assert_allclose((got.u * d) @ got.u.T, want, rtol=0, atol=1e-10 * np.abs(want).max())
 
 
-def test_full_rank_matrix_takes_syevd_unchanged():
+def _same_columns(v, v0, atol):
+    """Eigenvectors equal up to each column's sign."""
+    sign = np.sign(np.sum(v * v0, axis=0))
+    np.testing.assert_allclose(v * sign, v0, rtol=0, atol=atol)
+
+
+def test_full_rank_matrix_takes_syevd_steps():
     rng = np.random.default_rng(3)
     x = standardize_genotypes((rng.standard_normal((150, 400)) > 0).astype(float)
                               + (rng.standard_normal((150, 400)) > 0.5))
@@ -67,9 +73,26 @@ def test_full_rank_matrix_takes_syevd_unchanged():
     assert not ld_eigen._maybe_low_rank(g)
     w, v, k = leading_eigenpairs(g, spectrum_percent=95.0)
     w0, v0, k0 = _full(g, 95.0)
-    assert k == k0
-    np.testing.assert_array_equal(w, w0)                       # the very same LAPACK call
-    np.testing.assert_array_equal(v, v0)
+    assert k == k0 and 0 < k < 150
+    np.testing.assert_array_equal(w, w0)                       # syevd's own tridiagonal solution
+    _same_columns(v, v0, 1e-12)                                # its back-transformation, on k columns
+
+
+@pytest.mark.parametrize("pct", [1.0, 50.0, 95.0, 100.0])
+def test_symmetric_leading_equals_syevd(pct):
+    """Every cut, from no eigenvector kept to all of them; a matrix with repeated eigenvalues too."""
+    rng = np.random.default_rng(int(pct))
+    b = rng.standard_normal((90, 60))
+    for g in (b @ b.T, np.diag(np.r_[np.full(30, 2.0), np.ones(30)])):
+        w, v, k = ld_eigen.symmetric_leading(g, spectrum_percent=pct)
+        w0, v0, k0 = _full(g, pct)
+        assert k == k0 and v.shape == (len(g), k)
+        np.testing.assert_array_equal(w, w0)
+        p0 = (v0 * w0[:k]) @ v0.T                              # basis-free within a repeated eigenvalue
+        np.testing.assert_allclose((v * w[:k]) @ v.T, p0, rtol=0, atol=1e-12 * w0[0])
+        np.testing.assert_allclose(v.T @ v, np.eye(k), atol=1e-12)
+    w, v, k = ld_eigen.symmetric_leading(np.zeros((0, 0)), spectrum_percent=pct)
+    assert w.shape == (0,) and v.shape == (0, 0) and k == 0
 
 
 def test_pivoted_cholesky_reconstructs_and_stops_at_the_rank():
@@ -129,3 +152,36 @@ def test_ld_svd_merges_identical_snps(n, m, h):
         w = (want.u * d) @ want.u.T
         np.testing.assert_allclose((got.u * d) @ got.u.T, w, rtol=0, atol=1e-10 * np.abs(w).max())
         np.testing.assert_allclose(got.u.T @ got.u, np.eye(got.k), atol=1e-10)
+
+
+@pytest.mark.parametrize("n,m,h,missing", [(300, 120, 200, False), (200, 500, 30, False), (300, 120, 200, True)])
+def test_ld_svd_counts_equals_ld_svd_of_the_standardized_block(n, m, h, missing):
+    """From int8 counts: the Gram matrix of integer products where the SNPs are the smaller side and no
+    call is missing, else the standardized genotypes; the numbers of ld_svd either way."""
+    from stats.ld.moments import MISSING_INT8, identical_columns, standardize_counts
+    from stats.sldp.regression import ld_svd_counts
+
+    rng = np.random.default_rng(n + m + missing)
+    g = _haplotype_panel(rng, n, m, h).astype(np.int8)
+    g[:, m // 2:] = g[:, rng.integers(0, m // 2, m - m // 2)]
+    if missing:
+        g[rng.random(g.shape) < 0.01] = MISSING_INT8
+    x = standardize_counts(g)
+    dup = identical_columns(g)
+    gram_route = not missing and len(dup[0]) < n
+    calls = []
+
+    def standardized():
+        calls.append(1)
+        return x
+
+    for pct in (80.0, 95.0):
+        want = ld_svd(x, spectrum_percent=pct)
+        for got in (ld_svd_counts(g, spectrum_percent=pct, duplicates=dup, x_reg=standardized),
+                    ld_svd_counts(g, spectrum_percent=pct)):
+            assert got.k == want.k and got.u.shape == want.u.shape
+            np.testing.assert_allclose(got.s, want.s, rtol=1e-12)
+            d = 1.0 / (1e-4 * want.s ** 2 + want.s / 5e4)
+            w = (want.u * d) @ want.u.T
+            np.testing.assert_allclose((got.u * d) @ got.u.T, w, rtol=0, atol=1e-10 * np.abs(w).max())
+    assert len(calls) == (0 if gram_route else 2)
