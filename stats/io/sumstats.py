@@ -303,8 +303,8 @@ def _plain_numbers(raw: pd.Series) -> np.ndarray | None:
     """The column parsed by Arrow's C++ cast when every cell is a plain number: a hundred times faster
     than the general path, the same values. None (and the general path decides) when a cell is padded,
     empty or not a number (the cast fails), when a NaN is not spelled as one of the NA strings the
-    general path knows (``+nan``, ``nan(123)``), and for a negative zero (pandas reads an integer column
-    without the sign)."""
+    general path knows (``+nan``, ``nan(123)``), and for a negative zero in a column of integers only
+    (pandas reads such a column as integers, without the sign; any other cell makes it read floats)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -316,7 +316,7 @@ def _plain_numbers(raw: pd.Series) -> np.ndarray | None:
     nan = np.isnan(x)
     if nan.any() and not set(pc.utf8_lower(text.filter(pa.array(nan))).to_pylist()) <= _NA_STRINGS:
         return None
-    if np.any(np.signbit(x) & (x == 0)):
+    if np.any(np.signbit(x) & (x == 0)) and pc.all(pc.match_substring_regex(text, r"^[+-]?[0-9]+$")).as_py():
         return None
     return x
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 
 import numpy as np
 
@@ -84,6 +85,15 @@ def pivoted_cholesky(g: np.ndarray) -> tuple[np.ndarray, int]:
     r : int
         The rank at which ``pstrf`` stopped: every remaining pivot was below ``n * eps * max(diag(g))``.
     """
+    f, rows, r = _pivoted_factor(g)
+    l = np.empty((g.shape[0], r))
+    l[rows] = f.T
+    return l, r
+
+
+def _pivoted_factor(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`pivoted_cholesky` as ``pstrf`` leaves it: ``f`` (r x n, upper trapezoidal) and ``rows``
+    with ``L[rows] = f^T``."""
     n = g.shape[0]
     a = np.array(g, dtype=np.float64, order="C", copy=True)
     piv = np.zeros(n, dtype=np.intc)
@@ -91,9 +101,7 @@ def pivoted_cholesky(g: np.ndarray) -> tuple[np.ndarray, int]:
     _call("dpstrf", _c("L"), _int(n), a, _int(n), piv, rank, ctypes.c_double(-1.0), np.empty(2 * n))
     r = rank.value
     # Fortran's lower triangle is C's upper: row j of `a` holds column j of L from its diagonal on.
-    l = np.empty((n, r))
-    l[piv - 1] = np.triu(a[:r]).T
-    return l, r
+    return np.triu(a[:r]), piv - 1, r
 
 
 def keep_count(w_desc: np.ndarray, spectrum_percent: float) -> int:
@@ -166,15 +174,15 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
     n = g.shape[0]
     if n == 0:
         return np.zeros(0), np.zeros((0, 0)), 0
+    a, z, work = _buffers(n)
     # LAPACK reads the C-order bytes as g^T (= g), so these are the calls numpy's eigh makes
-    a = np.array(g, dtype=np.float64, order="C", copy=True)
+    np.copyto(a, g)
     d, e, tau = np.empty(n), np.empty(max(n - 1, 1)), np.empty(max(n - 1, 1))
     lwork = _sytrd_lwork(n)
-    _call("dsytrd", _c("L"), _int(n), a, _int(n), d, e, tau, np.empty(lwork), _int(lwork))
-    z = np.empty((n, n), order="F")
+    _call("dsytrd", _c("L"), _int(n), a, _int(n), d, e, tau, work, _int(lwork))
     lwork, liwork = 1 + 4 * n + n * n, 3 + 5 * n
-    _call("dstedc", _c("I"), _int(n), d, e, z, _int(n), np.empty(lwork), _int(lwork),
-          np.empty(liwork, dtype=np.intc), _int(liwork))
+    _call("dstedc", _c("I"), _int(n), d, e, z, _int(n), work, _int(lwork), np.empty(liwork, dtype=np.intc),
+          _int(liwork))
     w = np.maximum(d[::-1], 0.0)                     # descending; rounding below 0 -> 0
     k = keep_count(w, spectrum_percent)
     v = np.asfortranarray(z[:, ::-1][:, :k])
@@ -183,8 +191,24 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
         _call("dormtr", _c("L"), _c("L"), _c("N"), _int(n), _int(k), a, _int(n), tau, v, _int(n), query, _int(-1))
         lwork = max(int(query[0]), k)
         _call("dormtr", _c("L"), _c("L"), _c("N"), _int(n), _int(k), a, _int(n), tau, v, _int(n),
-              np.empty(lwork), _int(lwork))
+              work if lwork <= len(work) else np.empty(lwork), _int(lwork))
     return w, v, k
+
+
+_local = threading.local()
+
+
+def _buffers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """This thread's work arrays for an ``n x n`` decomposition (a copy of the matrix, the tridiagonal
+    eigenvectors, LAPACK's workspace), kept between blocks and grown as needed: fresh pages of tens of
+    MB per block cost more than cutting the back-transformation saves."""
+    size = n * n
+    work = max(1 + 4 * n + size, _sytrd_lwork(n))
+    held = getattr(_local, "buffers", None)
+    if held is None or len(held[0]) < size or len(held[2]) < work:
+        held = (np.empty(size), np.empty(size), np.empty(work))
+        _local.buffers = held
+    return held[0][:size].reshape(n, n), held[1][:size].reshape(n, n, order="F"), held[2]
 
 
 @functools.lru_cache(maxsize=None)
@@ -202,23 +226,24 @@ def _maybe_low_rank(g: np.ndarray) -> bool:
     if n < 8:
         return False
     half = g[::2, ::2]
-    return pivoted_cholesky(half)[1] < half.shape[0]
+    return _pivoted_factor(half)[2] < half.shape[0]
 
 
 def _low_rank(g: np.ndarray, spectrum_percent: float):
     """The low-rank route, or None when ``g``'s rank is above ``LOW_RANK_MAX_SHARE`` of its order or the
     factorization leaves out more than a full decomposition's backward error."""
     n = g.shape[0]
-    l, r = pivoted_cholesky(g)
+    f, rows, r = _pivoted_factor(g)                  # L[rows] = f^T
     if r == 0 or r > LOW_RANK_MAX_SHARE * n:
         return None
-    w, z, k = symmetric_leading(l.T @ l, spectrum_percent=spectrum_percent)  # numpy uses syrk: symmetric
+    w, z, k = symmetric_leading(f @ f.T, spectrum_percent=spectrum_percent)  # L^T L; numpy uses syrk
     w = np.concatenate([w, np.zeros(n - r)])         # the cut is the same: the tail adds 0
     # what pstrf leaves out is a positive semi-definite Schur complement S, and ||S||_2 <= trace(S):
     # within syevd's own backward error, the eigenpairs are those of g
-    left_out = float(np.sum(np.maximum(np.diag(g) - np.einsum("ij,ij->i", l, l), 0.0)))
+    left_out = float(np.sum(np.maximum(np.diag(g)[rows] - np.einsum("ij,ij->j", f, f), 0.0)))
     if not left_out <= n * np.finfo(np.float64).eps * w[0]:
         return None
-    v = l @ z
+    v = np.empty((n, k))
+    v[rows] = f.T @ z
     v /= np.sqrt(w[:k])
     return w, v, k

@@ -271,6 +271,20 @@ def test_parse_numbers_fast_path_equals_the_general_path(monkeypatch):
         assert _plain_numbers(pd.Series(cells, dtype="str", index=np.arange(2))) is None
     zero = parse_numbers(pd.Series(["-0", "1"], dtype="str", index=np.arange(2)), path="t", col="Z")
     assert zero[0] == 0 and not np.signbit(zero[0])                    # pandas reads integers
+    # a negative zero among floats or NaNs keeps its sign in both paths
+    for cells in (["-0", "1.5"], ["-0", "NA", "1"], ["1", "-0", "1e3"], ["-0", "nan"], ["-0", "-1", "2.5"]):
+        raw0 = pd.Series(cells, dtype="str", index=np.arange(len(cells)))
+        with monkeypatch.context() as m:
+            m.setattr(ss, "_plain_numbers", lambda raw: None)
+            want = parse_numbers(raw0, path="t", col="Z")
+        got = parse_numbers(raw0, path="t", col="Z")
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        assert np.signbit(want[cells.index("-0")])
+        if "NA" not in cells:
+            assert _plain_numbers(raw0) is not None
+    for cells in (["-0", "1"], ["-0", "-1"], ["+0", "-0"]):
+        assert _plain_numbers(pd.Series(cells, dtype="str", index=np.arange(2))) is None
     with pytest.raises(ValueError, match="'\\+nan' is not a number"):
         parse_numbers(pd.Series(["+nan", "1"], dtype="str", index=np.arange(2)), path="t", col="Z")
     np.testing.assert_array_equal(parse_numbers(raw, path="t", col="Z"), general)
