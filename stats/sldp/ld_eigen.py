@@ -198,6 +198,12 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
 _local = threading.local()
 
 
+def release_work_arrays() -> None:
+    """Free this thread's work arrays (:func:`symmetric_leading` keeps them between calls; a thread's
+    are freed with it)."""
+    _local.__dict__.pop("buffers", None)
+
+
 def _buffers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """This thread's work arrays for an ``n x n`` decomposition (a copy of the matrix, the tridiagonal
     eigenvectors, LAPACK's workspace), kept between blocks and grown as needed: fresh pages of tens of

@@ -77,6 +77,7 @@ from stats.io.sumstats import read_sumstats
 from stats.ld.moments import MISSING_INT8, identical_columns, standardize_counts
 from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
                                      sum_info)
+from stats.sldp.ld_eigen import release_work_arrays
 from stats.sldp.signflip import N_DRAWS, entropy_of
 from stats.sldp.regression import (BlockProducts, ChunkStats, LdSvd, SldpFit, block_products, estimate_h2g, fit_blocks,
                                    ld2_svd, ld_svd_counts)
@@ -667,7 +668,10 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         with ThreadPoolExecutor(max_workers=int(block_threads)) as pool:
             done = list(pool.map(one_block, begin, end))
     else:
-        done = [one_block(b0, b1) for b0, b1 in zip(begin, end)]
+        try:
+            done = [one_block(b0, b1) for b0, b1 in zip(begin, end)]
+        finally:
+            release_work_arrays()
     rv = np.zeros_like(v)
     svds: list[LdSvd | None] = []
     n_no_print = n_zero = 0

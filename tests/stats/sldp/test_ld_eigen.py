@@ -185,3 +185,29 @@ def test_ld_svd_counts_equals_ld_svd_of_the_standardized_block(n, m, h, missing)
             w = (want.u * d) @ want.u.T
             np.testing.assert_allclose((got.u * d) @ got.u.T, w, rtol=0, atol=1e-10 * np.abs(w).max())
     assert len(calls) == (0 if gram_route else 2)
+
+
+def test_work_arrays_are_kept_per_thread_and_released():
+    """symmetric_leading reuses this thread's work arrays, grown for a larger matrix; other threads get
+    their own; release_work_arrays frees them, and the results do not depend on any of it."""
+    import threading
+
+    rng = np.random.default_rng(4)
+    b = rng.standard_normal((40, 40))
+    small, big = b[:20] @ b[:20].T, b @ b.T
+    want = ld_eigen.symmetric_leading(big)
+    ld_eigen.release_work_arrays()
+    ld_eigen.symmetric_leading(small)
+    held = ld_eigen._local.buffers
+    got = ld_eigen.symmetric_leading(big)                     # grows the arrays
+    assert ld_eigen._local.buffers is not held and len(ld_eigen._local.buffers[0]) >= 40 * 40
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    seen = []
+    t = threading.Thread(target=lambda: seen.append((ld_eigen.symmetric_leading(big), ld_eigen._local.buffers)))
+    t.start()
+    t.join()
+    assert seen[0][1] is not ld_eigen._local.buffers
+    np.testing.assert_array_equal(seen[0][0][1], want[1])
+    ld_eigen.release_work_arrays()
+    assert not hasattr(ld_eigen._local, "buffers")
