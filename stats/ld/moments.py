@@ -69,7 +69,7 @@ def snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return mu, sd
 
 
-def standardize_counts(g: np.ndarray) -> np.ndarray:
+def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
     """Standardize int8 allele counts (bed-reader's int8 read) the way sldp's reader does.
 
     The same numbers, to rounding, as :func:`stats.ld.signed_profile.standardize_genotypes` of the
@@ -80,6 +80,8 @@ def standardize_counts(g: np.ndarray) -> np.ndarray:
     ----------
     g : ndarray, int8, shape (n_individuals, n_snps)
         0, 1, 2, or ``MISSING_INT8``.
+    out : ndarray, float64, shape (n_individuals, n_snps), optional
+        Written in place and returned.
 
     Returns
     -------
@@ -88,7 +90,13 @@ def standardize_counts(g: np.ndarray) -> np.ndarray:
     """
     g = _check_counts(g)
     n_obs, s1, scale, missing = _count_scales(g)
-    x = g.astype(np.float64)
+    if out is None:
+        x = g.astype(np.float64)
+    else:
+        if out.shape != g.shape or out.dtype != np.float64:
+            raise ValueError(f"out must be float64 of shape {g.shape}, got {out.dtype} {out.shape}")
+        x = out
+        np.copyto(x, g, casting="unsafe")
     x *= n_obs.astype(np.float64)
     x -= s1.astype(np.float64)
     x /= scale

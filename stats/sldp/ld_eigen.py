@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import threading
 
 import numpy as np
+
+from genocore.workspace import thread_array
 
 #: Use the low-rank route only when the numerical rank is at most this share of the matrix order: a
 #: factorization that reaches near-full rank costs a third of a tridiagonalization and saves nothing.
@@ -195,26 +196,11 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
     return w, v, k
 
 
-_local = threading.local()
-
-
-def release_work_arrays() -> None:
-    """Free this thread's work arrays (:func:`symmetric_leading` keeps them between calls; a thread's
-    are freed with it)."""
-    _local.__dict__.pop("buffers", None)
-
-
 def _buffers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """This thread's work arrays for an ``n x n`` decomposition (a copy of the matrix, the tridiagonal
-    eigenvectors, LAPACK's workspace), kept between blocks and grown as needed: fresh pages of tens of
-    MB per block cost more than cutting the back-transformation saves."""
-    size = n * n
-    work = max(1 + 4 * n + size, _sytrd_lwork(n))
-    held = getattr(_local, "buffers", None)
-    if held is None or len(held[0]) < size or len(held[2]) < work:
-        held = (np.empty(size), np.empty(size), np.empty(work))
-        _local.buffers = held
-    return held[0][:size].reshape(n, n), held[1][:size].reshape(n, n, order="F"), held[2]
+    """This thread's work arrays for an ``n x n`` decomposition: a copy of the matrix, the tridiagonal
+    eigenvectors and LAPACK's workspace (:mod:`genocore.workspace`)."""
+    return (thread_array("ld_eigen.matrix", (n, n)), thread_array("ld_eigen.vectors", (n, n), order="F"),
+            thread_array("ld_eigen.work", max(1 + 4 * n + n * n, _sytrd_lwork(n))))
 
 
 @functools.lru_cache(maxsize=None)

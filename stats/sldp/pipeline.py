@@ -67,6 +67,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from genocore import workspace
 from genocore.genome import canonical_build, chrom_sort_key, mhc_region, normalize_chrom
 from stats.alleles import align_to_reference
 from stats.io.annot import annotation_columns, read_annot
@@ -77,7 +78,6 @@ from stats.io.sumstats import read_sumstats
 from stats.ld.moments import MISSING_INT8, identical_columns, standardize_counts
 from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
                                      sum_info)
-from stats.sldp.ld_eigen import release_work_arrays
 from stats.sldp.signflip import N_DRAWS, entropy_of
 from stats.sldp.regression import (BlockProducts, ChunkStats, LdSvd, SldpFit, block_products, estimate_h2g, fit_blocks,
                                    ld2_svd, ld_svd_counts)
@@ -654,7 +654,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
             return None, None
         with reading:
             g = _read_codes(bed, cols[b0:b1])
-        x = standardize_counts(g)
+        x = standardize_counts(g, out=workspace.thread_array("sldp.block", g.shape))  # used up in this call
         if weights == "Winv_ahat_h2":
             svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
         else:
@@ -671,7 +671,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         try:
             done = [one_block(b0, b1) for b0, b1 in zip(begin, end)]
         finally:
-            release_work_arrays()
+            workspace.release()
     rv = np.zeros_like(v)
     svds: list[LdSvd | None] = []
     n_no_print = n_zero = 0

@@ -110,3 +110,14 @@ def test_standardized_gram_is_exact_before_its_last_rounding():
     np.testing.assert_array_equal(got[0], 0.0)                 # monomorphic: a zero row
     g[3, 2] = MISSING_INT8
     assert standardized_gram(g) is None
+
+
+def test_standardize_counts_into_a_given_array():
+    rng = np.random.default_rng(8)
+    g = _codes(rng, 50, 30, 0.02)
+    out = np.full(g.shape, 7.0)
+    got = standardize_counts(g, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, standardize_counts(g))
+    with pytest.raises(ValueError, match="out must be float64"):
+        standardize_counts(g, out=np.empty((50, 29)))
