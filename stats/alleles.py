@@ -218,7 +218,18 @@ def _column(df: pd.DataFrame, name: str, what: str) -> pd.Series:
     return df[name]
 
 
+def _arrow_strings(ids: pd.Series):
+    import pyarrow as pa
+
+    return pa.array(ids, type=pa.large_string(), from_pandas=True)
+
+
 def _unique_ids(ids: pd.Series, what: str) -> None:
+    import pyarrow.compute as pc
+
+    present = _arrow_strings(ids).drop_null()
+    if pc.count_distinct(present).as_py() == len(present):  # the common case, in Arrow's hash table
+        return
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     if len(dup):
         ex = ", ".join(map(str, pd.unique(dup)[:5]))
@@ -317,10 +328,14 @@ def _table_rows(t_ids: pd.Series, r_ids: pd.Series) -> tuple[np.ndarray, np.ndar
     t_ok : ndarray, bool, shape (n_table,)
         Table rows with an ID (rows without one match nothing).
     """
-    t_ok = t_ids.notna().to_numpy()
+    import pyarrow.compute as pc
+
+    t_arr = _arrow_strings(t_ids)
+    t_ok = t_arr.is_valid().to_numpy(zero_copy_only=False)
     ok_rows = np.flatnonzero(t_ok)
-    hit = pd.Index(t_ids.to_numpy()[t_ok]).get_indexer(r_ids.to_numpy())
-    hit[r_ids.isna().to_numpy()] = -1
+    # Arrow's hash lookup: no Python string objects (a null ID matches nothing)
+    hit = pc.index_in(_arrow_strings(r_ids), value_set=t_arr.drop_null())
+    hit = hit.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     table_row = np.full(len(r_ids), -1, dtype=np.int64)
     table_row[hit >= 0] = ok_rows[hit[hit >= 0]]
     return table_row, t_ok

@@ -232,3 +232,21 @@ def test_match_by_position_names_the_build_when_nothing_matches():
     table = pd.DataFrame({"chrom": ["1"], "pos": [101], "ref": ["G"], "alt": ["A"]})
     with pytest.raises(ValueError, match="sed.tsv: none of its 1 rows .* same genome build"):
         match_by_position(table, panel, what="sed.tsv")
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_table_rows_equal_a_dictionary_lookup(dtype):
+    """Arrow's hash lookup against the obvious one, with missing IDs on both sides and IDs the other
+    side lacks, for Arrow-backed and object strings."""
+    from stats.alleles import _table_rows
+
+    rng = np.random.default_rng(6)
+    pool = np.array([f"rs{i}" for i in range(400)], dtype=object)
+    t = rng.permutation(pool)[:250].astype(object)
+    t[rng.random(250) < 0.1] = None
+    r = rng.choice(pool, 300, replace=False).astype(object)
+    r[rng.random(300) < 0.1] = None
+    table_row, t_ok = _table_rows(pd.Series(t, dtype=dtype), pd.Series(r, dtype=dtype))
+    where = {v: i for i, v in enumerate(t) if v is not None}
+    np.testing.assert_array_equal(table_row, [where.get(v, -1) if v is not None else -1 for v in r])
+    np.testing.assert_array_equal(t_ok, [v is not None for v in t])
