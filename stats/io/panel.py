@@ -406,14 +406,32 @@ class ReferencePanel:
         """
         c = normalize_chrom(chrom)
         with self._lock:
+            if c in self._mafs:
+                return self._mafs[c]
+        self.genotype_counts(c)
+        return self._mafs[c]
+
+    def genotype_counts(self, chrom) -> np.ndarray:
+        """Per SNP of a chromosome: (#x >= 1, #x == 2, #missing) over the individuals, from the .bed's
+        bits (:func:`stats.io.plink.bed_counts`; the layout of :func:`stats.ld.moments.genotype_counts`).
+        Not kept, but its MAF is (:meth:`maf`).
+
+        Returns
+        -------
+        ndarray, int64, shape (n_snps_on_chrom, 3)
+            Aligned with :meth:`chrom_rows`.
+        """
+        c = normalize_chrom(chrom)
+        fileset = self.fileset(c)
+        n = self.n_individuals(fileset)
+        bed_bytes = plink.bed_rows(self.check_bed(fileset), n, self.n_snps(fileset))
+        counts = plink.bed_counts(bed_bytes, n, self.chrom_rows(c))
+        with self._lock:
             if c not in self._mafs:
-                fileset = self.fileset(c)
-                n = self.n_individuals(fileset)
-                bed_bytes = plink.bed_rows(self.check_bed(fileset), n, self.n_snps(fileset))
-                out = _maf_counts(plink.bed_counts(bed_bytes, n, self.chrom_rows(c)), n)
-                out.flags.writeable = False
-                self._mafs[c] = out
-            return self._mafs[c]
+                maf = _maf_counts(counts, n)
+                maf.flags.writeable = False
+                self._mafs[c] = maf
+        return counts
 
     # -- LD blocks -----------------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return mu, sd
 
 
-def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None) -> np.ndarray:
+def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None, counts: np.ndarray | None = None) -> np.ndarray:
     """Standardize int8 allele counts (bed-reader's int8 read) the way sldp's reader does.
 
     The same numbers, to rounding, as :func:`stats.ld.signed_profile.standardize_genotypes` of the
@@ -82,6 +82,9 @@ def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None) -> np.nd
         0, 1, 2, or ``MISSING_INT8``.
     out : ndarray, float64, shape (n_individuals, n_snps), optional
         Written in place and returned.
+    counts : ndarray, int, shape (n_snps, 3), optional
+        :func:`genotype_counts` of ``g`` when known already (e.g. from the .bed's bits,
+        :func:`stats.io.plink.bed_counts`).
 
     Returns
     -------
@@ -89,7 +92,7 @@ def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None) -> np.nd
         Mean 0 and variance 1 over all individuals per SNP; 0 where missing and for monomorphic SNPs.
     """
     g = _check_counts(g)
-    n_obs, s1, scale, missing = _count_scales(g)
+    n_obs, s1, scale, missing = _count_scales(g, counts)
     if out is None:
         x = g.astype(np.float64)
     else:
@@ -112,12 +115,17 @@ def _check_counts(g) -> np.ndarray:
     return g
 
 
-def _count_scales(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def _count_scales(g: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Per SNP of int8 counts: called individuals ``n_obs``, their allele sum ``s1`` (int64), ``n_obs``
     times the SD that sldp's reader divides by (float64; 1 for a monomorphic SNP), and whether any call
-    is missing: the standardized genotype is ``(x n_obs - s1) / scale``."""
+    is missing: the standardized genotype is ``(x n_obs - s1) / scale``. ``counts``: :func:`genotype_counts`
+    of ``g`` if known."""
     n = g.shape[0]
-    n_a, n_b, n_m = genotype_counts(g).T
+    if counts is None:
+        counts = genotype_counts(g)
+    elif counts.shape != (g.shape[1], 3):
+        raise ValueError(f"counts must have shape {(g.shape[1], 3)}, got {counts.shape}")
+    n_a, n_b, n_m = np.asarray(counts, dtype=np.int64).T
     n_obs = n - n_m
     s1, s2 = n_a + n_b, n_a + 3 * n_b
     # In integers, exactly: x - mean = (x n_obs - s1) / n_obs and n_obs^2 n var = n_obs (n_obs s2 - s1^2).
@@ -129,7 +137,8 @@ def _count_scales(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, bo
     return n_obs, s1, scale, bool(n_m.any())
 
 
-def standardized_gram(g: np.ndarray, *, weights: np.ndarray | None = None) -> np.ndarray | None:
+def standardized_gram(g: np.ndarray, *, weights: np.ndarray | None = None,
+                      counts: np.ndarray | None = None) -> np.ndarray | None:
     """``X_w^T X_w`` of the standardized genotypes ``X = standardize_counts(g)`` with column weights
     ``X_w = X diag(sqrt(weights))``, formed from integer products; None when a call is missing (or for
     more than four million individuals).
@@ -144,6 +153,8 @@ def standardized_gram(g: np.ndarray, *, weights: np.ndarray | None = None) -> np
     g : ndarray, int8, shape (n_individuals, m)
     weights : ndarray, shape (m,), optional
         Non-negative column weights (e.g. the sizes of groups of identical SNPs).
+    counts : ndarray, int, shape (m, 3), optional
+        :func:`genotype_counts` of ``g`` when known already.
 
     Returns
     -------
@@ -153,7 +164,7 @@ def standardized_gram(g: np.ndarray, *, weights: np.ndarray | None = None) -> np
     n = g.shape[0]
     if 4 * n >= 2 ** 24:
         return None                                 # products of 0/1/2 counts past 2^24: not exact in float32
-    n_obs, s1, scale, missing = _count_scales(g)
+    n_obs, s1, scale, missing = _count_scales(g, counts)
     if missing:
         return None
     a = g.astype(np.float32)

@@ -611,7 +611,7 @@ def reconcile_annotations(snps: pd.DataFrame, annotations: Sequence[tuple[str, f
 
 def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask: np.ndarray, begin: np.ndarray,
                             end: np.ndarray, spectrum_percent: float = 95.0, weights: str = "Winv_ahat_h",
-                            block_threads: int = 1) -> tuple[list, np.ndarray, dict]:
+                            block_threads: int = 1, counts: np.ndarray | None = None) -> tuple[list, np.ndarray, dict]:
     """Per LD block of one chromosome: the truncated SVD of the print SNPs' LD and the signed LD profiles
     of every annotation at the print SNPs (sldp's ``preprocessrefpanel`` and ``preprocessannot`` loops).
 
@@ -636,6 +636,9 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
     block_threads : int
         Blocks decomposed at once, one per thread (LAPACK releases the GIL). Each block's numbers do not
         depend on it; set the BLAS thread limit (1 per block is best) around the call.
+    counts : ndarray, int, shape (n, 3), optional
+        The SNPs' genotype counts (:meth:`stats.io.panel.ReferencePanel.genotype_counts`), which spares
+        counting them again block by block.
 
     Returns
     -------
@@ -654,13 +657,14 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
             return None, None
         with reading:
             g = _read_codes(bed, cols[b0:b1])
-        x = standardize_counts(g, out=workspace.thread_array("sldp.block", g.shape))  # used up in this call
+        c = None if counts is None else counts[b0:b1]
+        x = standardize_counts(g, out=workspace.thread_array("sldp.block", g.shape), counts=c)  # used up here
         if weights == "Winv_ahat_h2":
             svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
         else:
             g_reg = g[:, pm]
             svd = ld_svd_counts(g_reg, spectrum_percent=spectrum_percent, duplicates=identical_columns(g_reg),
-                                x_reg=lambda: x[:, pm])
+                                x_reg=lambda: x[:, pm], counts=None if c is None else c[pm])
         return svd, (signed_ld_profile(x, v[b0:b1], rows=pm, check_finite=False) if np.any(v[b0:b1] != 0)
                      else None)
 
@@ -737,6 +741,7 @@ def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Se
         ps = panel_snps(panel, chrom)
         chrom, snps = ps.chrom, ps.snps
         counts: dict = {"panel_snps": len(snps)}
+        geno_counts = ps.panel.genotype_counts(chrom)   # the .bed's bits, once: MAF and every block's scales
         maf = ps.panel.maf(chrom).copy()  # kept on the panel read-only; a writable copy here
         with ps.open() as bed:
             print_mask = maf >= print_maf if print_snps is None else _isin(snps["SNP"], print_snps)
@@ -748,7 +753,8 @@ def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Se
                                            blocks["end"].to_numpy()[sel])
             svds, rv, blk_counts = block_svds_and_profiles(bed, ps.cols, v, print_mask=print_mask, begin=begin,
                                                            end=end, spectrum_percent=spectrum_percent,
-                                                           weights=weights, block_threads=block_threads)
+                                                           weights=weights, block_threads=block_threads,
+                                                           counts=geno_counts)
         inside = np.zeros(len(snps), bool)
         for b0, b1 in zip(begin, end):
             inside[b0:b1] = True

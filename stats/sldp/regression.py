@@ -147,7 +147,8 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0,
 
 def ld_svd_counts(g_reg: np.ndarray, *, spectrum_percent: float = 95.0,
                   duplicates: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                  x_reg: np.ndarray | Callable[[], np.ndarray] | None = None) -> LdSvd:
+                  x_reg: np.ndarray | Callable[[], np.ndarray] | None = None,
+                  counts: np.ndarray | None = None) -> LdSvd:
     """:func:`ld_svd` of ``standardize_counts(g_reg)``, from the int8 allele counts where that is cheaper.
 
     When no call is missing and the block's distinct regression SNPs are fewer than the individuals, the
@@ -166,6 +167,8 @@ def ld_svd_counts(g_reg: np.ndarray, *, spectrum_percent: float = 95.0,
     x_reg : ndarray, float64, shape (n_ref, m), or a callable returning it, optional
         ``standardize_counts(g_reg)`` when the caller has it already (needed only on the second route,
         so a callable is called only there).
+    counts : ndarray, int, shape (m, 3), optional
+        :func:`stats.ld.moments.genotype_counts` of ``g_reg`` when known already.
 
     Returns
     -------
@@ -173,9 +176,9 @@ def ld_svd_counts(g_reg: np.ndarray, *, spectrum_percent: float = 95.0,
     """
     g_reg = np.asarray(g_reg)
     n_ref, m = g_reg.shape
-    first, inverse, counts = duplicates if duplicates is not None else (np.arange(m), None, np.ones(m, np.int64))
+    first, inverse, sizes = duplicates if duplicates is not None else (np.arange(m), None, np.ones(m, np.int64))
     if 0 < len(first) < n_ref:
-        gram = standardized_gram(g_reg[:, first], weights=counts)
+        gram = standardized_gram(g_reg[:, first], weights=sizes, counts=None if counts is None else counts[first])
         if gram is not None:
             try:
                 w, u, k = leading_eigenpairs(gram, spectrum_percent=spectrum_percent)
@@ -183,10 +186,10 @@ def ld_svd_counts(g_reg: np.ndarray, *, spectrum_percent: float = 95.0,
                 pass                                 # ld_svd below falls back to the SVD
             else:
                 # the eigenvectors of (X_d C^1/2)^T (X_d C^1/2) are C^1/2 times the distinct rows of u
-                u = u / np.sqrt(np.asarray(counts, dtype=np.float64))[:, None]
+                u = u / np.sqrt(np.asarray(sizes, dtype=np.float64))[:, None]
                 return LdSvd(np.ascontiguousarray(u if inverse is None else u[inverse]),
                              np.ascontiguousarray(w[:k] / n_ref))
-    x = standardize_counts(g_reg) if x_reg is None else x_reg() if callable(x_reg) else x_reg
+    x = standardize_counts(g_reg, counts=counts) if x_reg is None else x_reg() if callable(x_reg) else x_reg
     return ld_svd(x, spectrum_percent=spectrum_percent, duplicates=duplicates)
 
 

@@ -323,6 +323,11 @@ def test_maf_and_genotypes_match_the_blocks_and_the_files(panel):
     np.testing.assert_array_equal(calls[~np.isnan(full[:, cols])], full[:, cols][~np.isnan(full[:, cols])])
     with pytest.raises(ValueError, match="not all rows of chromosome 1"):
         ref.genotypes("1", [10])
+    from stats.ld.moments import genotype_counts
+
+    fresh = ReferencePanel(root / "ref")                       # counts first, then the MAF they leave
+    np.testing.assert_array_equal(fresh.genotype_counts("1"), genotype_counts(ref.genotypes("1", dtype="int8")))
+    np.testing.assert_array_equal(fresh.maf("1"), ref.maf("1"))
 
 
 def test_panel_kinds_agree_and_pickle(tmp_path, panel):

@@ -121,3 +121,6 @@ def test_standardize_counts_into_a_given_array():
     np.testing.assert_array_equal(out, standardize_counts(g))
     with pytest.raises(ValueError, match="out must be float64"):
         standardize_counts(g, out=np.empty((50, 29)))
+    np.testing.assert_array_equal(standardize_counts(g, counts=genotype_counts(g)), out)
+    with pytest.raises(ValueError, match="counts must have shape"):
+        standardize_counts(g, counts=genotype_counts(g[:, 1:]))

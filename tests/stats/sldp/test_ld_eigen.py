@@ -158,7 +158,7 @@ def test_ld_svd_merges_identical_snps(n, m, h):
 def test_ld_svd_counts_equals_ld_svd_of_the_standardized_block(n, m, h, missing):
     """From int8 counts: the Gram matrix of integer products where the SNPs are the smaller side and no
     call is missing, else the standardized genotypes; the numbers of ld_svd either way."""
-    from stats.ld.moments import MISSING_INT8, identical_columns, standardize_counts
+    from stats.ld.moments import MISSING_INT8, genotype_counts, identical_columns, standardize_counts
     from stats.sldp.regression import ld_svd_counts
 
     rng = np.random.default_rng(n + m + missing)
@@ -178,7 +178,8 @@ def test_ld_svd_counts_equals_ld_svd_of_the_standardized_block(n, m, h, missing)
     for pct in (80.0, 95.0):
         want = ld_svd(x, spectrum_percent=pct)
         for got in (ld_svd_counts(g, spectrum_percent=pct, duplicates=dup, x_reg=standardized),
-                    ld_svd_counts(g, spectrum_percent=pct)):
+                    ld_svd_counts(g, spectrum_percent=pct),
+                    ld_svd_counts(g, spectrum_percent=pct, duplicates=dup, counts=genotype_counts(g))):
             assert got.k == want.k and got.u.shape == want.u.shape
             np.testing.assert_allclose(got.s, want.s, rtol=1e-12)
             d = 1.0 / (1e-4 * want.s ** 2 + want.s / 5e4)
