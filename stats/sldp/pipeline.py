@@ -75,7 +75,7 @@ from stats.io.chromfiles import chrom_path, find_chrom_file
 from stats.io.ldblocks import check_blocks_build, read_ldblocks
 from stats.io.panel import ReferencePanel, as_panel
 from stats.io.sumstats import read_sumstats
-from stats.ld.moments import MISSING_INT8, identical_columns, standardize_counts
+from stats.ld.moments import MISSING_INT8, genotype_counts, identical_columns, standardize_counts
 from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
                                      sum_info)
 from stats.sldp.signflip import N_DRAWS, entropy_of
@@ -91,6 +91,9 @@ GWRESULTS_COLUMNS = ("pheno", "annot", "z", "p", "z_fast", "p_fast", "mu", "se(m
                      "h2v", "supp(v)/M")
 #: Default regression SNPs when no list is given: panel SNPs with at least this MAF.
 DEFAULT_PRINT_MAF = 0.05
+
+#: A block's SNPs with identical genotypes are merged when the distinct ones are fewer than this share.
+MERGE_BELOW = 0.9
 #: Chromosomes whose LD scores sldp reads for h2g, whatever is analysed.
 LDSCORE_CHROMS = tuple(str(c) for c in range(1, 23))
 
@@ -657,16 +660,28 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
             return None, None
         with reading:
             g = _read_codes(bed, cols[b0:b1])
-        c = None if counts is None else counts[b0:b1]
-        x = standardize_counts(g, out=workspace.thread_array("sldp.block", g.shape), counts=c)  # used up here
+        c = genotype_counts(g) if counts is None else counts[b0:b1]
+        vb = v[b0:b1]
         if weights == "Winv_ahat_h2":
+            x = standardize_counts(g, out=workspace.thread_array("sldp.block", g.shape), counts=c)  # used up here
             svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
+            rows, vm = pm, vb
         else:
-            g_reg = g[:, pm]
-            svd = ld_svd_counts(g_reg, spectrum_percent=spectrum_percent, duplicates=identical_columns(g_reg),
-                                x_reg=lambda: x[:, pm], counts=None if c is None else c[pm])
-        return svd, (signed_ld_profile(x, v[b0:b1], rows=pm, check_finite=False) if np.any(v[b0:b1] != 0)
-                     else None)
+            # SNPs with identical genotypes (40% of a coalescent block) are standardized and profiled once:
+            # X v = X_d (their summed values), and identical SNPs share a row of the profile
+            first, group, _ = identical_columns(g)
+            if len(first) < MERGE_BELOW * g.shape[1]:
+                gm, cm, rows = g[:, first], c[first], group[pm]
+                vm = np.zeros((len(first), vb.shape[1]))
+                np.add.at(vm, group, vb)
+            else:
+                gm, cm, rows, vm = g, c, np.flatnonzero(pm), vb
+            x = standardize_counts(gm, out=workspace.thread_array("sldp.block", gm.shape), counts=cm)  # used up here
+            _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
+                                                          return_counts=True)
+            svd = ld_svd_counts(g[:, pm], spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
+                                x_reg=lambda: x[:, rows], counts=c[pm])
+        return svd, (signed_ld_profile(x, vm, rows=rows, check_finite=False) if np.any(vb != 0) else None)
 
     if block_threads > 1:
         with ThreadPoolExecutor(max_workers=int(block_threads)) as pool:

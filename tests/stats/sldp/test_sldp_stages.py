@@ -309,6 +309,42 @@ def test_block_svds_and_profiles_match_the_direct_computation(world, weights):
     assert np.all(rv[SNPS_PER_BLOCK:2 * SNPS_PER_BLOCK] == 0)
 
 
+@pytest.mark.parametrize("missing", [False, True])
+def test_block_svds_and_profiles_merge_identical_snps(tmp_path, missing):
+    """A block where most SNPs copy another (as in a coalescent panel): merged, standardized and profiled
+    once, the numbers of the direct computation on every SNP, with the panel's counts or without."""
+    rng = np.random.default_rng(12 + missing)
+    n, m_distinct, m = 120, 60, 200
+    haps = (rng.standard_normal((25, m_distinct)).cumsum(axis=1) > 0).astype(np.int8)
+    base = haps[rng.integers(0, 25, n)] + haps[rng.integers(0, 25, n)]
+    dos = base[:, rng.integers(0, m_distinct, m)]               # 200 SNPs, at most 60 distinct
+    if missing:
+        dos[rng.random(dos.shape) < 0.01] = -127
+    write_bfile(tmp_path / "dup", dos, iid=[f"i{k}" for k in range(n)], chrom=["1"] * m,
+                sid=[f"rs{j}" for j in range(m)], cm=np.zeros(m), bp=np.arange(1, m + 1) * 10,
+                allele_1=["A"] * m, allele_2=["G"] * m)
+    panel = ReferencePanel(tmp_path / "dup")
+    ps = sp.panel_snps(panel, "1")
+    v = rng.standard_normal((m, 3)) * (rng.random((m, 1)) < 0.6)
+    print_mask = rng.random(m) < 0.7
+    begin, end = np.array([0, 90]), np.array([90, m])
+    x_all = standardize_genotypes(np.where(dos == -127, np.nan, dos.astype(np.float64)))
+    for counts in (None, panel.genotype_counts("1")):
+        with ps.open() as bed:
+            svds, rv, _ = sp.block_svds_and_profiles(bed, ps.cols, v, print_mask=print_mask, begin=begin, end=end,
+                                                     counts=counts)
+        for b in range(2):
+            sl = slice(begin[b], end[b])
+            x, pm = x_all[:, sl], print_mask[sl]
+            want = ld_svd(x[:, pm])
+            assert svds[b].k == want.k
+            np.testing.assert_allclose(svds[b].s, want.s, rtol=1e-12)
+            np.testing.assert_allclose((svds[b].u * svds[b].s) @ svds[b].u.T, (want.u * want.s) @ want.u.T,
+                                       rtol=0, atol=1e-11 * want.s[0])
+            np.testing.assert_allclose(rv[sl][pm], signed_ld_profile(x, v[sl], rows=pm), rtol=1e-12, atol=1e-13)
+        assert np.all(rv[~print_mask] == 0)
+
+
 def test_preprocess_panel_composes_the_chromosome_stages(world, blocks, chromosomes):
     assert [d.chrom for d in chromosomes] == ["1", "2"]
     d = chromosomes[0]
