@@ -663,7 +663,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         c = genotype_counts(g) if counts is None else counts[b0:b1]
         vb = v[b0:b1]
         if weights == "Winv_ahat_h2":
-            x = standardize_counts(g, out=workspace.thread_array("sldp.block", g.shape), counts=c)  # used up here
+            x = standardize_counts(g, out=_block_array(g.shape, g), counts=c)  # used up in this call
             svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
             rows, vm = pm, vb
         else:
@@ -676,7 +676,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
                 np.add.at(vm, group, vb)
             else:
                 gm, cm, rows, vm = g, c, np.flatnonzero(pm), vb
-            x = standardize_counts(gm, out=workspace.thread_array("sldp.block", gm.shape), counts=cm)  # used up here
+            x = standardize_counts(gm, out=_block_array(gm.shape, gm), counts=cm)  # used up in this call
             _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
                                                           return_counts=True)
             svd = ld_svd_counts(g[:, pm], spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
@@ -703,6 +703,13 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         else:
             rv[b0 + np.flatnonzero(print_mask[b0:b1])] = profile
     return svds, rv, {"blocks_without_print_snps": n_no_print, "blocks_all_zero": n_zero}
+
+
+def _block_array(shape, like: np.ndarray) -> np.ndarray:
+    """This thread's kept float64 array for a block's standardized genotypes, in the memory order of the
+    genotypes read (bed-reader reads SNP-major: column order), so that filling it and taking columns
+    are contiguous copies."""
+    return workspace.thread_array("sldp.block", shape, order="F" if like.flags.f_contiguous else "C")
 
 
 def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Sequence[tuple[str, float]],

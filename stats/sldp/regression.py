@@ -39,6 +39,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from genocore.workspace import thread_array
 from stats.ld.moments import standardize_counts, standardized_gram
 from stats.sldp.ld_eigen import keep_count, leading_eigenpairs
 from stats.sldp.signflip import DRAW_BLOCK, N_DRAWS, STOP_P, fast_z, signflip_test
@@ -198,7 +199,9 @@ def _ld_eigh(x: np.ndarray, spectrum_percent: float) -> LdSvd:
     :func:`stats.sldp.ld_eigen.leading_eigenpairs`)."""
     n_ref, m = x.shape
     wide = m >= n_ref
-    g = x @ x.T if wide else x.T @ x                 # numpy uses syrk: exactly symmetric
+    side = n_ref if wide else m
+    # numpy uses syrk: exactly symmetric; into this thread's kept array (decomposed from a copy)
+    g = np.matmul(*((x, x.T) if wide else (x.T, x)), out=thread_array("ld_svd.gram", (side, side)))
     w, vk, k = leading_eigenpairs(g, spectrum_percent=spectrum_percent)
     s = w / n_ref
     if wide:
