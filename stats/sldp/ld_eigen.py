@@ -12,11 +12,12 @@ decomposes the ``r x r`` matrix ``L^T L``: its eigenvalues are the non-zero eige
 The route is exact in the sense ``syevd`` is: it is taken only when what the factorization leaves out
 (a positive semi-definite Schur complement, whose norm is at most its trace) is below ``syevd``'s own
 backward error, ``n * eps * lambda_max``; the eigenvalues and ``V_k diag(f) V_k^T`` then agree with a
-full decomposition to rounding (tested). Every other matrix goes to ``syevd``. Which route a block takes
+full decomposition to rounding (tested). Every other matrix goes through ``syevd``'s own steps, with
+only the kept eigenvectors back-transformed (:func:`symmetric_leading`). Which route a block takes
 depends only on the block, so results do not depend on threads or workers.
 
-``pstrf`` is reached through SciPy's Cython LAPACK table and called by ctypes, which releases the GIL,
-so blocks decompose in parallel threads.
+LAPACK is reached through SciPy's Cython LAPACK table and called by ctypes, which releases the GIL,
+so blocks decompose in parallel threads; each thread keeps its work arrays between blocks.
 """
 from __future__ import annotations
 

@@ -614,12 +614,13 @@ def reconcile_annotations(snps: pd.DataFrame, annotations: Sequence[tuple[str, f
 
 def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask: np.ndarray, begin: np.ndarray,
                             end: np.ndarray, spectrum_percent: float = 95.0, weights: str = "Winv_ahat_h",
-                            block_threads: int = 1, counts: np.ndarray | None = None) -> tuple[list, np.ndarray, dict]:
+                            block_threads: int = 1, snp_counts: np.ndarray | None = None) -> tuple[list, np.ndarray, dict]:
     """Per LD block of one chromosome: the truncated SVD of the print SNPs' LD and the signed LD profiles
     of every annotation at the print SNPs (sldp's ``preprocessrefpanel`` and ``preprocessannot`` loops).
 
     Genotypes are read one block at a time and standardized as sldp's reader does
-    (:func:`stats.ld.moments.standardize_counts`).
+    (:func:`stats.ld.moments.standardize_counts`). SNPs with identical genotypes are standardized,
+    profiled and decomposed once when they are more than a tenth of the block (the same numbers).
 
     Parameters
     ----------
@@ -639,7 +640,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
     block_threads : int
         Blocks decomposed at once, one per thread (LAPACK releases the GIL). Each block's numbers do not
         depend on it; set the BLAS thread limit (1 per block is best) around the call.
-    counts : ndarray, int, shape (n, 3), optional
+    snp_counts : ndarray, int, shape (n, 3), optional
         The SNPs' genotype counts (:meth:`stats.io.panel.ReferencePanel.genotype_counts`), which spares
         counting them again block by block.
 
@@ -660,7 +661,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
             return None, None
         with reading:
             g = _read_codes(bed, cols[b0:b1])
-        c = genotype_counts(g) if counts is None else counts[b0:b1]
+        c = genotype_counts(g) if snp_counts is None else snp_counts[b0:b1]
         vb = v[b0:b1]
         if weights == "Winv_ahat_h2":
             x = standardize_counts(g, out=_block_array(g.shape, g), counts=c)  # used up in this call
@@ -776,7 +777,7 @@ def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Se
             svds, rv, blk_counts = block_svds_and_profiles(bed, ps.cols, v, print_mask=print_mask, begin=begin,
                                                            end=end, spectrum_percent=spectrum_percent,
                                                            weights=weights, block_threads=block_threads,
-                                                           counts=geno_counts)
+                                                           snp_counts=geno_counts)
         inside = np.zeros(len(snps), bool)
         for b0, b1 in zip(begin, end):
             inside[b0:b1] = True

@@ -332,7 +332,7 @@ def test_block_svds_and_profiles_merge_identical_snps(tmp_path, missing):
     for counts in (None, panel.genotype_counts("1")):
         with ps.open() as bed:
             svds, rv, _ = sp.block_svds_and_profiles(bed, ps.cols, v, print_mask=print_mask, begin=begin, end=end,
-                                                     counts=counts)
+                                                     snp_counts=counts)
         for b in range(2):
             sl = slice(begin[b], end[b])
             x, pm = x_all[:, sl], print_mask[sl]
