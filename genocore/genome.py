@@ -67,10 +67,11 @@ def normalize_chrom(chrom):
     arr = np.asarray(chrom, dtype=object)
     if pd.isna(arr).any():
         raise ValueError("missing chromosome name")
-    # normalize each distinct name once: a panel has millions of SNPs on a few dozen chromosomes
-    uniq, inv = np.unique(arr.astype(str), return_inverse=True)
+    # normalize each distinct name once (hashed, not sorted): a panel has millions of SNPs on a few dozen
+    # chromosomes
+    codes, uniq = pd.factorize(arr.ravel())
     norm = np.array([_normalize_one(u) for u in uniq], dtype=object)
-    return norm[inv.reshape(arr.shape)]
+    return norm[codes.reshape(arr.shape)]
 
 
 def chrom_sort_key(chrom) -> tuple:
