@@ -662,27 +662,7 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         with reading:
             g = _read_codes(bed, cols[b0:b1])
         c = genotype_counts(g) if snp_counts is None else snp_counts[b0:b1]
-        vb = v[b0:b1]
-        if weights == "Winv_ahat_h2":
-            x = standardize_counts(g, out=_block_array(g.shape, g), counts=c)  # used up in this call
-            svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
-            rows, vm = pm, vb
-        else:
-            # SNPs with identical genotypes (40% of a coalescent block) are standardized and profiled once:
-            # X v = X_d (their summed values), and identical SNPs share a row of the profile
-            first, group, _ = identical_columns(g)
-            if len(first) < MERGE_BELOW * g.shape[1]:
-                gm, cm, rows = g[:, first], c[first], group[pm]
-                vm = np.zeros((len(first), vb.shape[1]))
-                np.add.at(vm, group, vb)
-            else:
-                gm, cm, rows, vm = g, c, np.flatnonzero(pm), vb
-            x = standardize_counts(gm, out=_block_array(gm.shape, gm), counts=cm)  # used up in this call
-            _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
-                                                          return_counts=True)
-            svd = ld_svd_counts(g[:, pm], spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
-                                x_reg=lambda: x[:, rows], counts=c[pm])
-        return svd, (signed_ld_profile(x, vm, rows=rows, check_finite=False) if np.any(vb != 0) else None)
+        return _block_svd_and_profile(g, c, v[b0:b1], pm, spectrum_percent=spectrum_percent, weights=weights)
 
     if block_threads > 1:
         with ThreadPoolExecutor(max_workers=int(block_threads)) as pool:
@@ -704,6 +684,33 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         else:
             rv[b0 + np.flatnonzero(print_mask[b0:b1])] = profile
     return svds, rv, {"blocks_without_print_snps": n_no_print, "blocks_all_zero": n_zero}
+
+
+def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, pm: np.ndarray, *, spectrum_percent: float,
+                           weights: str) -> tuple[LdSvd, np.ndarray | None]:
+    """One block of :func:`block_svds_and_profiles`: from its int8 genotypes ``g`` (n_ref, m_b), their
+    counts ``c`` (m_b, 3), annotation values ``vb`` (m_b, K) and print mask ``pm``, the decomposition and
+    the profiles at the print SNPs (None when every annotation is 0)."""
+    if weights == "Winv_ahat_h2":
+        x = standardize_counts(g, out=_block_array(g.shape, g), counts=c)  # used up in this call
+        svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
+        rows, vm = pm, vb
+    else:
+        # SNPs with identical genotypes (40% of a coalescent block) are standardized and profiled once:
+        # X v = X_d (their summed values), and identical SNPs share a row of the profile
+        first, group, _ = identical_columns(g)
+        if len(first) < MERGE_BELOW * g.shape[1]:
+            gm, cm, rows = g[:, first], c[first], group[pm]
+            vm = np.zeros((len(first), vb.shape[1]))
+            np.add.at(vm, group, vb)
+        else:
+            gm, cm, rows, vm = g, c, np.flatnonzero(pm), vb
+        x = standardize_counts(gm, out=_block_array(gm.shape, gm), counts=cm)  # used up in this call
+        _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
+                                                      return_counts=True)
+        svd = ld_svd_counts(g[:, pm], spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
+                            x_reg=lambda: x[:, rows], counts=c[pm])
+    return svd, (signed_ld_profile(x, vm, rows=rows, check_finite=False) if np.any(vb != 0) else None)
 
 
 def _block_array(shape, like: np.ndarray) -> np.ndarray:
