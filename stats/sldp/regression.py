@@ -129,10 +129,8 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0,
     try:
         if duplicates is not None and len(duplicates[0]) < m:
             first, inverse, counts = duplicates
-            root = np.sqrt(np.asarray(counts, dtype=np.float64))
-            # the eigenvectors of (X_d C^1/2)^T (X_d C^1/2) are C^1/2 times the distinct rows of u
-            merged = _ld_eigh(x[:, first] * root, spectrum_percent)
-            return LdSvd(np.ascontiguousarray((merged.u / root[:, None])[inverse]), merged.s)
+            merged = _ld_eigh(x[:, first] * np.sqrt(np.asarray(counts, dtype=np.float64)), spectrum_percent)
+            return LdSvd(_unmerged(merged.u, counts, inverse), merged.s)
         return _ld_eigh(x, spectrum_percent)
     except np.linalg.LinAlgError:
         logger.warning("eigen-decomposition of the Gram matrix failed; using the SVD of X_o")
@@ -186,12 +184,16 @@ def ld_svd_counts(g_reg: np.ndarray, *, spectrum_percent: float = 95.0,
             except np.linalg.LinAlgError:
                 pass                                 # ld_svd below falls back to the SVD
             else:
-                # the eigenvectors of (X_d C^1/2)^T (X_d C^1/2) are C^1/2 times the distinct rows of u
-                u = u / np.sqrt(np.asarray(sizes, dtype=np.float64))[:, None]
-                return LdSvd(np.ascontiguousarray(u if inverse is None else u[inverse]),
-                             np.ascontiguousarray(w[:k] / n_ref))
+                return LdSvd(_unmerged(u, sizes, inverse), np.ascontiguousarray(w[:k] / n_ref))
     x = standardize_counts(g_reg, counts=counts) if x_reg is None else x_reg() if callable(x_reg) else x_reg
     return ld_svd(x, spectrum_percent=spectrum_percent, duplicates=duplicates)
+
+
+def _unmerged(u_merged: np.ndarray, sizes, inverse: np.ndarray | None) -> np.ndarray:
+    """Rows of ``u`` for every SNP from the decomposition of the merged, weighted SNPs: the eigenvectors
+    of ``(X_d C^1/2)^T (X_d C^1/2)`` are ``C^1/2`` times the distinct rows of ``u``."""
+    u = u_merged / np.sqrt(np.asarray(sizes, dtype=np.float64))[:, None]
+    return np.ascontiguousarray(u if inverse is None else u[inverse])
 
 
 def _ld_eigh(x: np.ndarray, spectrum_percent: float) -> LdSvd:
