@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 import math
 import threading
@@ -709,8 +710,18 @@ def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, pm: np.
         _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
                                                       return_counts=True)
         svd = ld_svd_counts(g[:, pm], spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
-                            x_reg=lambda: x[:, rows], counts=c[pm])
+                            x_reg=lambda: _columns(x, rows), counts=c[pm])
     return svd, (signed_ld_profile(x, vm, rows=rows, check_finite=False) if np.any(vb != 0) else None)
+
+
+def _columns(x: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``x[:, cols]`` in this thread's kept array (:mod:`genocore.workspace`): fresh pages for 15 MB per
+    block cost more than the copy. Used up before the thread's next block."""
+    if not x.flags.f_contiguous:
+        return x[:, cols]
+    out = workspace.thread_array("sldp.block_columns", (len(cols), x.shape[0]))
+    np.take(x.T, cols, axis=0, out=out, mode="clip")  # whole columns, contiguous in x; cols are in range
+    return out.T
 
 
 def _block_array(shape, like: np.ndarray) -> np.ndarray:
@@ -1158,9 +1169,26 @@ def prepare_phenotype(sumstats: pd.DataFrame, *, name: str, chromosomes: Sequenc
     return Phenotype(name=name, h2g=est.h2g, sigma2g=est.sigma2g, z=z, n=n, counts=counts)
 
 
-def prepare_phenotypes(sumstats, *, chromosomes: Sequence[ChromosomeData], ldscores_chr,
+def read_phenotype_inputs(sumstats, *, ldscores_chr, ldscore_chroms=LDSCORE_CHROMS,
+                          m_suffix: str = ".l2.M_5_50") -> tuple[dict, tuple[pd.DataFrame, float]]:
+    """The files :func:`prepare_phenotypes` reads, read: they need nothing of the reference panel, so
+    :func:`run` reads them while the panel is processed.
+
+    Returns
+    -------
+    sumstats : dict
+        name -> DataFrame (:func:`read_sumstats_inputs`), in the order given.
+    ldscores : (DataFrame, float)
+        :func:`read_ldscores`.
+    """
+    return (dict(read_sumstats_inputs(sumstats)),
+            read_ldscores(ldscores_chr, chroms=list(ldscore_chroms), m_suffix=m_suffix))
+
+
+def prepare_phenotypes(sumstats, *, chromosomes: Sequence[ChromosomeData], ldscores_chr=None,
                        print_ids: pd.Index | None = None, ldscore_chroms=LDSCORE_CHROMS,
-                       m_suffix: str = ".l2.M_5_50") -> list[Phenotype]:
+                       m_suffix: str = ".l2.M_5_50",
+                       ldscores: tuple[pd.DataFrame, float] | None = None) -> list[Phenotype]:
     """Every phenotype of a run (sldp's ``preprocesspheno``): LD scores read once, then
     :func:`prepare_phenotype` per sumstats.
 
@@ -1170,12 +1198,14 @@ def prepare_phenotypes(sumstats, *, chromosomes: Sequence[ChromosomeData], ldsco
         :func:`read_sumstats_inputs`.
     chromosomes : sequence of ChromosomeData
     ldscores_chr : str or Path
-        :func:`read_ldscores`.
+        :func:`read_ldscores` (not needed when ``ldscores`` is given).
     print_ids : Index of str, optional
         Regression SNP IDs as given by the user (:func:`read_print_snps`); default: the print SNPs of
         ``chromosomes``.
     ldscore_chroms : sequence of str
     m_suffix : str
+    ldscores : (DataFrame, float), optional
+        :func:`read_ldscores`' result, when read already.
 
     Returns
     -------
@@ -1183,7 +1213,11 @@ def prepare_phenotypes(sumstats, *, chromosomes: Sequence[ChromosomeData], ldsco
     """
     if print_ids is None:
         print_ids = pd.Index(np.concatenate([d.snps.SNP.to_numpy()[d.print_mask] for d in chromosomes]))
-    ld, m_ld = read_ldscores(ldscores_chr, chroms=list(ldscore_chroms), m_suffix=m_suffix)
+    if ldscores is None:
+        if ldscores_chr is None:
+            raise ValueError("prepare_phenotypes needs ldscores_chr or ldscores")
+        ldscores = read_ldscores(ldscores_chr, chroms=list(ldscore_chroms), m_suffix=m_suffix)
+    ld, m_ld = ldscores
     return [prepare_phenotype(ss, name=name, chromosomes=chromosomes, print_ids=print_ids, ld=ld, m=m_ld)
             for name, ss in read_sumstats_inputs(sumstats)]
 
@@ -1607,13 +1641,25 @@ def resume_settings(o: SldpOptions, panel) -> dict:
     return settings
 
 
+def _started(fn, *, background: bool):
+    """``fn``'s result when the returned callable is called: computed from now on in a thread of its own
+    (``background``; an error is raised at the call), or then, in the calling thread."""
+    if not background:
+        return fn
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(fn)
+    pool.shutdown(wait=False)
+    return future.result
+
+
 def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
     """SLDP from the reference panel, LD blocks, annotations, LD scores and sumstats (sldp 1.1.5's
     ``preprocessrefpanel``, ``preprocessannot``, ``preprocesspheno`` and ``sldp`` in one call).
 
     A composition of this module's public stages: :func:`annotation_files`, :func:`sldp_blocks`,
     :func:`panel_files`, :func:`read_print_snps`, :func:`preprocess_panel`, :func:`merge_annotations`,
-    :func:`prepare_phenotypes`, :func:`block_inputs` and :func:`run_grid`.
+    :func:`read_phenotype_inputs` (in a thread of its own while the panel is processed, when there are
+    threads to spare), :func:`prepare_phenotypes`, :func:`block_inputs` and :func:`run_grid`.
 
     Parameters
     ----------
@@ -1645,6 +1691,10 @@ def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
         from genocore.resume import RunParts
 
         parts = RunParts(o.parts_dir, resume_settings(o, panel), resume=o.resume)
+    # the phenotypes' files need nothing of the panel: with threads to spare, read while the panel is
+    phenotype_inputs = _started(functools.partial(read_phenotype_inputs, o.sumstats, ldscores_chr=o.ldscores_chr,
+                                                  ldscore_chroms=o.ldscore_chroms, m_suffix=o.m_suffix),
+                                background=o.block_threads > 1 and o.client is None)
     files = panel_files(panel, blocks, chroms=o.chroms, build=o.build, block_lengths=o.block_lengths)
     print_ids = read_print_snps(o.print_snps)
     # 1. reference panel, per chromosome
@@ -1655,8 +1705,8 @@ def run(options: SldpOptions | None = None, /, **fields) -> SldpResult:
                                    progress=o.progress)
     annots = merge_annotations(chromosomes, n_background_files=n_background_files)
     # 2. phenotypes
-    phenotypes = prepare_phenotypes(o.sumstats, chromosomes=chromosomes, ldscores_chr=o.ldscores_chr,
-                                    print_ids=print_ids, ldscore_chroms=o.ldscore_chroms, m_suffix=o.m_suffix)
+    sumstats, ldscores = phenotype_inputs()
+    phenotypes = prepare_phenotypes(sumstats, chromosomes=chromosomes, ldscores=ldscores, print_ids=print_ids)
     # 3. regression
     inputs = block_inputs(chromosomes, phenotypes, n_blocks=len(blocks), n_background=len(annots.background),
                           weights=o.weights)

@@ -127,11 +127,14 @@ def test_nonfinite_z_missing_n_duplicates_dropped(planted, baseline, caplog):
     assert np.isfinite(res.table[["mu", "se(mu)"]].to_numpy()).all()
 
 
-def test_missing_n_column_names_file(tmp_path, planted):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_missing_n_column_names_file(tmp_path, planted, threads):
+    """With threads to spare the sumstats are read while the panel is processed: the reader's error
+    still reaches the caller, naming the file."""
     f = tmp_path / "noN.sumstats.gz"
     planted.drop(columns="N").to_csv(f, sep="\t", index=False)
     with pytest.raises(ValueError, match="noN"):
-        run(**_opts(sumstats=[f]))
+        run(**_opts(sumstats=[f], block_threads=threads))
 
 
 def test_duplicated_annotation_ids_name_file(tmp_path):
