@@ -35,6 +35,7 @@
 /* Per .bed byte (four genotypes, two bits each): the 4-bit nibbles of the a, b and m planes. The codes are
  * 0 = homozygous A1 (x = 2), 1 = missing, 2 = heterozygous, 3 = homozygous A2 (x = 0). */
 static uint8_t lut_a[256], lut_b[256], lut_m[256];
+static int8_t lut_counts[256][4]; /* the four A1 counts of a .bed byte, bed-reader's int8 (-127 = missing) */
 
 static void init_luts(void)
 {
@@ -45,6 +46,10 @@ static void init_luts(void)
             if (code == 0u || code == 2u) a |= 1u << t;
             if (code == 0u) b |= 1u << t;
             if (code == 1u) m |= 1u << t;
+        }
+        for (unsigned t = 0; t < 4; t++) {
+            static const int8_t count_of_code[4] = {2, -127, 1, 0};
+            lut_counts[v][t] = count_of_code[(v >> (2 * t)) & 3u];
         }
         lut_a[v] = (uint8_t)a;
         lut_b[v] = (uint8_t)b;
@@ -79,6 +84,34 @@ static void decode_planes(const uint8_t *raw, int64_t nbytes, const int64_t *col
             row[w] = a;
             row[nw + w] = b;
             row[2 * nw + w] = m;
+        }
+    }
+}
+
+/* out (k columns of n, SNP-major): the A1 counts of the .bed rows raw[cols] */
+static void decode_counts(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n, int8_t *out)
+{
+    const int64_t full = n / 4, tail = n - 4 * full;
+    for (int64_t c = 0; c < k; c++) {
+        const uint8_t *src = raw + cols[c] * nbytes;
+        int8_t *dst = out + c * n;
+        for (int64_t q = 0; q < full; q++) memcpy(dst + 4 * q, lut_counts[src[q]], 4);
+        if (tail) memcpy(dst + 4 * full, lut_counts[src[full]], (size_t)tail);
+    }
+}
+
+/* out[i, c] = (g[i, c] n_obs[c] - s1[c]) / scale[c] in float64, 0 where missing (-127); columns of n, SNP-major.
+ * The operations and their order are numpy's passes in stats.ld.moments.standardize_counts. */
+static void standardize_i8(const int8_t *g, int64_t n, int64_t k, const double *n_obs, const double *s1,
+                           const double *scale, double *out)
+{
+    for (int64_t c = 0; c < k; c++) {
+        const int8_t *col = g + c * n;
+        double *dst = out + c * n;
+        const double a = n_obs[c], b = s1[c], d = scale[c];
+        for (int64_t i = 0; i < n; i++) {
+            const double x = ((double)col[i] * a - b) / d;
+            dst[i] = col[i] == -127 ? 0.0 : x;
         }
     }
 }
@@ -454,6 +487,24 @@ static int need(const Py_buffer *b, Py_ssize_t bytes, const char *what)
     return 1;
 }
 
+/* Whether the .bed rows raw (nbytes each, for n individuals) hold the k rows c (else an exception is set) */
+static int check_rows(const char *fn, const Py_buffer *raw, Py_ssize_t nbytes, Py_ssize_t n, const int64_t *c,
+                      Py_ssize_t k)
+{
+    if (n <= 0 || nbytes != (n + 3) / 4) {
+        PyErr_Format(PyExc_ValueError, "%s: %zd bytes per SNP for %zd individuals", fn, nbytes, n);
+        return 0;
+    }
+    const Py_ssize_t m_total = raw->len / nbytes;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (c[i] < 0 || c[i] >= m_total) {
+            PyErr_Format(PyExc_IndexError, "%s: SNP row %lld outside the %zd rows", fn, (long long)c[i], m_total);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static PyObject *py_decode_planes(PyObject *self, PyObject *args)
 {
     Py_buffer raw, cols, planes;
@@ -462,19 +513,9 @@ static PyObject *py_decode_planes(PyObject *self, PyObject *args)
     PyObject *ret = NULL;
     const Py_ssize_t k = cols.len / (Py_ssize_t)sizeof(int64_t);
     const Py_ssize_t nw = (n + 63) / 64;
-    if (n <= 0 || nbytes != (n + 3) / 4) {
-        PyErr_Format(PyExc_ValueError, "decode_planes: %zd bytes per SNP for %zd individuals", nbytes, n);
-        goto done;
-    }
-    if (!need(&planes, k * 3 * nw * 8, "decode_planes planes")) goto done;
     const int64_t *c = (const int64_t *)cols.buf;
-    const Py_ssize_t m_total = raw.len / nbytes;
-    for (Py_ssize_t i = 0; i < k; i++) {
-        if (c[i] < 0 || c[i] >= m_total) {
-            PyErr_Format(PyExc_IndexError, "decode_planes: SNP row %lld outside the %zd rows", (long long)c[i], m_total);
-            goto done;
-        }
-    }
+    if (!check_rows("decode_planes", &raw, nbytes, n, c, k)) goto done;
+    if (!need(&planes, k * 3 * nw * 8, "decode_planes planes")) goto done;
     Py_BEGIN_ALLOW_THREADS
     decode_planes((const uint8_t *)raw.buf, nbytes, c, k, n, (uint64_t *)planes.buf);
     Py_END_ALLOW_THREADS
@@ -545,6 +586,51 @@ done:
     PyBuffer_Release(&lefts);
     PyBuffer_Release(&annot);
     PyBuffer_Release(&acc);
+    return ret;
+}
+
+static PyObject *py_decode_counts(PyObject *self, PyObject *args)
+{
+    Py_buffer raw, cols, out;
+    Py_ssize_t nbytes, n;
+    if (!PyArg_ParseTuple(args, "y*ny*nw*", &raw, &nbytes, &cols, &n, &out)) return NULL;
+    PyObject *ret = NULL;
+    const Py_ssize_t k = cols.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *c = (const int64_t *)cols.buf;
+    if (!check_rows("decode_counts", &raw, nbytes, n, c, k)) goto done;
+    if (!need(&out, k * n, "decode_counts out")) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    decode_counts((const uint8_t *)raw.buf, nbytes, c, k, n, (int8_t *)out.buf);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&raw);
+    PyBuffer_Release(&cols);
+    PyBuffer_Release(&out);
+    return ret;
+}
+
+static PyObject *py_standardize_i8(PyObject *self, PyObject *args)
+{
+    Py_buffer gb, ab, bb, db, ob;
+    Py_ssize_t n, k;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*w*", &gb, &n, &k, &ab, &bb, &db, &ob)) return NULL;
+    PyObject *ret = NULL;
+    if (n < 0 || k < 0 || !need(&gb, n * k, "standardize_i8 g") || !need(&ab, k * 8, "standardize_i8 n_obs") ||
+        !need(&bb, k * 8, "standardize_i8 s1") || !need(&db, k * 8, "standardize_i8 scale") ||
+        !need(&ob, n * k * 8, "standardize_i8 out"))
+        goto done;
+    Py_BEGIN_ALLOW_THREADS
+    standardize_i8((const int8_t *)gb.buf, n, k, (const double *)ab.buf, (const double *)bb.buf,
+                   (const double *)db.buf, (double *)ob.buf);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&gb);
+    PyBuffer_Release(&ab);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&db);
+    PyBuffer_Release(&ob);
     return ret;
 }
 
@@ -634,6 +720,10 @@ static PyMethodDef methods[] = {
     {"band_chunk", py_band_chunk, METH_VARARGS,
      "band_chunk(planes, nw, rows, buf0, mu, scale, has_miss, lefts, annot, na, j0, j1, n, d, acc, acc0): "
      "LD-score sums of the pairs (i, j), lefts[j] <= i <= j, j0 <= j < j1, added to acc[. - acc0]"},
+    {"decode_counts", py_decode_counts, METH_VARARGS,
+     "decode_counts(raw, nbytes, cols, n, out): int8 A1 counts (k, n) of the .bed rows raw[cols], -127 = missing"},
+    {"standardize_i8", py_standardize_i8, METH_VARARGS,
+     "standardize_i8(g, n, k, n_obs, s1, scale, out): (g n_obs - s1) / scale per SNP-major column, 0 where missing"},
     {"counts_gram", py_counts_gram, METH_VARARGS,
      "counts_gram(g, ld, n, k, s, f, nf, out): out[r, t] = (nf x_r . x_t - s_r s_t) (f_r f_t) for the k SNPs of "
      "int8 counts without missing calls, SNP c's n counts at g[c * ld]"},
@@ -644,7 +734,7 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitplanes",
-                                    "Compiled bit-plane LD-score kernels (see stats/ld/bitplanes.py).", -1, methods};
+                                    "Compiled .bed and bit-plane kernels (see stats/ld/bitplanes.py).", -1, methods};
 
 PyMODINIT_FUNC PyInit__bitplanes(void)
 {

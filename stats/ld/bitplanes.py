@@ -84,6 +84,57 @@ def decode_planes(rows: np.ndarray, cols: np.ndarray, n: int, out: np.ndarray | 
     return out[:len(cols)]
 
 
+def decode_counts(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """The A1 allele counts of the .bed SNP rows ``rows[cols]``, as bed-reader's int8 read gives them.
+
+    Parameters
+    ----------
+    rows : ndarray, uint8, shape (m_total, ceil(n / 4))
+        The .bed's SNP rows (:func:`stats.io.plink.bed_rows`).
+    cols : ndarray, int, shape (k,)
+    n : int
+        Individuals.
+
+    Returns
+    -------
+    ndarray, int8, shape (n, k), Fortran order (a SNP's counts contiguous)
+        0, 1, 2, or -127 (:data:`stats.ld.moments.MISSING_INT8`) where missing.
+    """
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    out = np.empty((len(cols), int(n)), dtype=np.int8)
+    if len(cols):
+        _require().decode_counts(np.ascontiguousarray(rows), rows.shape[1], cols, int(n), out)
+    return out.T
+
+
+def standardize_columns(g: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray, scale: np.ndarray,
+                        out: np.ndarray) -> np.ndarray:
+    """``out = (g n_obs - s1) / scale`` per SNP, 0 where missing, in one pass (the float64 operations of
+    :func:`stats.ld.moments.standardize_counts`, in its order: the same bytes).
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n, k), Fortran order
+    n_obs, s1, scale : ndarray, shape (k,)
+        Exact in float64 (counts and sums below 2^53).
+    out : ndarray, float64, shape (n, k), Fortran order
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+    """
+    n, k = g.shape
+    if not (g.flags.f_contiguous and out.flags.f_contiguous and out.shape == g.shape and g.dtype == np.int8
+            and out.dtype == np.float64):
+        raise ValueError("standardize_columns needs Fortran-ordered int8 g and float64 out of its shape")
+    if g.size:
+        _require().standardize_i8(g.reshape(-1, order="F"), n, k, np.ascontiguousarray(n_obs, dtype=np.float64),
+                                  np.ascontiguousarray(s1, dtype=np.float64),
+                                  np.ascontiguousarray(scale, dtype=np.float64), out.reshape(-1, order="F"))
+    return out
+
+
 def counts_gram(g: np.ndarray, *, s: np.ndarray, f: np.ndarray, nf: float) -> np.ndarray:
     """``(nf g_r . g_t - s_r s_t) (f_r f_t)`` for every pair of columns of int8 allele counts without a
     missing call: a block's standardized Gram matrix (:func:`stats.ld.moments.standardized_gram`) with the

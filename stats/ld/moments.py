@@ -74,7 +74,8 @@ def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None, counts: 
 
     The same numbers, to rounding, as :func:`stats.ld.signed_profile.standardize_genotypes` of the
     float dosages (tested; correctly rounded where they lose digits), in four passes over the block
-    instead of about ten.
+    instead of about ten, or in one compiled pass when ``g`` is SNP-major (Fortran order, as bed-reader
+    and :func:`stats.ld.bitplanes.decode_counts` read it), with the same bytes.
 
     Parameters
     ----------
@@ -93,11 +94,17 @@ def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None, counts: 
     """
     g = _check_counts(g)
     n_obs, s1, scale, missing = _count_scales(g, counts)
+    if out is not None and (out.shape != g.shape or out.dtype != np.float64):
+        raise ValueError(f"out must be float64 of shape {g.shape}, got {out.dtype} {out.shape}")
+    from stats.ld import bitplanes
+
+    if g.flags.f_contiguous and bitplanes.available() and (out is None or out.flags.f_contiguous):
+        # one compiled pass over SNP-major genotypes (bed-reader's layout), the same bytes
+        x = np.empty(g.shape, order="F") if out is None else out
+        return bitplanes.standardize_columns(g, n_obs=n_obs, s1=s1, scale=scale, out=x)
     if out is None:
         x = g.astype(np.float64)
     else:
-        if out.shape != g.shape or out.dtype != np.float64:
-            raise ValueError(f"out must be float64 of shape {g.shape}, got {out.dtype} {out.shape}")
         x = out
         np.copyto(x, g, casting="unsafe")
     x *= n_obs.astype(np.float64)

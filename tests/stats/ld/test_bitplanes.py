@@ -1,0 +1,56 @@
+"""The compiled .bed kernels against the plain computations they replace: bed-reader's int8 read and
+numpy's standardization passes (the same bytes)."""
+import numpy as np
+import pytest
+
+from stats.io.plink import bed_rows, open_bed, write_bfile
+from stats.ld import bitplanes
+from stats.ld.moments import MISSING_INT8, standardize_counts
+
+pytestmark = pytest.mark.skipif(not bitplanes.available(), reason="the compiled kernel is not built")
+
+
+@pytest.mark.parametrize("n", [1, 4, 7, 64, 130])
+def test_decode_counts_is_bed_readers_int8_read(tmp_path, n):
+    """Every code (A1 homozygous, heterozygous, A2 homozygous, missing), sizes across the last byte's
+    padding, columns in any order and repeated."""
+    rng = np.random.default_rng(n)
+    m = 37
+    dos = rng.integers(0, 3, (n, m)).astype(np.int8)
+    dos[rng.random(dos.shape) < 0.1] = MISSING_INT8
+    dos[:, 3] = MISSING_INT8
+    prefix = tmp_path / "p"
+    write_bfile(prefix, dos, iid=[f"i{i}" for i in range(n)], chrom=["1"] * m, sid=[f"s{j}" for j in range(m)],
+                cm=np.zeros(m), bp=np.arange(1, m + 1) * 100, allele_1=["A"] * m, allele_2=["G"] * m)
+    cols = np.array([5, 0, 36, 3, 5, 17])
+    with open_bed(prefix, n_individuals=n, n_snps=m) as bed:
+        want = bed.read(index=np.s_[:, cols], dtype="int8")
+    got = bitplanes.decode_counts(bed_rows(f"{prefix}.bed", n, m), cols, n)
+    assert got.dtype == np.int8 and got.flags.f_contiguous
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, dos[:, cols])
+    assert bitplanes.decode_counts(bed_rows(f"{prefix}.bed", n, m), np.array([], int), n).shape == (n, 0)
+    with pytest.raises(IndexError, match="outside"):
+        bitplanes.decode_counts(bed_rows(f"{prefix}.bed", n, m), np.array([m]), n)
+
+
+def test_standardize_kernel_gives_numpys_bytes():
+    """One compiled pass (SNP-major genotypes) against numpy's four passes (the row-major route):
+    missing calls, monomorphic SNPs, a SNP called once, into a given array and not."""
+    rng = np.random.default_rng(7)
+    n, m = 301, 40
+    g = rng.binomial(2, rng.uniform(0.001, 0.999, m), size=(n, m)).astype(np.int8)
+    g[rng.random(g.shape) < 0.05] = MISSING_INT8
+    g[:, 0], g[:, 1] = 2, MISSING_INT8
+    g[:, 2] = MISSING_INT8
+    g[7, 2] = 1
+    gf = np.asfortranarray(g)
+    want = standardize_counts(np.ascontiguousarray(g))
+    got = standardize_counts(gf)
+    assert got.flags.f_contiguous
+    np.testing.assert_array_equal(got, want)
+    out = np.full((n, m), np.nan, order="F")
+    assert standardize_counts(gf, out=out) is out
+    np.testing.assert_array_equal(out, want)
+    with pytest.raises(ValueError, match="Fortran"):
+        bitplanes.standardize_columns(g, n_obs=np.ones(m), s1=np.ones(m), scale=np.ones(m), out=out)
