@@ -224,11 +224,13 @@ def _arrow_strings(ids: pd.Series):
     return pa.array(ids, type=pa.large_string(), from_pandas=True)
 
 
-def _unique_ids(ids: pd.Series, what: str) -> None:
+def check_unique_ids(ids: pd.Series, what: str) -> None:
+    """Raise a ValueError naming ``what`` and some of the repeated IDs when a non-missing SNP ID occurs
+    twice in ``ids`` (Series of str)."""
     import pyarrow.compute as pc
 
     present = _arrow_strings(ids).drop_null()
-    if pc.count_distinct(present).as_py() == len(present):  # the common case, in Arrow's hash table
+    if len(pc.unique(present)) == len(present):  # the common case, in Arrow's hash table
         return
     dup = ids[ids.notna() & ids.duplicated(keep=False)]
     if len(dup):
@@ -240,7 +242,8 @@ def _unique_ids(ids: pd.Series, what: str) -> None:
 def align_to_reference(table: pd.DataFrame, reference: pd.DataFrame, *, signed=(), unsigned=(),
                        snp: str = "SNP", a1: str = "A1", a2: str = "A2", ref_snp: str | None = None,
                        ref_a1: str | None = None, ref_a2: str | None = None, strand_flip: bool = True,
-                       ambiguous: str = "drop", what: str = "table", ref_what: str = "reference") -> Alignment:
+                       ambiguous: str = "drop", what: str = "table", ref_what: str = "reference",
+                       reference_checked: bool = False) -> Alignment:
     """Align a table (sumstats, signed annotation...) to a reference (a panel's bim) by SNP ID.
 
     Parameters
@@ -263,6 +266,9 @@ def align_to_reference(table: pd.DataFrame, reference: pd.DataFrame, *, signed=(
         As in :func:`match_alleles`.
     what, ref_what : str
         Names of the two inputs for the log and error messages.
+    reference_checked : bool
+        The caller has checked that the reference's IDs are unique (:func:`check_unique_ids`), e.g. once
+        for a panel that many tables are aligned to.
 
     Returns
     -------
@@ -283,8 +289,9 @@ def align_to_reference(table: pd.DataFrame, reference: pd.DataFrame, *, signed=(
     r_ids = _column(reference, ref_snp, ref_what).astype("str")
     for c in cols:
         _column(table, c, what)
-    _unique_ids(t_ids, what)
-    _unique_ids(r_ids, ref_what)
+    check_unique_ids(t_ids, what)
+    if not reference_checked:
+        check_unique_ids(r_ids, ref_what)
     table_row, t_ok = _table_rows(t_ids, r_ids)
     present = table_row >= 0
     rows = table_row[present]

@@ -70,7 +70,7 @@ import pandas as pd
 
 from genocore import workspace
 from genocore.genome import canonical_build, chrom_sort_key, mhc_region, normalize_chrom
-from stats.alleles import align_to_reference
+from stats.alleles import align_to_reference, check_unique_ids
 from stats.io.annot import annotation_columns, read_annot
 from stats.io.chromfiles import chrom_path, find_chrom_file
 from stats.io.ldblocks import check_blocks_build, read_ldblocks
@@ -497,8 +497,8 @@ def panel_snps(panel, chrom) -> PanelSnps:
     Raises
     ------
     ValueError
-        When a single-fileset panel (or the chromosome's fileset) has no SNP on ``chrom``, or its
-        positions there are not sorted.
+        When a single-fileset panel (or the chromosome's fileset) has no SNP on ``chrom``, its positions
+        there are not sorted, or a SNP ID repeats there.
     FileNotFoundError
         When a per-chromosome panel has no fileset for ``chrom``.
     """
@@ -517,6 +517,7 @@ def panel_snps(panel, chrom) -> PanelSnps:
         i = int(np.flatnonzero(np.diff(bp) < 0)[0])
         raise ValueError(f"{prefix}.bim: positions on chromosome {chrom} are not sorted (SNP {snps.SNP.iat[i + 1]} "
                          f"at {bp[i + 1]} after {bp[i]})")
+    check_unique_ids(snps["SNP"], f"{prefix}.bim, chromosome {chrom},")  # once for every table aligned to it
     return PanelSnps(panel=panel, prefix=prefix, chrom=chrom, cols=sub["bim_index"].to_numpy(), snps=snps)
 
 
@@ -634,7 +635,8 @@ def reconcile_annotations(snps: pd.DataFrame, annotations: Sequence[tuple[str, f
         df = read_annot(path, signed=True)
         cols = annotation_columns(df, signed=True)
         try:
-            al = align_to_reference(df, snps, signed=cols, what=str(path), ref_what=f"panel chr{chrom}")
+            al = align_to_reference(df, snps, signed=cols, what=str(path), ref_what=f"panel chr{chrom}",
+                                    reference_checked=True)
         except (KeyError, ValueError) as e:
             raise ValueError(f"{path}: {e.args[0] if e.args else e}") from None
         counts[f"annotation {path}"] = al.counts
@@ -1188,7 +1190,7 @@ def prepare_phenotype(sumstats: pd.DataFrame, *, name: str, chromosomes: Sequenc
     tot = {}
     for d in chromosomes:
         al = align_to_reference(ss, d.snps, signed=["Z"], unsigned=["N"], what=f"sumstats {name}",
-                                ref_what=f"panel chr{d.chrom}")
+                                ref_what=f"panel chr{d.chrom}", reference_checked=True)
         z[d.chrom] = al.values["Z"].to_numpy()
         n[d.chrom] = al.values["N"].to_numpy()
         c = {k: int(np.sum(al.category[d.print_mask] == k)) for k in

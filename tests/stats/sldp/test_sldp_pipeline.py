@@ -207,3 +207,17 @@ def test_every_weight_mode_finds_the_planted_annotation(weights):
     assert other.loc["ANNOT1.R", "z_fast"] > 2 and other.loc["ANNOT1.R", "mu"] > 0
     assert np.isfinite(other[["mu", "se(mu)"]].to_numpy()).all()
     assert not np.isclose(other.loc["ANNOT1.R", "mu"], default.loc["ANNOT1.R", "mu"], rtol=1e-6)
+
+
+def test_duplicated_panel_ids_name_the_bim(tmp_path):
+    """The panel's IDs are checked once, when its chromosome is read (every table is aligned to them)."""
+    for ext in ("bed", "fam"):
+        shutil.copy(FIX / "refpanel" / f"panel.22.{ext}", tmp_path / f"p.22.{ext}")
+    bim = (FIX / "refpanel" / "panel.22.bim").read_text().splitlines()
+    first = bim[0].split("\t")
+    second = bim[1].split("\t")
+    second[1] = first[1]
+    bim[1] = "\t".join(second)
+    (tmp_path / "p.22.bim").write_text("\n".join(bim) + "\n")
+    with pytest.raises(ValueError, match=r"p\.22\.bim, chromosome 22, has 1 duplicated SNP IDs.*" + first[1]):
+        run(**_opts(bfile_chr=str(tmp_path / "p.")))
