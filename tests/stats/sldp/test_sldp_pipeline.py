@@ -56,6 +56,19 @@ def _same_panel_numbers(x, y):
                 assert np.array_equal(sa.u, sb.u) and np.array_equal(sa.s, sb.s)
 
 
+def test_without_the_compiled_kernels_the_same_bytes(baseline, monkeypatch):
+    """Without the compiled module (an install without a C compiler) blocks are read by bed-reader,
+    standardized by numpy and their Gram matrices formed by BLAS: the numbers of the kernels exactly."""
+    from stats.ld import bitplanes
+
+    if not bitplanes.available():
+        pytest.skip("the compiled kernel is not built: the baseline already took the plain route")
+    monkeypatch.setattr(bitplanes, "_bitplanes", None)
+    plain = run(**_opts())
+    pd.testing.assert_frame_equal(plain.table, baseline.table, rtol=0, atol=0)
+    _same_panel_numbers(plain, baseline)
+
+
 def test_blocks_in_threads_identical(baseline):
     # every LD block of the panel decomposed by its own thread: the numbers of the one-thread run exactly
     threaded = run(**_opts(block_threads=3))
