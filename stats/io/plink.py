@@ -239,13 +239,20 @@ def _row_block(rows, cols: np.ndarray, n: int, *, width: int) -> np.ndarray:
     return out
 
 
-def bed_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384) -> np.ndarray:
+def bed_counts(rows, n: int, cols: np.ndarray, *, read_block: int = 16384, kernel: str = "auto") -> np.ndarray:
     """Per SNP of ``cols``: (#x>=1, #x==2, #missing), int64 shape (len(cols), 3), from the .bed bytes.
 
     Two bits per genotype (code 0 = homozygous A1, x = 2; 1 = missing; 2 = heterozygous; 3 = x = 0),
     counted eight bytes at a time: x >= 1 where the low bit is 0, x == 2 where both are, missing where
-    only the low bit is set.
+    only the low bit is set. With the compiled kernel built (``kernel="auto"``), the same counts by a
+    byte table, about ten times faster (:func:`stats.ld.bitplanes.bed_counts`).
     """
+    from stats.ld import bitplanes
+
+    if kernel not in ("auto", "numpy"):
+        raise ValueError(f"kernel must be 'auto' or 'numpy', got {kernel!r}")
+    if kernel == "auto" and bitplanes.available():
+        return bitplanes.bed_counts(rows, cols, n)
     width = -(-rows.shape[1] // 8) * 8
     counts = np.zeros((len(cols), 3), dtype=np.int64)
     lo_bits = np.uint64(0x5555555555555555)

@@ -35,6 +35,7 @@
 /* Per .bed byte (four genotypes, two bits each): the 4-bit nibbles of the a, b and m planes. The codes are
  * 0 = homozygous A1 (x = 2), 1 = missing, 2 = heterozygous, 3 = homozygous A2 (x = 0). */
 static uint8_t lut_a[256], lut_b[256], lut_m[256];
+static uint8_t lut_na[256], lut_nb[256], lut_nm[256]; /* how many of a byte's four genotypes have x >= 1, x == 2, missing */
 static int8_t lut_counts[256][4]; /* the four A1 counts of a .bed byte, bed-reader's int8 (-127 = missing) */
 
 static void init_luts(void)
@@ -51,6 +52,9 @@ static void init_luts(void)
             static const int8_t count_of_code[4] = {2, -127, 1, 0};
             lut_counts[v][t] = count_of_code[(v >> (2 * t)) & 3u];
         }
+        lut_na[v] = (uint8_t)__builtin_popcount(a);
+        lut_nb[v] = (uint8_t)__builtin_popcount(b);
+        lut_nm[v] = (uint8_t)__builtin_popcount(m);
         lut_a[v] = (uint8_t)a;
         lut_b[v] = (uint8_t)b;
         lut_m[v] = (uint8_t)m;
@@ -97,6 +101,33 @@ static void decode_counts(const uint8_t *raw, int64_t nbytes, const int64_t *col
         int8_t *dst = out + c * n;
         for (int64_t q = 0; q < full; q++) memcpy(dst + 4 * q, lut_counts[src[q]], 4);
         if (tail) memcpy(dst + 4 * full, lut_counts[src[full]], (size_t)tail);
+    }
+}
+
+/* out (k, 3): per .bed row raw[cols[c]], the individuals with x >= 1, with x == 2 and missing (the padding
+ * genotypes of the last byte not counted) */
+static void bed_counts(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n, int64_t *out)
+{
+    const int64_t full = n / 4, tail = n - 4 * full;
+    const unsigned tail_mask = (1u << tail) - 1u;
+    for (int64_t c = 0; c < k; c++) {
+        const uint8_t *src = raw + cols[c] * nbytes;
+        int64_t a = 0, b = 0, m = 0;
+        for (int64_t q = 0; q < full; q++) {
+            const unsigned v = src[q];
+            a += lut_na[v];
+            b += lut_nb[v];
+            m += lut_nm[v];
+        }
+        if (tail) {
+            const unsigned v = src[full];
+            a += __builtin_popcount(lut_a[v] & tail_mask);
+            b += __builtin_popcount(lut_b[v] & tail_mask);
+            m += __builtin_popcount(lut_m[v] & tail_mask);
+        }
+        out[3 * c] = a;
+        out[3 * c + 1] = b;
+        out[3 * c + 2] = m;
     }
 }
 
@@ -505,27 +536,58 @@ static int check_rows(const char *fn, const Py_buffer *raw, Py_ssize_t nbytes, P
     return 1;
 }
 
-static PyObject *py_decode_planes(PyObject *self, PyObject *args)
+/* The kernels over .bed rows: raw[cols] (nbytes each, n individuals) into out, out_row bytes per row */
+typedef void (*rows_kernel)(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n, void *out);
+
+static void decode_planes_k(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n, void *out)
 {
-    Py_buffer raw, cols, planes;
+    decode_planes(raw, nbytes, cols, k, n, (uint64_t *)out);
+}
+
+static void decode_counts_k(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n, void *out)
+{
+    decode_counts(raw, nbytes, cols, k, n, (int8_t *)out);
+}
+
+static void bed_counts_k(const uint8_t *raw, int64_t nbytes, const int64_t *cols, int64_t k, int64_t n, void *out)
+{
+    bed_counts(raw, nbytes, cols, k, n, (int64_t *)out);
+}
+
+static PyObject *rows_call(PyObject *args, const char *fn, rows_kernel kernel, int out_kind)
+{
+    Py_buffer raw, cols, out;
     Py_ssize_t nbytes, n;
-    if (!PyArg_ParseTuple(args, "y*ny*nw*", &raw, &nbytes, &cols, &n, &planes)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*ny*nw*", &raw, &nbytes, &cols, &n, &out)) return NULL;
     PyObject *ret = NULL;
     const Py_ssize_t k = cols.len / (Py_ssize_t)sizeof(int64_t);
-    const Py_ssize_t nw = (n + 63) / 64;
     const int64_t *c = (const int64_t *)cols.buf;
-    if (!check_rows("decode_planes", &raw, nbytes, n, c, k)) goto done;
-    if (!need(&planes, k * 3 * nw * 8, "decode_planes planes")) goto done;
+    /* bytes per row of out: the three planes' words, the n counts, or three int64 */
+    const Py_ssize_t out_row = out_kind == 0 ? 3 * ((n + 63) / 64) * 8 : out_kind == 1 ? n : 3 * 8;
+    if (!check_rows(fn, &raw, nbytes, n, c, k) || !need(&out, k * out_row, fn)) goto done;
     Py_BEGIN_ALLOW_THREADS
-    decode_planes((const uint8_t *)raw.buf, nbytes, c, k, n, (uint64_t *)planes.buf);
+    kernel((const uint8_t *)raw.buf, nbytes, c, k, n, out.buf);
     Py_END_ALLOW_THREADS
     ret = Py_NewRef(Py_None);
 done:
     PyBuffer_Release(&raw);
     PyBuffer_Release(&cols);
-    PyBuffer_Release(&planes);
+    PyBuffer_Release(&out);
     return ret;
 }
+
+static PyObject *py_decode_planes(PyObject *self, PyObject *args)
+{
+    return rows_call(args, "decode_planes", decode_planes_k, 0);
+}
+
+static PyObject *py_decode_counts(PyObject *self, PyObject *args)
+{
+    return rows_call(args, "decode_counts", decode_counts_k, 1);
+}
+
+static PyObject *py_bed_counts(PyObject *self, PyObject *args) { return rows_call(args, "bed_counts", bed_counts_k, 2); }
+
 
 static PyObject *py_band_chunk(PyObject *self, PyObject *args)
 {
@@ -589,26 +651,7 @@ done:
     return ret;
 }
 
-static PyObject *py_decode_counts(PyObject *self, PyObject *args)
-{
-    Py_buffer raw, cols, out;
-    Py_ssize_t nbytes, n;
-    if (!PyArg_ParseTuple(args, "y*ny*nw*", &raw, &nbytes, &cols, &n, &out)) return NULL;
-    PyObject *ret = NULL;
-    const Py_ssize_t k = cols.len / (Py_ssize_t)sizeof(int64_t);
-    const int64_t *c = (const int64_t *)cols.buf;
-    if (!check_rows("decode_counts", &raw, nbytes, n, c, k)) goto done;
-    if (!need(&out, k * n, "decode_counts out")) goto done;
-    Py_BEGIN_ALLOW_THREADS
-    decode_counts((const uint8_t *)raw.buf, nbytes, c, k, n, (int8_t *)out.buf);
-    Py_END_ALLOW_THREADS
-    ret = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&raw);
-    PyBuffer_Release(&cols);
-    PyBuffer_Release(&out);
-    return ret;
-}
+
 
 static PyObject *py_standardize_i8(PyObject *self, PyObject *args)
 {
@@ -722,6 +765,8 @@ static PyMethodDef methods[] = {
      "LD-score sums of the pairs (i, j), lefts[j] <= i <= j, j0 <= j < j1, added to acc[. - acc0]"},
     {"decode_counts", py_decode_counts, METH_VARARGS,
      "decode_counts(raw, nbytes, cols, n, out): int8 A1 counts (k, n) of the .bed rows raw[cols], -127 = missing"},
+    {"bed_counts", py_bed_counts, METH_VARARGS,
+     "bed_counts(raw, nbytes, cols, n, out): per .bed row raw[cols], (#x >= 1, #x == 2, #missing) into out (k, 3) int64"},
     {"standardize_i8", py_standardize_i8, METH_VARARGS,
      "standardize_i8(g, n, k, n_obs, s1, scale, out): (g n_obs - s1) / scale per SNP-major column, 0 where missing"},
     {"counts_gram", py_counts_gram, METH_VARARGS,

@@ -107,6 +107,16 @@ def decode_counts(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
     return out.T
 
 
+def bed_counts(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Per .bed SNP row ``rows[cols]``: (#x >= 1, #x == 2, #missing) over the ``n`` individuals, int64
+    shape (len(cols), 3) (:func:`stats.io.plink.bed_counts`, which calls this when the kernel is built)."""
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    out = np.empty((len(cols), 3), dtype=np.int64)
+    if len(cols):
+        _require().bed_counts(np.ascontiguousarray(rows), rows.shape[1], cols, int(n), out)
+    return out
+
+
 def standardize_columns(g: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray, scale: np.ndarray,
                         out: np.ndarray) -> np.ndarray:
     """``out = (g n_obs - s1) / scale`` per SNP, 0 where missing, in one pass (the float64 operations of

@@ -3,9 +3,9 @@ numpy's standardization passes (the same bytes)."""
 import numpy as np
 import pytest
 
-from stats.io.plink import bed_rows, open_bed, write_bfile
+from stats.io.plink import bed_counts, bed_rows, open_bed, write_bfile
 from stats.ld import bitplanes
-from stats.ld.moments import MISSING_INT8, standardize_counts
+from stats.ld.moments import MISSING_INT8, genotype_counts, standardize_counts
 
 pytestmark = pytest.mark.skipif(not bitplanes.available(), reason="the compiled kernel is not built")
 
@@ -32,6 +32,13 @@ def test_decode_counts_is_bed_readers_int8_read(tmp_path, n):
     assert bitplanes.decode_counts(bed_rows(f"{prefix}.bed", n, m), np.array([], int), n).shape == (n, 0)
     with pytest.raises(IndexError, match="outside"):
         bitplanes.decode_counts(bed_rows(f"{prefix}.bed", n, m), np.array([m]), n)
+    # the genotype counts of the same rows: the byte-table kernel, numpy's popcounts and the decoded counts
+    rows = bed_rows(f"{prefix}.bed", n, m)
+    fast = bed_counts(rows, n, cols)
+    np.testing.assert_array_equal(fast, bed_counts(rows, n, cols, kernel="numpy"))
+    np.testing.assert_array_equal(fast, genotype_counts(got))
+    with pytest.raises(ValueError, match="kernel"):
+        bed_counts(rows, n, cols, kernel="gpu")
 
 
 def test_standardize_kernel_gives_numpys_bytes():

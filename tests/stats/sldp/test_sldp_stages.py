@@ -541,3 +541,13 @@ def test_run_reports_progress_per_chromosome_and_grid_cell(world):
     assert calls.index(panel[-1]) < calls.index(grid[0])
     pd.testing.assert_frame_equal(res.table, run(bfile_chr=world["panel"], **_run_kw(world), annotation_batch=1).table,
                                   check_exact=True)
+
+
+def test_isin_as_pandas():
+    """The print-SNP mask in Arrow's hash table: pandas' isin on every kind of input the stages pass."""
+    values = pd.Series(["rs1", "rs2", None, "rs4", "rs2"], dtype="str")
+    want = np.array([True, True, False, False, True])
+    for ids in (pd.Index(["rs2", "rs1", "rs9"]), ["rs1", "rs2"], {"rs1", "rs2"}, np.array(["rs2", "rs1"], dtype=object),
+                pd.Series(["rs1", None, "rs2"], dtype="str")):
+        np.testing.assert_array_equal(sp._isin(values, ids), want)
+    np.testing.assert_array_equal(sp._isin(values.to_numpy(dtype=object), []), np.zeros(5, bool))
