@@ -413,7 +413,7 @@ static void gram_products4_avx512(const uint64_t *P, int64_t nw, int64_t rows, i
 }
 #endif
 
-INLINE void gram_body(const gram_args *g, int avx2)
+INLINE void gram_body(const gram_args *g, int variant) /* 2: AVX-512 products, 1: AVX2, 0: portable */
 {
     const int64_t k = g->k, stride = k + 3;
     int64_t *cx = g->cx;
@@ -422,9 +422,9 @@ INLINE void gram_body(const gram_args *g, int avx2)
         int64_t jr[4];
         for (int64_t q = 0; q < 4; q++) jr[q] = q < kq ? j + q : last;
 #ifdef X86_VARIANTS
-        if (avx2 == 2)
+        if (variant == 2)
             gram_products4_avx512(g->planes, g->nw, k, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
-        else if (avx2)
+        else if (variant == 1)
             products4_avx2(g->planes, g->nw, k, 0, cnt, jr, cx, cx + stride, cx + 2 * stride, cx + 3 * stride);
         else
 #endif
@@ -650,8 +650,6 @@ done:
     PyBuffer_Release(&acc);
     return ret;
 }
-
-
 
 static PyObject *py_standardize_i8(PyObject *self, PyObject *args)
 {

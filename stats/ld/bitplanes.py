@@ -85,15 +85,8 @@ def decode_planes(rows: np.ndarray, cols: np.ndarray, n: int, out: np.ndarray | 
 
 
 def decode_counts(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
-    """The A1 allele counts of the .bed SNP rows ``rows[cols]``, as bed-reader's int8 read gives them.
-
-    Parameters
-    ----------
-    rows : ndarray, uint8, shape (m_total, ceil(n / 4))
-        The .bed's SNP rows (:func:`stats.io.plink.bed_rows`).
-    cols : ndarray, int, shape (k,)
-    n : int
-        Individuals.
+    """The A1 allele counts of the .bed SNP rows ``rows[cols]``, as bed-reader's int8 read gives them
+    (``rows``, ``cols``, ``n`` as in :func:`decode_planes`).
 
     Returns
     -------

@@ -832,7 +832,8 @@ def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Se
         counts: dict = {"panel_snps": len(snps)}
         geno_counts = ps.panel.genotype_counts(chrom)   # the .bed's bits, once: MAF and every block's scales
         maf = ps.panel.maf(chrom).copy()  # kept on the panel read-only; a writable copy here
-        with ps.open() as bed:
+        decoder = BedCounts.of(ps)  # bed-reader is opened only without the compiled decoder
+        with contextlib.nullcontext(decoder) if decoder is not None else ps.open() as bed:
             print_mask = maf >= print_maf if print_snps is None else _isin(snps["SNP"], print_snps)
             counts["print_snps"] = int(print_mask.sum())
             v, names, ann_counts = reconcile_annotations(snps, annotations, chrom=chrom, maf=maf)
@@ -840,8 +841,7 @@ def preprocess_chromosome(panel, chrom, blocks: pd.DataFrame, *, annotations: Se
             sel = np.flatnonzero((blocks["chrom"] == chrom).to_numpy())
             begin, end = sldp_block_ranges(snps["BP"].to_numpy(), blocks["start"].to_numpy()[sel],
                                            blocks["end"].to_numpy()[sel])
-            source = BedCounts.of(ps) or bed
-            svds, rv, blk_counts = block_svds_and_profiles(source, ps.cols, v, print_mask=print_mask, begin=begin,
+            svds, rv, blk_counts = block_svds_and_profiles(bed, ps.cols, v, print_mask=print_mask, begin=begin,
                                                            end=end, spectrum_percent=spectrum_percent,
                                                            weights=weights, block_threads=block_threads,
                                                            snp_counts=geno_counts)
