@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -115,7 +116,53 @@ def keep_count(w_desc: np.ndarray, spectrum_percent: float) -> int:
     return int(np.argmax(frac >= spectrum_percent / 100.0))
 
 
-def leading_eigenpairs(g: np.ndarray, *, spectrum_percent: float = 95.0):
+@dataclass(frozen=True, eq=False)
+class LeadingVectors:
+    """The ``k`` leading eigenvectors ``V_k`` of an ``n x n`` symmetric matrix as LAPACK leaves them:
+    ``V_k = Q Z_k``, with ``Q`` the product of ``sytrd``'s Householder reflectors (kept packed, ``n^2 / 2``
+    numbers) and ``Z_k`` the tridiagonal matrix's eigenvectors. Multiplying a few columns by ``V_k^T``
+    this way (``opmtr``, then ``Z_k^T``) costs far less than forming ``V_k`` (``ormtr`` on ``k`` columns,
+    a sixth of a full-rank block's decomposition).
+
+    Attributes
+    ----------
+    z : ndarray, float64, shape (n, k)
+        ``Z_k`` (Fortran order); ``V_k`` itself when ``packed`` is None.
+    packed : ndarray, float64, shape (n (n + 1) / 2,) or None
+        The reflectors in LAPACK's packed lower storage (``sptrd``'s layout).
+    tau : ndarray, float64, shape (n - 1,) or None
+    """
+
+    z: np.ndarray
+    packed: np.ndarray | None = None
+    tau: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.z.shape
+
+    def t_dot(self, y: np.ndarray) -> np.ndarray:
+        """``V_k^T y`` for ``y`` of shape (n, c): shape (k, c)."""
+        if self.packed is None:
+            return self.z.T @ y
+        return self.z.T @ self._apply(np.array(y, dtype=np.float64, order="F"), "T")
+
+    def dense(self) -> np.ndarray:
+        """``V_k``, shape (n, k), Fortran order (a new array)."""
+        if self.packed is None:
+            return np.array(self.z, order="F")
+        return self._apply(np.array(self.z, order="F"), "N")
+
+    def _apply(self, c: np.ndarray, trans: str) -> np.ndarray:
+        """``Q c`` (``trans`` N) or ``Q^T c`` (T), in place on the Fortran-order ``c``."""
+        n, cols = c.shape
+        if n > 1 and cols:
+            _call("dopmtr", _c("L"), _c("L"), _c(trans), _int(n), _int(cols), self.packed, self.tau, c, _int(n),
+                  np.empty(cols))
+        return c
+
+
+def leading_eigenpairs(g: np.ndarray, *, spectrum_percent: float = 95.0, reflectors: bool = False):
     """Eigenvalues of a positive semi-definite Gram matrix and its leading eigenvectors, up to sldp's
     truncation (:func:`keep_count`): by the low-rank route when it applies, else by ``syevd``.
 
@@ -124,13 +171,15 @@ def leading_eigenpairs(g: np.ndarray, *, spectrum_percent: float = 95.0):
     g : ndarray, float64, shape (n, n)
         Symmetric positive semi-definite (``X X^T`` or ``X^T X``); not modified.
     spectrum_percent : float
+    reflectors : bool
+        Return the eigenvectors as :class:`LeadingVectors` (``syevd``'s route keeps ``Q`` as reflectors).
 
     Returns
     -------
     w : ndarray, float64, shape (n,)
         All eigenvalues, descending, negative rounding set to 0 (the low-rank route returns exact zeros
         past the rank).
-    v : ndarray, float64, shape (n, k)
+    v : ndarray, float64, shape (n, k), or LeadingVectors
         The ``k`` leading eigenvectors (orthonormal columns, each defined up to sign).
     k : int
     """
@@ -140,11 +189,11 @@ def leading_eigenpairs(g: np.ndarray, *, spectrum_percent: float = 95.0):
         raise ValueError(f"g must be square, got shape {g.shape}")
     low = _low_rank(g, spectrum_percent) if _maybe_low_rank(g) else None
     if low is not None:
-        return low
-    return symmetric_leading(g, spectrum_percent=spectrum_percent)
+        return (low[0], LeadingVectors(low[1]), low[2]) if reflectors else low
+    return symmetric_leading(g, spectrum_percent=spectrum_percent, reflectors=reflectors)
 
 
-def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
+def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0, reflectors: bool = False):
     """All eigenvalues of a symmetric matrix and its ``k`` leading eigenvectors (:func:`keep_count`), by
     the steps of LAPACK's ``syevd`` with the last one cut short.
 
@@ -159,12 +208,14 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
     g : ndarray, float64, shape (n, n)
         Exactly symmetric (one triangle is read); not modified.
     spectrum_percent : float
+    reflectors : bool
+        Skip ``ormtr``: return the eigenvectors as :class:`LeadingVectors` (``Q`` packed, ``Z_k``).
 
     Returns
     -------
     w : ndarray, float64, shape (n,)
         Eigenvalues, descending, negative rounding set to 0.
-    v : ndarray, float64, shape (n, k)
+    v : ndarray, float64, shape (n, k), or LeadingVectors
         Leading eigenvectors, orthonormal columns, each defined up to sign.
     k : int
 
@@ -175,7 +226,7 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
     """
     n = g.shape[0]
     if n == 0:
-        return np.zeros(0), np.zeros((0, 0)), 0
+        return np.zeros(0), LeadingVectors(np.zeros((0, 0))) if reflectors else np.zeros((0, 0)), 0
     a, z, work = _buffers(n)
     # LAPACK reads the C-order bytes as g^T (= g), so these are the calls numpy's eigh makes
     np.copyto(a, g)
@@ -188,6 +239,9 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
     w = np.maximum(d[::-1], 0.0)                     # descending; rounding below 0 -> 0
     k = keep_count(w, spectrum_percent)
     v = np.asfortranarray(z[:, ::-1][:, :k])
+    if reflectors:
+        # Fortran's lower triangle is C's upper: row-major upper = LAPACK's packed lower storage
+        return w, LeadingVectors(v, np.take(a, _upper_flat(n)), tau[:n - 1].copy()), k
     if k:
         query = np.empty(1)
         _call("dormtr", _c("L"), _c("L"), _c("N"), _int(n), _int(k), a, _int(n), tau, v, _int(n), query, _int(-1))
@@ -195,6 +249,12 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0):
         _call("dormtr", _c("L"), _c("L"), _c("N"), _int(n), _int(k), a, _int(n), tau, v, _int(n),
               work if lwork <= len(work) else np.empty(lwork), _int(lwork))
     return w, v, k
+
+
+@functools.lru_cache(maxsize=4)
+def _upper_flat(n: int) -> np.ndarray:
+    """Flat indices of the upper triangle of a C-order ``n x n`` array, row by row."""
+    return np.flatnonzero(np.triu(np.ones((n, n), dtype=bool)))
 
 
 def _buffers(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1323,7 +1323,7 @@ def block_inputs(chromosomes: Sequence[ChromosomeData], phenotypes: Sequence[Phe
             z = np.column_stack([p.z[d.chrom][rows] for p in phenotypes])
             n = np.column_stack([p.n[d.chrom][rows] for p in phenotypes])
             svd = d.svds[j]
-            if svd is not None and (_dense(svd.u) is not svd.u or _dense(svd.s) is not svd.s):
+            if svd is not None and not svd.factored and (_dense(svd.u) is not svd.u or _dense(svd.s) is not svd.s):
                 svd = dataclasses.replace(svd, u=_dense(svd.u), s=_dense(svd.s))
             binputs[bi] = BlockInput(rv=_dense(rv[:, nb:]), rv_bg=_dense(rv[:, :nb]), ahat=z / np.sqrt(n), n=n,
                                      svd=svd, joint_zero=not np.any(rv != 0))

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from genocore.workspace import thread_array
-from stats.ld.moments import standardize_counts, standardized_gram
+from stats.ld.moments import genotype_counts, standardize_counts, standardized_gram
 from stats.sldp.ld_eigen import keep_count, leading_eigenpairs
 from stats.sldp.signflip import DRAW_BLOCK, N_DRAWS, STOP_P, fast_z, signflip_test
 
@@ -82,6 +82,79 @@ class LdSvd:
     def k(self) -> int:
         return self.s.shape[0]
 
+    @property
+    def factored(self) -> bool:
+        """Whether ``u`` is kept as factors that cost more to multiply by many columns than ``u`` itself."""
+        return False
+
+    def project(self, y: np.ndarray) -> np.ndarray:
+        """``u^T y`` for ``y`` of shape (m, c): shape (k, c)."""
+        return self.u.T @ y
+
+
+class GramLdSvd(LdSvd):
+    """:class:`LdSvd` of a block with at least as many regression SNPs as individuals, kept as the factors
+    of ``u = X_o^T V_k diag(w_k)^-1/2`` (``V_k``, ``w_k``: leading eigenpairs of ``X_o X_o^T``).
+
+    Forming ``u`` costs ``2 m n_ref k`` flops per block and forming ``V_k`` another ``2 n_ref^2 k``
+    (together 40% of a full-rank block's time); the factors are the int8 genotypes and ``V_k`` as LAPACK
+    leaves it (:class:`stats.sldp.ld_eigen.LeadingVectors`), about ``n_ref (n_ref / 2 + k) 8 + m n_ref``
+    bytes against ``u``'s ``8 m k``. ``u^T y = w_k^-1/2 V_k^T (X_o y)`` re-standardizes ``X_o`` from the
+    genotypes exactly as the decomposition did (:func:`stats.ld.moments.standardize_counts`), which is
+    cheaper than ``u`` while ``y`` has fewer columns than ``k`` (:func:`block_products` decides). ``u`` is
+    formed on first use and kept.
+
+    Parameters
+    ----------
+    s : ndarray, float64, shape (k,)
+        Kept eigenvalues of ``R_o``.
+    vectors : LeadingVectors, shape (n_ref, k)
+        ``V_k``.
+    w : ndarray, float64, shape (k,)
+        Kept eigenvalues of ``X_o X_o^T`` (``n_ref s``).
+    g : ndarray, int8, shape (n_ref, m)
+        The regression SNPs' allele counts.
+    counts : ndarray, int, shape (m, 3)
+        Their :func:`stats.ld.moments.genotype_counts`.
+    """
+
+    def __init__(self, s: np.ndarray, vectors, w: np.ndarray, g: np.ndarray, counts: np.ndarray):
+        fields = (("s", s), ("vectors", vectors), ("scale", 1.0 / np.sqrt(w)), ("g", np.asfortranarray(g)),
+                  ("counts", counts), ("_u", None))
+        for name, value in fields:
+            object.__setattr__(self, name, value)  # frozen like LdSvd
+
+    def __repr__(self) -> str:
+        return f"GramLdSvd(m={self.m}, k={self.k}, n_ref={self.g.shape[0]})"
+
+    @property
+    def u(self) -> np.ndarray:
+        if self._u is None:
+            v = self.vectors.dense()
+            v *= self.scale
+            object.__setattr__(self, "_u", np.ascontiguousarray(self._x().T @ v))
+        return self._u
+
+    @property
+    def m(self) -> int:
+        return self.g.shape[1]
+
+    @property
+    def factored(self) -> bool:
+        return self._u is None
+
+    def project(self, y: np.ndarray) -> np.ndarray:
+        if self._u is not None:
+            return self._u.T @ y
+        z = self.vectors.t_dot(self._x() @ y)
+        z *= self.scale[:, None]
+        return z
+
+    def _x(self) -> np.ndarray:
+        """``X_o`` in this thread's kept array (used up by the caller before the thread's next use)."""
+        return standardize_counts(self.g, out=thread_array("sldp.gram_svd_x", self.g.shape, order="F"),
+                                  counts=self.counts)
+
 
 def _truncate(u: np.ndarray, s: np.ndarray, spectrum_percent: float) -> LdSvd:
     k = keep_count(s, spectrum_percent)
@@ -89,7 +162,8 @@ def _truncate(u: np.ndarray, s: np.ndarray, spectrum_percent: float) -> LdSvd:
 
 
 def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0,
-           duplicates: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> LdSvd:
+           duplicates: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+           factors: tuple[np.ndarray, np.ndarray] | None = None) -> LdSvd:
     """Truncated eigen-decomposition of ``R_o = X_o^T X_o / n_ref`` (``preprocessrefpanel``'s ``.R.npz``).
 
     sldp takes the thin SVD of ``X_o^T``; eigenvalues ``s = sv^2 / n_ref``; keeps
@@ -116,6 +190,9 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0,
         sldp's ``--spectrum-percent`` (default 95).
     duplicates : (first, inverse, counts), optional
         Groups of identical columns of ``x_reg`` (:func:`stats.ld.moments.identical_columns`).
+    factors : (g_reg, counts), optional
+        The int8 allele counts that ``x_reg`` standardizes (``standardize_counts(g_reg, counts=counts)``);
+        when given and ``m >= n_ref``, a :class:`GramLdSvd` is returned (``u`` formed on use).
 
     Returns
     -------
@@ -129,9 +206,11 @@ def ld_svd(x_reg: np.ndarray, *, spectrum_percent: float = 95.0,
     try:
         if duplicates is not None and len(duplicates[0]) < m:
             first, inverse, counts = duplicates
-            merged = _ld_eigh(x[:, first] * np.sqrt(np.asarray(counts, dtype=np.float64)), spectrum_percent)
-            return LdSvd(_unmerged(merged.u, counts, inverse), merged.s)
-        return _ld_eigh(x, spectrum_percent)
+            merged = _ld_eigh(x[:, first] * np.sqrt(np.asarray(counts, dtype=np.float64)), spectrum_percent,
+                              factors=factors)
+            # the factors hold every SNP's genotypes: u = X_o^T V_k w^-1/2 needs no unmerging
+            return merged if isinstance(merged, GramLdSvd) else LdSvd(_unmerged(merged.u, counts, inverse), merged.s)
+        return _ld_eigh(x, spectrum_percent, factors=factors)
     except np.linalg.LinAlgError:
         logger.warning("eigen-decomposition of the Gram matrix failed; using the SVD of X_o")
     try:
@@ -186,7 +265,8 @@ def ld_svd_counts(g_reg: np.ndarray, *, spectrum_percent: float = 95.0,
             else:
                 return LdSvd(_unmerged(u, sizes, inverse), np.ascontiguousarray(w[:k] / n_ref))
     x = standardize_counts(g_reg, counts=counts) if x_reg is None else x_reg() if callable(x_reg) else x_reg
-    return ld_svd(x, spectrum_percent=spectrum_percent, duplicates=duplicates)
+    factors = (g_reg, genotype_counts(g_reg) if counts is None else np.asarray(counts))
+    return ld_svd(x, spectrum_percent=spectrum_percent, duplicates=duplicates, factors=factors)
 
 
 def _unmerged(u_merged: np.ndarray, sizes, inverse: np.ndarray | None) -> np.ndarray:
@@ -196,14 +276,18 @@ def _unmerged(u_merged: np.ndarray, sizes, inverse: np.ndarray | None) -> np.nda
     return np.ascontiguousarray(u if inverse is None else u[inverse])
 
 
-def _ld_eigh(x: np.ndarray, spectrum_percent: float) -> LdSvd:
+def _ld_eigh(x: np.ndarray, spectrum_percent: float, *, factors: tuple[np.ndarray, np.ndarray] | None = None) -> LdSvd:
     """:func:`ld_svd` through the leading eigenpairs of the smaller Gram matrix (see there and
-    :func:`stats.sldp.ld_eigen.leading_eigenpairs`)."""
+    :func:`stats.sldp.ld_eigen.leading_eigenpairs`); a :class:`GramLdSvd` of ``factors`` when given and
+    the Gram matrix is ``X X^T``."""
     n_ref, m = x.shape
     wide = m >= n_ref
     side = n_ref if wide else m
     # numpy uses syrk: exactly symmetric; into this thread's kept array (decomposed from a copy)
     g = np.matmul(*((x, x.T) if wide else (x.T, x)), out=thread_array("ld_svd.gram", (side, side)))
+    if wide and factors is not None:
+        w, vectors, k = leading_eigenpairs(g, spectrum_percent=spectrum_percent, reflectors=True)
+        return GramLdSvd(np.ascontiguousarray(w[:k] / n_ref), vectors, w[:k], *factors)
     w, vk, k = leading_eigenpairs(g, spectrum_percent=spectrum_percent)
     s = w / n_ref
     if wide:
@@ -531,20 +615,22 @@ def block_products(rv: np.ndarray, ahat: np.ndarray, *, n, sigma2g, rv_backgroun
     out = BlockProducts.empty(p, nb, kk)
     out.m_h = typed.sum(axis=0).astype(np.int64)
     out.k = m if weights == "Winv_ahat_I" else svd.k
+    groups = [grp for grp in _col_groups(typed) if typed[:, grp[0]].any()]
+    if weights != "Winv_ahat_I" and svd.k == 0:
+        return out  # U has no column: every product is 0, the block still counts in M_H
     cache: dict = {}  # U^T RV over all regression SNPs, shared by the phenotype groups (computed on demand)
-    for grp in _col_groups(typed):
+    projected = _factored_projections(svd, rv, bg, ah, typed, groups) if weights != "Winv_ahat_I" else None
+    for i, grp in enumerate(groups):
         t = typed[:, grp[0]]
-        if not t.any():
-            continue
-        b_raw = ah[np.ix_(t, grp)]
         if weights == "Winv_ahat_I":
-            a_v, a_b, b = rv[t], bg[t], b_raw
+            a_v, a_b, b = rv[t], bg[t], ah[np.ix_(t, grp)]
             d = np.ones((int(t.sum()), len(grp)))
         else:
-            if svd.k == 0:
-                continue  # U has no column: every product is 0, the block still counts in M_H
-            a_v, a_b = _projected_profiles(svd, rv, bg, t, cache)
-            b = svd.u[t].T @ b_raw
+            if projected is not None:
+                a_v, a_b, b = projected[i]
+            else:
+                a_v, a_b = _projected_profiles(svd, rv, bg, t, cache)
+                b = svd.u[t].T @ ah[np.ix_(t, grp)]
             d = weight_diagonal(svd.s, sigma2g=sig[grp], n=n_block[grp], weights=weights)
         _store_products(out, grp, a_v, a_b, b, d, divisor)
     return out
@@ -606,6 +692,37 @@ def _projected_profiles(svd: LdSvd, rv: np.ndarray, bg: np.ndarray, t: np.ndarra
         return (full[0] - uu.T @ rv[untyped], full[1] - uu.T @ bg[untyped]) if n_untyped else full
     ut = svd.u[t]
     return ut.T @ rv[t], ut.T @ bg[t]
+
+
+def _factored_projections(svd: LdSvd, rv: np.ndarray, bg: np.ndarray, ah: np.ndarray, typed: np.ndarray,
+                          groups: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+    """``(U_t^T RV_t, U_t^T RV_bg,t, U_t^T alpha_hat_t)`` of every phenotype group from one
+    :meth:`LdSvd.project` of a factored ``svd`` (:class:`GramLdSvd`), untyped rows as zeros; None when
+    ``svd`` is not factored or the columns outnumber its eigenvectors (then forming ``U`` costs less)."""
+    if not svd.factored:
+        return None
+    kk, nb = rv.shape[1], bg.shape[1]
+    full = [grp for grp in groups if typed[:, grp[0]].all()]
+    n_cols = (kk + nb) * (len(groups) - len(full) + (1 if full else 0)) + sum(len(grp) for grp in groups)
+    if n_cols > svd.k:
+        return None
+    profiles = np.hstack([rv, bg])
+    y = [profiles] if full else []
+    pieces = []                                      # (profile piece, alpha_hat piece) of each group
+    for grp in groups:
+        t = typed[:, grp[0]]
+        at = 0 if t.all() else len(y)
+        if not t.all():
+            y.append(np.where(t[:, None], profiles, 0.0))
+        y.append(np.where(t[:, None], ah[:, grp], 0.0))
+        pieces.append((at, len(y) - 1))
+    widths = np.cumsum([0] + [p.shape[1] for p in y])
+    z = svd.project(np.hstack(y))
+    out = []
+    for at, b in pieces:
+        a = z[:, widths[at]:widths[at + 1]]
+        out.append((a[:, :kk], a[:, kk:], z[:, widths[b]:widths[b + 1]]))
+    return out
 
 
 def _store_products(out: BlockProducts, grp: np.ndarray, a_v: np.ndarray, a_b: np.ndarray, b: np.ndarray,
