@@ -752,19 +752,28 @@ def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, pm: np.
             gm, cm, rows = g[:, first], c[first], group[pm]
             vm = np.zeros((len(first), vb.shape[1]))
             np.add.at(vm, group, vb)
+            g_reg, c_reg = g[:, pm], c[pm]
+        elif pm.all():
+            gm, cm, rows, vm = g, c, np.arange(g.shape[1]), vb
+            g_reg, c_reg = g, c
         else:
-            gm, cm, rows, vm = g, c, np.flatnonzero(pm), vb
+            # regression SNPs first: their standardized genotypes are then the leading columns, no copy
+            order = np.concatenate([np.flatnonzero(pm), np.flatnonzero(~pm)])
+            gm, cm, rows, vm = g[:, order], c[order], np.arange(int(pm.sum())), vb[order]
+            g_reg, c_reg = gm[:, :len(rows)], cm[:len(rows)]
         x = standardize_counts(gm, out=_block_array(gm.shape, gm), counts=cm)  # used up in this call
         _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
                                                       return_counts=True)
-        svd = ld_svd_counts(g[:, pm], spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
-                            x_reg=lambda: _columns(x, rows), counts=c[pm])
+        svd = ld_svd_counts(g_reg, spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
+                            x_reg=lambda: _columns(x, rows), counts=c_reg)
     return svd, (signed_ld_profile(x, vm, rows=rows, check_finite=False) if np.any(vb != 0) else None)
 
 
 def _columns(x: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """``x[:, cols]`` in this thread's kept array (:mod:`genocore.workspace`): fresh pages for 15 MB per
-    block cost more than the copy. Used up before the thread's next block."""
+    block cost more than the copy. Used up before the thread's next block. Leading columns are a view."""
+    if len(cols) and cols[0] == 0 and cols[-1] == len(cols) - 1 and np.array_equal(cols, np.arange(len(cols))):
+        return x[:, :len(cols)]
     if not x.flags.f_contiguous:
         return x[:, cols]
     out = workspace.thread_array("sldp.block_columns", (len(cols), x.shape[0]))
