@@ -131,18 +131,70 @@ static void bed_counts(const uint8_t *raw, int64_t nbytes, const int64_t *cols, 
     }
 }
 
-/* out[i, c] = (g[i, c] n_obs[c] - s1[c]) / scale[c] in float64, 0 where missing (-127); columns of n, SNP-major.
- * The operations and their order are numpy's passes in stats.ld.moments.standardize_counts. */
+/* x = (g a - b) / d of len int8 counts of one SNP, 0 where missing (-127): the float64 operations of numpy's
+ * passes in stats.ld.moments.standardize_counts, in their order. Counts take three values, so each is computed
+ * once (the same bytes) and the loop only selects; any other value takes the formula itself. */
+INLINE void column_values(const int8_t *restrict col, int64_t len, double a, double b, double d, double *restrict dst)
+{
+    const double v0 = ((double)0 * a - b) / d, v1 = ((double)1 * a - b) / d, v2 = ((double)2 * a - b) / d;
+    int odd = 0;
+    for (int64_t i = 0; i < len; i++) {
+        const int8_t c = col[i];
+        double x = 0.0;
+        x = c == 0 ? v0 : x;
+        x = c == 1 ? v1 : x;
+        x = c == 2 ? v2 : x;
+        dst[i] = x;
+        odd |= (c > 2) | ((c < 0) & (c != -127));
+    }
+    if (odd)
+        for (int64_t i = 0; i < len; i++)
+            if (col[i] > 2 || (col[i] < 0 && col[i] != -127)) dst[i] = ((double)col[i] * a - b) / d;
+}
+
+/* out[i, c] = (g[i, c] n_obs[c] - s1[c]) / scale[c] in float64, 0 where missing (-127); columns of n, SNP-major. */
 static void standardize_i8(const int8_t *g, int64_t n, int64_t k, const double *n_obs, const double *s1,
                            const double *scale, double *out)
 {
-    for (int64_t c = 0; c < k; c++) {
-        const int8_t *col = g + c * n;
-        double *dst = out + c * n;
-        const double a = n_obs[c], b = s1[c], d = scale[c];
-        for (int64_t i = 0; i < n; i++) {
-            const double x = ((double)col[i] * a - b) / d;
-            dst[i] = col[i] == -127 ? 0.0 : x;
+    for (int64_t c = 0; c < k; c++) column_values(g + c * n, n, n_obs[c], s1[c], scale[c], out + c * n);
+}
+
+/* out[q * n + i] = sum over c of x[i, c] y[c * nq + q], x as standardize_i8, without writing x: rows in tiles
+ * whose x stays in cache; each sum runs over c in order from 0, multiply then add (stats.ld.bitplanes.
+ * standardized_dot_reference makes the same operations in numpy). */
+#define DOT_TILE 256
+typedef struct {
+    const int8_t *g;
+    int64_t n, k, nq;
+    const double *n_obs, *s1, *scale, *y;
+    double *out;
+} dot_args;
+
+INLINE void dot_body(const dot_args *g)
+{
+    double x[4][DOT_TILE];
+    memset(g->out, 0, sizeof(double) * g->n * g->nq);
+    for (int64_t i0 = 0; i0 < g->n; i0 += DOT_TILE) {
+        const int64_t len = g->n - i0 < DOT_TILE ? g->n - i0 : DOT_TILE;
+        int64_t c = 0;
+        for (; c + 4 <= g->k; c += 4) { /* four SNPs per pass over the output tile, added in order */
+            for (int t = 0; t < 4; t++)
+                column_values(g->g + (c + t) * g->n + i0, len, g->n_obs[c + t], g->s1[c + t], g->scale[c + t], x[t]);
+            const double *yc = g->y + c * g->nq;
+            for (int64_t q = 0; q < g->nq; q++) {
+                const double y0 = yc[q], y1 = yc[g->nq + q], y2 = yc[2 * g->nq + q], y3 = yc[3 * g->nq + q];
+                double *restrict o = g->out + q * g->n + i0;
+                for (int64_t i = 0; i < len; i++) o[i] = o[i] + x[0][i] * y0 + x[1][i] * y1 + x[2][i] * y2 + x[3][i] * y3;
+            }
+        }
+        for (; c < g->k; c++) {
+            column_values(g->g + c * g->n + i0, len, g->n_obs[c], g->s1[c], g->scale[c], x[0]);
+            const double *yc = g->y + c * g->nq;
+            for (int64_t q = 0; q < g->nq; q++) {
+                const double yq = yc[q];
+                double *restrict o = g->out + q * g->n + i0;
+                for (int64_t i = 0; i < len; i++) o[i] += x[0][i] * yq;
+            }
         }
     }
 }
@@ -455,9 +507,15 @@ __attribute__((target(AVX512_TARGET))) static void gram_avx512(const gram_args *
 __attribute__((target("avx2,popcnt"))) static void gram_avx2(const gram_args *g) { gram_body(g, 1); }
 #endif
 static void gram_base(const gram_args *g) { gram_body(g, 0); }
+#ifdef X86_VARIANTS
+__attribute__((target(AVX512_TARGET))) static void dot_avx512(const dot_args *g) { dot_body(g); }
+__attribute__((target("avx2,popcnt"))) static void dot_avx2(const dot_args *g) { dot_body(g); }
+#endif
+static void dot_base(const dot_args *g) { dot_body(g); }
 
 typedef void (*band_fn)(const band_args *);
 typedef void (*gram_fn)(const gram_args *);
+typedef void (*dot_fn)(const dot_args *);
 
 /* The compiled variants, best first, and whether this CPU runs each */
 static int supports_avx512(void)
@@ -487,13 +545,14 @@ static const struct {
     const char *name;
     band_fn fn;
     gram_fn gram;
+    dot_fn dot;
     int (*supported)(void);
 } levels[] = {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    {"avx512-vpopcntdq", band_chunk_avx512, gram_avx512, supports_avx512},
-    {"avx2", band_chunk_avx2, gram_avx2, supports_avx2},
+    {"avx512-vpopcntdq", band_chunk_avx512, gram_avx512, dot_avx512, supports_avx512},
+    {"avx2", band_chunk_avx2, gram_avx2, dot_avx2, supports_avx2},
 #endif
-    {"baseline", band_chunk_base, gram_base, supports_base},
+    {"baseline", band_chunk_base, gram_base, dot_base, supports_base},
 };
 #define N_LEVELS ((int)(sizeof(levels) / sizeof(levels[0])))
 
@@ -675,6 +734,33 @@ done:
     return ret;
 }
 
+static PyObject *py_standardized_dot(PyObject *self, PyObject *args)
+{
+    Py_buffer gb, ab, bb, db, yb, ob;
+    Py_ssize_t n, k, nq;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*nw*", &gb, &n, &k, &ab, &bb, &db, &yb, &nq, &ob)) return NULL;
+    PyObject *ret = NULL;
+    if (n < 0 || k < 0 || nq < 0 || !need(&gb, n * k, "standardized_dot g") ||
+        !need(&ab, k * 8, "standardized_dot n_obs") || !need(&bb, k * 8, "standardized_dot s1") ||
+        !need(&db, k * 8, "standardized_dot scale") || !need(&yb, k * nq * 8, "standardized_dot y") ||
+        !need(&ob, n * nq * 8, "standardized_dot out"))
+        goto done;
+    dot_args g = {(const int8_t *)gb.buf, n, k, nq, (const double *)ab.buf, (const double *)bb.buf,
+                  (const double *)db.buf, (const double *)yb.buf, (double *)ob.buf};
+    Py_BEGIN_ALLOW_THREADS
+    levels[level].dot(&g);
+    Py_END_ALLOW_THREADS
+    ret = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&gb);
+    PyBuffer_Release(&ab);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&db);
+    PyBuffer_Release(&yb);
+    PyBuffer_Release(&ob);
+    return ret;
+}
+
 static PyObject *py_counts_gram(PyObject *self, PyObject *args)
 {
     Py_buffer gb, sb, fb, ob;
@@ -767,6 +853,9 @@ static PyMethodDef methods[] = {
      "bed_counts(raw, nbytes, cols, n, out): per .bed row raw[cols], (#x >= 1, #x == 2, #missing) into out (k, 3) int64"},
     {"standardize_i8", py_standardize_i8, METH_VARARGS,
      "standardize_i8(g, n, k, n_obs, s1, scale, out): (g n_obs - s1) / scale per SNP-major column, 0 where missing"},
+    {"standardized_dot", py_standardized_dot, METH_VARARGS,
+     "standardized_dot(g, n, k, n_obs, s1, scale, y, nq, out): out (nq, n) = (X y)^T, X = standardize_i8(g), "
+     "y (k, nq), each sum over the k SNPs in order"},
     {"counts_gram", py_counts_gram, METH_VARARGS,
      "counts_gram(g, ld, n, k, s, f, nf, out): out[r, t] = (nf x_r . x_t - s_r s_t) (f_r f_t) for the k SNPs of "
      "int8 counts without missing calls, SNP c's n counts at g[c * ld]"},

@@ -138,6 +138,44 @@ def standardize_columns(g: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray, sca
     return out
 
 
+def standardized_dot(g: np.ndarray, y: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray,
+                     scale: np.ndarray) -> np.ndarray:
+    """``X @ y`` for ``X = (g n_obs - s1) / scale`` (:func:`standardize_columns`) without writing ``X``.
+
+    Each sum runs over the SNPs in order from 0, a product then an addition per term
+    (:func:`standardized_dot_reference` makes the same float64 operations in numpy: the same bytes).
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n, k), Fortran order
+    y : ndarray, float64, shape (k, q)
+    n_obs, s1, scale : ndarray, shape (k,)
+
+    Returns
+    -------
+    ndarray, float64, shape (n, q), Fortran order
+    """
+    n, k = g.shape
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if not (g.flags.f_contiguous and g.dtype == np.int8) or y.ndim != 2 or y.shape[0] != k:
+        raise ValueError(f"standardized_dot needs Fortran-ordered int8 g (n, k) and y (k, q); got {g.dtype} "
+                         f"{g.shape} and {y.shape}")
+    out = np.empty((y.shape[1], n))
+    _require().standardized_dot(g.reshape(-1, order="F"), n, k, np.ascontiguousarray(n_obs, dtype=np.float64),
+                                np.ascontiguousarray(s1, dtype=np.float64),
+                                np.ascontiguousarray(scale, dtype=np.float64), y, y.shape[1], out)
+    return out.T
+
+
+def standardized_dot_reference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """:func:`standardized_dot` of the standardized ``x`` (n, k) in numpy, term by term in the kernel's
+    order (the same bytes; slow, the fallback and the test's reference)."""
+    out = np.zeros((y.shape[1], x.shape[0]))
+    for c in range(x.shape[1]):
+        out += np.multiply.outer(y[c], x[:, c])
+    return out.T
+
+
 def counts_gram(g: np.ndarray, *, s: np.ndarray, f: np.ndarray, nf: float) -> np.ndarray:
     """``(nf g_r . g_t - s_r s_t) (f_r f_t)`` for every pair of columns of int8 allele counts without a
     missing call: a block's standardized Gram matrix (:func:`stats.ld.moments.standardized_gram`) with the

@@ -115,6 +115,31 @@ def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None, counts: 
     return x
 
 
+def standardized_product(g: np.ndarray, y: np.ndarray, *, counts: np.ndarray | None = None) -> np.ndarray:
+    """``standardize_counts(g, counts=counts) @ y`` without forming the standardized genotypes when ``g`` is
+    SNP-major (Fortran order): read once as int8 (:func:`stats.ld.bitplanes.standardized_dot`), each sum
+    over the SNPs in order; the numpy fallback makes the same operations (the same bytes, slowly).
+
+    Parameters
+    ----------
+    g : ndarray, int8, shape (n_individuals, n_snps)
+    y : ndarray, float64, shape (n_snps, q)
+    counts : ndarray, int, shape (n_snps, 3), optional
+
+    Returns
+    -------
+    ndarray, float64, shape (n_individuals, q)
+    """
+    from stats.ld import bitplanes
+
+    g = _check_counts(g)
+    y = np.asarray(y, dtype=np.float64)
+    if g.flags.f_contiguous and bitplanes.available():
+        n_obs, s1, scale, _ = _count_scales(g, counts)
+        return bitplanes.standardized_dot(g, y, n_obs=n_obs, s1=s1, scale=scale)
+    return bitplanes.standardized_dot_reference(standardize_counts(g, counts=counts), y)
+
+
 def _check_counts(g) -> np.ndarray:
     g = np.asarray(g)
     if g.ndim != 2 or g.dtype != np.int8:

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from genocore.workspace import thread_array
-from stats.ld.moments import genotype_counts, standardize_counts, standardized_gram
+from stats.ld.moments import genotype_counts, standardize_counts, standardized_gram, standardized_product
 from stats.sldp.ld_eigen import keep_count, leading_eigenpairs
 from stats.sldp.signflip import DRAW_BLOCK, N_DRAWS, STOP_P, fast_z, signflip_test
 
@@ -146,7 +146,7 @@ class GramLdSvd(LdSvd):
     def project(self, y: np.ndarray) -> np.ndarray:
         if self._u is not None:
             return self._u.T @ y
-        z = self.vectors.t_dot(self._x() @ y)
+        z = self.vectors.t_dot(standardized_product(self.g, y, counts=self.counts))
         z *= self.scale[:, None]
         return z
 

@@ -5,7 +5,7 @@ import pytest
 
 from stats.io.plink import bed_counts, bed_rows, open_bed, write_bfile
 from stats.ld import bitplanes
-from stats.ld.moments import MISSING_INT8, genotype_counts, standardize_counts
+from stats.ld.moments import MISSING_INT8, genotype_counts, standardize_counts, standardized_product
 
 pytestmark = pytest.mark.skipif(not bitplanes.available(), reason="the compiled kernel is not built")
 
@@ -51,6 +51,7 @@ def test_standardize_kernel_gives_numpys_bytes():
     g[:, 0], g[:, 1] = 2, MISSING_INT8
     g[:, 2] = MISSING_INT8
     g[7, 2] = 1
+    g[3, 4], g[5, 6] = 3, -5                                   # not genotypes: the formula itself, as numpy
     gf = np.asfortranarray(g)
     want = standardize_counts(np.ascontiguousarray(g))
     got = standardize_counts(gf)
@@ -61,3 +62,25 @@ def test_standardize_kernel_gives_numpys_bytes():
     np.testing.assert_array_equal(out, want)
     with pytest.raises(ValueError, match="Fortran"):
         bitplanes.standardize_columns(g, n_obs=np.ones(m), s1=np.ones(m), scale=np.ones(m), out=out)
+
+
+@pytest.mark.parametrize("n,m,q", [(301, 43, 5), (256, 8, 1), (1, 3, 2), (600, 0, 3)])
+def test_standardized_product_is_the_sum_in_snp_order(n, m, q):
+    """X y from int8 counts without writing X, against numpy's terms added in the same order (the same
+    bytes on every instruction set, and through the row-major fallback), and against BLAS to rounding."""
+    rng = np.random.default_rng(n + m + q)
+    g = rng.binomial(2, rng.uniform(0.01, 0.99, m), size=(n, m)).astype(np.int8)
+    g[rng.random(g.shape) < 0.03] = MISSING_INT8
+    gf, y = np.asfortranarray(g), rng.standard_normal((m, q))
+    x = standardize_counts(gf)
+    want = bitplanes.standardized_dot_reference(x, y)
+    try:
+        for name in bitplanes._require().instruction_sets():
+            bitplanes._require().use_instruction_set(name)
+            got = standardized_product(gf, y)
+            assert got.shape == (n, q)
+            np.testing.assert_array_equal(got, want, err_msg=name)
+    finally:
+        bitplanes._require().use_instruction_set(None)
+    np.testing.assert_array_equal(standardized_product(g, y), want)   # C order: numpy, the same bytes
+    np.testing.assert_allclose(want, x @ y, rtol=0, atol=1e-12 * max(1.0, np.abs(y).sum()))
