@@ -9,6 +9,8 @@ centring done in integers, for SLDP's blocks.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 #: bed-reader's int8 code of a missing genotype.
@@ -45,9 +47,26 @@ def identical_columns(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         Columns per group.
     """
     gt = np.ascontiguousarray(np.asarray(g, dtype=np.int8).T)
-    keys = gt.view(np.dtype((np.void, max(gt.shape[1], 1)))).ravel() if gt.shape[1] else np.zeros(len(gt), "V1")
+    m, n = gt.shape
+    if n:
+        # a 64-bit fingerprint per column (its bytes as words, mixed by fixed odd multipliers), grouped, then
+        # checked byte for byte: sorting 2,000 fingerprints instead of 2,000 rows of 1,000 bytes
+        words = (np.pad(gt, ((0, 0), (0, -n % 8))) if n % 8 else gt).view(np.uint64)
+        fingerprint = (words * _multipliers(words.shape[1])).sum(axis=1)
+        _, first, inverse, counts = np.unique(fingerprint, return_index=True, return_inverse=True, return_counts=True)
+        rep = first[inverse.ravel()]
+        moved = np.flatnonzero(rep != np.arange(m))
+        if np.array_equal(gt[moved], gt[rep[moved]]):
+            return first, inverse.ravel(), counts
+    keys = gt.view(np.dtype((np.void, max(n, 1)))).ravel() if n else np.zeros(m, "V1")  # a fingerprint collision
     _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
     return first, inverse.ravel(), counts
+
+
+@functools.lru_cache(maxsize=8)
+def _multipliers(n_words: int) -> np.ndarray:
+    """Fixed odd 64-bit multipliers of :func:`identical_columns`' fingerprints (the same in every run)."""
+    return np.random.default_rng(0x5EED).integers(0, 2**63, n_words, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
 
 def snp_moments(counts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

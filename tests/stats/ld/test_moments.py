@@ -55,6 +55,27 @@ def test_identical_columns_groups_equal_snps():
     assert len(first) == 1 and counts.tolist() == [3]
 
 
+@pytest.mark.parametrize("collide", [False, True])
+@pytest.mark.parametrize("n", [13, 64])
+def test_identical_columns_are_grouped_by_bytes_even_when_fingerprints_collide(monkeypatch, collide, n):
+    """Fingerprints group the columns and bytes confirm them: with every fingerprint equal (a forced
+    collision) the groups are still the columns' byte patterns, each represented by its first column."""
+    from stats.ld import moments
+
+    rng = np.random.default_rng(n)
+    g = rng.integers(0, 3, (n, 300)).astype(np.int8)
+    g[:, rng.choice(300, 120, replace=False)] = g[:, rng.integers(0, 40, 120)]   # many repeats
+    g = np.asfortranarray(g)
+    if collide:
+        monkeypatch.setattr(moments, "_multipliers", lambda k: np.zeros(k, dtype=np.uint64))
+    first, inverse, counts = moments.identical_columns(g)
+    np.testing.assert_array_equal(g[:, first][:, inverse], g)
+    assert len(np.unique(g.T, axis=0)) == len(first) == len(counts) and counts.sum() == 300
+    np.testing.assert_array_equal(np.bincount(inverse), counts)
+    for grp in range(len(first)):
+        assert first[grp] == np.flatnonzero(inverse == grp)[0]          # the group's first column
+
+
 @pytest.mark.parametrize("n", [2_000, 200_000])
 def test_standardize_counts_near_fixation_is_correctly_rounded(n):
     """One heterozygote among n homozygous 2s (mean ~2): the SD from the centred sum of squares keeps
