@@ -168,6 +168,7 @@ typedef struct {
     int64_t n, k, nq;
     const double *n_obs, *s1, *scale, *y;
     double *out;
+    double *x; /* when not NULL, X itself (n, k), SNP-major, as standardize_i8 writes it */
 } dot_args;
 
 INLINE void dot_body(const dot_args *g)
@@ -178,8 +179,10 @@ INLINE void dot_body(const dot_args *g)
         const int64_t len = g->n - i0 < DOT_TILE ? g->n - i0 : DOT_TILE;
         int64_t c = 0;
         for (; c + 4 <= g->k; c += 4) { /* four SNPs per pass over the output tile, added in order */
-            for (int t = 0; t < 4; t++)
+            for (int t = 0; t < 4; t++) {
                 column_values(g->g + (c + t) * g->n + i0, len, g->n_obs[c + t], g->s1[c + t], g->scale[c + t], x[t]);
+                if (g->x) memcpy(g->x + (c + t) * g->n + i0, x[t], sizeof(double) * len);
+            }
             const double *yc = g->y + c * g->nq;
             for (int64_t q = 0; q < g->nq; q++) {
                 const double y0 = yc[q], y1 = yc[g->nq + q], y2 = yc[2 * g->nq + q], y3 = yc[3 * g->nq + q];
@@ -189,6 +192,7 @@ INLINE void dot_body(const dot_args *g)
         }
         for (; c < g->k; c++) {
             column_values(g->g + c * g->n + i0, len, g->n_obs[c], g->s1[c], g->scale[c], x[0]);
+            if (g->x) memcpy(g->x + c * g->n + i0, x[0], sizeof(double) * len);
             const double *yc = g->y + c * g->nq;
             for (int64_t q = 0; q < g->nq; q++) {
                 const double yq = yc[q];
@@ -736,17 +740,17 @@ done:
 
 static PyObject *py_standardized_dot(PyObject *self, PyObject *args)
 {
-    Py_buffer gb, ab, bb, db, yb, ob;
+    Py_buffer gb, ab, bb, db, yb, ob, xb = {0};
     Py_ssize_t n, k, nq;
-    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*nw*", &gb, &n, &k, &ab, &bb, &db, &yb, &nq, &ob)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*nw*|w*", &gb, &n, &k, &ab, &bb, &db, &yb, &nq, &ob, &xb)) return NULL;
     PyObject *ret = NULL;
     if (n < 0 || k < 0 || nq < 0 || !need(&gb, n * k, "standardized_dot g") ||
         !need(&ab, k * 8, "standardized_dot n_obs") || !need(&bb, k * 8, "standardized_dot s1") ||
         !need(&db, k * 8, "standardized_dot scale") || !need(&yb, k * nq * 8, "standardized_dot y") ||
-        !need(&ob, n * nq * 8, "standardized_dot out"))
+        !need(&ob, n * nq * 8, "standardized_dot out") || (xb.obj && !need(&xb, n * k * 8, "standardized_dot x")))
         goto done;
     dot_args g = {(const int8_t *)gb.buf, n, k, nq, (const double *)ab.buf, (const double *)bb.buf,
-                  (const double *)db.buf, (const double *)yb.buf, (double *)ob.buf};
+                  (const double *)db.buf, (const double *)yb.buf, (double *)ob.buf, xb.obj ? (double *)xb.buf : NULL};
     Py_BEGIN_ALLOW_THREADS
     levels[level].dot(&g);
     Py_END_ALLOW_THREADS
@@ -758,6 +762,7 @@ done:
     PyBuffer_Release(&db);
     PyBuffer_Release(&yb);
     PyBuffer_Release(&ob);
+    if (xb.obj) PyBuffer_Release(&xb);
     return ret;
 }
 
@@ -854,8 +859,8 @@ static PyMethodDef methods[] = {
     {"standardize_i8", py_standardize_i8, METH_VARARGS,
      "standardize_i8(g, n, k, n_obs, s1, scale, out): (g n_obs - s1) / scale per SNP-major column, 0 where missing"},
     {"standardized_dot", py_standardized_dot, METH_VARARGS,
-     "standardized_dot(g, n, k, n_obs, s1, scale, y, nq, out): out (nq, n) = (X y)^T, X = standardize_i8(g), "
-     "y (k, nq), each sum over the k SNPs in order"},
+     "standardized_dot(g, n, k, n_obs, s1, scale, y, nq, out[, x]): out (nq, n) = (X y)^T, X = standardize_i8(g) "
+     "(written to x when given), y (k, nq), each sum over the k SNPs in order"},
     {"counts_gram", py_counts_gram, METH_VARARGS,
      "counts_gram(g, ld, n, k, s, f, nf, out): out[r, t] = (nf x_r . x_t - s_r s_t) (f_r f_t) for the k SNPs of "
      "int8 counts without missing calls, SNP c's n counts at g[c * ld]"},

@@ -139,8 +139,9 @@ def standardize_columns(g: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray, sca
 
 
 def standardized_dot(g: np.ndarray, y: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray,
-                     scale: np.ndarray) -> np.ndarray:
-    """``X @ y`` for ``X = (g n_obs - s1) / scale`` (:func:`standardize_columns`) without writing ``X``.
+                     scale: np.ndarray, x_out: np.ndarray | None = None) -> np.ndarray:
+    """``X @ y`` for ``X = (g n_obs - s1) / scale`` (:func:`standardize_columns`) without writing ``X``, or
+    writing it into ``x_out`` in the same pass.
 
     Each sum runs over the SNPs in order from 0, a product then an addition per term
     (:func:`standardized_dot_reference` makes the same float64 operations in numpy: the same bytes).
@@ -150,12 +151,16 @@ def standardized_dot(g: np.ndarray, y: np.ndarray, *, n_obs: np.ndarray, s1: np.
     g : ndarray, int8, shape (n, k), Fortran order
     y : ndarray, float64, shape (k, q)
     n_obs, s1, scale : ndarray, shape (k,)
+    x_out : ndarray, float64, shape (n, k), Fortran order, optional
+        Receives ``X`` (the bytes of :func:`standardize_columns`).
 
     Returns
     -------
     ndarray, float64, shape (n, q), Fortran order
     """
     n, k = g.shape
+    if x_out is not None and not (x_out.flags.f_contiguous and x_out.shape == (n, k) and x_out.dtype == np.float64):
+        raise ValueError(f"x_out must be Fortran-ordered float64 of shape {(n, k)}")
     y = np.ascontiguousarray(y, dtype=np.float64)
     if not (g.flags.f_contiguous and g.dtype == np.int8) or y.ndim != 2 or y.shape[0] != k:
         raise ValueError(f"standardized_dot needs Fortran-ordered int8 g (n, k) and y (k, q); got {g.dtype} "
@@ -163,7 +168,8 @@ def standardized_dot(g: np.ndarray, y: np.ndarray, *, n_obs: np.ndarray, s1: np.
     out = np.empty((y.shape[1], n))
     _require().standardized_dot(g.reshape(-1, order="F"), n, k, np.ascontiguousarray(n_obs, dtype=np.float64),
                                 np.ascontiguousarray(s1, dtype=np.float64),
-                                np.ascontiguousarray(scale, dtype=np.float64), y, y.shape[1], out)
+                                np.ascontiguousarray(scale, dtype=np.float64), y, y.shape[1], out,
+                                *(() if x_out is None else (x_out.reshape(-1, order="F"),)))
     return out.T
 
 

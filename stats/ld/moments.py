@@ -134,7 +134,8 @@ def standardize_counts(g: np.ndarray, *, out: np.ndarray | None = None, counts: 
     return x
 
 
-def standardized_product(g: np.ndarray, y: np.ndarray, *, counts: np.ndarray | None = None) -> np.ndarray:
+def standardized_product(g: np.ndarray, y: np.ndarray, *, counts: np.ndarray | None = None,
+                         x_out: np.ndarray | None = None) -> np.ndarray:
     """``standardize_counts(g, counts=counts) @ y`` without forming the standardized genotypes when ``g`` is
     SNP-major (Fortran order): read once as int8 (:func:`stats.ld.bitplanes.standardized_dot`), each sum
     over the SNPs in order; the numpy fallback makes the same operations (the same bytes, slowly).
@@ -144,6 +145,8 @@ def standardized_product(g: np.ndarray, y: np.ndarray, *, counts: np.ndarray | N
     g : ndarray, int8, shape (n_individuals, n_snps)
     y : ndarray, float64, shape (n_snps, q)
     counts : ndarray, int, shape (n_snps, 3), optional
+    x_out : ndarray, float64, shape (n_individuals, n_snps), optional
+        Receives ``standardize_counts(g)`` too, in the same pass (Fortran order for the compiled pass).
 
     Returns
     -------
@@ -153,10 +156,10 @@ def standardized_product(g: np.ndarray, y: np.ndarray, *, counts: np.ndarray | N
 
     g = _check_counts(g)
     y = np.asarray(y, dtype=np.float64)
-    if g.flags.f_contiguous and bitplanes.available():
+    if g.flags.f_contiguous and bitplanes.available() and (x_out is None or x_out.flags.f_contiguous):
         n_obs, s1, scale, _ = _count_scales(g, counts)
-        return bitplanes.standardized_dot(g, y, n_obs=n_obs, s1=s1, scale=scale)
-    return bitplanes.standardized_dot_reference(standardize_counts(g, counts=counts), y)
+        return bitplanes.standardized_dot(g, y, n_obs=n_obs, s1=s1, scale=scale, x_out=x_out)
+    return bitplanes.standardized_dot_reference(standardize_counts(g, counts=counts, out=x_out), y)
 
 
 def _check_counts(g) -> np.ndarray:

@@ -222,7 +222,7 @@ def sum_info(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None = None,
                       batch_columns: int = 512, out: np.ndarray | None = None,
-                      check_finite: bool = True) -> np.ndarray:
+                      check_finite: bool = True, xv: np.ndarray | None = None) -> np.ndarray:
     """Signed LD profiles ``R v = X^T (X v) / n_ref`` of many annotations in one LD block.
 
     Two BLAS products per batch of annotation columns (``X @ V`` then ``X_rows^T @ (X V)``), never the
@@ -243,6 +243,9 @@ def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None =
     check_finite : bool
         Check ``x`` for non-finite values (a pass over the block; skip it for genotypes standardized
         by :func:`stats.ld.moments.standardize_counts`, which are finite). ``v`` is always checked.
+    xv : ndarray, float64, shape (n_ref, n_annot), optional
+        ``X v`` when formed already (with the standardization: :func:`stats.ld.moments.standardized_product`);
+        then only the second product is made, over every column at once.
 
     Returns
     -------
@@ -281,6 +284,11 @@ def signed_ld_profile(x: np.ndarray, v: np.ndarray, *, rows: np.ndarray | None =
         logger.debug("LD block with %d SNPs and %d reported rows: empty profile", m_b, n_rows)
     elif n_ref == 0:
         raise ValueError("x has no individuals")
+    elif xv is not None and np.any(a != 0):
+        if xv.shape != (n_ref, n_annot):
+            raise ValueError(f"xv has shape {xv.shape}, expected {(n_ref, n_annot)}")
+        prod = xr.T @ xv
+        out[...] = (prod[rows] if pick else prod) / n_ref
     elif np.any(a != 0):
         for lo in range(0, n_annot, max(1, int(batch_columns))):
             hi = min(n_annot, lo + max(1, int(batch_columns)))

@@ -76,7 +76,7 @@ from stats.io.chromfiles import chrom_path, find_chrom_file
 from stats.io.ldblocks import check_blocks_build, read_ldblocks
 from stats.io.panel import ReferencePanel, as_panel
 from stats.io.sumstats import read_sumstats
-from stats.ld.moments import MISSING_INT8, genotype_counts, identical_columns, standardize_counts
+from stats.ld.moments import MISSING_INT8, genotype_counts, identical_columns, standardize_counts, standardized_product
 from stats.ld.signed_profile import (annotation_info, rv_frame, scale_by_maf, signed_ld_profile, sldp_block_ranges,
                                      sum_info)
 from stats.sldp.signflip import N_DRAWS, entropy_of
@@ -761,11 +761,17 @@ def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, pm: np.
             order = np.concatenate([np.flatnonzero(pm), np.flatnonzero(~pm)])
             gm, cm, rows, vm = g[:, order], c[order], np.arange(int(pm.sum())), vb[order]
             g_reg, c_reg = gm[:, :len(rows)], cm[:len(rows)]
-        x = standardize_counts(gm, out=_block_array(gm.shape, gm), counts=cm)  # used up in this call
+        x = _block_array(gm.shape, gm)               # used up in this call
+        xv = None
+        if np.any(vb != 0):                          # X v formed in the standardizing pass
+            xv = standardized_product(gm, vm, counts=cm, x_out=x)
+        else:
+            standardize_counts(gm, out=x, counts=cm)
         _, first_reg, group_reg, size_reg = np.unique(group[pm], return_index=True, return_inverse=True,
                                                       return_counts=True)
         svd = ld_svd_counts(g_reg, spectrum_percent=spectrum_percent, duplicates=(first_reg, group_reg, size_reg),
                             x_reg=lambda: _columns(x, rows), counts=c_reg)
+        return svd, (None if xv is None else signed_ld_profile(x, vm, rows=rows, check_finite=False, xv=xv))
     return svd, (signed_ld_profile(x, vm, rows=rows, check_finite=False) if np.any(vb != 0) else None)
 
 

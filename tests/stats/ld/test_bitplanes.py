@@ -80,7 +80,13 @@ def test_standardized_product_is_the_sum_in_snp_order(n, m, q):
             got = standardized_product(gf, y)
             assert got.shape == (n, q)
             np.testing.assert_array_equal(got, want, err_msg=name)
+            x_out = np.full((n, m), np.nan, order="F")          # X written in the same pass
+            np.testing.assert_array_equal(standardized_product(gf, y, x_out=x_out), want, err_msg=name)
+            np.testing.assert_array_equal(x_out, x, err_msg=name)
     finally:
         bitplanes._require().use_instruction_set(None)
     np.testing.assert_array_equal(standardized_product(g, y), want)   # C order: numpy, the same bytes
+    x_c = np.full((n, m), np.nan)
+    np.testing.assert_array_equal(standardized_product(g, y, x_out=x_c), want)
+    np.testing.assert_array_equal(x_c, x)
     np.testing.assert_allclose(want, x @ y, rtol=0, atol=1e-12 * max(1.0, np.abs(y).sum()))

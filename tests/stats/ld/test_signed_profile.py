@@ -63,6 +63,10 @@ def test_profile_matches_loops_for_many_annotations_and_rows():
     np.testing.assert_allclose(signed_ld_profile(x, v, rows=mask), want, atol=1e-12)
     np.testing.assert_allclose(signed_ld_profile(x, v, rows=mask, batch_columns=1), want, atol=1e-12)
     np.testing.assert_allclose(signed_ld_profile(x, v[:, 1], rows=rows), want[:, 1], atol=1e-12)
+    # X v formed beforehand (as the SLDP blocks do, with the standardization): only the second product
+    np.testing.assert_allclose(signed_ld_profile(x, v, rows=rows, xv=x @ v), want, atol=1e-12)
+    with pytest.raises(ValueError, match="xv"):
+        signed_ld_profile(x, v, xv=x @ v[:, :2])
     # all annotations: one column at a time equals all at once
     for k in range(4):
         np.testing.assert_allclose(signed_ld_profile(x, v[:, [k]]), signed_ld_profile(x, v)[:, [k]], rtol=1e-13,
