@@ -708,10 +708,13 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
         pm = print_mask[b0:b1]
         if not pm.any():
             return None, None
+        # regression SNPs read first: their standardized genotypes are then the block's leading columns
+        order = np.arange(b1 - b0) if pm.all() else np.concatenate([np.flatnonzero(pm), np.flatnonzero(~pm)])
         with reading:
-            g = _read_codes(bed, cols[b0:b1])
-        c = genotype_counts(g) if snp_counts is None else snp_counts[b0:b1]
-        return _block_svd_and_profile(g, c, v[b0:b1], pm, spectrum_percent=spectrum_percent, weights=weights)
+            g = _read_codes(bed, cols[b0:b1][order])
+        c = genotype_counts(g) if snp_counts is None else snp_counts[b0:b1][order]
+        return _block_svd_and_profile(g, c, v[b0:b1][order], int(pm.sum()), spectrum_percent=spectrum_percent,
+                                      weights=weights)
 
     if block_threads > 1:
         with ThreadPoolExecutor(max_workers=int(block_threads)) as pool:
@@ -735,14 +738,15 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
     return svds, rv, {"blocks_without_print_snps": n_no_print, "blocks_all_zero": n_zero}
 
 
-def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, pm: np.ndarray, *, spectrum_percent: float,
+def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, n_print: int, *, spectrum_percent: float,
                            weights: str) -> tuple[LdSvd, np.ndarray | None]:
     """One block of :func:`block_svds_and_profiles`: from its int8 genotypes ``g`` (n_ref, m_b), their
-    counts ``c`` (m_b, 3), annotation values ``vb`` (m_b, K) and print mask ``pm``, the decomposition and
-    the profiles at the print SNPs (None when every annotation is 0)."""
+    counts ``c`` (m_b, 3) and annotation values ``vb`` (m_b, K), its ``n_print`` print SNPs first, the
+    decomposition and the profiles at the print SNPs (None when every annotation is 0)."""
+    pm = np.arange(g.shape[1]) < n_print
     if weights == "Winv_ahat_h2":
         x = standardize_counts(g, out=_block_array(g.shape, g), counts=c)  # used up in this call
-        svd = ld2_svd(x[:, pm], x, spectrum_percent=spectrum_percent)
+        svd = ld2_svd(x[:, :n_print], x, spectrum_percent=spectrum_percent)
         rows, vm = pm, vb
     else:
         # SNPs with identical genotypes (40% of a coalescent block) are standardized and profiled once:
@@ -752,15 +756,9 @@ def _block_svd_and_profile(g: np.ndarray, c: np.ndarray, vb: np.ndarray, pm: np.
             gm, cm, rows = g[:, first], c[first], group[pm]
             vm = np.zeros((len(first), vb.shape[1]))
             np.add.at(vm, group, vb)
-            g_reg, c_reg = g[:, pm], c[pm]
-        elif pm.all():
-            gm, cm, rows, vm = g, c, np.arange(g.shape[1]), vb
-            g_reg, c_reg = g, c
         else:
-            # regression SNPs first: their standardized genotypes are then the leading columns, no copy
-            order = np.concatenate([np.flatnonzero(pm), np.flatnonzero(~pm)])
-            gm, cm, rows, vm = g[:, order], c[order], np.arange(int(pm.sum())), vb[order]
-            g_reg, c_reg = gm[:, :len(rows)], cm[:len(rows)]
+            gm, cm, rows, vm = g, c, np.arange(n_print), vb
+        g_reg, c_reg = g[:, :n_print], c[:n_print]
         x = _block_array(gm.shape, gm)               # used up in this call
         xv = None
         if np.any(vb != 0):                          # X v formed in the standardizing pass
