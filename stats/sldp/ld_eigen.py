@@ -94,9 +94,9 @@ def pivoted_cholesky(g: np.ndarray) -> tuple[np.ndarray, int]:
     return l, r
 
 
-def _pivoted_factor(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`pivoted_cholesky` as ``pstrf`` leaves it: ``f`` (r x n, upper trapezoidal) and ``rows``
-    with ``L[rows] = f^T``."""
+def _pivoted_factor(g: np.ndarray, *, rank_only: bool = False) -> tuple[np.ndarray | None, np.ndarray, int]:
+    """:func:`pivoted_cholesky` as ``pstrf`` leaves it: ``f`` (r x n, upper trapezoidal; None with
+    ``rank_only``) and ``rows`` with ``L[rows] = f^T``."""
     n = g.shape[0]
     a = np.array(g, dtype=np.float64, order="C", copy=True)
     piv = np.zeros(n, dtype=np.intc)
@@ -104,7 +104,7 @@ def _pivoted_factor(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     _call("dpstrf", _c("L"), _int(n), a, _int(n), piv, rank, ctypes.c_double(-1.0), np.empty(2 * n))
     r = rank.value
     # Fortran's lower triangle is C's upper: row j of `a` holds column j of L from its diagonal on.
-    return np.triu(a[:r]), piv - 1, r
+    return None if rank_only else np.triu(a[:r]), piv - 1, r
 
 
 def keep_count(w_desc: np.ndarray, spectrum_percent: float) -> int:
@@ -279,7 +279,7 @@ def _maybe_low_rank(g: np.ndarray) -> bool:
     if n < 8:
         return False
     half = g[::2, ::2]
-    return _pivoted_factor(half)[2] < half.shape[0]
+    return _pivoted_factor(half, rank_only=True)[2] < half.shape[0]
 
 
 def _low_rank(g: np.ndarray, spectrum_percent: float):
