@@ -13,8 +13,10 @@ The route is exact in the sense ``syevd`` is: it is taken only when what the fac
 (a positive semi-definite Schur complement, whose norm is at most its trace) is below ``syevd``'s own
 backward error, ``n * eps * lambda_max``; the eigenvalues and ``V_k diag(f) V_k^T`` then agree with a
 full decomposition to rounding (tested). Every other matrix goes through ``syevd``'s own steps, with
-only the kept eigenvectors back-transformed (:func:`symmetric_leading`). Which route a block takes
-depends only on the block, so results do not depend on threads or workers.
+only the kept eigenvectors back-transformed (:func:`symmetric_leading`), or none of them: a caller that
+only multiplies a few columns by ``V_k^T`` keeps the Householder reflectors instead
+(:class:`LeadingVectors`). Which route a block takes depends only on the block, so results do not
+depend on threads or workers.
 
 LAPACK is reached through SciPy's Cython LAPACK table and called by ctypes, which releases the GIL,
 so blocks decompose in parallel threads; each thread keeps its work arrays between blocks.

@@ -666,9 +666,11 @@ def block_svds_and_profiles(bed, cols: np.ndarray, v: np.ndarray, *, print_mask:
     """Per LD block of one chromosome: the truncated SVD of the print SNPs' LD and the signed LD profiles
     of every annotation at the print SNPs (sldp's ``preprocessrefpanel`` and ``preprocessannot`` loops).
 
-    Genotypes are read one block at a time and standardized as sldp's reader does
-    (:func:`stats.ld.moments.standardize_counts`). SNPs with identical genotypes are standardized,
-    profiled and decomposed once when they are more than a tenth of the block (the same numbers).
+    Genotypes are read one block at a time, regression SNPs first, and standardized as sldp's reader does
+    (:func:`stats.ld.moments.standardize_counts`, with ``X v`` in the same pass). SNPs with identical
+    genotypes are standardized, profiled and decomposed once when they are more than a tenth of the block
+    (the same numbers). A block with at least as many regression SNPs as individuals keeps its
+    decomposition as factors (:class:`stats.sldp.regression.GramLdSvd`).
 
     Parameters
     ----------

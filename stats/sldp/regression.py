@@ -24,8 +24,10 @@ phenotype (``sigma2g``, the block's mean ``N``) and of ``s`` only. With ``A = U_
 and ``B = U_t^T alpha_hat_t`` (``k x P``), where ``t`` are the block's typed SNPs, the block numerator
 is ``A^T (d * B)`` and the denominator ``A^T diag(d) A``: ``U``, ``s`` are phenotype-independent,
 ``A`` is computed once per block for every phenotype with the same typed SNPs (phenotypes are grouped
-by typed set), and each phenotype costs only the ``k``-sized diagonal. Only the parts of the
-denominator the regression uses are kept: background x background, background x annotation and the
+by typed set), and each phenotype costs only the ``k``-sized diagonal. A block with more regression
+SNPs than panel individuals keeps ``U`` as its factors (:class:`GramLdSvd`): ``A`` and ``B`` then come
+from one product of all their columns with the block's genotypes, while they are fewer than ``k``.
+Only the parts of the denominator the regression uses are kept: background x background, background x annotation and the
 annotation diagonal (the estimate for annotation ``v`` uses ``[background..., v]`` only). The
 estimate is obtained through the Schur complement, so ``Dbb^-1`` per phenotype and chunk is shared by
 all annotations.
@@ -99,10 +101,10 @@ class GramLdSvd(LdSvd):
     Forming ``u`` costs ``2 m n_ref k`` flops per block and forming ``V_k`` another ``2 n_ref^2 k``
     (together 40% of a full-rank block's time); the factors are the int8 genotypes and ``V_k`` as LAPACK
     leaves it (:class:`stats.sldp.ld_eigen.LeadingVectors`), about ``n_ref (n_ref / 2 + k) 8 + m n_ref``
-    bytes against ``u``'s ``8 m k``. ``u^T y = w_k^-1/2 V_k^T (X_o y)`` re-standardizes ``X_o`` from the
-    genotypes exactly as the decomposition did (:func:`stats.ld.moments.standardize_counts`), which is
-    cheaper than ``u`` while ``y`` has fewer columns than ``k`` (:func:`block_products` decides). ``u`` is
-    formed on first use and kept.
+    bytes against ``u``'s ``8 m k``. ``u^T y = w_k^-1/2 V_k^T (X_o y)`` standardizes the genotypes again,
+    exactly as the decomposition did, inside the product (:func:`stats.ld.moments.standardized_product`),
+    which is cheaper than ``u`` while ``y`` has fewer columns than ``k`` (:func:`block_products` decides).
+    ``u`` is formed on first use and kept.
 
     Parameters
     ----------
