@@ -84,9 +84,14 @@ def decode_planes(rows: np.ndarray, cols: np.ndarray, n: int, out: np.ndarray | 
     return out[:len(cols)]
 
 
-def decode_counts(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+def decode_counts(rows: np.ndarray, cols: np.ndarray, n: int, *, out: np.ndarray | None = None) -> np.ndarray:
     """The A1 allele counts of the .bed SNP rows ``rows[cols]``, as bed-reader's int8 read gives them
     (``rows``, ``cols``, ``n`` as in :func:`decode_planes`).
+
+    Parameters
+    ----------
+    out : ndarray, int8, shape (len(cols), n), C order, optional
+        Written and returned transposed.
 
     Returns
     -------
@@ -94,7 +99,10 @@ def decode_counts(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
         0, 1, 2, or -127 (:data:`stats.ld.moments.MISSING_INT8`) where missing.
     """
     cols = np.ascontiguousarray(cols, dtype=np.int64)
-    out = np.empty((len(cols), int(n)), dtype=np.int8)
+    if out is None:
+        out = np.empty((len(cols), int(n)), dtype=np.int8)
+    elif out.shape != (len(cols), int(n)) or out.dtype != np.int8 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be C-ordered int8 of shape {(len(cols), int(n))}")
     if len(cols):
         _require().decode_counts(np.ascontiguousarray(rows), rows.shape[1], cols, int(n), out)
     return out.T

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from genocore.workspace import thread_array
+from genocore.workspace import kept_array, thread_array
 
 #: Use the low-rank route only when the numerical rank is at most this share of the matrix order: a
 #: factorization that reaches near-full rank costs a third of a tridiagonalization and saves nothing.
@@ -240,10 +240,13 @@ def symmetric_leading(g: np.ndarray, *, spectrum_percent: float = 95.0, reflecto
           _int(liwork))
     w = np.maximum(d[::-1], 0.0)                     # descending; rounding below 0 -> 0
     k = keep_count(w, spectrum_percent)
-    v = np.asfortranarray(z[:, ::-1][:, :k])
+    v = kept_array((n, k), order="F")                # outlives the call: pre-faulted memory
+    np.copyto(v, z[:, ::-1][:, :k])
     if reflectors:
         # Fortran's lower triangle is C's upper: row-major upper = LAPACK's packed lower storage
-        return w, LeadingVectors(v, np.take(a, _upper_flat(n)), tau[:n - 1].copy()), k
+        flat = _upper_flat(n)
+        packed = np.take(a, flat, out=kept_array(len(flat)), mode="clip")  # flat is in range
+        return w, LeadingVectors(v, packed, tau[:n - 1].copy()), k
     if k:
         query = np.empty(1)
         _call("dormtr", _c("L"), _c("L"), _c("N"), _int(n), _int(k), a, _int(n), tau, v, _int(n), query, _int(-1))

@@ -558,10 +558,12 @@ class BedCounts:
                    ps.n_individuals)
 
     def read_counts(self, cols) -> np.ndarray:
-        """int8 allele counts (n, len(cols)), Fortran order, ``MISSING_INT8`` where missing."""
+        """int8 allele counts (n, len(cols)), Fortran order, ``MISSING_INT8`` where missing; in kept memory
+        (:func:`genocore.workspace.kept_array`: a wide block's decomposition keeps them)."""
         from stats.ld import bitplanes
 
-        return bitplanes.decode_counts(self.rows, cols, self.n)
+        return bitplanes.decode_counts(self.rows, cols, self.n,
+                                       out=workspace.kept_array((len(cols), self.n), dtype=np.int8))
 
 
 def _read_codes(bed, cols) -> np.ndarray:

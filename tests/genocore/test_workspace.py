@@ -26,3 +26,25 @@ def test_thread_array_is_reused_grown_and_released():
     assert not np.shares_memory(workspace.thread_array("t", (10, 10)), c)
     workspace.release()
     assert not workspace._local.buffers
+
+
+def test_kept_arrays_are_separate_aligned_and_outlive_their_chunk():
+    import pickle
+
+    workspace.release()
+    arrays = [workspace.kept_array((100, 7), order="F"), workspace.kept_array(33, dtype=np.int8),
+              workspace.kept_array((5, 3)), workspace.kept_array(workspace.KEPT_CHUNK_BYTES // 2, dtype=np.uint8)]
+    assert arrays[0].flags.f_contiguous and arrays[2].flags.c_contiguous
+    assert arrays[1].dtype == np.int8 and arrays[3].nbytes == workspace.KEPT_CHUNK_BYTES // 2
+    for i, a in enumerate(arrays):
+        assert a.ctypes.data % 64 == 0 and a.flags.writeable
+        a[...] = i + 1
+        for b in arrays[:i]:
+            assert not np.shares_memory(a, b)
+    fills = [workspace.kept_array(workspace.KEPT_CHUNK_BYTES // 8, dtype=np.uint8) for _ in range(12)]  # new chunks
+    for i, a in enumerate(fills):
+        a[...] = i
+    workspace.release()                                        # the thread lets go; the arrays keep the memory
+    assert all(np.all(a == i + 1) for i, a in enumerate(arrays)) and all(np.all(a == i) for i, a in enumerate(fills))
+    assert np.array_equal(pickle.loads(pickle.dumps(arrays[0])), arrays[0])
+    assert workspace.kept_array((0, 4)).shape == (0, 4)
