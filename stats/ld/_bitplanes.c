@@ -152,14 +152,7 @@ INLINE void column_values(const int8_t *restrict col, int64_t len, double a, dou
             if (col[i] > 2 || (col[i] < 0 && col[i] != -127)) dst[i] = ((double)col[i] * a - b) / d;
 }
 
-/* out[i, c] = (g[i, c] n_obs[c] - s1[c]) / scale[c] in float64, 0 where missing (-127); columns of n, SNP-major. */
-static void standardize_i8(const int8_t *g, int64_t n, int64_t k, const double *n_obs, const double *s1,
-                           const double *scale, double *out)
-{
-    for (int64_t c = 0; c < k; c++) column_values(g + c * n, n, n_obs[c], s1[c], scale[c], out + c * n);
-}
-
-/* out[q * n + i] = sum over c of x[i, c] y[c * nq + q], x as standardize_i8, without writing x: rows in tiles
+/* out[q * n + i] = sum over c of x[i, c] y[c * nq + q], x as column_values computes it, without writing x: rows in tiles
  * whose x stays in cache; each sum runs over c in order from 0, multiply then add (stats.ld.bitplanes.
  * standardized_dot_reference makes the same operations in numpy). */
 #define DOT_TILE 256
@@ -168,7 +161,7 @@ typedef struct {
     int64_t n, k, nq;
     const double *n_obs, *s1, *scale, *y;
     double *out;
-    double *x; /* when not NULL, X itself (n, k), SNP-major, as standardize_i8 writes it */
+    double *x; /* when not NULL, X itself (n, k), SNP-major */
 } dot_args;
 
 INLINE void dot_body(const dot_args *g)
@@ -714,30 +707,6 @@ done:
     return ret;
 }
 
-static PyObject *py_standardize_i8(PyObject *self, PyObject *args)
-{
-    Py_buffer gb, ab, bb, db, ob;
-    Py_ssize_t n, k;
-    if (!PyArg_ParseTuple(args, "y*nny*y*y*w*", &gb, &n, &k, &ab, &bb, &db, &ob)) return NULL;
-    PyObject *ret = NULL;
-    if (n < 0 || k < 0 || !need(&gb, n * k, "standardize_i8 g") || !need(&ab, k * 8, "standardize_i8 n_obs") ||
-        !need(&bb, k * 8, "standardize_i8 s1") || !need(&db, k * 8, "standardize_i8 scale") ||
-        !need(&ob, n * k * 8, "standardize_i8 out"))
-        goto done;
-    Py_BEGIN_ALLOW_THREADS
-    standardize_i8((const int8_t *)gb.buf, n, k, (const double *)ab.buf, (const double *)bb.buf,
-                   (const double *)db.buf, (double *)ob.buf);
-    Py_END_ALLOW_THREADS
-    ret = Py_NewRef(Py_None);
-done:
-    PyBuffer_Release(&gb);
-    PyBuffer_Release(&ab);
-    PyBuffer_Release(&bb);
-    PyBuffer_Release(&db);
-    PyBuffer_Release(&ob);
-    return ret;
-}
-
 static PyObject *py_standardized_dot(PyObject *self, PyObject *args)
 {
     Py_buffer gb, ab, bb, db, yb, ob, xb = {0};
@@ -856,10 +825,8 @@ static PyMethodDef methods[] = {
      "decode_counts(raw, nbytes, cols, n, out): int8 A1 counts (k, n) of the .bed rows raw[cols], -127 = missing"},
     {"bed_counts", py_bed_counts, METH_VARARGS,
      "bed_counts(raw, nbytes, cols, n, out): per .bed row raw[cols], (#x >= 1, #x == 2, #missing) into out (k, 3) int64"},
-    {"standardize_i8", py_standardize_i8, METH_VARARGS,
-     "standardize_i8(g, n, k, n_obs, s1, scale, out): (g n_obs - s1) / scale per SNP-major column, 0 where missing"},
     {"standardized_dot", py_standardized_dot, METH_VARARGS,
-     "standardized_dot(g, n, k, n_obs, s1, scale, y, nq, out[, x]): out (nq, n) = (X y)^T, X = standardize_i8(g) "
+     "standardized_dot(g, n, k, n_obs, s1, scale, y, nq, out[, x]): out (nq, n) = (X y)^T, X = (g n_obs - s1) / scale "
      "(written to x when given), y (k, nq), each sum over the k SNPs in order"},
     {"counts_gram", py_counts_gram, METH_VARARGS,
      "counts_gram(g, ld, n, k, s, f, nf, out): out[r, t] = (nf x_r . x_t - s_r s_t) (f_r f_t) for the k SNPs of "

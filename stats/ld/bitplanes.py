@@ -140,9 +140,7 @@ def standardize_columns(g: np.ndarray, *, n_obs: np.ndarray, s1: np.ndarray, sca
             and out.dtype == np.float64):
         raise ValueError("standardize_columns needs Fortran-ordered int8 g and float64 out of its shape")
     if g.size:
-        _require().standardize_i8(g.reshape(-1, order="F"), n, k, np.ascontiguousarray(n_obs, dtype=np.float64),
-                                  np.ascontiguousarray(s1, dtype=np.float64),
-                                  np.ascontiguousarray(scale, dtype=np.float64), out.reshape(-1, order="F"))
+        standardized_dot(g, np.zeros((k, 0)), n_obs=n_obs, s1=s1, scale=scale, x_out=out)  # X only
     return out
 
 
